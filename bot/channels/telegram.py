@@ -1,0 +1,203 @@
+"""Telegram: python-telegram-bot updates in, channel-neutral replies out as inline keyboards.
+
+The only module (with the rest of bot/channels/) that imports `telegram`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from telegram import (
+    Bot,
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Update,
+)
+from telegram.error import TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot.config import Settings
+from handlers.dispatch import Dispatcher, Respond
+from handlers.router import COMMANDS
+from handlers.types import Choice, Incoming, Reply, Translator
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+MAX_MESSAGE_CHARS = 4096
+# Labels this short fit two to a row on a phone screen.
+_SHORT_LABEL = 18
+
+
+def keyboard(choices: Sequence[Choice]) -> InlineKeyboardMarkup | None:
+    if not choices:
+        return None
+    rows: list[list[InlineKeyboardButton]] = []
+    for choice in choices:
+        button = InlineKeyboardButton(choice.label, callback_data=choice.payload)
+        last = rows[-1] if rows else None
+        if (
+            last is not None
+            and len(last) == 1
+            and len(choice.label) <= _SHORT_LABEL
+            and len(last[0].text) <= _SHORT_LABEL
+        ):
+            last.append(button)
+        else:
+            rows.append([button])
+    return InlineKeyboardMarkup(rows)
+
+
+def split_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
+    """Split on paragraph, then line, then word boundaries so no part exceeds `limit`."""
+    parts: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(" "))
+        if cut < limit // 2:
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    parts.append(rest)
+    return parts
+
+
+class TelegramChannel:
+    def __init__(self, settings: Settings, dispatcher: Dispatcher, translator: Translator) -> None:
+        self.settings = settings
+        self.dispatcher = dispatcher
+        self.translator = translator
+
+    def build(
+        self,
+        *,
+        request: BaseRequest | None = None,
+        updates_request: BaseRequest | None = None,
+    ) -> Application:  # type: ignore[type-arg]
+        if self.settings.telegram_token is None:
+            raise ValueError("Telegram is not configured")
+        api = self.settings.telegram_api_url
+        builder = (
+            ApplicationBuilder()
+            .token(self.settings.telegram_token.get())
+            .base_url(f"{api}/bot")
+            .base_file_url(f"{api}/file/bot")
+            # Different people are served at once; one person's messages stay in order because the
+            # dispatcher holds a turn per person.
+            .concurrent_updates(256)
+            .job_queue(None)
+            .post_init(self._post_init)
+        )
+        if request is not None:
+            builder = builder.request(request)
+        if updates_request is not None:
+            builder = builder.get_updates_request(updates_request)
+        app = builder.build()
+        self.register(app)
+        return app
+
+    def register(self, app: Application) -> None:  # type: ignore[type-arg]
+        # Order matters: buttons first, then text (commands included), then anything else a
+        # person can send (stickers, photos, voice notes), which gets a polite "text only".
+        app.add_handler(CallbackQueryHandler(self.on_button))
+        app.add_handler(MessageHandler(filters.TEXT & ~filters.UpdateType.EDITED, self.on_text))
+        app.add_handler(
+            MessageHandler(~filters.TEXT & ~filters.UpdateType.EDITED & ~filters.StatusUpdate.ALL,
+                           self.on_other)
+        )
+        app.add_error_handler(self.on_error)
+
+    async def _post_init(self, app: Application) -> None:  # type: ignore[type-arg]
+        await self.register_commands(app)
+
+    async def register_commands(self, app: Application) -> None:  # type: ignore[type-arg]
+        """The command menu, Indonesian by default and English for English clients."""
+        try:
+            await app.bot.set_my_commands(
+                [BotCommand(ind, self.translator.text("id", key)) for ind, _, _, key in COMMANDS]
+            )
+            await app.bot.set_my_commands(
+                [BotCommand(en, self.translator.text("en", key)) for _, en, _, key in COMMANDS],
+                language_code="en",
+            )
+        except TelegramError as exc:
+            log.warning("could not register the command menu: %s", exc)
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None or message.text is None:
+            return
+        incoming = Incoming.from_text(
+            channel=CHANNEL, user_id=str(user.id), text=message.text,
+            language_hint=user.language_code,
+        )
+        await self.dispatcher.handle(incoming, self._responder(context, message.chat_id))
+
+    async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None:
+            return
+        incoming = Incoming(CHANNEL, str(user.id), media="media", language_hint=user.language_code)
+        await self.dispatcher.handle(incoming, self._responder(context, message.chat_id))
+
+    async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query, user = update.callback_query, update.effective_user
+        if query is None or user is None:
+            return
+        # Every callback query is answered, or the button keeps spinning on the phone.
+        try:
+            await query.answer()
+        except TelegramError as exc:
+            log.info("could not answer callback query: %s", exc)
+        chat_id = query.message.chat.id if query.message is not None else user.id
+        incoming = Incoming(
+            CHANNEL, str(user.id), payload=query.data or "?", language_hint=user.language_code
+        )
+        await self.dispatcher.handle(incoming, self._responder(context, chat_id))
+
+    def _responder(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> Respond:
+        async def respond(replies: list[Reply]) -> None:
+            for reply in replies:
+                await send_reply(context.bot, chat_id, reply)
+
+        return respond
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("error while handling %r", update, exc_info=context.error)
+        if isinstance(update, Update) and update.effective_chat is not None:
+            user = update.effective_user
+            language = "en" if user is not None and (user.language_code or "").startswith("en") else "id"
+            try:
+                await context.bot.send_message(
+                    update.effective_chat.id, self.translator.text(language, "common.error")
+                )
+            except TelegramError:
+                log.warning("could not tell chat %s about the error", update.effective_chat.id)
+
+
+async def send_reply(bot: Bot, chat_id: int | str, reply: Reply) -> None:
+    """Render one reply: text split under 4096 characters, choices on the last part."""
+    if reply.document is not None:
+        await bot.send_document(
+            chat_id,
+            InputFile(reply.document.content, filename=reply.document.filename),
+            caption=reply.text[:1024] or None,
+            reply_markup=keyboard(reply.choices),
+        )
+        return
+    parts = split_text(reply.text)
+    for index, part in enumerate(parts):
+        markup = keyboard(reply.choices) if index == len(parts) - 1 else None
+        await bot.send_message(chat_id, part, reply_markup=markup)

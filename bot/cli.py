@@ -1,0 +1,156 @@
+"""`pustaka` command line: run, chat, init, import."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.content import ContentError, load_content_file, parse_content
+from bot.runtime import Runtime
+from storage import Storage
+from storage.content import ContentRepo
+
+log = logging.getLogger("pustaka")
+
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pustaka", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="serve the configured channels (terminal chat if none)")
+    chat = sub.add_parser("chat", help="talk to the bot in this terminal")
+    chat.add_argument("--as", dest="as_user", metavar="USER_ID",
+                      help="act as this Telegram user id (to use its roles)")
+    init = sub.add_parser("init", help="create the database")
+    init.add_argument("--sample", action="store_true", help="load the sample NTT content")
+    init.add_argument("--if-missing", action="store_true",
+                      help="do nothing when the database already has content")
+    imp = sub.add_parser("import", help="load a content file (YAML)")
+    imp.add_argument("file", type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    logging.basicConfig(
+        level=logging.INFO if args.command == "run" else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    commands = {"run": _run, "chat": _chat, "init": _init, "import": _import}
+    try:
+        return asyncio.run(commands[args.command](settings, args))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _run(settings: Settings, args: argparse.Namespace) -> int:
+    runtime = await Runtime.open(settings)
+    try:
+        if not settings.telegram_enabled:
+            print("No channel configured (set TELEGRAM_BOT_TOKEN to serve Telegram): "
+                  "opening the terminal chat.")
+            from bot.channels.terminal import chat
+
+            await chat(runtime.dispatcher)
+            return 0
+        await _serve_telegram(runtime)
+        return 0
+    finally:
+        await runtime.close()
+
+
+async def _serve_telegram(runtime: Runtime) -> None:
+    from bot.channels.telegram import TelegramChannel
+
+    app = TelegramChannel(runtime.settings, runtime.dispatcher, runtime.translator).build()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with app:
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling()
+        log.info("serving Telegram (long polling) at %s", runtime.settings.telegram_api_url)
+        await stop.wait()
+        log.info("shutting down")
+        await app.updater.stop()
+        await app.stop()
+
+
+async def _chat(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.channels.terminal import chat
+
+    runtime = await Runtime.open(settings)
+    try:
+        if args.as_user:
+            await chat(runtime.dispatcher, channel="telegram", user_id=args.as_user)
+        else:
+            await chat(runtime.dispatcher)
+        return 0
+    finally:
+        await runtime.close()
+
+
+def _today(settings: Settings) -> datetime:
+    return datetime.now(ZoneInfo(settings.timezone))
+
+
+async def _init(settings: Settings, args: argparse.Namespace) -> int:
+    storage = await Storage.open(settings.db_path)
+    try:
+        if args.if_missing and await storage.libraries.count() > 0:
+            return 0
+        if args.sample:
+            sample = resources.files("bot.sample").joinpath("ntt.yaml").read_text("utf-8")
+            content = parse_content(
+                sample, timezone=settings.timezone, today=_today(settings).date()
+            )
+            result = await ContentRepo(storage.db).import_content(content, is_sample=True)
+            print(f"{settings.db_path}: sample content loaded ({result}).")
+        else:
+            print(f"{settings.db_path}: database ready.")
+        return 0
+    finally:
+        await storage.close()
+
+
+async def _import(settings: Settings, args: argparse.Namespace) -> int:
+    storage = await Storage.open(settings.db_path)
+    try:
+        repo = ContentRepo(storage.db)
+        try:
+            content = load_content_file(
+                args.file,
+                timezone=settings.timezone,
+                today=_today(settings).date(),
+                known_library_slugs=await repo.library_slugs(),
+            )
+        except ContentError as exc:
+            print(f"{args.file}: {exc}", file=sys.stderr)
+            print("Nothing was imported.", file=sys.stderr)
+            return 1
+        result = await repo.import_content(content, is_sample=False)
+        print(f"{args.file}: imported ({result}).")
+        return 0
+    finally:
+        await storage.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Configuration, read once at start-up from the environment (and an optional `.env` file)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+
+class ConfigError(Exception):
+    """A setting has a wrong value; the message names the variable."""
+
+    def __init__(self, variable: str, reason: str) -> None:
+        super().__init__(f"{variable}: {reason}")
+        self.variable = variable
+
+
+class Secret:
+    """A string that never shows itself in logs, reprs or tracebacks."""
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+@dataclass(frozen=True)
+class StaffId:
+    channel: str  # telegram | whatsapp
+    user_id: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    telegram_token: Secret | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    db_path: str = "pustaka.db"
+    admins: tuple[StaffId, ...] = ()
+    timezone: str = "Asia/Makassar"
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return self.telegram_token is not None
+
+
+def _url(variable: str, value: str) -> str:
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(variable, f"not an http(s) URL: {value!r}")
+    return value.rstrip("/")
+
+
+def _admins(value: str) -> tuple[StaffId, ...]:
+    found = []
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        channel, _, ident = item.rpartition(":")
+        channel = channel or "telegram"
+        if channel == "telegram" and ident.lstrip("-").isdigit():
+            found.append(StaffId("telegram", ident))
+        elif channel == "whatsapp" and ident.startswith("+") and ident[1:].isdigit():
+            found.append(StaffId("whatsapp", ident))
+        else:
+            raise ConfigError(
+                "PUSTAKA_ADMINS",
+                f"{item!r} is neither a Telegram user id nor whatsapp:+<number>",
+            )
+    return tuple(found)
+
+
+def _token(value: str) -> Secret:
+    # Bot API tokens look like 123456:ABC-...; catching a pasted URL or quote early saves a
+    # confusing 404 from Telegram later.
+    ident, _, rest = value.partition(":")
+    if not ident.isdigit() or not rest or any(c.isspace() or c in "/'\"" for c in value):
+        raise ConfigError("TELEGRAM_BOT_TOKEN", "does not look like a Bot API token (<id>:<secret>)")
+    return Secret(value)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
+) -> Settings:
+    """Settings from `environ` (default: the process environment) over the optional `.env` file."""
+    values: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+
+    timezone = values.get("PUSTAKA_TIMEZONE", "").strip() or "Asia/Makassar"
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError("PUSTAKA_TIMEZONE", f"unknown time zone {timezone!r}") from exc
+
+    token = values.get("TELEGRAM_BOT_TOKEN", "").strip()
+    db_path = values.get("PUSTAKA_DB", "").strip() or "pustaka.db"
+    if Path(db_path).is_dir():
+        raise ConfigError("PUSTAKA_DB", f"{db_path!r} is a directory, not a database file")
+    return Settings(
+        telegram_token=_token(token) if token else None,
+        telegram_api_url=_url(
+            "TELEGRAM_API_URL", values.get("TELEGRAM_API_URL", "").strip() or "https://api.telegram.org"
+        ),
+        db_path=db_path,
+        admins=_admins(values.get("PUSTAKA_ADMINS", "")),
+        timezone=timezone,
+    )

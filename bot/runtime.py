@@ -1,0 +1,29 @@
+"""Start-up and shut-down of the shared resources, in one place: database, catalogs, dispatcher."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.i18n import Translator
+from handlers.dispatch import Dispatcher
+from handlers.types import CoreSettings
+from storage import Storage
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    storage: Storage
+    translator: Translator
+    dispatcher: Dispatcher
+
+    @classmethod
+    async def open(cls, settings: Settings) -> Runtime:
+        storage = await Storage.open(settings.db_path)
+        translator = Translator(settings.timezone)
+        dispatcher = Dispatcher(storage, translator, CoreSettings(timezone=settings.timezone))
+        return cls(settings, storage, translator, dispatcher)
+
+    async def close(self) -> None:
+        await self.storage.close()

@@ -1,0 +1,58 @@
+"""Pieces every flow uses: the main menu, the "expired" answer, paging buttons."""
+
+from __future__ import annotations
+
+from handlers.types import Choice, Context
+
+
+def menu_choices(ctx: Context) -> list[Choice]:
+    return [
+        ctx.choice("menu.services", "libs:0"),
+        ctx.choice("menu.events", "evs:h:*:30:0"),
+        ctx.choice("menu.language", "lang?"),
+        ctx.choice("menu.privacy", "privacy"),
+        ctx.choice("menu.help", "help"),
+    ]
+
+
+def main_menu(ctx: Context, intro_key: str = "menu.title") -> None:
+    ctx.say(ctx.t(intro_key), *menu_choices(ctx))
+
+
+def expired(ctx: Context) -> None:
+    """A button from an old message, or a payload that no longer means anything."""
+    ctx.session.state.pop("flow", None)
+    ctx.session.state.pop("step", None)
+    main_menu(ctx, "common.expired")
+
+
+def pager(ctx: Context, *, page: int, total: int, page_size: int, payload: str) -> list[Choice]:
+    """Previous/next buttons; `payload` has one `{}` for the page number."""
+    choices = []
+    if page > 0:
+        choices.append(ctx.choice("common.previous", payload.format(page - 1)))
+    if (page + 1) * page_size < total:
+        choices.append(ctx.choice("common.next", payload.format(page + 1)))
+    return choices
+
+
+def page_count(total: int, page_size: int) -> int:
+    return max((total + page_size - 1) // page_size, 1)
+
+
+def parse_page(text: str) -> int:
+    page = int(text)
+    if page < 0:
+        raise ValueError(text)
+    return page
+
+
+def clip(text: str, limit: int) -> str:
+    """Cut to `limit` characters on a word boundary where one is near, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit * 0.6:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:-") + "…"

@@ -1,0 +1,146 @@
+"""The core's single entry point: one incoming message in, replies out.
+
+Messages from one person are handled strictly in order (a lock per chat identity); different
+people are served concurrently. State is loaded from and saved to the database on every message,
+so nothing of a conversation lives only in this process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import datetime
+
+from handlers.router import TEXT_STEPS, route
+from handlers.types import Context, CoreSettings, Incoming, Reply, Translator
+from storage import Storage
+from storage.clock import utcnow
+from storage.errors import DatabaseBusy
+
+log = logging.getLogger(__name__)
+
+LANGUAGES = ("id", "en")
+Respond = Callable[[list[Reply]], Awaitable[None]]
+_NUMBERED = re.compile(r"^\W*\d+\.\s*")
+
+
+def _words(text: str) -> str:
+    """A label's words without emoji, arrows or punctuation, for matching what people type."""
+    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
+
+
+class _KeyedLocks:
+    """An asyncio.Lock per key, dropped when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
+
+    def acquire_slot(self, key: tuple[str, str]) -> asyncio.Lock:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        return lock
+
+    def release_slot(self, key: tuple[str, str]) -> None:
+        lock, users = self._locks[key]
+        if users <= 1:
+            del self._locks[key]
+        else:
+            self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        storage: Storage,
+        translator: Translator,
+        settings: CoreSettings | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.storage = storage
+        self.translator = translator
+        self.settings = settings or CoreSettings()
+        self.clock = clock
+        self._locks = _KeyedLocks()
+
+    async def handle(self, incoming: Incoming, respond: Respond | None = None) -> list[Reply]:
+        """Handle one message; `respond` sends the replies while this person's turn is still held,
+        so two quick taps are answered in the order they were made."""
+        lock = self._locks.acquire_slot(incoming.key)
+        try:
+            async with lock:
+                replies = await self._handle(incoming)
+                if respond is not None and replies:
+                    await respond(replies)
+                return replies
+        finally:
+            self._locks.release_slot(incoming.key)
+
+    async def _handle(self, incoming: Incoming) -> list[Reply]:
+        session = await self.storage.sessions.load(
+            channel=incoming.channel, external_id=incoming.user_id
+        )
+        resident = await self.storage.residents.find(
+            channel=incoming.channel, external_id=incoming.user_id
+        )
+        language = _language(resident.language if resident else None, session.state, incoming)
+        before = copy.deepcopy(session.state)
+        ctx = Context(
+            incoming=_as_choice(incoming, session.state),
+            storage=self.storage,
+            translator=self.translator,
+            settings=self.settings,
+            session=session,
+            resident=resident,
+            language=language,
+            now=self.clock(),
+        )
+        try:
+            await route(ctx)
+        except DatabaseBusy:
+            log.warning("database busy while handling %s", incoming)
+            return [Reply(self.translator.text(ctx.language, "common.busy"))]
+        except Exception:
+            log.exception("handler failed for %s (session %s)", incoming, session.state)
+            return [Reply(self.translator.text(ctx.language, "common.error"))]
+        # Remember the last choices so "2" or a button's words pick one on every channel.
+        shown = [c for reply in ctx.replies for c in reply.choices]
+        if shown:
+            session.state["choices"] = [[c.label, c.payload] for c in shown]
+        else:
+            session.state.pop("choices", None)
+        if session.state != before:
+            await self.storage.sessions.save(session)
+        return ctx.replies
+
+
+def _language(stored: str | None, state: dict[str, object], incoming: Incoming) -> str:
+    for candidate in (stored, state.get("lang"), (incoming.language_hint or "")[:2]):
+        if candidate in LANGUAGES:
+            return str(candidate)
+    return "id"
+
+
+def _as_choice(incoming: Incoming, state: dict[str, object]) -> Incoming:
+    """Typed text that names a choice shown last time (its number or its words) acts as a tap."""
+    if incoming.command is not None or incoming.payload is not None:
+        return incoming
+    if (state.get("flow"), state.get("step")) in TEXT_STEPS:
+        return incoming  # the flow is waiting for typed words, such as a name
+    choices = state.get("choices")
+    if not isinstance(choices, list) or not choices:
+        return incoming
+    text = incoming.text.strip()
+    if text.isdigit() and 1 <= int(text) <= len(choices):
+        return replace(incoming, payload=choices[int(text) - 1][1])
+    words = _words(text)
+    for label, payload in choices:
+        if words and words == _words(_NUMBERED.sub("", str(label))):
+            return replace(incoming, payload=payload)
+    return incoming

@@ -1,0 +1,112 @@
+"""Every command, button payload and text step in one place, in the order they are tried.
+
+Commands come Indonesian first with English aliases. Payloads are `prefix:argument` strings of at
+most 64 bytes; a prefix not listed here, or an argument that no longer means anything, gets the
+"menu has expired" answer from the handler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from handlers import events, freetext, help, libraries, onboarding, privacy
+from handlers.common import expired, main_menu
+from handlers.types import MAX_TEXT_CHARS, Context
+
+Command = Callable[[Context], Awaitable[None]]
+PayloadHandler = Callable[[Context, str], Awaitable[None]]
+
+
+async def _menu(ctx: Context) -> None:
+    main_menu(ctx)
+
+
+async def _events(ctx: Context) -> None:
+    await events.list_events(ctx, where=ctx.home_regency or "*", category="*", days=30, page=0)
+
+
+async def _cancel(ctx: Context) -> None:
+    """/batal: leave whatever flow the person is in, from any step."""
+    had_flow = ctx.session.state.pop("flow", None) is not None
+    ctx.session.state.pop("step", None)
+    ctx.session.state.pop("draft", None)
+    main_menu(ctx, "common.cancelled" if had_flow else "menu.title")
+
+
+def _no_arg(command: Command) -> PayloadHandler:
+    async def run(ctx: Context, arg: str) -> None:
+        await command(ctx)
+
+    return run
+
+
+# (Indonesian, English, handler, catalog key of the menu description). The order is the order of
+# Telegram's command menu.
+COMMANDS: list[tuple[str, str, Command, str]] = [
+    ("start", "start", onboarding.start, "commands.start"),
+    ("menu", "menu", _menu, "commands.menu"),
+    ("layanan", "services", libraries.show_list, "commands.services"),
+    ("acara", "events", _events, "commands.events"),
+    ("bantuan", "help", help.show_help, "commands.help"),
+    ("bahasa", "language", onboarding.ask_language, "commands.language"),
+    ("privasi", "privacy", privacy.show_notice, "commands.privacy"),
+    ("datasaya", "mydata", privacy.my_data, "commands.mydata"),
+    ("hapusdata", "deletemydata", privacy.ask_delete, "commands.deletemydata"),
+    ("berhenti", "stop", privacy.stop_announcements, "commands.stop"),
+    ("batal", "cancel", _cancel, "commands.cancel"),
+]
+
+COMMAND_HANDLERS: dict[str, Command] = {}
+for _id, _en, _handler, _key in COMMANDS:
+    COMMAND_HANDLERS[_id] = _handler
+    COMMAND_HANDLERS[_en] = _handler
+
+PAYLOADS: dict[str, PayloadHandler] = {
+    "menu": _no_arg(_menu),
+    "help": _no_arg(help.show_help),
+    "lang?": _no_arg(onboarding.ask_language),
+    "lang": onboarding.choose_language,
+    "consent": onboarding.consent,
+    "home?": _no_arg(privacy.change_regency),
+    "home": onboarding.choose_regency,
+    "libs": libraries.show_list,
+    "lib": libraries.show_one,
+    "evs": events.show_list,
+    "evc": events.choose_category,
+    "ev": events.show_one,
+    "privacy": _no_arg(privacy.show_notice),
+    "mydata": _no_arg(privacy.my_data),
+    "del?": _no_arg(privacy.ask_delete),
+    "del": privacy.delete,
+    "ann": privacy.resume_announcements,
+}
+
+# Text typed while a flow waits for typed input (a name, a date): (flow, step) -> handler.
+TEXT_STEPS: dict[tuple[str, str], Command] = {}
+
+
+async def route(ctx: Context) -> None:
+    incoming = ctx.incoming
+    if incoming.media is not None:
+        await help.text_only(ctx)
+        return
+    if len(incoming.text) > MAX_TEXT_CHARS:
+        ctx.say(ctx.t("common.too_long", limit=MAX_TEXT_CHARS), ctx.choice("common.menu", "menu"))
+        return
+    if incoming.command is not None:
+        command = COMMAND_HANDLERS.get(incoming.command)
+        await (command or help.unknown_command)(ctx)
+        return
+    if incoming.payload is not None:
+        prefix, _, arg = incoming.payload.partition(":")
+        handler = PAYLOADS.get(prefix)
+        if handler is None:
+            expired(ctx)
+            return
+        await handler(ctx, arg)
+        return
+    step = TEXT_STEPS.get((ctx.session.flow or "", ctx.session.step or ""))
+    if step is not None:
+        await step(ctx)
+        return
+    await freetext.answer(ctx)

@@ -1,0 +1,125 @@
+"""Channel-neutral messages in and replies out, and the context a handler works with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from storage import Storage
+from storage.models import Resident, Session
+
+# Longer typed text is refused politely: no flow needs more, and it keeps rows small.
+MAX_TEXT_CHARS = 1000
+# Telegram allows 64 bytes of callback_data and WhatsApp 256 for a button id: keep the smaller.
+MAX_PAYLOAD_BYTES = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One thing a person sent: a command, a tapped button (payload) or free text."""
+
+    channel: str  # telegram | whatsapp | terminal
+    user_id: str  # stable identity on that channel
+    text: str = ""
+    payload: str | None = None
+    command: str | None = None  # without the slash, lower-case
+    args: str = ""
+    language_hint: str | None = None  # the client's language, used before the person picks one
+    media: str | None = None  # a sticker, photo, voice note... that the bot cannot read
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.channel, self.user_id)
+
+    @classmethod
+    def from_text(
+        cls, *, channel: str, user_id: str, text: str, language_hint: str | None = None
+    ) -> Incoming:
+        """Typed text; `/name args` (or `/name@bot args` in Telegram groups) is a command."""
+        stripped = text.strip()
+        if stripped.startswith("/") and len(stripped) > 1:
+            head, _, args = stripped[1:].partition(" ")
+            command = head.split("@", 1)[0].lower()
+            return cls(channel, user_id, text=stripped, command=command, args=args.strip(),
+                       language_hint=language_hint)
+        return cls(channel, user_id, text=stripped, language_hint=language_hint)
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    label: str
+    payload: str
+
+    def __post_init__(self) -> None:
+        size = len(self.payload.encode("utf-8"))
+        if not 1 <= size <= MAX_PAYLOAD_BYTES:
+            raise ValueError(f"payload of {size} bytes: {self.payload!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    filename: str
+    content: bytes
+    mime_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+    choices: tuple[Choice, ...] = ()
+    document: Document | None = None
+
+
+class Translator(Protocol):
+    """What handlers need of the message catalogs; the bot layer provides it."""
+
+    def text(self, language: str, key: str, **values: object) -> str: ...
+
+    def datetime(self, language: str, moment: datetime) -> str: ...
+
+    def date(self, language: str, moment: datetime) -> str: ...
+
+    def number(self, language: str, value: int) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class CoreSettings:
+    timezone: str = "Asia/Makassar"
+    events_window_days: int = 30
+    page_size: int = 5
+
+
+@dataclass
+class Context:
+    """Everything one handler call may use; built per incoming message by the dispatcher."""
+
+    incoming: Incoming
+    storage: Storage
+    translator: Translator
+    settings: CoreSettings
+    session: Session
+    resident: Resident | None
+    language: str
+    now: datetime
+    replies: list[Reply] = field(default_factory=list)
+
+    def t(self, key: str, **values: object) -> str:
+        return self.translator.text(self.language, key, **values)
+
+    def when(self, moment: datetime) -> str:
+        return self.translator.datetime(self.language, moment)
+
+    def say(self, text: str, *choices: Choice) -> None:
+        self.replies.append(Reply(text=text, choices=tuple(choices)))
+
+    def choice(self, key: str, payload: str, **values: object) -> Choice:
+        return Choice(label=self.t(key, **values), payload=payload)
+
+    @property
+    def has_profile(self) -> bool:
+        return self.resident is not None and self.resident.has_consent
+
+    @property
+    def home_regency(self) -> str | None:
+        return self.resident.regency_code if self.has_profile and self.resident else None

@@ -1,0 +1,37 @@
+"""Data and its rules: SQL lives only in this package."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from storage.db import Database
+from storage.events import Events
+from storage.libraries import Libraries
+from storage.residents import Residents
+from storage.sessions import Sessions
+
+
+@dataclass
+class Storage:
+    """The repositories over one database, opened once at start-up."""
+
+    db: Database
+    residents: Residents
+    libraries: Libraries
+    events: Events
+    sessions: Sessions
+
+    @classmethod
+    async def open(cls, path: str | Path) -> Storage:
+        db = await Database.open(path)
+        return cls(
+            db=db,
+            residents=Residents(db),
+            libraries=Libraries(db),
+            events=Events(db),
+            sessions=Sessions(db),
+        )
+
+    async def close(self) -> None:
+        await self.db.close()

@@ -1,0 +1,23 @@
+"""UTC time helpers: the database stores UTC text that sorts in time order."""
+
+from datetime import UTC, datetime
+
+_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def to_db(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: store only aware UTC moments")
+    return moment.astimezone(UTC).strftime(_FORMAT)
+
+
+def from_db(text: str) -> datetime:
+    return datetime.strptime(text, _FORMAT).replace(tzinfo=UTC)
+
+
+def opt_from_db(text: str | None) -> datetime | None:
+    return None if text is None else from_db(text)

@@ -1,0 +1,102 @@
+"""Regencies and libraries (province, regency and village level)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from storage.db import Database
+from storage.errors import NotFound
+from storage.models import Library, Regency
+
+_COLUMNS = (
+    "id, slug, name, level, regency_code, village, address, opening_hours, contact, services, "
+    "is_sample"
+)
+# Province first, then regency, then village libraries: the order a resident reads them in.
+_LEVEL_ORDER = "CASE level WHEN 'province' THEN 0 WHEN 'regency' THEN 1 ELSE 2 END"
+
+
+def _library(row: Any) -> Library:
+    return Library(
+        id=row["id"],
+        slug=row["slug"],
+        name=row["name"],
+        level=row["level"],
+        regency_code=row["regency_code"],
+        village=row["village"],
+        address=row["address"],
+        opening_hours=row["opening_hours"],
+        contact=row["contact"],
+        services=tuple(json.loads(row["services"])),
+        is_sample=bool(row["is_sample"]),
+    )
+
+
+class Libraries:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._regencies: list[Regency] | None = None
+
+    async def regencies(self) -> list[Regency]:
+        # The 22 regencies are fixed by the first migration; read them once.
+        if self._regencies is None:
+            async with self._db.reader.execute(
+                "SELECT code, name, kind FROM regencies ORDER BY position"
+            ) as cur:
+                rows = await cur.fetchall()
+            self._regencies = [Regency(r["code"], r["name"], r["kind"]) for r in rows]
+        return self._regencies
+
+    async def regency(self, *, code: str) -> Regency:
+        for regency in await self.regencies():
+            if regency.code == code:
+                return regency
+        raise NotFound("regency", code)
+
+    async def get(self, *, library_id: int) -> Library:
+        async with self._db.reader.execute(
+            f"SELECT {_COLUMNS} FROM libraries WHERE id = ?", (library_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise NotFound("library", library_id)
+        return _library(row)
+
+    async def near(
+        self, *, regency_code: str | None, offset: int = 0, limit: int = 50
+    ) -> tuple[list[Library], int]:
+        """Libraries with the resident's regency first, then the rest; and the total count."""
+        async with self._db.reader.execute(
+            f"SELECT {_COLUMNS}, count(*) OVER () AS total FROM libraries "
+            f"ORDER BY regency_code IS NOT ? , {_LEVEL_ORDER}, name LIMIT ? OFFSET ?",
+            (regency_code, limit, offset),
+        ) as cur:
+            rows = list(await cur.fetchall())
+        total = rows[0]["total"] if rows else await self.count()
+        return [_library(r) for r in rows], total
+
+    async def in_regency(self, *, regency_code: str) -> list[Library]:
+        async with self._db.reader.execute(
+            f"SELECT {_COLUMNS} FROM libraries WHERE regency_code = ? ORDER BY {_LEVEL_ORDER}, name",
+            (regency_code,),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [_library(r) for r in rows]
+
+    async def search(self, *, text: str, limit: int = 5) -> list[Library]:
+        """Libraries whose name or village contains `text` (case-insensitive)."""
+        pattern = f"%{text.strip().lower()}%"
+        async with self._db.reader.execute(
+            f"SELECT {_COLUMNS} FROM libraries "
+            f"WHERE lower(name) LIKE ? OR lower(coalesce(village, '')) LIKE ? "
+            f"ORDER BY {_LEVEL_ORDER}, name LIMIT ?",
+            (pattern, pattern, limit),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [_library(r) for r in rows]
+
+    async def count(self) -> int:
+        async with self._db.reader.execute("SELECT count(*) FROM libraries") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0

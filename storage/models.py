@@ -1,0 +1,92 @@
+"""Dataclasses the repositories return."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Regency:
+    code: str
+    name: str
+    kind: str  # kabupaten | kota
+
+
+@dataclass(frozen=True, slots=True)
+class Resident:
+    id: int
+    channel: str
+    external_id: str
+    language: str
+    consent_at: datetime | None
+    name: str | None
+    regency_code: str | None
+    announcements_off: bool
+    created_at: datetime
+
+    @property
+    def has_consent(self) -> bool:
+        return self.consent_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Library:
+    id: int
+    slug: str
+    name: str
+    level: str  # province | regency | village
+    regency_code: str
+    village: str | None
+    address: str
+    opening_hours: str
+    contact: str | None
+    services: tuple[str, ...]
+    is_sample: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: int
+    slug: str
+    library_id: int
+    title: str
+    category: str
+    description: str
+    place: str | None
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int | None
+    seats_taken: int
+    status: str
+    questions: tuple[str, ...]
+    registration_opens_at: datetime | None
+    registration_closes_at: datetime | None
+    waitlist_limit: int | None
+    is_sample: bool
+    library_name: str
+    regency_code: str
+
+    @property
+    def seats_left(self) -> int | None:
+        return None if self.capacity is None else max(self.capacity - self.seats_taken, 0)
+
+
+@dataclass(slots=True)
+class Session:
+    """Conversation state of one chat identity; `state` is JSON-serialisable."""
+
+    channel: str
+    external_id: str
+    state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def flow(self) -> str | None:
+        value = self.state.get("flow")
+        return value if isinstance(value, str) else None
+
+    @property
+    def step(self) -> str | None:
+        value = self.state.get("step")
+        return value if isinstance(value, str) else None
