@@ -1,4 +1,9 @@
-"""Message catalogs (bot/locales/*.toml) and Babel formatting of dates and numbers in WITA."""
+"""Message catalogs and Babel formatting of dates and numbers in WITA.
+
+Each language is a folder, `bot/locales/<language>/`, with one TOML file per feature (core,
+registration, ...), so features add sentences without touching each other's files. A key defined
+twice is an error.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,12 @@ from babel.numbers import format_decimal
 
 LANGUAGES = ("id", "en")
 # Indonesians name their three time zones by these abbreviations, which CLDR does not carry.
-_ZONE_LABELS = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA",
-                "Asia/Jayapura": "WIT"}
+_ZONE_LABELS = {
+    "Asia/Jakarta": "WIB",
+    "Asia/Pontianak": "WIB",
+    "Asia/Makassar": "WITA",
+    "Asia/Jayapura": "WIT",
+}
 
 
 def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -29,8 +38,16 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
 
 def load_catalog(language: str) -> dict[str, str]:
-    text = resources.files("bot.locales").joinpath(f"{language}.toml").read_text("utf-8")
-    return _flatten(tomllib.loads(text))
+    catalog: dict[str, str] = {}
+    folder = resources.files("bot.locales").joinpath(language)
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".toml"):
+            continue
+        for key, value in _flatten(tomllib.loads(entry.read_text("utf-8"))).items():
+            if key in catalog:
+                raise ValueError(f"{language}/{entry.name}: key {key!r} is defined twice")
+            catalog[key] = value
+    return catalog
 
 
 class Translator:
@@ -39,17 +56,17 @@ class Translator:
         self.zone = ZoneInfo(timezone)
         self.zone_label = _ZONE_LABELS.get(timezone, timezone)
 
-    def text(self, language: str, key: str, **values: object) -> str:
+    def text(self, language: str, key: str, /, **values: object) -> str:
         template = self.catalogs.get(language, self.catalogs["id"])[key]
         return template.format(**values) if values else template
 
-    def datetime(self, language: str, moment: datetime) -> str:
+    def when(self, language: str, moment: datetime) -> str:
         """'Sabtu, 12 Desember 2026 pukul 09.00 WITA'"""
         pattern = self.text(language, "format.datetime")
         local = format_datetime(moment, pattern, tzinfo=self.zone, locale=language)
         return f"{local} {self.zone_label}"
 
-    def date(self, language: str, moment: datetime) -> str:
+    def day(self, language: str, moment: datetime) -> str:
         pattern = self.text(language, "format.date")
         return str(format_datetime(moment, pattern, tzinfo=self.zone, locale=language))
 

@@ -75,7 +75,9 @@ async def list_events(ctx: Context, *, where: str, category: str, days: int, pag
     if where != "*":
         choices.append(ctx.choice("events.everywhere", f"evs:*:{category}:{days}:0"))
     elif ctx.home_regency:
-        choices.append(ctx.choice("events.my_regency", f"evs:{ctx.home_regency}:{category}:{days}:0"))
+        choices.append(
+            ctx.choice("events.my_regency", f"evs:{ctx.home_regency}:{category}:{days}:0")
+        )
     choices.append(ctx.choice("events.by_category", f"evc:{where}:{days}"))
     choices.append(ctx.choice("common.menu", "menu"))
     ctx.say(text, *choices)
@@ -104,9 +106,7 @@ async def choose_category(ctx: Context, arg: str) -> None:
     except ValueError:
         expired(ctx)
         return
-    choices = [
-        ctx.choice(f"events.category.{c}", f"evs:{where}:{c}:{days}:0") for c in CATEGORIES
-    ]
+    choices = [ctx.choice(f"events.category.{c}", f"evs:{where}:{c}:{days}:0") for c in CATEGORIES]
     choices.append(ctx.choice("events.all_categories", f"evs:{where}:*:{days}:0"))
     ctx.say(ctx.t("events.choose_category"), *choices)
 

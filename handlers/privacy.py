@@ -44,7 +44,9 @@ async def my_data(ctx: Context) -> None:
             name=resident.name or "-",
             regency=regency,
             announcements=ctx.t(
-                "privacy.announcements_off" if resident.announcements_off else "privacy.announcements_on"
+                "privacy.announcements_off"
+                if resident.announcements_off
+                else "privacy.announcements_on"
             ),
         ),
         ctx.choice("privacy.change_regency", "home?"),

@@ -41,8 +41,14 @@ class Incoming:
         if stripped.startswith("/") and len(stripped) > 1:
             head, _, args = stripped[1:].partition(" ")
             command = head.split("@", 1)[0].lower()
-            return cls(channel, user_id, text=stripped, command=command, args=args.strip(),
-                       language_hint=language_hint)
+            return cls(
+                channel,
+                user_id,
+                text=stripped,
+                command=command,
+                args=args.strip(),
+                language_hint=language_hint,
+            )
         return cls(channel, user_id, text=stripped, language_hint=language_hint)
 
 
@@ -74,11 +80,11 @@ class Reply:
 class Translator(Protocol):
     """What handlers need of the message catalogs; the bot layer provides it."""
 
-    def text(self, language: str, key: str, **values: object) -> str: ...
+    def text(self, language: str, key: str, /, **values: object) -> str: ...
 
-    def datetime(self, language: str, moment: datetime) -> str: ...
+    def when(self, language: str, moment: datetime) -> str: ...
 
-    def date(self, language: str, moment: datetime) -> str: ...
+    def day(self, language: str, moment: datetime) -> str: ...
 
     def number(self, language: str, value: int) -> str: ...
 
@@ -104,16 +110,16 @@ class Context:
     now: datetime
     replies: list[Reply] = field(default_factory=list)
 
-    def t(self, key: str, **values: object) -> str:
+    def t(self, key: str, /, **values: object) -> str:
         return self.translator.text(self.language, key, **values)
 
     def when(self, moment: datetime) -> str:
-        return self.translator.datetime(self.language, moment)
+        return self.translator.when(self.language, moment)
 
     def say(self, text: str, *choices: Choice) -> None:
         self.replies.append(Reply(text=text, choices=tuple(choices)))
 
-    def choice(self, key: str, payload: str, **values: object) -> Choice:
+    def choice(self, key: str, payload: str, /, **values: object) -> Choice:
         return Choice(label=self.t(key, **values), payload=payload)
 
     @property

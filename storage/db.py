@@ -89,7 +89,7 @@ class Database:
         return int(row[0]) if row else 0
 
     async def migrate(self) -> int:
-        """Apply every migration newer than the file's `user_version`, each in its own transaction."""
+        """Apply every migration newer than the file's `user_version`, each in one transaction."""
         async with self._write_lock:
             async with self._writer.execute("PRAGMA user_version") as cur:
                 row = await cur.fetchone()

@@ -78,7 +78,8 @@ class Libraries:
 
     async def in_regency(self, *, regency_code: str) -> list[Library]:
         async with self._db.reader.execute(
-            f"SELECT {_COLUMNS} FROM libraries WHERE regency_code = ? ORDER BY {_LEVEL_ORDER}, name",
+            f"SELECT {_COLUMNS} FROM libraries WHERE regency_code = ? "
+            f"ORDER BY {_LEVEL_ORDER}, name",
             (regency_code,),
         ) as cur:
             rows = await cur.fetchall()

@@ -25,7 +25,8 @@ class Sessions:
     async def save(self, session: Session) -> None:
         async with self._db.transaction() as conn:
             await conn.execute(
-                "INSERT INTO sessions (channel, external_id, state, updated_at) VALUES (?, ?, ?, ?) "
+                "INSERT INTO sessions (channel, external_id, state, updated_at) "
+                "VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (channel, external_id) "
                 "DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
                 (

@@ -20,8 +20,12 @@ class TelegramHarness:
         self._ids = itertools.count(1)
 
     def _user(self, user_id: int, language: str) -> dict[str, Any]:
-        return {"id": user_id, "is_bot": False, "first_name": f"Warga{user_id}",
-                "language_code": language}
+        return {
+            "id": user_id,
+            "is_bot": False,
+            "first_name": f"Warga{user_id}",
+            "language_code": language,
+        }
 
     def message_update(self, user_id: int, text: str, language: str = "id") -> Update:
         message: dict[str, Any] = {
@@ -51,15 +55,16 @@ class TelegramHarness:
                 "text": "…",
             },
         }
-        return Update.de_json(
-            {"update_id": next(self._ids), "callback_query": query}, self.app.bot
-        )
+        return Update.de_json({"update_id": next(self._ids), "callback_query": query}, self.app.bot)
 
     async def _run(self, update: Update, user_id: int) -> list[Call]:
         before = len(self.api.calls)
         await self.app.process_update(update)
-        return [c for c in self.api.calls[before:] if c.chat_id == str(user_id)
-                and c.method.startswith("send")]
+        return [
+            c
+            for c in self.api.calls[before:]
+            if c.chat_id == str(user_id) and c.method.startswith("send")
+        ]
 
     async def send(self, user_id: int, text: str, language: str = "id") -> list[Call]:
         return await self._run(self.message_update(user_id, text, language), user_id)

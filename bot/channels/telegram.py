@@ -27,6 +27,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.channels.textsplit import split_text
 from bot.config import Settings
 from handlers.dispatch import Dispatcher, Respond
 from handlers.router import COMMANDS
@@ -57,21 +58,6 @@ def keyboard(choices: Sequence[Choice]) -> InlineKeyboardMarkup | None:
         else:
             rows.append([button])
     return InlineKeyboardMarkup(rows)
-
-
-def split_text(text: str, limit: int = MAX_MESSAGE_CHARS) -> list[str]:
-    """Split on paragraph, then line, then word boundaries so no part exceeds `limit`."""
-    parts: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        window = rest[:limit]
-        cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(" "))
-        if cut < limit // 2:
-            cut = limit
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    parts.append(rest)
-    return parts
 
 
 class TelegramChannel:
@@ -114,8 +100,10 @@ class TelegramChannel:
         app.add_handler(CallbackQueryHandler(self.on_button))
         app.add_handler(MessageHandler(filters.TEXT & ~filters.UpdateType.EDITED, self.on_text))
         app.add_handler(
-            MessageHandler(~filters.TEXT & ~filters.UpdateType.EDITED & ~filters.StatusUpdate.ALL,
-                           self.on_other)
+            MessageHandler(
+                ~filters.TEXT & ~filters.UpdateType.EDITED & ~filters.StatusUpdate.ALL,
+                self.on_other,
+            )
         )
         app.add_error_handler(self.on_error)
 
@@ -140,7 +128,9 @@ class TelegramChannel:
         if message is None or user is None or message.text is None:
             return
         incoming = Incoming.from_text(
-            channel=CHANNEL, user_id=str(user.id), text=message.text,
+            channel=CHANNEL,
+            user_id=str(user.id),
+            text=message.text,
             language_hint=user.language_code,
         )
         await self.dispatcher.handle(incoming, self._responder(context, message.chat_id))
@@ -178,7 +168,9 @@ class TelegramChannel:
         log.error("error while handling %r", update, exc_info=context.error)
         if isinstance(update, Update) and update.effective_chat is not None:
             user = update.effective_user
-            language = "en" if user is not None and (user.language_code or "").startswith("en") else "id"
+            language = (
+                "en" if user is not None and (user.language_code or "").startswith("en") else "id"
+            )
             try:
                 await context.bot.send_message(
                     update.effective_chat.id, self.translator.text(language, "common.error")
@@ -197,7 +189,7 @@ async def send_reply(bot: Bot, chat_id: int | str, reply: Reply) -> None:
             reply_markup=keyboard(reply.choices),
         )
         return
-    parts = split_text(reply.text)
+    parts = split_text(reply.text, MAX_MESSAGE_CHARS)
     for index, part in enumerate(parts):
         markup = keyboard(reply.choices) if index == len(parts) - 1 else None
         await bot.send_message(chat_id, part, reply_markup=markup)

@@ -135,7 +135,8 @@ class FakeBotApi:
             if len(self._window) >= self.rate_limit:
                 self.too_many += 1
                 return self._error(
-                    429, f"Too Many Requests: retry after {self.retry_after}",
+                    429,
+                    f"Too Many Requests: retry after {self.retry_after}",
                     retry_after=self.retry_after,
                 )
             self._window.append(now)
