@@ -28,12 +28,17 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="serve the configured channels (terminal chat if none)")
     chat = sub.add_parser("chat", help="talk to the bot in this terminal")
-    chat.add_argument("--as", dest="as_user", metavar="USER_ID",
-                      help="act as this Telegram user id (to use its roles)")
+    chat.add_argument(
+        "--as",
+        dest="as_user",
+        metavar="USER_ID",
+        help="act as this Telegram user id (to use its roles)",
+    )
     init = sub.add_parser("init", help="create the database")
     init.add_argument("--sample", action="store_true", help="load the sample NTT content")
-    init.add_argument("--if-missing", action="store_true",
-                      help="do nothing when the database already has content")
+    init.add_argument(
+        "--if-missing", action="store_true", help="do nothing when the database already has content"
+    )
     imp = sub.add_parser("import", help="load a content file (YAML)")
     imp.add_argument("file", type=Path)
     return parser
@@ -62,8 +67,10 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
     runtime = await Runtime.open(settings)
     try:
         if not settings.telegram_enabled:
-            print("No channel configured (set TELEGRAM_BOT_TOKEN to serve Telegram): "
-                  "opening the terminal chat.")
+            print(
+                "No channel configured (set TELEGRAM_BOT_TOKEN to serve Telegram): "
+                "opening the terminal chat."
+            )
             from bot.channels.terminal import chat
 
             await chat(runtime.dispatcher)

@@ -86,7 +86,9 @@ def _token(value: str) -> Secret:
     # confusing 404 from Telegram later.
     ident, _, rest = value.partition(":")
     if not ident.isdigit() or not rest or any(c.isspace() or c in "/'\"" for c in value):
-        raise ConfigError("TELEGRAM_BOT_TOKEN", "does not look like a Bot API token (<id>:<secret>)")
+        raise ConfigError(
+            "TELEGRAM_BOT_TOKEN", "does not look like a Bot API token (<id>:<secret>)"
+        )
     return Secret(value)
 
 
@@ -112,7 +114,8 @@ def load_settings(
     return Settings(
         telegram_token=_token(token) if token else None,
         telegram_api_url=_url(
-            "TELEGRAM_API_URL", values.get("TELEGRAM_API_URL", "").strip() or "https://api.telegram.org"
+            "TELEGRAM_API_URL",
+            values.get("TELEGRAM_API_URL", "").strip() or "https://api.telegram.org",
         ),
         db_path=db_path,
         admins=_admins(values.get("PUSTAKA_ADMINS", "")),
