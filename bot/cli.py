@@ -16,7 +16,8 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.content import ContentError, load_content_file, parse_content
 from bot.runtime import Runtime
 from storage import Storage
-from storage.content import ContentRepo
+from storage.content import ContentImportError, ContentRepo
+from storage.errors import NotFound
 
 log = logging.getLogger("pustaka")
 
@@ -152,7 +153,12 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
             print(f"{args.file}: {exc}", file=sys.stderr)
             print("Nothing was imported.", file=sys.stderr)
             return 1
-        result = await repo.import_content(content, is_sample=False)
+        try:
+            result = await repo.import_content(content, is_sample=False)
+        except (ContentImportError, NotFound) as exc:
+            print(f"{args.file}: {exc}", file=sys.stderr)
+            print("Nothing was imported.", file=sys.stderr)
+            return 1
         print(f"{args.file}: imported ({result}).")
         return 0
     finally:
