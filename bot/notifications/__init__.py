@@ -1,0 +1,43 @@
+"""Turning an outbox row into words, in the recipient's language, at delivery time.
+
+Producers inside a storage transaction (a promotion from the waitlist, an event cancelled) cannot
+reach the catalogs, so they write only `kind` and `params`; the delivery worker renders such rows
+here just before sending. Rows produced with a finished text (an announcement) skip this.
+Each feature registers its kinds in its own module below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from handlers.types import Choice, Translator
+from storage import Storage
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    text: str
+    choices: tuple[Choice, ...] = ()
+
+
+Renderer = Callable[[dict[str, Any], str, Translator, Storage], Awaitable[Rendered]]
+RENDERERS: dict[str, Renderer] = {}
+
+
+def renderer(kind: str) -> Callable[[Renderer], Renderer]:
+    def register(function: Renderer) -> Renderer:
+        if kind in RENDERERS:
+            raise ValueError(f"two renderers for {kind!r}")
+        RENDERERS[kind] = function
+        return function
+
+    return register
+
+
+async def render(
+    kind: str, params: dict[str, Any], language: str, translator: Translator, storage: Storage
+) -> Rendered:
+    """Raises KeyError for a kind nobody registered: a programming error, not bad input."""
+    return await RENDERERS[kind](params, language, translator, storage)
