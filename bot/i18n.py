@@ -7,6 +7,7 @@ twice is an error.
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from datetime import datetime
 from importlib import resources
@@ -62,6 +63,11 @@ class Translator:
 
     def when(self, language: str, moment: datetime) -> str:
         """'Sabtu, 12 Desember 2026 pukul 09.00 WITA'"""
+        # Babel takes ~60 µs a call and event times repeat on every list: remember them.
+        return self._when(language, moment)
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - one Translator lives for the process
+    def _when(self, language: str, moment: datetime) -> str:
         pattern = self.text(language, "format.datetime")
         local = format_datetime(moment, pattern, tzinfo=self.zone, locale=language)
         return f"{local} {self.zone_label}"

@@ -8,7 +8,7 @@ so nothing of a conversation lives only in this process.
 from __future__ import annotations
 
 import asyncio
-import copy
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -83,14 +83,11 @@ class Dispatcher:
             self._locks.release_slot(incoming.key)
 
     async def _handle(self, incoming: Incoming) -> list[Reply]:
-        session = await self.storage.sessions.load(
-            channel=incoming.channel, external_id=incoming.user_id
-        )
-        resident = await self.storage.residents.find(
+        session, resident = await self.storage.sessions.load_with_resident(
             channel=incoming.channel, external_id=incoming.user_id
         )
         language = _language(resident.language if resident else None, session.state, incoming)
-        before = copy.deepcopy(session.state)
+        before = json.dumps(session.state, sort_keys=True)
         ctx = Context(
             incoming=_as_choice(incoming, session.state),
             storage=self.storage,
@@ -115,7 +112,7 @@ class Dispatcher:
             session.state["choices"] = [[c.label, c.payload] for c in shown]
         else:
             session.state.pop("choices", None)
-        if session.state != before:
+        if json.dumps(session.state, sort_keys=True) != before:
             await self.storage.sessions.save(session)
         return ctx.replies
 

@@ -16,7 +16,8 @@ def to_db(moment: datetime) -> str:
 
 
 def from_db(text: str) -> datetime:
-    return datetime.strptime(text, _FORMAT).replace(tzinfo=UTC)
+    # fromisoformat reads the trailing Z (3.11+) and is far quicker than strptime.
+    return datetime.fromisoformat(text)
 
 
 def opt_from_db(text: str | None) -> datetime | None:

@@ -150,8 +150,7 @@ class ContentRepo:
         self._db = db
 
     async def library_slugs(self) -> frozenset[str]:
-        async with self._db.reader.execute("SELECT slug FROM libraries") as cur:
-            rows = await cur.fetchall()
+        rows = await self._db.fetchall("SELECT slug FROM libraries")
         return frozenset(row[0] for row in rows)
 
     async def import_content(self, content: ContentSource, *, is_sample: bool) -> ImportResult:

@@ -9,8 +9,9 @@ on SQLite's busy timeout instead of failing at once.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -20,6 +21,9 @@ import aiosqlite
 from storage.errors import DatabaseBusy
 
 BUSY_TIMEOUT_MS = 5000
+# Each aiosqlite connection is one thread; with a few, reads from different people do not queue
+# behind each other (SQLite releases the GIL while it works).
+READERS = 3
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -42,10 +46,14 @@ async def _open(path: str) -> aiosqlite.Connection:
 
 
 class Database:
-    def __init__(self, path: str, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
+    def __init__(
+        self, path: str, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection]
+    ):
         self.path = path
         self._writer = writer
-        self._reader = reader
+        self._readers = readers
+        self._reader = readers[0]
+        self._next_reader = itertools.cycle(readers)
         self._write_lock = asyncio.Lock()
 
     @classmethod
@@ -53,17 +61,38 @@ class Database:
         path = str(path)
         writer = await _open(path)
         await writer.execute_fetchall("PRAGMA journal_mode = WAL")
-        db = cls(path, writer, await _open(path))
+        db = cls(path, writer, [await _open(path) for _ in range(READERS)])
         await db.migrate()
         return db
 
     async def close(self) -> None:
-        await self._reader.close()
+        for reader in self._readers:
+            await reader.close()
         await self._writer.close()
 
     @property
     def reader(self) -> aiosqlite.Connection:
         return self._reader
+
+    # Each aiosqlite call is a hop to the connection's thread and back; these helpers fetch in
+    # one hop instead of three (execute, fetch, close), which matters on the hot path.
+    async def fetchall(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        return list(await next(self._next_reader).execute_fetchall(sql, params))
+
+    async def fetchone(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
+        rows = await next(self._next_reader).execute_fetchall(sql, params)
+        return next(iter(rows), None)
+
+    async def write(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        """One statement on its own (SQLite makes a lone statement atomic), in a single hop;
+        returns the rows of a RETURNING clause."""
+        async with self._write_lock:
+            try:
+                return list(await self._writer.execute_fetchall(sql, params))
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise DatabaseBusy(str(exc)) from exc
+                raise
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:

@@ -51,10 +51,7 @@ class Events:
         self._db = db
 
     async def get(self, *, event_id: int) -> Event:
-        async with self._db.reader.execute(
-            f"SELECT {_COLUMNS} {_FROM} WHERE e.id = ?", (event_id,)
-        ) as cur:
-            row = await cur.fetchone()
+        row = await self._db.fetchone(f"SELECT {_COLUMNS} {_FROM} WHERE e.id = ?", (event_id,))
         if row is None:
             raise NotFound("event", event_id)
         return _event(row)
@@ -79,20 +76,18 @@ class Events:
         if category is not None:
             where.append("e.category = ?")
             params.append(category)
-        async with self._db.reader.execute(
+        rows = await self._db.fetchall(
             f"SELECT {_COLUMNS}, count(*) OVER () AS total {_FROM} WHERE {' AND '.join(where)} "
             "ORDER BY e.starts_at, e.id LIMIT ? OFFSET ?",
             (*params, limit, offset),
-        ) as cur:
-            rows = list(await cur.fetchall())
+        )
         total = rows[0]["total"] if rows else 0
         return [_event(r) for r in rows], total
 
     async def categories(self, *, now: datetime, until: datetime) -> list[str]:
-        async with self._db.reader.execute(
+        rows = await self._db.fetchall(
             f"SELECT DISTINCT e.category {_FROM} WHERE {_LISTED} AND e.ends_at > ? "
             "AND e.starts_at < ? ORDER BY e.category",
             (to_db(now), to_db(until)),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [r[0] for r in rows]

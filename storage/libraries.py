@@ -41,10 +41,9 @@ class Libraries:
     async def regencies(self) -> list[Regency]:
         # The 22 regencies are fixed by the first migration; read them once.
         if self._regencies is None:
-            async with self._db.reader.execute(
+            rows = await self._db.fetchall(
                 "SELECT code, name, kind FROM regencies ORDER BY position"
-            ) as cur:
-                rows = await cur.fetchall()
+            )
             self._regencies = [Regency(r["code"], r["name"], r["kind"]) for r in rows]
         return self._regencies
 
@@ -55,10 +54,9 @@ class Libraries:
         raise NotFound("regency", code)
 
     async def get(self, *, library_id: int) -> Library:
-        async with self._db.reader.execute(
+        row = await self._db.fetchone(
             f"SELECT {_COLUMNS} FROM libraries WHERE id = ?", (library_id,)
-        ) as cur:
-            row = await cur.fetchone()
+        )
         if row is None:
             raise NotFound("library", library_id)
         return _library(row)
@@ -67,37 +65,33 @@ class Libraries:
         self, *, regency_code: str | None, offset: int = 0, limit: int = 50
     ) -> tuple[list[Library], int]:
         """Libraries with the resident's regency first, then the rest; and the total count."""
-        async with self._db.reader.execute(
+        rows = await self._db.fetchall(
             f"SELECT {_COLUMNS}, count(*) OVER () AS total FROM libraries "
             f"ORDER BY regency_code IS NOT ? , {_LEVEL_ORDER}, name LIMIT ? OFFSET ?",
             (regency_code, limit, offset),
-        ) as cur:
-            rows = list(await cur.fetchall())
+        )
         total = rows[0]["total"] if rows else await self.count()
         return [_library(r) for r in rows], total
 
     async def in_regency(self, *, regency_code: str) -> list[Library]:
-        async with self._db.reader.execute(
+        rows = await self._db.fetchall(
             f"SELECT {_COLUMNS} FROM libraries WHERE regency_code = ? "
             f"ORDER BY {_LEVEL_ORDER}, name",
             (regency_code,),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [_library(r) for r in rows]
 
     async def search(self, *, text: str, limit: int = 5) -> list[Library]:
         """Libraries whose name or village contains `text` (case-insensitive)."""
         pattern = f"%{text.strip().lower()}%"
-        async with self._db.reader.execute(
+        rows = await self._db.fetchall(
             f"SELECT {_COLUMNS} FROM libraries "
             f"WHERE lower(name) LIKE ? OR lower(coalesce(village, '')) LIKE ? "
             f"ORDER BY {_LEVEL_ORDER}, name LIMIT ?",
             (pattern, pattern, limit),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [_library(r) for r in rows]
 
     async def count(self) -> int:
-        async with self._db.reader.execute("SELECT count(*) FROM libraries") as cur:
-            row = await cur.fetchone()
+        row = await self._db.fetchone("SELECT count(*) FROM libraries")
         return int(row[0]) if row else 0

@@ -10,13 +10,13 @@ from storage.db import Database
 from storage.errors import ConsentRequired, NotFound
 from storage.models import Resident
 
-_COLUMNS = (
+RESIDENT_COLUMNS = (
     "id, channel, external_id, language, consent_at, name, regency_code, "
     "announcements_off, created_at"
 )
 
 
-def _resident(row: Any) -> Resident:
+def resident_from_row(row: Any) -> Resident:
     return Resident(
         id=row["id"],
         channel=row["channel"],
@@ -36,63 +36,49 @@ class Residents:
 
     async def find(self, *, channel: str, external_id: str) -> Resident | None:
         """The resident behind a chat identity, or None for someone who never chose a language."""
-        async with self._db.reader.execute(
-            f"SELECT {_COLUMNS} FROM residents WHERE channel = ? AND external_id = ?",
+        row = await self._db.fetchone(
+            f"SELECT {RESIDENT_COLUMNS} FROM residents WHERE channel = ? AND external_id = ?",
             (channel, external_id),
-        ) as cur:
-            row = await cur.fetchone()
-        return None if row is None else _resident(row)
+        )
+        return None if row is None else resident_from_row(row)
 
     async def get(self, *, resident_id: int) -> Resident:
-        async with self._db.reader.execute(
-            f"SELECT {_COLUMNS} FROM residents WHERE id = ?", (resident_id,)
-        ) as cur:
-            row = await cur.fetchone()
+        row = await self._db.fetchone(
+            f"SELECT {RESIDENT_COLUMNS} FROM residents WHERE id = ?", (resident_id,)
+        )
         if row is None:
             raise NotFound("resident", resident_id)
-        return _resident(row)
+        return resident_from_row(row)
 
     async def ensure(
         self, *, channel: str, external_id: str, language: str, now: datetime | None = None
     ) -> Resident:
         """Create the bare identity row (chat id and interface language only) or update language."""
         stamp = to_db(now or utcnow())
-        async with self._db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO residents (channel, external_id, language, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (channel, external_id) "
-                "DO UPDATE SET language = excluded.language, updated_at = excluded.updated_at",
-                (channel, external_id, language, stamp, stamp),
-            )
-            async with conn.execute(
-                f"SELECT {_COLUMNS} FROM residents WHERE channel = ? AND external_id = ?",
-                (channel, external_id),
-            ) as cur:
-                row = await cur.fetchone()
-        return _resident(row)
+        rows = await self._db.write(
+            "INSERT INTO residents (channel, external_id, language, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (channel, external_id) "
+            "DO UPDATE SET language = excluded.language, updated_at = excluded.updated_at "
+            f"RETURNING {RESIDENT_COLUMNS}",
+            (channel, external_id, language, stamp, stamp),
+        )
+        return resident_from_row(rows[0])
 
     async def give_consent(self, *, resident_id: int, now: datetime | None = None) -> Resident:
-        await self._update(resident_id, consent_at=to_db(now or utcnow()))
-        return await self.get(resident_id=resident_id)
+        return await self._update(resident_id, consent_at=to_db(now or utcnow()))
 
     async def set_regency(self, *, resident_id: int, regency_code: str) -> Resident:
-        await self._require_consent(resident_id)
-        await self._update(resident_id, regency_code=regency_code)
-        return await self.get(resident_id=resident_id)
+        return await self._update(resident_id, personal=True, regency_code=regency_code)
 
     async def set_name(self, *, resident_id: int, name: str) -> Resident:
-        await self._require_consent(resident_id)
-        await self._update(resident_id, name=name)
-        return await self.get(resident_id=resident_id)
+        return await self._update(resident_id, personal=True, name=name)
 
     async def set_announcements_off(self, *, resident_id: int, off: bool) -> Resident:
-        await self._update(resident_id, announcements_off=int(off))
-        return await self.get(resident_id=resident_id)
+        return await self._update(resident_id, announcements_off=int(off))
 
     async def set_language(self, *, resident_id: int, language: str) -> Resident:
-        await self._update(resident_id, language=language)
-        return await self.get(resident_id=resident_id)
+        return await self._update(resident_id, language=language)
 
     async def delete_personal_data(self, *, resident_id: int) -> None:
         """Withdraw consent: the profile goes; only the bare identity row (chat id, language) stays
@@ -101,17 +87,19 @@ class Residents:
             resident_id, consent_at=None, name=None, regency_code=None, announcements_off=0
         )
 
-    async def _require_consent(self, resident_id: int) -> None:
-        resident = await self.get(resident_id=resident_id)
-        if not resident.has_consent:
-            raise ConsentRequired(f"resident {resident_id} has not agreed to the privacy notice")
-
-    async def _update(self, resident_id: int, **values: object) -> None:
+    async def _update(
+        self, resident_id: int, *, personal: bool = False, **values: object
+    ) -> Resident:
+        """One UPDATE ... RETURNING; `personal` values are refused without consent, checked by
+        the same statement so no read-then-write gap exists."""
         assignments = ", ".join(f"{column} = ?" for column in values)
-        async with self._db.transaction() as conn:
-            cur = await conn.execute(
-                f"UPDATE residents SET {assignments}, updated_at = ? WHERE id = ?",
-                (*values.values(), to_db(utcnow()), resident_id),
-            )
-            if cur.rowcount == 0:
-                raise NotFound("resident", resident_id)
+        guard = " AND consent_at IS NOT NULL" if personal else ""
+        rows = await self._db.write(
+            f"UPDATE residents SET {assignments}, updated_at = ? WHERE id = ?{guard} "
+            f"RETURNING {RESIDENT_COLUMNS}",
+            (*values.values(), to_db(utcnow()), resident_id),
+        )
+        if rows:
+            return resident_from_row(rows[0])
+        await self.get(resident_id=resident_id)  # raises NotFound for a missing resident
+        raise ConsentRequired(f"resident {resident_id} has not agreed to the privacy notice")

@@ -6,7 +6,8 @@ import json
 
 from storage.clock import to_db, utcnow
 from storage.db import Database
-from storage.models import Session
+from storage.models import Resident, Session
+from storage.residents import RESIDENT_COLUMNS, resident_from_row
 
 
 class Sessions:
@@ -14,28 +15,41 @@ class Sessions:
         self._db = db
 
     async def load(self, *, channel: str, external_id: str) -> Session:
-        async with self._db.reader.execute(
+        row = await self._db.fetchone(
             "SELECT state FROM sessions WHERE channel = ? AND external_id = ?",
             (channel, external_id),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         state = json.loads(row["state"]) if row else {}
         return Session(channel=channel, external_id=external_id, state=state)
 
+    async def load_with_resident(
+        self, *, channel: str, external_id: str
+    ) -> tuple[Session, Resident | None]:
+        """Both things every incoming message needs, in one query (this is the hot path)."""
+        row = await self._db.fetchone(
+            "SELECT (SELECT state FROM sessions WHERE channel = ? AND external_id = ?) AS state, "
+            f"{RESIDENT_COLUMNS} FROM (SELECT 1) "
+            "LEFT JOIN residents ON channel = ? AND external_id = ?",
+            (channel, external_id, channel, external_id),
+        )
+        assert row is not None  # the outer SELECT 1 always yields one row
+        state = json.loads(row["state"]) if row["state"] else {}
+        resident = resident_from_row(row) if row["id"] is not None else None
+        return Session(channel=channel, external_id=external_id, state=state), resident
+
     async def save(self, session: Session) -> None:
-        async with self._db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO sessions (channel, external_id, state, updated_at) "
-                "VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (channel, external_id) "
-                "DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-                (
-                    session.channel,
-                    session.external_id,
-                    json.dumps(session.state, separators=(",", ":")),
-                    to_db(utcnow()),
-                ),
-            )
+        await self._db.write(
+            "INSERT INTO sessions (channel, external_id, state, updated_at) "
+            "VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (channel, external_id) "
+            "DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
+            (
+                session.channel,
+                session.external_id,
+                json.dumps(session.state, separators=(",", ":")),
+                to_db(utcnow()),
+            ),
+        )
 
     async def delete(self, *, channel: str, external_id: str) -> None:
         async with self._db.transaction() as conn:

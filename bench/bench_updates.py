@@ -1,0 +1,192 @@
+"""Updates per second through the real Application: our realistic mix vs a bare echo bot.
+
+Both run in this process on the same in-process fake Bot API (bench/fake_request.py), fed as real
+telegram.Update objects to Application.process_update, 256 at a time (PTB's concurrency here).
+Target: our mix at >= 0.33 of the echo's rate.
+
+    .venv/bin/python bench/bench_updates.py [N]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import tempfile
+import time
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from telegram import Update  # noqa: E402
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters  # noqa: E402
+
+from bench.fake_request import BOT_USER, InstantBotApi  # noqa: E402
+from bot.channels.telegram import TelegramChannel  # noqa: E402
+from bot.config import Secret, Settings  # noqa: E402
+from bot.content import parse_content  # noqa: E402
+from bot.runtime import Runtime  # noqa: E402
+from storage.content import ContentRepo  # noqa: E402
+
+TOKEN = "123456:BENCH"
+BATCH = 256
+RESIDENTS = 500
+
+
+def _updates(bot: object, n: int, event_ids: list[int]) -> list[dict[str, object]]:
+    """A realistic mix: each resident onboards, then browses menus, events and types text."""
+    rng = random.Random(7)
+    seq = iter(range(1, 10**9))
+    per_user: dict[int, list[tuple[str, str]]] = {}
+    for user in range(RESIDENTS):
+        steps = [
+            ("text", "/start"),
+            ("tap", "lang:id"),
+            ("tap", "consent:yes"),
+            ("tap", "home:kota-kupang"),
+        ]
+        per_user[100000 + user] = steps
+    mix = [
+        ("text", "/menu"),
+        ("tap", "evs:h:*:30:0"),
+        ("tap", "evs:*:*:30:1"),
+        ("ev", ""),
+        ("text", "jam buka"),
+        ("text", "acara minggu ini"),
+        ("tap", "libs:0"),
+        ("text", "halo"),
+    ]
+    users = list(per_user)
+    total = sum(len(s) for s in per_user.values())
+    while total < n:
+        user = rng.choice(users)
+        kind, value = rng.choice(mix)
+        if kind == "ev":
+            kind, value = "tap", f"ev:{rng.choice(event_ids)}"
+        per_user[user].append((kind, value))
+        total += 1
+    # Interleave residents the way a busy hour does, keeping each one's order.
+    queues = {u: list(s) for u, s in per_user.items()}
+    out: list[dict[str, object]] = []
+    while queues:
+        user = rng.choice(list(queues))
+        kind, value = queues[user].pop(0)
+        if not queues[user]:
+            del queues[user]
+        out.append(_update(next(seq), user, kind, value))
+    return out
+
+
+def _update(update_id: int, user: int, kind: str, value: str) -> dict[str, object]:
+    sender = {"id": user, "is_bot": False, "first_name": "Warga", "language_code": "id"}
+    chat = {"id": user, "type": "private"}
+    now = int(time.time())
+    if kind == "tap":
+        return {
+            "update_id": update_id,
+            "callback_query": {
+                "id": str(update_id),
+                "from": sender,
+                "chat_instance": "c",
+                "data": value,
+                "message": {
+                    "message_id": 1,
+                    "date": now,
+                    "chat": chat,
+                    "from": BOT_USER,
+                    "text": ".",
+                },
+            },
+        }
+    message: dict[str, object] = {
+        "message_id": update_id,
+        "date": now,
+        "chat": chat,
+        "from": sender,
+        "text": value,
+    }
+    if value.startswith("/"):
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(value)}]
+    return {"update_id": update_id, "message": message}
+
+
+async def _drive(app: Application, raw: list[dict[str, object]]) -> float:  # type: ignore[type-arg]
+    updates = [Update.de_json(u, app.bot) for u in raw]
+    started = time.perf_counter()
+    for i in range(0, len(updates), BATCH):
+        await asyncio.gather(*(app.process_update(u) for u in updates[i : i + BATCH]))
+    return time.perf_counter() - started
+
+
+async def _echo_rate(raw: list[dict[str, object]]) -> tuple[float, int]:
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+        if chat is not None:
+            await context.bot.send_message(chat.id, "echo")
+
+    request = InstantBotApi()
+    app = (
+        ApplicationBuilder()
+        .token(TOKEN)
+        .request(request)
+        .get_updates_request(InstantBotApi())
+        .concurrent_updates(256)
+        .job_queue(None)
+        .build()
+    )
+    app.add_handler(MessageHandler(filters.ALL, echo))
+    from telegram.ext import CallbackQueryHandler
+
+    app.add_handler(CallbackQueryHandler(echo))
+    async with app:
+        seconds = await _drive(app, raw)
+    return len(raw) / seconds, request.calls
+
+
+async def _pustaka_rate(raw_factory, db: Path) -> tuple[float, int, int]:  # type: ignore[no-untyped-def]
+    settings = Settings(telegram_token=Secret(TOKEN), db_path=str(db))
+    runtime = await Runtime.open(settings)
+    text = resources.files("bot.sample").joinpath("ntt.yaml").read_text("utf-8")
+    today = datetime.now(ZoneInfo(settings.timezone)).date()
+    await ContentRepo(runtime.storage.db).import_content(
+        parse_content(text, timezone=settings.timezone, today=today), is_sample=True
+    )
+    async with runtime.storage.db.reader.execute("SELECT id FROM events WHERE status='open'") as c:
+        event_ids = [r[0] for r in await c.fetchall()]
+    request = InstantBotApi()
+    app = TelegramChannel(settings, runtime.dispatcher, runtime.translator).build(
+        request=request, updates_request=InstantBotApi()
+    )
+    raw = raw_factory(event_ids)
+    try:
+        async with app:
+            seconds = await _drive(app, raw)
+    finally:
+        await runtime.close()
+    return len(raw) / seconds, request.calls, len(raw)
+
+
+async def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 5000
+    with tempfile.TemporaryDirectory() as tmp:
+        ours, our_calls, count = await _pustaka_rate(
+            lambda ids: _updates(None, n, ids), Path(tmp) / "bench.db"
+        )
+    echo, echo_calls = await _echo_rate(_updates(None, count, [1]))
+    ratio = ours / echo
+    print(
+        f"updates: {count} (mix: onboarding, menu, events list and details, free text; "
+        f"{RESIDENTS} residents)"
+    )
+    print(f"pustaka mix : {ours:8.0f} updates/s  ({our_calls} Bot API calls)")
+    print(f"bare echo   : {echo:8.0f} updates/s  ({echo_calls} Bot API calls)")
+    print(f"ratio       : {ratio:.2f}  (target >= 0.33: {'met' if ratio >= 0.33 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
