@@ -85,12 +85,14 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
 async def _serve_telegram(runtime: Runtime) -> None:
     from bot.channels.telegram import TelegramChannel
 
-    app = TelegramChannel(runtime.settings, runtime.dispatcher, runtime.translator).build()
+    channel = TelegramChannel(runtime.settings, runtime.dispatcher, runtime.translator)
+    app = channel.build()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with app:
+        await channel.register_commands(app)
         await app.start()
         assert app.updater is not None
         await app.updater.start_polling()

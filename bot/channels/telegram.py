@@ -84,7 +84,6 @@ class TelegramChannel:
             # dispatcher holds a turn per person.
             .concurrent_updates(256)
             .job_queue(None)
-            .post_init(self._post_init)
         )
         if request is not None:
             builder = builder.request(request)
@@ -106,9 +105,6 @@ class TelegramChannel:
             )
         )
         app.add_error_handler(self.on_error)
-
-    async def _post_init(self, app: Application) -> None:  # type: ignore[type-arg]
-        await self.register_commands(app)
 
     async def register_commands(self, app: Application) -> None:  # type: ignore[type-arg]
         """The command menu, Indonesian by default and English for English clients."""
