@@ -117,6 +117,12 @@ class Context:
         return self.translator.when(self.language, moment)
 
     def say(self, text: str, *choices: Choice) -> None:
+        # A plain text followed by more words goes out as one message: fewer messages on a
+        # patchy connection, and fewer calls against the platform's rate limits.
+        last = self.replies[-1] if self.replies else None
+        if last is not None and not last.choices and last.document is None:
+            self.replies[-1] = Reply(text=f"{last.text}\n\n{text}", choices=tuple(choices))
+            return
         self.replies.append(Reply(text=text, choices=tuple(choices)))
 
     def choice(self, key: str, payload: str, /, **values: object) -> Choice:

@@ -5,8 +5,10 @@ The only module (with the rest of bot/channels/) that imports `telegram`.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from telegram import (
     Bot,
@@ -42,8 +44,26 @@ _SHORT_LABEL = 18
 
 
 def keyboard(choices: Sequence[Choice]) -> InlineKeyboardMarkup | None:
-    if not choices:
-        return None
+    return _keyboard(tuple(choices)) if choices else None
+
+
+class _Keyboard(InlineKeyboardMarkup):
+    """An inline keyboard that serialises itself once: PTB calls to_dict() on every send, and a
+    menu of a dozen buttons costs a hundred microseconds each time."""
+
+    __slots__ = ("_as_dict",)
+
+    def __init__(self, rows: list[list[InlineKeyboardButton]]) -> None:
+        super().__init__(rows)
+        self._as_dict = super().to_dict()
+
+    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
+        return dict(self._as_dict)
+
+
+# The same menus are sent over and over and PTB's markup objects are immutable: build each once.
+@functools.lru_cache(maxsize=2048)
+def _keyboard(choices: tuple[Choice, ...]) -> InlineKeyboardMarkup:
     rows: list[list[InlineKeyboardButton]] = []
     for choice in choices:
         button = InlineKeyboardButton(choice.label, callback_data=choice.payload)
@@ -57,7 +77,7 @@ def keyboard(choices: Sequence[Choice]) -> InlineKeyboardMarkup | None:
             last.append(button)
         else:
             rows.append([button])
-    return InlineKeyboardMarkup(rows)
+    return _Keyboard(rows)
 
 
 class TelegramChannel:
