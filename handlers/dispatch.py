@@ -83,38 +83,42 @@ class Dispatcher:
             self._locks.release_slot(incoming.key)
 
     async def _handle(self, incoming: Incoming) -> list[Reply]:
-        session, resident = await self.storage.sessions.load_with_resident(
-            channel=incoming.channel, external_id=incoming.user_id
-        )
-        language = _language(resident.language if resident else None, session.state, incoming)
-        before = json.dumps(session.state, sort_keys=True)
-        ctx = Context(
-            incoming=_as_choice(incoming, session.state),
-            storage=self.storage,
-            translator=self.translator,
-            settings=self.settings,
-            session=session,
-            resident=resident,
-            language=language,
-            now=self.clock(),
-        )
+        """The one error handler of the core: whatever fails, the person hears it in their
+        language and nothing half-done is kept (state is saved only after the handler ran)."""
+        language = _language(None, {}, incoming)
         try:
+            session, resident = await self.storage.sessions.load_with_resident(
+                channel=incoming.channel, external_id=incoming.user_id
+            )
+            language = _language(resident.language if resident else None, session.state, incoming)
+            before = json.dumps(session.state, sort_keys=True)
+            ctx = Context(
+                incoming=_as_choice(incoming, session.state),
+                storage=self.storage,
+                translator=self.translator,
+                settings=self.settings,
+                session=session,
+                resident=resident,
+                language=language,
+                now=self.clock(),
+            )
             await route(ctx)
+            language = ctx.language
+            # Remember the last choices so "2" or a button's words pick one on every channel.
+            shown = [c for reply in ctx.replies for c in reply.choices]
+            if shown:
+                session.state["choices"] = [[c.label, c.payload] for c in shown]
+            else:
+                session.state.pop("choices", None)
+            if json.dumps(session.state, sort_keys=True) != before:
+                await self.storage.sessions.save(session)
+            return ctx.replies
         except DatabaseBusy:
             log.warning("database busy while handling %s", incoming)
-            return [Reply(self.translator.text(ctx.language, "common.busy"))]
+            return [Reply(self.translator.text(language, "common.busy"))]
         except Exception:
-            log.exception("handler failed for %s (session %s)", incoming, session.state)
-            return [Reply(self.translator.text(ctx.language, "common.error"))]
-        # Remember the last choices so "2" or a button's words pick one on every channel.
-        shown = [c for reply in ctx.replies for c in reply.choices]
-        if shown:
-            session.state["choices"] = [[c.label, c.payload] for c in shown]
-        else:
-            session.state.pop("choices", None)
-        if json.dumps(session.state, sort_keys=True) != before:
-            await self.storage.sessions.save(session)
-        return ctx.replies
+            log.exception("handler failed for %s", incoming)
+            return [Reply(self.translator.text(language, "common.error"))]
 
 
 def _language(stored: str | None, state: dict[str, object], incoming: Incoming) -> str:

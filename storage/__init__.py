@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from storage.db import Database
+from storage.db import BUSY_TIMEOUT_MS, Database
 from storage.events import Events
 from storage.libraries import Libraries
 from storage.residents import Residents
@@ -23,8 +23,8 @@ class Storage:
     sessions: Sessions
 
     @classmethod
-    async def open(cls, path: str | Path) -> Storage:
-        db = await Database.open(path)
+    async def open(cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Storage:
+        db = await Database.open(path, busy_timeout_ms=busy_timeout_ms)
         return cls(
             db=db,
             residents=Residents(db),

@@ -35,11 +35,11 @@ def _migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
-async def _open(path: str) -> aiosqlite.Connection:
+async def _open(path: str, busy_timeout_ms: int) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path, isolation_level=None)
     conn.row_factory = aiosqlite.Row
     # Pragmas return rows; fetching them all closes the statement so it holds no lock.
-    await conn.execute_fetchall(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    await conn.execute_fetchall(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     await conn.execute_fetchall("PRAGMA foreign_keys = ON")
     await conn.execute_fetchall("PRAGMA synchronous = NORMAL")
     return conn
@@ -57,11 +57,11 @@ class Database:
         self._write_lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, path: str | Path) -> Database:
+    async def open(cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Database:
         path = str(path)
-        writer = await _open(path)
+        writer = await _open(path, busy_timeout_ms)
         await writer.execute_fetchall("PRAGMA journal_mode = WAL")
-        db = cls(path, writer, [await _open(path) for _ in range(READERS)])
+        db = cls(path, writer, [await _open(path, busy_timeout_ms) for _ in range(READERS)])
         await db.migrate()
         return db
 
