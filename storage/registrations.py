@@ -767,7 +767,8 @@ async def _notify_registrants(
                 resident_id=row["id"],
                 event_id=event_id,
                 language=row["language"],
-                params=params,
+                # The renderer lists this resident's names (own and proxies) at delivery time.
+                params={**params, "resident_id": row["id"]},
                 priority=10,
                 due_at=now,
             ),
