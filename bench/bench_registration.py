@@ -49,14 +49,33 @@ async def _setup(storage: Storage) -> tuple[int, list[int]]:
     content = _Content(
         [
             LibraryRecord(
-                "bench-lib", "Perpustakaan Bench", "regency", "ende", None, "Jl. Bench",
-                "08.00-15.00", None, (),
+                "bench-lib",
+                "Perpustakaan Bench",
+                "regency",
+                "ende",
+                None,
+                "Jl. Bench",
+                "08.00-15.00",
+                None,
+                (),
             )
         ],
         [
             EventRecord(
-                "bench-event", "bench-lib", "Pelatihan Komputer Dasar", "computer", "", None,
-                start, start + timedelta(hours=2), SEATS, None, (), "open", None, None,
+                "bench-event",
+                "bench-lib",
+                "Pelatihan Komputer Dasar",
+                "computer",
+                "",
+                None,
+                start,
+                start + timedelta(hours=2),
+                SEATS,
+                None,
+                (),
+                "open",
+                None,
+                None,
             )
         ],
     )
