@@ -54,7 +54,7 @@ _MY_LIMIT = 15
 
 def event_choices(ctx: Context, event: Event) -> list[Choice]:
     """The buttons an event's details offer while it takes registrations."""
-    if event.status != "open" or ctx.now >= event.starts_at:
+    if _refusal(ctx, event) is not None:
         return []
     return [
         ctx.choice("reg.register", f"reg:{event.id}"),
@@ -85,11 +85,9 @@ async def _start(ctx: Context, arg: str, *, proxy: bool) -> None:
     if ctx.resident is None or not ctx.resident.has_consent:
         _consent_needed(ctx, "reg.consent_needed")
         return
-    if event.status == "cancelled":
-        _end(ctx, ctx.t("reg.event_cancelled"))
-        return
-    if event.status != "open" or ctx.now >= event.starts_at:
-        _end(ctx, ctx.t("reg.closed"))
+    refusal = _refusal(ctx, event)
+    if refusal is not None:
+        _end(ctx, refusal)
         return
     if not proxy:
         mine = await ctx.storage.registrations.for_resident(
@@ -117,6 +115,36 @@ async def _start(ctx: Context, arg: str, *, proxy: bool) -> None:
         _ask_name(ctx, draft)
     else:
         await _next(ctx, draft)
+
+
+def _refusal(ctx: Context, event: Event) -> str | None:
+    """Why this event takes no registration now, before anyone answers questions for nothing.
+    The repository checks again when the seat is taken; this is only the early answer."""
+    if event.status == "cancelled":
+        return ctx.t("reg.event_cancelled")
+    if event.status != "open" or ctx.now >= event.starts_at:
+        return ctx.t("reg.closed")
+    if event.registration_opens_at is not None and ctx.now < event.registration_opens_at:
+        return ctx.t("reg.not_yet", when=ctx.when(event.registration_opens_at))
+    if event.registration_closes_at is not None and ctx.now >= event.registration_closes_at:
+        return ctx.t("reg.closed")
+    return None
+
+
+async def stored_data(ctx: Context, resident_id: int) -> str:
+    """The registration part of /datasaya: what is kept and how to see or remove it."""
+    upcoming = await ctx.storage.registrations.upcoming(resident_id=resident_id, now=ctx.now)
+    remembered = await ctx.storage.registrations.remembered(resident_id=resident_id)
+    draft: dict[str, Any] = {}
+    if remembered is not None:
+        draft = {q: getattr(remembered, q) for q in ("gender", "age_band", "village")}
+    return "\n" + ctx.t(
+        "reg.stored",
+        count=len(upcoming),
+        gender=_answer_label(ctx, draft, "gender"),
+        age_band=_answer_label(ctx, draft, "age_band"),
+        village=_answer_label(ctx, draft, "village"),
+    )
 
 
 def _ask_name(ctx: Context, draft: dict[str, Any]) -> None:
