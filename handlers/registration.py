@@ -21,9 +21,10 @@ restart mid-way resumes where the person was):
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from handlers.common import clip, expired
+from handlers.common import clip, expired, main_menu
 from handlers.ics import event_ics
 from handlers.types import Choice, Context, Document, Reply
 from storage.errors import ConsentRequired, NotFound
@@ -227,10 +228,45 @@ def _draft(ctx: Context) -> dict[str, Any] | None:
     return draft
 
 
+def _typed_choice(ctx: Context) -> str | None:
+    """In a typing step the dispatcher leaves text alone; on channels without buttons (terminal,
+    WhatsApp lists) people still type a shown choice's number or words, so honour those here."""
+    shown = ctx.session.state.get("choices")
+    if not isinstance(shown, list):
+        return None
+    text = ctx.incoming.text.strip()
+    if text.isdigit() and 1 <= int(text) <= len(shown):
+        return str(shown[int(text) - 1][1])
+    words = re.sub(r"[^\w\s]", " ", text.casefold()).split()
+    for label, payload in shown:
+        if words and words == re.sub(r"[^\w\s]", " ", str(label).casefold()).split():
+            return str(payload)
+    return None
+
+
+async def _typed_as_tap(ctx: Context) -> bool:
+    payload = _typed_choice(ctx)
+    if payload is None:
+        return False
+    prefix, _, arg = payload.partition(":")
+    if prefix == "batal":
+        _leave_flow(ctx)
+        main_menu(ctx, "common.cancelled")
+    elif prefix == "regu":
+        await use_name(ctx, arg)
+    elif prefix == "rq":
+        await answer(ctx, arg)
+    else:
+        return False
+    return True
+
+
 async def typed_name(ctx: Context) -> None:
     draft = _draft(ctx)
     if draft is None:
         expired(ctx)
+        return
+    if await _typed_as_tap(ctx):
         return
     name = clean_name(ctx.incoming.text, limit=MAX_NAME_CHARS + 1)
     if not name:
@@ -305,6 +341,8 @@ async def typed_village(ctx: Context) -> None:
     if draft is None or not draft["pending"] or draft["pending"][0] != "village":
         expired(ctx)
         return
+    if await _typed_as_tap(ctx):
+        return
     text = clean_name(ctx.incoming.text, limit=MAX_VILLAGE_CHARS + 1)
     if len(text) > MAX_VILLAGE_CHARS:
         ctx.say(
@@ -313,7 +351,6 @@ async def typed_village(ctx: Context) -> None:
             ctx.choice("reg.cancel_flow", "batal"),
         )
         return
-    # In a typing step buttons' words are not matched for us: "lewati" typed means skip.
     draft["village"] = None if text.casefold() in _SKIP_WORDS else text or None
     draft["pending"].pop(0)
     await _next(ctx, draft)

@@ -39,6 +39,27 @@ async def test_register_and_cancel_in_the_terminal_chat(runtime: Runtime) -> Non
     assert "Pendaftaran Yohana Bria untuk Pelatihan Komputer Dasar sudah dibatalkan." in text
 
 
+async def test_numbers_pick_choices_even_in_typing_steps(runtime: Runtime) -> None:
+    lines = [
+        "1",  # Bahasa Indonesia
+        "1",  # setuju
+        "1",  # Kota Kupang
+        "komputer",
+        "1",
+        "Daftarkan orang lain",
+        "Nenek Yuliana",
+        "4",  # Lewati (gender)
+        "5",  # Lewati (age)
+        "1",  # Lewati (village: a typing step, yet "1" is the first choice, not a village)
+        "1",  # Daftar sekarang
+    ]
+    out = io.StringIO()
+    await chat(runtime.dispatcher, stdin=io.StringIO("\n".join(lines) + "\n"), stdout=out)
+    text = out.getvalue()
+    assert "Desa/kelurahan: —" in text
+    assert "✅ Nenek Yuliana terdaftar!" in text
+
+
 def test_cli_lists_checkin_codes(tmp_path: Path) -> None:
     env = {"PUSTAKA_DB": str(tmp_path / "p.db"), "PATH": "/usr/bin:/bin"}
     run = [sys.executable, "-m", "bot"]
