@@ -16,6 +16,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.content import ContentError, load_content_file, parse_content
 from bot.runtime import Runtime
 from storage import Storage
+from storage.clock import utcnow
 from storage.content import ContentImportError, ContentRepo
 from storage.errors import NotFound
 
@@ -42,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     imp = sub.add_parser("import", help="load a content file (YAML)")
     imp.add_argument("file", type=Path)
+    sub.add_parser("registrations", help="upcoming events: check-in codes and registrations")
     return parser
 
 
@@ -58,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     commands = {"run": _run, "chat": _chat, "init": _init, "import": _import}
+    commands["registrations"] = _registrations
     try:
         return asyncio.run(commands[args.command](settings, args))
     except KeyboardInterrupt:
@@ -162,6 +165,28 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
             print("Nothing was imported.", file=sys.stderr)
             return 1
         print(f"{args.file}: imported ({result}).")
+        return 0
+    finally:
+        await storage.close()
+
+
+async def _registrations(settings: Settings, args: argparse.Namespace) -> int:
+    """For the librarian at the door: each upcoming event's check-in code and numbers."""
+    storage = await Storage.open(settings.db_path)
+    try:
+        found = await storage.registrations.overview(now=utcnow())
+        print(
+            f"{'code':<7} {'starts (UTC)':<17} {'seats':>9} {'wait':>5} {'here':>5} "
+            f"{'walk-in':>7}  event"
+        )
+        for item in found:
+            counts = item.counts
+            seats = f"{counts.confirmed}/{counts.capacity or '-'}"
+            print(
+                f"{item.checkin_code:<7} {item.starts_at:%Y-%m-%d %H:%M}  {seats:>9} "
+                f"{counts.waitlisted:>5} {counts.attended:>5} {counts.walk_ins:>7}  "
+                f"{item.slug} ({item.status})"
+            )
         return 0
     finally:
         await storage.close()

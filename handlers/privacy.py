@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers import registration
 from handlers.common import expired, main_menu
 from handlers.onboarding import ask_regency, show_consent
 from handlers.types import Context
@@ -48,7 +49,8 @@ async def my_data(ctx: Context) -> None:
                 if resident.announcements_off
                 else "privacy.announcements_on"
             ),
-        ),
+        )
+        + await registration.stored_data(ctx, resident.id),
         ctx.choice("privacy.change_regency", "home?"),
         ctx.choice("privacy.delete", "del?"),
         ctx.choice("common.menu", "menu"),
@@ -87,6 +89,8 @@ async def delete(ctx: Context, arg: str) -> None:
     if arg == "no":
         main_menu(ctx, "privacy.delete_kept")
         return
+    # Upcoming registrations are cancelled (seats go to the waitlist) and past ones anonymised.
+    await ctx.storage.registrations.forget_resident(resident_id=ctx.resident.id, now=ctx.now)
     await ctx.storage.residents.delete_personal_data(resident_id=ctx.resident.id)
     ctx.resident = await ctx.storage.residents.get(resident_id=ctx.resident.id)
     main_menu(ctx, "privacy.deleted")

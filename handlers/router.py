@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers import events, freetext, help, libraries, onboarding, privacy
+from handlers import (
+    attendance,
+    events,
+    freetext,
+    help,
+    libraries,
+    onboarding,
+    privacy,
+    registration,
+)
 from handlers.common import expired, main_menu
 from handlers.types import MAX_TEXT_CHARS, Context
 
@@ -54,6 +63,8 @@ COMMANDS: list[tuple[str, str, Command, str]] = [
     ("hapusdata", "deletemydata", privacy.ask_delete, "commands.deletemydata"),
     ("berhenti", "stop", privacy.stop_announcements, "commands.stop"),
     ("batal", "cancel", _cancel, "commands.cancel"),
+    ("acarasaya", "myevents", registration.my_events, "commands.myevents"),
+    ("hadir", "checkin", attendance.command, "commands.checkin"),
 ]
 
 COMMAND_HANDLERS: dict[str, Command] = {}
@@ -79,10 +90,28 @@ PAYLOADS: dict[str, PayloadHandler] = {
     "del?": _no_arg(privacy.ask_delete),
     "del": privacy.delete,
     "ann": privacy.resume_announcements,
+    # Registration (handlers/registration.py, handlers/attendance.py).
+    "reg": registration.start_self,
+    "regp": registration.start_proxy,
+    "regu": registration.use_name,
+    "regn": registration.change_name,
+    "rega": registration.change_answers,
+    "rq": registration.answer,
+    "reg!": registration.confirm,
+    "my": _no_arg(registration.my_events),
+    "rc?": registration.ask_cancel,
+    "rc": registration.cancel,
+    "ics": registration.calendar,
+    "hdp": attendance.mark_proxy,
+    "batal": _no_arg(_cancel),
 }
 
 # Text typed while a flow waits for typed input (a name, a date): (flow, step) -> handler.
-TEXT_STEPS: dict[tuple[str, str], Command] = {}
+TEXT_STEPS: dict[tuple[str, str], Command] = {
+    (registration.FLOW, "name"): registration.typed_name,
+    (registration.FLOW, "village"): registration.typed_village,
+    (attendance.FLOW, "code"): attendance.typed_code,
+}
 
 
 async def route(ctx: Context) -> None:
@@ -108,5 +137,8 @@ async def route(ctx: Context) -> None:
     step = TEXT_STEPS.get((ctx.session.flow or "", ctx.session.step or ""))
     if step is not None:
         await step(ctx)
+        return
+    # A check-in code typed alone (at the venue) is tried before the free-text answers.
+    if await attendance.try_code(ctx):
         return
     await freetext.answer(ctx)

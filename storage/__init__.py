@@ -8,6 +8,7 @@ from pathlib import Path
 from storage.db import BUSY_TIMEOUT_MS, Database
 from storage.events import Events
 from storage.libraries import Libraries
+from storage.registrations import Registrations
 from storage.residents import Residents
 from storage.sessions import Sessions
 
@@ -21,6 +22,7 @@ class Storage:
     libraries: Libraries
     events: Events
     sessions: Sessions
+    registrations: Registrations
 
     @classmethod
     async def open(cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Storage:
@@ -31,6 +33,7 @@ class Storage:
             libraries=Libraries(db),
             events=Events(db),
             sessions=Sessions(db),
+            registrations=Registrations(db),
         )
 
     async def close(self) -> None:
