@@ -82,7 +82,7 @@ class Settings:
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     telegram_webhook_url: str | None = None
-    telegram_webhook_secret: Secret | None = None
+    telegram_webhook_token: Secret | None = None
 
     @property
     def telegram_enabled(self) -> bool:
@@ -173,7 +173,7 @@ def load_settings(
         http_host=values.get("PUSTAKA_HTTP_HOST", "").strip() or "127.0.0.1",
         http_port=_int("PUSTAKA_HTTP_PORT", values.get("PUSTAKA_HTTP_PORT", ""), 8080, 0, 65535),
         telegram_webhook_url=webhook_url,
-        telegram_webhook_secret=Secret(webhook_secret) if webhook_url else None,
+        telegram_webhook_token=Secret(webhook_secret) if webhook_url else None,
     )
 
 
