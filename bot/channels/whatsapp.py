@@ -131,7 +131,7 @@ class TokenBucket:
                 now = self._clock()
                 self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
                 self._stamp = now
-                # The tolerance stops float rounding (0.99999...) from asking for ever-tinier sleeps.
+                # The tolerance stops float rounding (0.999...) from asking for ever-tinier sleeps.
                 if self._tokens >= 1 - 1e-9:
                     self._tokens = max(self._tokens - 1, 0.0)
                     return
