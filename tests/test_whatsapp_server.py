@@ -58,9 +58,12 @@ async def test_telegram_webhook_with_the_right_secret_is_served(
 ) -> None:
     url, harness, webhook = telegram_web
     update = harness.message_update(USER, "/menu").to_dict()
-    async with aiohttp.ClientSession() as http, http.post(
-        f"{url}/webhooks/telegram", json=update, headers={SECRET_HEADER: SECRET}
-    ) as response:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{url}/webhooks/telegram", json=update, headers={SECRET_HEADER: SECRET}
+        ) as response,
+    ):
         assert response.status == 200
     await _until(lambda: fake_api.sent(USER), "the reply to /menu")
     assert fake_api.sent(USER)[0].text.startswith("Menu utama")
