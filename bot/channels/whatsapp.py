@@ -101,8 +101,9 @@ def language_hint(phone: str) -> str:
 def signature_valid(body: bytes, header: str | None, secret: str) -> bool:
     if not header or not header.startswith("sha256="):
         return False
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header.removeprefix("sha256="))
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest().encode()
+    # Bytes, not str: compare_digest refuses non-ASCII str, and a header can carry anything.
+    return hmac.compare_digest(expected, header.removeprefix("sha256=").encode())
 
 
 class TokenBucket:
