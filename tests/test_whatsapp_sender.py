@@ -244,3 +244,11 @@ def test_phone_numbers_are_normalised(raw: str, expected: str) -> None:
 def test_nonsense_is_not_a_phone_number() -> None:
     with pytest.raises(ValueError):
         normalise_phone("12")
+
+
+async def test_a_recipient_that_is_no_phone_number_fails_the_row(
+    runtime: Runtime, wa_api: FakeGraphApi, http: aiohttp.ClientSession, wa_clock: FakeClock
+) -> None:
+    sender = _sender(runtime, wa_api, http, wa_clock)
+    with pytest.raises(PermanentError):
+        await sender.send(_reminder(recipient="not-a-number"))

@@ -196,3 +196,11 @@ async def test_an_inbound_message_opens_the_window(
     await wa.send(PHONE, "halo")
     assert await repo.last_inbound(phone="+" + PHONE) == wa_clock.now.replace(microsecond=0)
     assert await repo.in_window(phone="+" + PHONE, now=wa_clock.now)
+
+
+async def test_messages_for_another_number_of_the_same_app_are_not_answered(
+    wa: WhatsAppHarness,
+) -> None:
+    payload = wa.message(PHONE, "text", {"body": "/start"})
+    payload["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = "999"
+    assert await wa.deliver(PHONE, payload) == []

@@ -195,10 +195,11 @@ class GraphApi:
 
 def graph_error(status: int, data: dict[str, Any], retry_after: str | None = None) -> SendError:
     """The SendError that tells the delivery worker what to do with a refused message."""
-    error = data.get("error") if isinstance(data.get("error"), dict) else {}
-    assert isinstance(error, dict)
+    error = data.get("error")
+    error = error if isinstance(error, dict) else {}
     code = error.get("code")
-    details = error.get("error_data", {}).get("details") if isinstance(error, dict) else None
+    error_data = error.get("error_data")
+    details = error_data.get("details") if isinstance(error_data, dict) else None
     detail = f"HTTP {status}, code {code}: {error.get('message') or ''} {details or ''}".strip()
     if code in _RATE_LIMIT_SECONDS or status == 429:
         seconds = _RATE_LIMIT_SECONDS.get(code, 1.0) if isinstance(code, int) else 1.0
@@ -243,7 +244,10 @@ class WhatsAppSender:
         self.bucket = bucket or TokenBucket(settings.throughput)
 
     async def send(self, message: Outbound) -> str | None:
-        phone = normalise_phone(message.recipient)
+        try:
+            phone = normalise_phone(message.recipient)
+        except ValueError as exc:
+            raise PermanentError(str(exc)) from exc
         now = self.clock()
         if await self.repo.in_window(phone=phone, now=now):
             return await self.deliver(
@@ -421,6 +425,14 @@ class WhatsAppChannel:
 
     async def _process(self, payload: dict[str, Any]) -> None:
         for value in _values(payload):
+            # One Meta app can serve several numbers; another number's messages are not ours to
+            # answer (we would answer from the wrong number).
+            number_id = _get(value, "metadata", "phone_number_id")
+            if number_id is not None and str(number_id) != self.settings.phone_number_id:
+                log.info("webhook for phone number id %s ignored", number_id)
+                continue
+            # value["contacts"][].profile.name is deliberately not read: a name is personal data
+            # and is only stored after consent, through the core's own flow.
             for status in _dicts(value.get("statuses")):
                 await self._guarded(self._status(status))
             for message in _dicts(value.get("messages")):
