@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bot.runtime import Runtime
 from storage.clock import to_db, utcnow
 from tests.whatsapp_harness import WhatsAppHarness, buttons, payloads, texts
@@ -288,3 +290,36 @@ async def test_cancel_leaves_any_flow(wa: WhatsAppHarness) -> None:
     assert "dibatalkan" in texts(sent)
     sent = await wa.tap(PHONE, "del:yes")
     assert "kedaluwarsa" in texts(sent)
+
+
+async def test_the_window_opened_by_a_message_closes_after_24_hours(
+    wa: WhatsAppHarness, wa_clock
+) -> None:  # type: ignore[no-untyped-def]
+    from bot.channels.base import Outbound, OutsideWindow
+    from handlers.types import Choice
+
+    await wa.onboard(PHONE)
+    reminder = Outbound(
+        recipient=USER,
+        text="Pengingat: Kelas komputer besok. Masih bisa datang?",
+        choices=(Choice("Ya, saya datang", "rem:yes:1"), Choice("Batal", "rem:no:1")),
+        kind="reminder",
+        params={"event": "Kelas komputer", "when": "besok"},
+    )
+    before = len(wa.api.sent)
+    await wa.channel.sender.send(reminder)
+    assert wa.api.sent[before].interactive_type == "button"  # free-form inside the window
+
+    wa_clock.advance(timedelta(hours=24, seconds=1))
+    await wa.channel.sender.send(reminder)
+    assert wa.api.sent[-1].template_name == "pustaka_pengingat"
+    with pytest.raises(OutsideWindow):
+        await wa.channel.sender.send(
+            Outbound(recipient=USER, text="Pengumuman", kind="announcement")
+        )
+
+    # Tapping the template's quick reply is a message: the window opens again.
+    sent = await wa.deliver(PHONE, wa.message(PHONE, "button", {"payload": "menu", "text": "Menu"}))
+    assert "Menu utama" in texts(sent)
+    await wa.channel.sender.send(reminder)
+    assert wa.api.sent[-1].interactive_type == "button"

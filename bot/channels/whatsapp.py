@@ -197,12 +197,12 @@ def graph_error(status: int, data: dict[str, Any], retry_after: str | None = Non
     """The SendError that tells the delivery worker what to do with a refused message."""
     error = data.get("error")
     error = error if isinstance(error, dict) else {}
-    code = error.get("code")
+    code = error.get("code") if isinstance(error.get("code"), int) else None
     error_data = error.get("error_data")
     details = error_data.get("details") if isinstance(error_data, dict) else None
     detail = f"HTTP {status}, code {code}: {error.get('message') or ''} {details or ''}".strip()
     if code in _RATE_LIMIT_SECONDS or status == 429:
-        seconds = _RATE_LIMIT_SECONDS.get(code, 1.0) if isinstance(code, int) else 1.0
+        seconds = _RATE_LIMIT_SECONDS.get(code, 1.0) if code is not None else 1.0
         if retry_after and retry_after.isdigit():
             seconds = float(retry_after)
         return RateLimited(seconds, detail)
