@@ -75,6 +75,8 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
         channels.append("telegram")
     server = WebServer(build_app(routes, channels))
     try:
+        # Listen before telling Telegram where to post: its first updates may come at once.
+        port = await server.start(settings.http_host, settings.http_port)
         if telegram_app is not None:
             await telegram_app.initialize()
             await telegram_app.start()
@@ -82,7 +84,6 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
                 await webhook.register(settings.telegram_webhook_url)
             elif telegram_app.updater is not None:
                 await telegram_app.updater.start_polling()
-        port = await server.start(settings.http_host, settings.http_port)
         log.info("serving %s on http://%s:%s", ", ".join(channels), settings.http_host, port)
         await stop.wait()
         log.info("shutting down")
@@ -95,4 +96,4 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
                 await telegram_app.updater.stop()
             if telegram_app.running:
                 await telegram_app.stop()
-            await telegram_app.shutdown()
+            await telegram_app.shutdown()  # a no-op if start-up failed before initialize()

@@ -178,3 +178,73 @@ async def test_pustaka_run_serves_whatsapp(tmp_path: Path, wa_api: FakeGraphApi)
         _, stderr = await process.communicate()
     assert process.returncode == 0, stderr.decode()
     assert b"Traceback" not in stderr
+
+
+async def test_pustaka_run_serves_telegram_by_webhook(tmp_path: Path, fake_api: FakeBotApi) -> None:
+    port = _free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TELEGRAM_", "PUSTAKA_", "WHATSAPP_"))
+    }
+    env.update(
+        PUSTAKA_DB=str(tmp_path / "pustaka.db"),
+        PUSTAKA_HTTP_PORT=str(port),
+        TELEGRAM_BOT_TOKEN=fake_api.token,
+        TELEGRAM_API_URL=fake_api.url,
+        TELEGRAM_WEBHOOK_URL="https://pustaka.example.id/webhooks/telegram",
+        TELEGRAM_WEBHOOK_SECRET=SECRET,
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await _until(
+            lambda: any(c.method == "setWebhook" for c in fake_api.calls), "setWebhook at start"
+        )
+        (call,) = [c for c in fake_api.calls if c.method == "setWebhook"]
+        assert call.params["secret_token"] == SECRET
+        assert not any(c.method == "getUpdates" for c in fake_api.calls)  # no polling
+        update = {
+            "update_id": 1,
+            "message": {
+                "message_id": 1,
+                "date": 1764000000,
+                "chat": {"id": USER, "type": "private"},
+                "from": {"id": USER, "is_bot": False, "first_name": "Ana", "language_code": "id"},
+                "text": "/menu",
+                "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+            },
+        }
+        async with aiohttp.ClientSession() as http:
+            for _ in range(1000):
+                try:
+                    async with http.post(
+                        f"http://127.0.0.1:{port}/webhooks/telegram",
+                        json=update,
+                        headers={SECRET_HEADER: "wrong"},
+                    ) as response:
+                        assert response.status == 403
+                        break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.02)
+            async with http.post(
+                f"http://127.0.0.1:{port}/webhooks/telegram",
+                json=update,
+                headers={SECRET_HEADER: SECRET},
+            ) as response:
+                assert response.status == 200
+        await _until(lambda: fake_api.sent(USER), "the reply to /menu")
+        assert fake_api.sent(USER)[0].text.startswith("Menu utama")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await process.communicate()
+    assert process.returncode == 0, stderr.decode()
+    assert b"Traceback" not in stderr
