@@ -20,6 +20,10 @@ SEEN_KEEP = timedelta(days=8)
 _STATUS_RANK = {"sent": 1, "delivered": 2, "read": 3, "failed": 4}
 
 
+# Long enough for any worker to store the message id on its outbox row after the send returns.
+UNMATCHED_KEEP = timedelta(days=2)
+
+
 class DailyLimitReached(StorageError):
     """The business already reached its limit of people outside their window in 24 hours."""
 
@@ -39,7 +43,7 @@ class ListPages:
 @dataclass(frozen=True, slots=True)
 class Receipt:
     external_id: str
-    outbox_id: int
+    outbox_id: int | None  # None: not (yet) matched to an outbox row
     status: str
     error: str | None
 
@@ -158,42 +162,63 @@ class WhatsAppRepo:
     async def record_status(
         self, *, external_id: str, status: str, at: datetime, error: str | None = None
     ) -> bool:
-        """Record a delivery receipt against the outbox row sent as `external_id`.
+        """Record a delivery receipt for the message WhatsApp knows as `external_id`.
 
-        False when no WhatsApp outbox row carries that id (a reply to someone chatting is not an
-        outbox row). A failed receipt also fails the row, with the reason, so it shows in
-        `pustaka outbox` instead of passing for delivered."""
+        True when it belongs to a WhatsApp outbox row. A failed receipt also fails that row,
+        with the reason, so it shows in `pustaka outbox` instead of passing for delivered.
+        Receipts of replies (not outbox rows), or of a row whose id the worker has not stored
+        yet, are kept for UNMATCHED_KEEP and then pruned."""
         if status not in _STATUS_RANK:
             raise ValueError(f"unknown delivery status {status!r}")
         async with self._db.transaction() as conn:
+            await conn.execute(
+                "DELETE FROM whatsapp_receipts WHERE outbox_id IS NULL AND updated_at < ?",
+                (to_db(at - UNMATCHED_KEEP),),
+            )
             async with conn.execute(
                 "SELECT id FROM outbox WHERE external_id = ? AND channel = 'whatsapp'",
                 (external_id,),
             ) as cur:
                 row = await cur.fetchone()
-            if row is None:
-                return False
-            outbox_id = int(row["id"])
+            outbox_id = int(row["id"]) if row is not None else None
             async with conn.execute(
                 "SELECT status FROM whatsapp_receipts WHERE external_id = ?", (external_id,)
             ) as cur:
                 known = await cur.fetchone()
-            if known is not None and _STATUS_RANK[known["status"]] >= _STATUS_RANK[status]:
-                return True
-            await conn.execute(
-                "INSERT INTO whatsapp_receipts (external_id, outbox_id, status, error, updated_at) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (external_id) DO UPDATE SET "
-                "status = excluded.status, error = excluded.error, "
-                "updated_at = excluded.updated_at",
-                (external_id, outbox_id, status, error, to_db(at)),
-            )
-            if status == "failed":
+            if known is None or _STATUS_RANK[known["status"]] < _STATUS_RANK[status]:
                 await conn.execute(
-                    "UPDATE outbox SET status = 'failed', last_error = ?, updated_at = ? "
-                    "WHERE id = ?",
-                    (f"whatsapp: {error or 'delivery failed'}", to_db(at), outbox_id),
+                    "INSERT INTO whatsapp_receipts "
+                    "(external_id, outbox_id, status, error, updated_at) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT (external_id) DO UPDATE SET outbox_id = excluded.outbox_id, "
+                    "status = excluded.status, error = excluded.error, "
+                    "updated_at = excluded.updated_at",
+                    (external_id, outbox_id, status, error, to_db(at)),
                 )
-            return True
+                if status == "failed" and outbox_id is not None:
+                    await conn.execute(
+                        "UPDATE outbox SET status = 'failed', last_error = ?, updated_at = ? "
+                        "WHERE id = ?",
+                        (f"whatsapp: {error or 'delivery failed'}", to_db(at), outbox_id),
+                    )
+            elif outbox_id is not None:
+                await conn.execute(
+                    "UPDATE whatsapp_receipts SET outbox_id = ? WHERE external_id = ?",
+                    (outbox_id, external_id),
+                )
+            return outbox_id is not None
+
+    async def receipt_for_outbox(self, *, outbox_id: int) -> Receipt | None:
+        """The latest receipt of an outbox row, also when it arrived before the row had its id."""
+        async with self._db.reader.execute(
+            "SELECT r.external_id, o.id AS outbox_id, r.status, r.error "
+            "FROM outbox o JOIN whatsapp_receipts r ON r.external_id = o.external_id "
+            "WHERE o.id = ?",
+            (outbox_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        return Receipt(row["external_id"], row["outbox_id"], row["status"], row["error"])
 
     async def receipt(self, *, external_id: str) -> Receipt | None:
         async with self._db.reader.execute(

@@ -183,10 +183,38 @@ async def test_delivery_statuses_are_recorded_against_outbox_rows(
         outbox = await cur.fetchone()
     assert outbox["status"] == "failed" and "131026" in outbox["last_error"]
 
-    # A receipt for a reply (not an outbox row) or an unknown status is simply ignored.
-    assert (await wa.post(_status("wamid.NOT-OURS", "read"))).status == 200
+    # An unknown status is ignored.
     assert (await wa.post(_status("wamid.OUT-1", "deleted"))).status == 200
-    assert await repo.receipt(external_id="wamid.NOT-OURS") is None
+    assert (await repo.receipt(external_id="wamid.OUT-1")).status == "read"  # type: ignore[union-attr]
+
+
+async def test_a_receipt_arriving_before_the_row_has_its_id_is_not_lost(
+    wa: WhatsAppHarness, runtime: Runtime
+) -> None:
+    repo = WhatsAppRepo(runtime.storage.db)
+    # Meta's "sent" can overtake the worker storing the returned id on its row.
+    await wa.post(_status("wamid.EARLY", "sent"))
+    receipt = await repo.receipt(external_id="wamid.EARLY")
+    assert receipt is not None and receipt.outbox_id is None
+    row = await _outbox_row(runtime, "wamid.EARLY")
+    assert (await repo.receipt_for_outbox(outbox_id=row)).status == "sent"  # type: ignore[union-attr]
+    await wa.post(_status("wamid.EARLY", "delivered"))
+    receipt = await repo.receipt(external_id="wamid.EARLY")
+    assert receipt is not None and receipt.outbox_id == row and receipt.status == "delivered"
+
+
+async def test_receipts_of_replies_are_pruned_after_two_days(
+    wa: WhatsAppHarness, runtime: Runtime
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    repo = WhatsAppRepo(runtime.storage.db)
+    moment = datetime(2026, 11, 1, tzinfo=UTC)
+    await repo.record_status(external_id="wamid.REPLY", status="read", at=moment)
+    assert await repo.receipt(external_id="wamid.REPLY") is not None
+    later = moment + timedelta(days=2, seconds=1)
+    await repo.record_status(external_id="wamid.OTHER", status="sent", at=later)
+    assert await repo.receipt(external_id="wamid.REPLY") is None
 
 
 async def test_an_inbound_message_opens_the_window(

@@ -35,13 +35,17 @@ CREATE TABLE whatsapp_list_pages (
     updated_at TEXT NOT NULL
 ) WITHOUT ROWID;
 
--- Delivery receipts (sent, delivered, read, failed) for outbox rows, by the message id WhatsApp
--- returned. A separate table rather than outbox columns so the delivery branch owns that table.
+-- Delivery receipts (sent, delivered, read, failed) by the message id WhatsApp returned. A
+-- separate table rather than outbox columns so the delivery branch owns that table. `outbox_id`
+-- is filled when the outbox row is known; a receipt can arrive before the worker has stored the
+-- id on its row, so unmatched receipts are kept for a while and found later through
+-- outbox.external_id.
 CREATE TABLE whatsapp_receipts (
     external_id TEXT PRIMARY KEY,
-    outbox_id INTEGER NOT NULL REFERENCES outbox (id) ON DELETE CASCADE,
+    outbox_id INTEGER REFERENCES outbox (id) ON DELETE CASCADE,
     status TEXT NOT NULL CHECK (status IN ('sent', 'delivered', 'read', 'failed')),
     error TEXT,
     updated_at TEXT NOT NULL
 );
 CREATE INDEX whatsapp_receipts_outbox ON whatsapp_receipts (outbox_id);
+CREATE INDEX whatsapp_receipts_unmatched ON whatsapp_receipts (updated_at) WHERE outbox_id IS NULL;
