@@ -12,7 +12,8 @@ import pytest
 
 from bot.channels.telegram import TelegramChannel
 from bot.channels.whatsapp import WhatsAppChannel
-from bot.config import Secret, Settings, WhatsAppSettings, WhatsAppTemplate
+from bot.config import Secret, Settings
+from bot.config_whatsapp import WhatsAppSettings, WhatsAppTemplate
 from bot.content import parse_content
 from bot.runtime import Runtime
 from bot.web import WebServer, build_app

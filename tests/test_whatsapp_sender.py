@@ -25,7 +25,7 @@ from bot.channels.whatsapp import (
     WhatsAppSender,
     normalise_phone,
 )
-from bot.config import WhatsAppSettings
+from bot.config_whatsapp import WhatsAppSettings
 from bot.runtime import Runtime
 from handlers.types import Choice, Document
 from storage.whatsapp import WhatsAppRepo

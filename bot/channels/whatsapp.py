@@ -36,7 +36,7 @@ from bot.channels.base import (
     TransientError,
     Unreachable,
 )
-from bot.config import WhatsAppSettings
+from bot.config_whatsapp import WhatsAppSettings
 from handlers.dispatch import Dispatcher, Respond
 from handlers.types import Choice, Document, Incoming, Reply, Translator
 from storage import Storage
