@@ -228,7 +228,17 @@ async def test_category_filter(wa: WhatsAppHarness) -> None:
 
 async def test_stale_or_meaningless_buttons_get_the_expired_answer(wa: WhatsAppHarness) -> None:
     await wa.onboard(PHONE)
-    for payload in ["ev:999999", "lib:abc", "zzz:1", "evs:*:*:30:999", "consent:yes", "del:yes"]:
+    for payload in [
+        "ev:999999",
+        "lib:abc",
+        "zzz:1",
+        "evs:*:*:30:999",
+        "evs:nowhere:*:30:0",
+        "consent:yes",
+        "lang:fr",
+        "del:yes",
+        "evs:broken",
+    ]:
         sent = await wa.tap(PHONE, payload)
         assert "kedaluwarsa" in texts(sent), payload
         assert "menu" in payloads(sent) or "libs:0" in payloads(sent)
@@ -323,3 +333,11 @@ async def test_the_window_opened_by_a_message_closes_after_24_hours(
     assert "Menu utama" in texts(sent)
     await wa.channel.sender.send(reminder)
     assert wa.api.sent[-1].interactive_type == "button"
+
+
+async def test_unknown_commands_and_oversized_text(wa: WhatsAppHarness) -> None:
+    await wa.onboard(PHONE, language="en")
+    sent = await wa.send(PHONE, "/frobnicate")
+    assert "don't know that command" in texts(sent)
+    sent = await wa.send(PHONE, "x" * 1500)
+    assert "too long" in texts(sent)
