@@ -109,7 +109,9 @@ def signature_valid(body: bytes, header: str | None, secret: str) -> bool:
 class TokenBucket:
     """At most `rate` sends per second from our number, with bursts up to one second's worth.
 
-    Kept small and local on purpose: the delivery branch has its own limiter for the outbox."""
+    Replies to someone chatting now (`urgent`) take a free token before any outbox send does, so
+    a large announcement never makes the person using the bot wait behind it. Kept small and
+    local on purpose: the delivery branch has its own limiter for the outbox."""
 
     def __init__(
         self,
@@ -124,19 +126,26 @@ class TokenBucket:
         self._clock = clock
         self._sleep = sleep
         self._stamp = clock()
-        self._lock = asyncio.Lock()
+        self._urgent_waiting = 0
 
-    async def acquire(self) -> None:
-        async with self._lock:  # waiters are served in order, none starves
+    async def acquire(self, *, urgent: bool = False) -> None:
+        if urgent:
+            self._urgent_waiting += 1
+        try:
             while True:
                 now = self._clock()
                 self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
                 self._stamp = now
                 # The tolerance stops float rounding (0.999...) from asking for ever-tinier sleeps.
-                if self._tokens >= 1 - 1e-9:
+                if self._tokens >= 1 - 1e-9 and (urgent or self._urgent_waiting == 0):
                     self._tokens = max(self._tokens - 1, 0.0)
                     return
-                await self._sleep((1 - self._tokens) / self.rate)
+                # No await between the check above and taking the token, so no other coroutine
+                # can take it in between; a bulk sender yielding to replies waits one token's time.
+                await self._sleep(max(1 - self._tokens, 1e-3) / self.rate)
+        finally:
+            if urgent:
+                self._urgent_waiting -= 1
 
 
 class GraphApi:
@@ -290,12 +299,15 @@ class WhatsAppSender:
         choices: tuple[Choice, ...],
         document: Document | None,
         language: str,
+        *,
+        urgent: bool = False,
     ) -> str | None:
-        """Free-form delivery (inside the window); the id of the last message sent."""
+        """Free-form delivery (inside the window); the id of the last message sent. `urgent`:
+        an answer to someone chatting now, served before outbox rows."""
         texts = self.list_texts(language, total=len(choices))
         messages: list[dict[str, Any]] = []
         if document is not None:
-            await self.bucket.acquire()
+            await self.bucket.acquire(urgent=urgent)
             media_id = await self.api.upload(document)
             messages.append(render.document_message(media_id, document.filename, text))
             if choices:
@@ -312,7 +324,7 @@ class WhatsAppSender:
             )
         last = None
         for message in messages:
-            await self.bucket.acquire()
+            await self.bucket.acquire(urgent=urgent)
             last = await self.api.send(phone, message)
         return last
 
@@ -320,7 +332,7 @@ class WhatsAppSender:
         self, phone: str, choices: tuple[Choice, ...], language: str, page: int
     ) -> None:
         texts = self.list_texts(language, total=len(choices), page=page)
-        await self.bucket.acquire()
+        await self.bucket.acquire(urgent=True)
         await self.api.send(
             phone, render.choices_message(texts.more_body, choices, texts, page=page)
         )
@@ -541,7 +553,7 @@ class WhatsAppChannel:
             for reply in replies:
                 try:
                     await self.sender.deliver(
-                        phone, reply.text, reply.choices, reply.document, language
+                        phone, reply.text, reply.choices, reply.document, language, urgent=True
                     )
                 except SendError as exc:
                     # The person is waiting, but retrying here would hold up their next message;
