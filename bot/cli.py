@@ -70,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
     runtime = await Runtime.open(settings)
     try:
+        if settings.web_enabled:
+            await _serve_web(runtime)
+            return 0
         if not settings.telegram_enabled:
             print(
                 "No channel configured (set TELEGRAM_BOT_TOKEN to serve Telegram): "
@@ -83,6 +86,17 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     finally:
         await runtime.close()
+
+
+async def _serve_web(runtime: Runtime) -> None:
+    """WhatsApp and/or Telegram webhooks on the HTTP server (Telegram polls if no webhook URL)."""
+    from bot.web import serve
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await serve(runtime, stop)
 
 
 async def _serve_telegram(runtime: Runtime) -> None:

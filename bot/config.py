@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
+
+if TYPE_CHECKING:
+    from bot.config_whatsapp import WhatsAppSettings
 
 
 class ConfigError(Exception):
@@ -51,10 +56,20 @@ class Settings:
     db_path: str = "pustaka.db"
     admins: tuple[StaffId, ...] = ()
     timezone: str = "Asia/Makassar"
+    whatsapp: WhatsAppSettings | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    telegram_webhook_url: str | None = None
+    telegram_webhook_token: Secret | None = None
 
     @property
     def telegram_enabled(self) -> bool:
         return self.telegram_token is not None
+
+    @property
+    def web_enabled(self) -> bool:
+        """The HTTP server runs for WhatsApp's webhook and for Telegram in webhook mode."""
+        return self.whatsapp is not None or self.telegram_webhook_url is not None
 
 
 def _url(variable: str, value: str) -> str:
@@ -92,6 +107,13 @@ def _token(value: str) -> Secret:
     return Secret(value)
 
 
+def load_whatsapp(values: Mapping[str, str]) -> WhatsAppSettings | None:
+    # Imported here: bot.config_whatsapp builds on this module (ConfigError, Secret, _url).
+    from bot.config_whatsapp import load_whatsapp_settings
+
+    return load_whatsapp_settings(values)
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
 ) -> Settings:
@@ -111,6 +133,18 @@ def load_settings(
     db_path = values.get("PUSTAKA_DB", "").strip() or "pustaka.db"
     if Path(db_path).is_dir():
         raise ConfigError("PUSTAKA_DB", f"{db_path!r} is a directory, not a database file")
+    webhook_url = values.get("TELEGRAM_WEBHOOK_URL", "").strip() or None
+    webhook_secret = values.get("TELEGRAM_WEBHOOK_SECRET", "").strip()
+    if webhook_url is not None:
+        webhook_url = _url("TELEGRAM_WEBHOOK_URL", webhook_url)
+        if not token:
+            raise ConfigError("TELEGRAM_WEBHOOK_URL", "set, but TELEGRAM_BOT_TOKEN is not")
+        # Without the secret anyone who finds the URL could post forged updates.
+        if not _WEBHOOK_SECRET.fullmatch(webhook_secret):
+            raise ConfigError(
+                "TELEGRAM_WEBHOOK_SECRET",
+                "required with TELEGRAM_WEBHOOK_URL: 1-256 characters A-Z a-z 0-9 _ -",
+            )
     return Settings(
         telegram_token=_token(token) if token else None,
         telegram_api_url=_url(
@@ -120,4 +154,26 @@ def load_settings(
         db_path=db_path,
         admins=_admins(values.get("PUSTAKA_ADMINS", "")),
         timezone=timezone,
+        whatsapp=load_whatsapp(values),
+        http_host=values.get("PUSTAKA_HTTP_HOST", "").strip() or "127.0.0.1",
+        http_port=_int("PUSTAKA_HTTP_PORT", values.get("PUSTAKA_HTTP_PORT", ""), 8080, 0, 65535),
+        telegram_webhook_url=webhook_url,
+        telegram_webhook_token=Secret(webhook_secret) if webhook_url else None,
     )
+
+
+# --- The HTTP server and Telegram webhook mode (WhatsApp settings: bot/config_whatsapp.py) ---
+
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def _int(variable: str, text: str, default: int, low: int, high: int) -> int:
+    if not text.strip():
+        return default
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise ConfigError(variable, f"not a whole number: {text!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(variable, f"{value} is outside {low}..{high}")
+    return value

@@ -4,17 +4,25 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import aiohttp
 import pytest
 
 from bot.channels.telegram import TelegramChannel
+from bot.channels.whatsapp import WhatsAppChannel
 from bot.config import Secret, Settings
+from bot.config_whatsapp import WhatsAppSettings, WhatsAppTemplate
 from bot.content import parse_content
 from bot.runtime import Runtime
+from bot.web import WebServer, build_app
 from storage.content import ContentRepo
+from tests.fakes import whatsapp_api as wa_fake
 from tests.fakes.telegram_api import FakeBotApi
+from tests.fakes.whatsapp_api import FakeGraphApi
 from tests.telegram_harness import TelegramHarness
+from tests.whatsapp_harness import APP_SECRET, VERIFY_TOKEN, FakeClock, WhatsAppHarness
 
 
 @pytest.fixture
@@ -59,3 +67,56 @@ async def tg(runtime: Runtime, fake_api: FakeBotApi) -> AsyncIterator[TelegramHa
     app = channel.build()
     async with app:
         yield TelegramHarness(app, fake_api)
+
+
+# --- WhatsApp: the real webhook server on loopback, replies to a fake Graph API ---------------
+
+
+@pytest.fixture
+async def wa_api() -> AsyncIterator[FakeGraphApi]:
+    api = await FakeGraphApi().start()
+    yield api
+    await api.stop()
+
+
+def whatsapp_settings(api: FakeGraphApi, **changes: Any) -> WhatsAppSettings:
+    values: dict[str, Any] = {
+        "token": Secret(wa_fake.TOKEN),
+        "phone_number_id": wa_fake.PHONE_NUMBER_ID,
+        "app_secret": Secret(APP_SECRET),
+        "verify_token": Secret(VERIFY_TOKEN),
+        "api_url": api.url,
+        "api_version": wa_fake.VERSION,
+        "templates": {
+            "reminder": WhatsAppTemplate(
+                "reminder", "pustaka_pengingat", {"id": "id", "en": "en_US"}, ("event", "when"), 2
+            )
+        },
+    }
+    values.update(changes)
+    return WhatsAppSettings(**values)
+
+
+@pytest.fixture
+def wa_clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def wa(
+    runtime: Runtime, wa_api: FakeGraphApi, wa_clock: FakeClock
+) -> AsyncIterator[WhatsAppHarness]:
+    channel = WhatsAppChannel(
+        whatsapp_settings(wa_api),
+        runtime.dispatcher,
+        runtime.translator,
+        runtime.storage,
+        clock=wa_clock,
+    )
+    await channel.start()
+    server = WebServer(build_app(channel.routes(), ["whatsapp"]))
+    port = await server.start("127.0.0.1", 0)
+    async with aiohttp.ClientSession() as http:
+        yield WhatsAppHarness(channel, f"http://127.0.0.1:{port}", wa_api, http, wa_clock)
+    await server.stop()
+    await channel.close()

@@ -1,0 +1,212 @@
+"""Channel-neutral replies as WhatsApp Cloud API message objects (without `to`).
+
+Up to 3 choices become reply buttons, 4 to 10 a list message, more than 10 a list paged with a
+"Lainnya" (more) row whose id starts with MORE_PREFIX; the channel keeps the full list so that
+row can show the next page. Button and row ids are the choices' payloads (≤ 64 bytes, within
+WhatsApp's 256 for buttons and 200 for rows), so a tap comes back as the payload the core knows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.channels.textsplit import split_text
+from handlers.types import Choice
+
+MAX_TEXT = 4096
+MAX_INTERACTIVE_BODY = 1024
+MAX_BUTTONS = 3
+MAX_BUTTON_TITLE = 20
+MAX_ROWS = 10
+MAX_ROW_TITLE = 24
+MAX_ROW_DESCRIPTION = 72
+MAX_LIST_BUTTON = 20
+MAX_CAPTION = 1024
+# A long list shows nine choices and a tenth "more" row per page.
+PAGE_ROWS = MAX_ROWS - 1
+MORE_PREFIX = "~more:"
+
+
+@dataclass(frozen=True, slots=True)
+class ListTexts:
+    """The few words the WhatsApp rendering adds, from the catalog in the person's language."""
+
+    button: str  # the list's opening button, "Pilih"
+    section: str  # the list's section title, "Pilihan"
+    prompt: str  # interactive body when the text went out as its own message(s)
+    more: str  # the "Lainnya" row title
+    more_description: str  # "Pilihan {start}–{end} dari {total}", already formatted per page
+    more_body: str  # body of a page after the first, already formatted
+
+
+def width(text: str) -> int:
+    """Length as WhatsApp counts it. Emoji are two UTF-16 units; counting units never undercounts,
+    so a title that passes here is never refused for being a character too long."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut(text: str, limit: int) -> int:
+    """Index of the longest prefix of `text` no wider than `limit`."""
+    total = 0
+    for index, char in enumerate(text):
+        total += width(char)
+        if total > limit:
+            return index
+    return len(text)
+
+
+def split_label(label: str, limit: int) -> tuple[str, str]:
+    """(head, rest): head ≤ limit, cut at a word boundary when one is in the second half."""
+    if width(label) <= limit:
+        return label, ""
+    hard = _cut(label, limit)
+    space = label.rfind(" ", 0, hard + 1)
+    cut = space if space >= hard // 2 else hard
+    return label[:cut].rstrip(), label[cut:].strip()
+
+
+def clip(text: str, limit: int) -> str:
+    """Cut to `limit` with an ellipsis, on a word boundary where one is near."""
+    if width(text) <= limit:
+        return text
+    head, _ = split_label(text, limit - 1)
+    return head.rstrip(" ,.;:-—") + "…"
+
+
+def list_key(choices: Sequence[Choice]) -> str:
+    """A short fingerprint tying a "more" row to the list it belongs to (stale taps are caught)."""
+    digest = hashlib.sha256("\x1f".join(c.payload for c in choices).encode()).hexdigest()
+    return digest[:10]
+
+
+def text_message(body: str) -> dict[str, Any]:
+    return {"type": "text", "text": {"body": body, "preview_url": False}}
+
+
+def _button_titles(choices: Sequence[Choice]) -> list[str] | None:
+    titles = [clip(c.label, MAX_BUTTON_TITLE) for c in choices]
+    # WhatsApp refuses two buttons with the same title; a list keeps the full labels apart.
+    return titles if len(set(titles)) == len(titles) else None
+
+
+def _row(choice: Choice) -> dict[str, Any]:
+    title, rest = split_label(choice.label, MAX_ROW_TITLE)
+    row: dict[str, Any] = {"id": choice.payload, "title": title}
+    if rest:
+        row["description"] = clip(rest, MAX_ROW_DESCRIPTION)
+    return row
+
+
+def _list(body: str, rows: list[dict[str, Any]], texts: ListTexts) -> dict[str, Any]:
+    return {
+        "type": "interactive",
+        "interactive": {
+            "type": "list",
+            "body": {"text": body},
+            "action": {
+                "button": clip(texts.button, MAX_LIST_BUTTON),
+                "sections": [{"title": clip(texts.section, MAX_ROW_TITLE), "rows": rows}],
+            },
+        },
+    }
+
+
+def choices_message(
+    body: str, choices: Sequence[Choice], texts: ListTexts, *, page: int = 0
+) -> dict[str, Any]:
+    """One interactive message offering `choices` (page `page` of them when more than ten)."""
+    titles = _button_titles(choices) if len(choices) <= MAX_BUTTONS else None
+    if titles is not None:
+        buttons = [
+            {"type": "reply", "reply": {"id": c.payload, "title": title}}
+            for c, title in zip(choices, titles, strict=True)
+        ]
+        return {
+            "type": "interactive",
+            "interactive": {
+                "type": "button",
+                "body": {"text": body},
+                "action": {"buttons": buttons},
+            },
+        }
+    if len(choices) <= MAX_ROWS:
+        return _list(body, [_row(c) for c in choices], texts)
+    start = page * PAGE_ROWS
+    shown = choices[start : start + PAGE_ROWS]
+    rows = [_row(c) for c in shown]
+    if start + PAGE_ROWS < len(choices):
+        rows.append(
+            {
+                "id": f"{MORE_PREFIX}{list_key(choices)}:{page + 1}",
+                "title": clip(texts.more, MAX_ROW_TITLE),
+                "description": clip(texts.more_description, MAX_ROW_DESCRIPTION),
+            }
+        )
+    return _list(body, rows, texts)
+
+
+def page_count(total: int) -> int:
+    return 1 if total <= MAX_ROWS else (total + PAGE_ROWS - 1) // PAGE_ROWS
+
+
+def page_range(page: int, total: int) -> tuple[int, int]:
+    """1-based first and last choice numbers shown on `page` of a long list."""
+    start = page * PAGE_ROWS
+    return start + 1, min(start + PAGE_ROWS, total)
+
+
+def reply_messages(text: str, choices: Sequence[Choice], texts: ListTexts) -> list[dict[str, Any]]:
+    """Text split on paragraphs under 4096; the choices ride on the last part when it fits the
+    1024-character interactive body, else they follow with a short prompt."""
+    parts = split_text(text, MAX_TEXT) if text else []
+    if not choices:
+        return [text_message(p) for p in parts if p]
+    if parts and width(parts[-1]) <= MAX_INTERACTIVE_BODY and parts[-1]:
+        body = parts.pop()
+    else:
+        body = texts.prompt
+    return [*(text_message(p) for p in parts if p), choices_message(body, choices, texts)]
+
+
+def document_message(media_id: str, filename: str, caption: str) -> dict[str, Any]:
+    document: dict[str, Any] = {"id": media_id, "filename": filename}
+    if caption:
+        document["caption"] = clip(caption, MAX_CAPTION)
+    return {"type": "document", "document": document}
+
+
+def template_message(
+    name: str,
+    language_code: str,
+    parameters: Sequence[str],
+    button_payloads: Sequence[str] = (),
+) -> dict[str, Any]:
+    components: list[dict[str, Any]] = []
+    if parameters:
+        components.append(
+            {
+                "type": "body",
+                "parameters": [{"type": "text", "text": _template_text(p)} for p in parameters],
+            }
+        )
+    for index, payload in enumerate(button_payloads):
+        components.append(
+            {
+                "type": "button",
+                "sub_type": "quick_reply",
+                "index": str(index),
+                "parameters": [{"type": "payload", "payload": payload}],
+            }
+        )
+    template: dict[str, Any] = {"name": name, "language": {"code": language_code}}
+    if components:
+        template["components"] = components
+    return {"type": "template", "template": template}
+
+
+def _template_text(value: str) -> str:
+    """Meta refuses template parameters with new lines, tabs or more than four spaces in a row."""
+    return " ".join(value.split()) or "-"

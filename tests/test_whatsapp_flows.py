@@ -1,0 +1,343 @@
+"""Every resident flow of the foundation, through WhatsApp: the same scenarios as the Telegram
+tests (test_onboarding, test_browse, test_privacy), posted as signed webhooks to the real server,
+with replies checked as they reached the fake Graph API. The fake refuses anything Meta would
+refuse (titles, row counts, body lengths), so every reply here also respects WhatsApp's limits."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.runtime import Runtime
+from storage.clock import to_db, utcnow
+from tests.whatsapp_harness import WhatsAppHarness, buttons, payloads, texts
+
+PHONE = "6281234500001"  # as Meta sends it (wa_id)
+USER = "+6281234500001"  # as the bot stores it
+
+
+async def _resident(runtime: Runtime):  # type: ignore[no-untyped-def]
+    return await runtime.storage.residents.find(channel="whatsapp", external_id=USER)
+
+
+async def test_full_onboarding_in_indonesian(wa: WhatsAppHarness, runtime: Runtime) -> None:
+    sent = await wa.send(PHONE, "/start")
+    assert "Selamat datang" in texts(sent)
+    assert sent[-1].interactive_type == "button"
+    assert payloads(sent) == ["lang:id", "lang:en"]
+
+    sent = await wa.tap(PHONE, "lang:id", "Bahasa Indonesia")
+    assert "Pemberitahuan privasi" in texts(sent)
+    assert payloads(sent) == ["consent:yes", "consent:no"]
+    assert await _resident(runtime) is None  # nothing stored before consent
+
+    sent = await wa.tap(PHONE, "consent:yes", "✅ Setuju")
+    assert "kabupaten/kota mana" in texts(sent)
+    # 22 regencies: a list paged nine at a time with a "Lainnya" row.
+    assert sent[-1].interactive_type == "list"
+    rows = sent[-1].rows
+    assert len(rows) == 10 and rows[-1]["title"] == "Lainnya ›"
+    assert rows[-1]["description"] == "Pilihan 10–18 dari 22"
+
+    sent = await wa.tap(PHONE, "home:ende", "Ende")
+    assert "Wilayah Anda: Ende." in texts(sent)
+    assert "Menu utama" in texts(sent)
+    resident = await _resident(runtime)
+    assert resident is not None and resident.has_consent
+    assert resident.regency_code == "ende" and resident.language == "id"
+
+    sent = await wa.send(PHONE, "/start")
+    assert "Selamat datang kembali" in texts(sent)
+    assert wa.api.refused == []
+
+
+async def test_full_onboarding_in_english(wa: WhatsAppHarness, runtime: Runtime) -> None:
+    foreign = "61412345678"  # an Australian visitor: greeted in English until they choose
+    await wa.send(foreign, "/start")
+    sent = await wa.tap(foreign, "lang:en")
+    assert "Privacy notice" in texts(sent)
+    sent = await wa.tap(foreign, "consent:yes")
+    assert "Which regency" in texts(sent)
+    assert sent[-1].body["interactive"]["action"]["button"] == "Choose"
+    assert sent[-1].rows[-1]["title"] == "More ›"
+    sent = await wa.tap(foreign, "home:sikka")
+    assert "Your area: Sikka." in texts(sent) and "Main menu" in texts(sent)
+    resident = await runtime.storage.residents.find(channel="whatsapp", external_id="+61412345678")
+    assert resident is not None and resident.language == "en"
+
+
+async def test_paging_a_long_list_with_more_reaches_every_choice(wa: WhatsAppHarness) -> None:
+    await wa.send(PHONE, "/start")
+    await wa.tap(PHONE, "lang:id")
+    sent = await wa.tap(PHONE, "consent:yes")
+    seen = [r["id"] for r in sent[-1].rows]
+    pages = 1
+    while seen[-1].startswith("~more:"):
+        more = seen.pop()
+        sent = await wa.tap(PHONE, more, "Lainnya ›")
+        assert len(sent) == 1 and sent[0].interactive_type == "list"
+        assert "halaman" in sent[0].text
+        seen += [r["id"] for r in sent[0].rows]
+        pages += 1
+    assert pages == 3
+    assert len(seen) == 22 and len(set(seen)) == 22 and "home:rote-ndao" in seen
+    # A choice from the last page still works, and so does typing its name.
+    sent = await wa.tap(PHONE, "home:rote-ndao", "Rote Ndao")
+    assert "Wilayah Anda: Rote Ndao." in texts(sent)
+
+
+async def test_paging_survives_a_restart(
+    wa: WhatsAppHarness, runtime: Runtime, wa_api, wa_clock
+) -> None:  # type: ignore[no-untyped-def]
+    from bot.channels.whatsapp import WhatsAppChannel
+    from tests.conftest import whatsapp_settings
+
+    await wa.send(PHONE, "/start")
+    await wa.tap(PHONE, "lang:id")
+    sent = await wa.tap(PHONE, "consent:yes")
+    more = sent[-1].rows[-1]["id"]
+    # A new process on the same database: the list is found in storage, not in memory.
+    again = await Runtime.open(runtime.settings)
+    channel = WhatsAppChannel(
+        whatsapp_settings(wa_api), again.dispatcher, again.translator, again.storage, clock=wa_clock
+    )
+    await channel.start()
+    try:
+        await channel._more("+" + PHONE, more, "id")
+    finally:
+        await channel.close()
+        await again.close()
+    assert wa_api.sent[-1].rows[0]["id"] == "home:sikka"  # the tenth regency
+
+
+async def test_a_more_row_from_an_old_list_gets_the_expired_answer(wa: WhatsAppHarness) -> None:
+    await wa.onboard(PHONE)
+    sent = await wa.tap(PHONE, "~more:0123456789:1", "Lainnya ›")
+    assert "kedaluwarsa" in texts(sent)
+
+
+async def test_declining_consent_still_lets_people_browse(
+    wa: WhatsAppHarness, runtime: Runtime
+) -> None:
+    await wa.send(PHONE, "/start")
+    await wa.tap(PHONE, "lang:id")
+    sent = await wa.tap(PHONE, "consent:no")
+    assert "tidak menyimpan profil" in texts(sent)
+    assert await _resident(runtime) is None
+    sent = await wa.tap(PHONE, "libs:0")
+    assert "Perpustakaan terdekat" in texts(sent)
+    sent = await wa.send(PHONE, "/acara")
+    assert "di seluruh NTT" in texts(sent)
+    sent = await wa.send(PHONE, "/datasaya")
+    assert "tidak menyimpan profil" in texts(sent) and "whatsapp" in texts(sent)
+    sent = await wa.tap(PHONE, "home:ende")
+    assert "kedaluwarsa" in texts(sent)
+    assert await _resident(runtime) is None
+    sent = await wa.send(PHONE, "/privasi")
+    assert payloads(sent) == ["consent:yes", "consent:no"]
+    await wa.tap(PHONE, "consent:yes")
+    resident = await _resident(runtime)
+    assert resident is not None and resident.has_consent
+
+
+async def test_typing_the_number_or_words_of_a_choice_picks_it(wa: WhatsAppHarness) -> None:
+    await wa.send(PHONE, "/start")
+    sent = await wa.send(PHONE, "2")  # 2 = English
+    assert "Privacy notice" in texts(sent)
+    sent = await wa.send(PHONE, "i agree")
+    assert "Which regency" in texts(sent)
+    sent = await wa.send(PHONE, "Ende")
+    assert "Your area: Ende." in texts(sent)
+
+
+async def test_libraries_near_me_come_first_with_their_details(wa: WhatsAppHarness) -> None:
+    await wa.onboard(PHONE, regency="ende")
+    sent = await wa.send(PHONE, "/layanan")
+    first = buttons(sent)[0]
+    assert "Ende" in first[0] or "Ende" in sent[-1].rows[0].get("description", "")
+    sent = await wa.tap(PHONE, first[1])
+    text = texts(sent)
+    assert "Alamat:" in text and "Jam buka:" in text and "Layanan:" in text
+    assert "Contoh data" in text
+
+
+async def test_events_list_and_details_in_both_languages(
+    wa: WhatsAppHarness, runtime: Runtime
+) -> None:
+    await wa.onboard(PHONE, language="en", regency="kota-kupang")
+    sent = await wa.send(PHONE, "/events")
+    assert "Events in the next 30 days" in texts(sent)
+    event_payload = next(p for p in payloads(sent) if p.startswith("ev:"))
+    sent = await wa.tap(PHONE, event_payload)
+    event = await runtime.storage.events.get(event_id=int(event_payload[3:]))
+    text = texts(sent)
+    assert event.title in text and " at " in text and "WITA" in text
+    await wa.send(PHONE, "/bahasa")
+    await wa.tap(PHONE, "lang:id")
+    sent = await wa.tap(PHONE, event_payload)
+    assert " pukul " in texts(sent) and "WITA" in texts(sent)
+
+
+async def test_many_events_are_paged_under_whatsapp_limits(
+    wa: WhatsAppHarness, runtime: Runtime
+) -> None:
+    start = utcnow() + timedelta(days=2)
+    async with runtime.storage.db.transaction() as conn:
+        for n in range(60):
+            begins = start + timedelta(hours=n)
+            await conn.execute(
+                "INSERT INTO events (slug, library_id, title, category, description, starts_at,"
+                " ends_at, capacity) VALUES (?, 1, ?, 'computer', ?, ?, ?, 20)",
+                (
+                    f"bulk-{n}",
+                    f"Kelas komputer {n} " + "x" * 80,
+                    "d" * 900,
+                    to_db(begins),
+                    to_db(begins + timedelta(hours=2)),
+                ),
+            )
+    await wa.onboard(PHONE)
+    sent = await wa.tap(PHONE, "evs:*:*:30:0")
+    pages = 0
+    while True:
+        assert sent and wa.api.refused == []
+        # Long labels: the row title is cut on a word, the rest goes to the description.
+        event_rows = [r for r in sent[-1].rows if r["id"].startswith("ev:")]
+        assert event_rows and all(
+            r["title"].startswith(("1.", "2.", "3.", "4.", "5.")) for r in event_rows
+        )
+        assert all("description" in r for r in event_rows)
+        pages += 1
+        nxt = [p for label, p in sent[-1].buttons if "Berikutnya" in label]
+        if not nxt:
+            break
+        sent = await wa.tap(PHONE, nxt[0])
+    assert pages >= 60 // 5
+    sent = await wa.tap(PHONE, "ev:" + event_rows[0]["id"][3:])
+    assert all(len(s.text) <= 4096 for s in sent)
+
+
+async def test_category_filter(wa: WhatsAppHarness) -> None:
+    await wa.onboard(PHONE)
+    sent = await wa.tap(PHONE, "evc:*:30")
+    assert "evs:*:weaving:30:0" in payloads(sent)
+    sent = await wa.tap(PHONE, "evs:*:weaving:30:0")
+    assert "Tenun ikat" in texts(sent)
+
+
+async def test_stale_or_meaningless_buttons_get_the_expired_answer(wa: WhatsAppHarness) -> None:
+    await wa.onboard(PHONE)
+    for payload in [
+        "ev:999999",
+        "lib:abc",
+        "zzz:1",
+        "evs:*:*:30:999",
+        "evs:nowhere:*:30:0",
+        "consent:yes",
+        "lang:fr",
+        "del:yes",
+        "evs:broken",
+    ]:
+        sent = await wa.tap(PHONE, payload)
+        assert "kedaluwarsa" in texts(sent), payload
+        assert "menu" in payloads(sent) or "libs:0" in payloads(sent)
+
+
+async def test_free_text_never_meets_silence(wa: WhatsAppHarness) -> None:
+    await wa.onboard(PHONE, regency="sikka")
+    cases = {
+        "jam buka": "Jam buka",
+        "acara minggu ini": "7 hari",
+        "halo": "Halo",
+        "Ende": "Perpustakaan di Ende",
+        "tenun": "Tenun ikat",
+        "asdfgh qwerty": "belum mengerti",
+    }
+    for said, expected in cases.items():
+        sent = await wa.send(PHONE, said)
+        assert sent and expected in texts(sent), (said, texts(sent))
+
+
+async def test_my_data_shows_the_phone_number(wa: WhatsAppHarness) -> None:
+    await wa.onboard(PHONE, regency="alor")
+    sent = await wa.send(PHONE, "/datasaya")
+    text = texts(sent)
+    assert USER in text and "whatsapp" in text and "Alor" in text and "WITA" in text
+
+
+async def test_delete_my_data_after_confirmation(wa: WhatsAppHarness, runtime: Runtime) -> None:
+    await wa.onboard(PHONE, language="en", regency="alor")
+    sent = await wa.send(PHONE, "/deletemydata")
+    assert payloads(sent) == ["del:yes", "del:no"]
+    sent = await wa.tap(PHONE, "del:no")
+    assert "not deleted" in texts(sent)
+    await wa.send(PHONE, "/hapusdata")
+    sent = await wa.tap(PHONE, "del:yes")
+    assert "has been deleted" in texts(sent)
+    resident = await _resident(runtime)
+    assert resident is not None and not resident.has_consent and resident.regency_code is None
+    sent = await wa.tap(PHONE, "del:yes")
+    assert "expired" in texts(sent)
+
+
+async def test_stop_and_resume_announcements(wa: WhatsAppHarness, runtime: Runtime) -> None:
+    await wa.onboard(PHONE)
+    sent = await wa.send(PHONE, "/berhenti")
+    assert "tidak akan menerima pengumuman" in texts(sent)
+    # "🔔 Aktifkan pengumuman lagi" is too long for a button: cut on a word, with an ellipsis.
+    titles = [title for title, _ in buttons(sent)]
+    assert all(len(t) <= 20 for t in titles) and titles[0].endswith("…")
+    assert (await _resident(runtime)).announcements_off
+    await wa.tap(PHONE, "ann:on")
+    assert not (await _resident(runtime)).announcements_off
+
+
+async def test_cancel_leaves_any_flow(wa: WhatsAppHarness) -> None:
+    await wa.onboard(PHONE)
+    await wa.send(PHONE, "/hapusdata")
+    sent = await wa.send(PHONE, "/batal")
+    assert "dibatalkan" in texts(sent)
+    sent = await wa.tap(PHONE, "del:yes")
+    assert "kedaluwarsa" in texts(sent)
+
+
+async def test_the_window_opened_by_a_message_closes_after_24_hours(
+    wa: WhatsAppHarness, wa_clock
+) -> None:  # type: ignore[no-untyped-def]
+    from bot.channels.base import Outbound, OutsideWindow
+    from handlers.types import Choice
+
+    await wa.onboard(PHONE)
+    reminder = Outbound(
+        recipient=USER,
+        text="Pengingat: Kelas komputer besok. Masih bisa datang?",
+        choices=(Choice("Ya, saya datang", "rem:yes:1"), Choice("Batal", "rem:no:1")),
+        kind="reminder",
+        params={"event": "Kelas komputer", "when": "besok"},
+    )
+    before = len(wa.api.sent)
+    await wa.channel.sender.send(reminder)
+    assert wa.api.sent[before].interactive_type == "button"  # free-form inside the window
+
+    wa_clock.advance(timedelta(hours=24, seconds=1))
+    await wa.channel.sender.send(reminder)
+    assert wa.api.sent[-1].template_name == "pustaka_pengingat"
+    with pytest.raises(OutsideWindow):
+        await wa.channel.sender.send(
+            Outbound(recipient=USER, text="Pengumuman", kind="announcement")
+        )
+
+    # Tapping the template's quick reply is a message: the window opens again.
+    sent = await wa.deliver(PHONE, wa.message(PHONE, "button", {"payload": "menu", "text": "Menu"}))
+    assert "Menu utama" in texts(sent)
+    await wa.channel.sender.send(reminder)
+    assert wa.api.sent[-1].interactive_type == "button"
+
+
+async def test_unknown_commands_and_oversized_text(wa: WhatsAppHarness) -> None:
+    await wa.onboard(PHONE, language="en")
+    sent = await wa.send(PHONE, "/frobnicate")
+    assert "don't know that command" in texts(sent)
+    sent = await wa.send(PHONE, "x" * 1500)
+    assert "too long" in texts(sent)

@@ -1,0 +1,285 @@
+"""WhatsAppSender as the outbox worker will use it: the 24-hour window, templates outside it,
+OutsideWindow without one, the daily limit of people reached, Graph API errors mapped to the
+worker's SendErrors, documents, and the throughput bucket."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import aiohttp
+import pytest
+
+from bot.channels.base import (
+    Outbound,
+    OutsideWindow,
+    PermanentError,
+    RateLimited,
+    TransientError,
+    Unreachable,
+)
+from bot.channels.whatsapp import (
+    GraphApi,
+    TokenBucket,
+    WhatsAppDailyLimit,
+    WhatsAppSender,
+    normalise_phone,
+)
+from bot.config_whatsapp import WhatsAppSettings
+from bot.runtime import Runtime
+from handlers.types import Choice, Document
+from storage.whatsapp import WhatsAppRepo
+from tests.conftest import whatsapp_settings
+from tests.fakes.whatsapp_api import FakeGraphApi, graph_error
+from tests.whatsapp_harness import FakeClock
+
+PHONE = "+6281234500003"
+CHOICES = (Choice("Ya, saya datang", "rem:yes:1"), Choice("Batal", "rem:no:1"))
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+def _sender(
+    runtime: Runtime,
+    api: FakeGraphApi,
+    http: aiohttp.ClientSession,
+    clock: FakeClock,
+    settings: WhatsAppSettings | None = None,
+) -> WhatsAppSender:
+    settings = settings or whatsapp_settings(api)
+    repo = WhatsAppRepo(runtime.storage.db)
+    return WhatsAppSender(settings, GraphApi(settings, http), repo, runtime.translator, clock=clock)
+
+
+def _reminder(recipient: str = PHONE, **changes: object) -> Outbound:
+    values: dict[str, object] = {
+        "recipient": recipient,
+        "text": "Pengingat: Kelas komputer besok.\n\nMasih bisa datang?",
+        "choices": CHOICES,
+        "kind": "reminder",
+        "language": "id",
+        "params": {"event": "Kelas komputer", "when": "Sabtu, 12 Desember 2026 pukul 09.00 WITA"},
+    }
+    values.update(changes)
+    return Outbound(**values)  # type: ignore[arg-type]
+
+
+async def _wrote(runtime: Runtime, clock: FakeClock, phone: str = PHONE) -> None:
+    await WhatsAppRepo(runtime.storage.db).record_inbound(phone=phone, at=clock.now)
+
+
+async def test_inside_the_window_the_message_goes_free_form(
+    runtime: Runtime, wa_api: FakeGraphApi, http: aiohttp.ClientSession, wa_clock: FakeClock
+) -> None:
+    sender = _sender(runtime, wa_api, http, wa_clock)
+    await _wrote(runtime, wa_clock)
+    wa_clock.advance(timedelta(hours=23, minutes=59))
+    message_id = await sender.send(_reminder())
+    sent = wa_api.to(PHONE)
+    assert [s.type for s in sent] == ["interactive"]
+    assert sent[0].buttons == [("Ya, saya datang", "rem:yes:1"), ("Batal", "rem:no:1")]
+    assert message_id and message_id.startswith("wamid.")
+
+
+async def test_outside_the_window_the_configured_template_is_sent(
+    runtime: Runtime, wa_api: FakeGraphApi, http: aiohttp.ClientSession, wa_clock: FakeClock
+) -> None:
+    sender = _sender(runtime, wa_api, http, wa_clock)
+    await _wrote(runtime, wa_clock)
+    wa_clock.advance(timedelta(hours=24, seconds=1))
+    await sender.send(_reminder(language="en", params={"event": "Computer\nclass", "when": "x"}))
+    (sent,) = wa_api.to(PHONE)
+    template = sent.body["template"]
+    assert template["name"] == "pustaka_pengingat" and template["language"] == {"code": "en_US"}
+    # Parameters in the configured order, new lines flattened as Meta requires.
+    assert sent.template_params == ["Computer class", "x"]
+    quick = [c for c in template["components"] if c["type"] == "button"]
+    assert [c["parameters"][0]["payload"] for c in quick] == ["rem:yes:1", "rem:no:1"]
+
+    # Someone who never wrote is outside the window too.
+    await sender.send(_reminder(recipient="+6281299999999"))
+    assert wa_api.to("+6281299999999")[0].template_name == "pustaka_pengingat"
+
+
+async def test_outside_the_window_without_a_template_the_row_is_held(
+    runtime: Runtime, wa_api: FakeGraphApi, http: aiohttp.ClientSession, wa_clock: FakeClock
+) -> None:
+    sender = _sender(runtime, wa_api, http, wa_clock)
+    with pytest.raises(OutsideWindow, match="announcement"):
+        await sender.send(_reminder(kind="announcement"))
+    with pytest.raises(PermanentError, match="when"):
+        await sender.send(_reminder(params={"event": "Kelas"}))
+    assert wa_api.sent == []
+
+
+async def test_the_daily_limit_of_people_reached_outside_the_window(
+    runtime: Runtime, wa_api: FakeGraphApi, http: aiohttp.ClientSession, wa_clock: FakeClock
+) -> None:
+    sender = _sender(runtime, wa_api, http, wa_clock, whatsapp_settings(wa_api, daily_limit=2))
+    await sender.send(_reminder(recipient="+6281200000001"))
+    await sender.send(_reminder(recipient="+6281200000002"))
+    await sender.send(_reminder(recipient="+6281200000001"))  # the same person counts once
+    with pytest.raises(WhatsAppDailyLimit) as caught:
+        await sender.send(_reminder(recipient="+6281200000003"))
+    assert isinstance(caught.value, RateLimited)
+    assert caught.value.retry_after == pytest.approx(24 * 3600, abs=1)
+    # People inside their window are not limited.
+    await _wrote(runtime, wa_clock, "+6281200000004")
+    await sender.send(_reminder(recipient="+6281200000004"))
+    # A send that fails gives its place back.
+    wa_clock.advance(timedelta(hours=24, seconds=1))
+    wa_api.fail_next.append((400, graph_error(131026, "Message undeliverable")))
+    with pytest.raises(Unreachable):
+        await sender.send(_reminder(recipient="+6281200000005"))
+    repo = WhatsAppRepo(runtime.storage.db)
+    assert await repo.outside_reach_count(now=wa_clock.now) == 0
+    # The next day the allowance is back.
+    await sender.send(_reminder(recipient="+6281200000003"))
+    assert len(wa_api.to("+6281200000003")) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected", "retry_after"),
+    [
+        (400, 131056, RateLimited, 6.0),
+        (400, 130429, RateLimited, 1.0),
+        (429, 4, RateLimited, 60.0),
+        (400, 131047, OutsideWindow, None),
+        (400, 131026, Unreachable, None),
+        (400, 131050, Unreachable, None),
+        (500, 131000, TransientError, None),
+        (503, 2, TransientError, None),
+        (400, 100, PermanentError, None),
+        (401, 190, PermanentError, None),
+    ],
+)
+async def test_graph_errors_become_the_workers_errors(
+    runtime: Runtime,
+    wa_api: FakeGraphApi,
+    http: aiohttp.ClientSession,
+    wa_clock: FakeClock,
+    status: int,
+    code: int,
+    expected: type[Exception],
+    retry_after: float | None,
+) -> None:
+    sender = _sender(runtime, wa_api, http, wa_clock)
+    await _wrote(runtime, wa_clock)
+    wa_api.fail_next.append((status, graph_error(code, "refused")))
+    with pytest.raises(expected) as caught:
+        await sender.send(_reminder())
+    if retry_after is not None:
+        assert isinstance(caught.value, RateLimited) and caught.value.retry_after == retry_after
+    assert str(code) in str(caught.value)
+
+
+async def test_network_errors_are_transient(
+    runtime: Runtime, wa_api: FakeGraphApi, http: aiohttp.ClientSession, wa_clock: FakeClock
+) -> None:
+    url = wa_api.url
+    await wa_api.stop()  # nothing listens there any more
+    sender = _sender(runtime, wa_api, http, wa_clock, whatsapp_settings(wa_api, api_url=url))
+    await _wrote(runtime, wa_clock)
+    with pytest.raises(TransientError):
+        await sender.send(_reminder())
+
+
+async def test_documents_are_uploaded_then_sent_by_media_id(
+    runtime: Runtime, wa_api: FakeGraphApi, http: aiohttp.ClientSession, wa_clock: FakeClock
+) -> None:
+    sender = _sender(runtime, wa_api, http, wa_clock)
+    await _wrote(runtime, wa_clock)
+    document = Document("peserta.csv", b"nama,desa\nAna,Oebelo\n", "text/csv")
+    await sender.send(_reminder(text="Daftar peserta", choices=(), document=document))
+    assert wa_api.uploads == [
+        {
+            "filename": "peserta.csv",
+            "content": b"nama,desa\nAna,Oebelo\n",
+            "type": "text/csv",
+            "messaging_product": "whatsapp",
+        }
+    ]
+    (sent,) = wa_api.to(PHONE)
+    assert sent.body["document"] == {
+        "id": "media-1",
+        "filename": "peserta.csv",
+        "caption": "Daftar peserta",
+    }
+
+
+async def test_the_throughput_bucket_spaces_sends() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    bucket = TokenBucket(80.0, clock=lambda: now[0], sleep=sleep)
+    for _ in range(80):  # one second's burst goes at once
+        await bucket.acquire()
+    assert slept == []
+    for _ in range(40):
+        await bucket.acquire()
+    assert sum(slept) == pytest.approx(0.5)  # then 80 per second
+
+
+async def test_replies_to_people_chatting_take_tokens_before_outbox_sends() -> None:
+    import asyncio
+
+    now = [0.0]
+    gate = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        await gate.wait()  # time moves only when the test says so
+        await asyncio.sleep(0)
+
+    bucket = TokenBucket(1.0, clock=lambda: now[0], sleep=sleep)
+    await bucket.acquire()  # the one token of the burst is gone
+    order: list[str] = []
+
+    async def take(name: str, urgent: bool) -> None:
+        await bucket.acquire(urgent=urgent)
+        order.append(name)
+
+    bulk = asyncio.create_task(take("announcement", False))
+    await asyncio.sleep(0)  # the outbox send waits first
+    reply = asyncio.create_task(take("reply", True))
+    await asyncio.sleep(0)
+    now[0] = 1.0  # one new token
+    gate.set()
+    await reply
+    assert order == ["reply"]
+    now[0] = 2.0
+    await bulk
+    assert order == ["reply", "announcement"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("6281234567890", "+6281234567890"),
+        ("+62 812-3456-7890", "+6281234567890"),
+        ("081234567890", "+6281234567890"),
+        ("0061412345678", "+61412345678"),
+    ],
+)
+def test_phone_numbers_are_normalised(raw: str, expected: str) -> None:
+    assert normalise_phone(raw) == expected
+
+
+def test_nonsense_is_not_a_phone_number() -> None:
+    with pytest.raises(ValueError):
+        normalise_phone("12")
+
+
+async def test_a_recipient_that_is_no_phone_number_fails_the_row(
+    runtime: Runtime, wa_api: FakeGraphApi, http: aiohttp.ClientSession, wa_clock: FakeClock
+) -> None:
+    sender = _sender(runtime, wa_api, http, wa_clock)
+    with pytest.raises(PermanentError):
+        await sender.send(_reminder(recipient="not-a-number"))
