@@ -17,6 +17,10 @@ from storage.clock import utcnow
 from tests.fakes.whatsapp_api import PHONE_NUMBER_ID, FakeGraphApi, Sent
 
 APP_SECRET = "app-secret-for-tests"
+# Meta's message ids are unique; one counter for every harness, so a second harness on the same
+# database (a restarted server) does not send ids the first one already used (they would be
+# ignored as re-deliveries).
+_MESSAGE_IDS = itertools.count(1)
 VERIFY_TOKEN = "verify-me"
 
 
@@ -75,11 +79,10 @@ class WhatsAppHarness:
         self.api = api
         self.http = http
         self.clock = clock
-        self._ids = itertools.count(1)
 
     def message(self, phone: str, kind: str, content: dict[str, Any]) -> dict[str, Any]:
         """One inbound message from `phone` (digits, as Meta's wa_id), e.g. kind "text"."""
-        message_id = f"wamid.IN{next(self._ids):08d}"
+        message_id = f"wamid.IN{next(_MESSAGE_IDS):08d}"
         return envelope(
             {
                 "contacts": [{"profile": {"name": "Warga"}, "wa_id": phone}],
