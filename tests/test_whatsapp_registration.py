@@ -11,11 +11,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import aiohttp
 import pytest
 
+from bot.channels.base import Outbound
 from bot.channels.whatsapp import WhatsAppChannel
+from bot.config_whatsapp import WhatsAppTemplate, load_templates
 from bot.notifications import render
 from bot.runtime import Runtime
 from bot.web import WebServer, build_app
@@ -516,3 +519,93 @@ async def test_no_consent_and_closed_registration(wa: WhatsAppHarness, runtime: 
     sent = await wa.tap(ANA, f"reg!:{event}")
     assert "pendaftaran untuk acara ini sudah ditutup" in texts(sent)
     assert payloads(sent) == ["my", "menu"]
+
+
+def documented_templates(tmp_path: Path) -> dict[str, WhatsAppTemplate]:
+    """The WHATSAPP_TEMPLATES file exactly as docs/whatsapp.md section 7 tells operators to write
+    it, so the kinds and parameter names there are the ones the outbox rows really carry."""
+    docs = (Path(__file__).parent.parent / "docs" / "whatsapp.md").read_text("utf-8")
+    block = docs.split("```yaml\n# whatsapp-templates.yaml", 1)[1].split("```", 1)[0]
+    block = block.split("\n", 1)[1]  # the rest of the comment line
+    path = tmp_path / "whatsapp-templates.yaml"
+    path.write_text(block, "utf-8")
+    return load_templates(path)
+
+
+async def _deliver_row(wa: WhatsAppHarness, runtime: Runtime, row: dict[str, object]) -> None:
+    """What the delivery worker does with a rendered row: the catalog text and choices, and the
+    row's params completed with the renderer's ready-to-read template parameters."""
+    params = json.loads(str(row["params"]))
+    rendered = await render(
+        str(row["kind"]), params, str(row["language"]), runtime.translator, runtime.storage
+    )
+    await wa.channel.sender.send(
+        Outbound(
+            recipient=str(row["recipient"]),
+            text=rendered.text,
+            choices=rendered.choices,
+            kind=str(row["kind"]),
+            language=str(row["language"]),
+            params={**params, **rendered.params},
+        )
+    )
+
+
+async def test_registration_messages_outside_the_window_go_as_the_documented_templates(
+    wa: WhatsAppHarness,
+    runtime: Runtime,
+    wa_api: FakeGraphApi,
+    wa_clock: FakeClock,
+    tmp_path: Path,
+) -> None:
+    templates = documented_templates(tmp_path)
+    wa.channel.sender.settings = whatsapp_settings(wa_api, templates=templates)
+    event = await event_id(runtime, COMPUTER)
+    await set_event(runtime, event, capacity=1)
+    await wa.onboard(ANA)
+    await wa.onboard(BUDI, language="en")
+    await register_first_time(wa, ANA, event, "Ana")
+    await wa.tap(ANA, f"reg!:{event}")
+    await register_first_time(wa, BUDI, event, "Budi")
+    await wa.tap(BUDI, f"reg!:{event}")
+    # A day later, with no message from Budi since, Ana gives up her seat and the library
+    # moves the event, then cancels it: Budi's 24-hour window is closed for all three messages.
+    wa_clock.advance(timedelta(hours=25))
+    await runtime.storage.registrations.cancel(
+        registration_id=await own(runtime, ANA, event),
+        resident_id=await resident_id(runtime, user(ANA), CHANNEL),
+        now=utcnow(),
+    )
+    before = await runtime.storage.events.get(event_id=event)
+    moved = before.starts_at + timedelta(days=1)
+    await runtime.storage.registrations.reschedule_event(
+        event_id=event, starts_at=moved, ends_at=moved + timedelta(hours=3), now=utcnow()
+    )
+    await runtime.storage.registrations.cancel_event(event_id=event, now=utcnow())
+
+    rows = await runtime.storage.db.reader.execute_fetchall(
+        "SELECT kind, recipient, language, params FROM outbox WHERE recipient = ? ORDER BY id",
+        (user(BUDI),),
+    )
+    assert [r["kind"] for r in rows] == ["promotion", "event_changed", "event_cancelled"]
+    sent_before = len(wa_api.sent)
+    for row in rows:
+        await _deliver_row(wa, runtime, dict(row))
+    promotion, changed, cancelled = wa_api.sent[sent_before:]
+    moved_when = runtime.translator.when("en", moved)
+    assert promotion.template_name == "pustaka_dapat_kursi"
+    assert promotion.body["template"]["language"]["code"] == "en_US"
+    assert promotion.template_params == ["Pelatihan Komputer Dasar", moved_when]
+    # The template's two quick replies carry the first two choices: calendar and cancel.
+    budi = await own(runtime, BUDI, event)
+    quick = [
+        c["parameters"][0]["payload"]
+        for c in promotion.body["template"]["components"]
+        if c["type"] == "button"
+    ]
+    assert quick == [f"ics:{budi}", f"rc?:{budi}"]
+    assert changed.template_name == "pustaka_acara_berubah"
+    assert changed.template_params[:2] == ["Pelatihan Komputer Dasar", moved_when]
+    assert "Ruang multimedia" in changed.template_params[2]
+    assert cancelled.template_name == "pustaka_acara_batal"
+    assert cancelled.template_params == ["Pelatihan Komputer Dasar", moved_when]

@@ -49,7 +49,8 @@ class Outbound:
     text: str
     choices: tuple[Choice, ...] = ()
     document: Document | None = None
-    kind: str = "reply"  # reply (interactive) | reminder | promotion | event_change | announcement
+    # reply (interactive) | reminder | promotion | event_changed | event_cancelled | announcement
+    kind: str = "reply"
     language: str = "id"
     params: dict[str, Any] = field(default_factory=dict)  # template parameters (WhatsApp)
 
