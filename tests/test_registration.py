@@ -207,6 +207,14 @@ async def test_cancelled_and_rescheduled_event_messages(
     assert "has been cancelled" in rendered.text and "Ana" in rendered.text
     calls = await tg.tap(ANA, f"reg:{event}", "en")
     assert "cancelled by the library" in texts(calls)
+    # The confirmation's old buttons neither cancel (the numbers keep who was affected) nor
+    # send a calendar file for an event that will not take place.
+    anas = await own_registration(runtime, ANA, event)
+    for payload in (f"rc?:{anas}", f"rc:{anas}", f"ics:{anas}"):
+        calls = await tg.tap(ANA, payload, "en")
+        assert "cancelled by the library" in texts(calls), payload
+        assert not [c for c in calls if c.method == "sendDocument"]
+    assert (await runtime.storage.registrations.get(registration_id=anas)).status == "confirmed"
     calls = await tg.send(ANA, "/myevents", "en")
     assert "event cancelled" in texts(calls)
     assert not [p for p in payloads(calls) if p.startswith("rc?")]

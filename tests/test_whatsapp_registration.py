@@ -609,3 +609,13 @@ async def test_registration_messages_outside_the_window_go_as_the_documented_tem
     assert "Ruang multimedia" in changed.template_params[2]
     assert cancelled.template_name == "pustaka_acara_batal"
     assert cancelled.template_params == ["Pelatihan Komputer Dasar", moved_when]
+    # Tapping the template's "Batal daftar" quick reply is a message: it reopens the window and
+    # asks, as the button does on Telegram.
+    tapped = await wa.deliver(
+        BUDI, wa.message(BUDI, "button", {"payload": quick[1], "text": "Cancel registration"})
+    )
+    assert "cancelled by the library" in texts(tapped)
+    for payload in (f"rc:{budi}", f"ics:{budi}"):
+        sent = await wa.tap(BUDI, payload)
+        assert "cancelled by the library" in texts(sent), payload
+    assert (await runtime.storage.registrations.get(registration_id=budi)).status == "confirmed"
