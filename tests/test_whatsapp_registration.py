@@ -7,21 +7,16 @@ step here also proves the reply fits WhatsApp: reply buttons for up to 3 choices
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from bot.channels.base import Outbound
-from bot.channels.whatsapp import WhatsAppChannel
 from bot.config_whatsapp import WhatsAppTemplate, load_templates
 from bot.notifications import render
 from bot.runtime import Runtime
-from bot.web import WebServer, build_app
 from handlers.types import CoreSettings
 from storage.clock import to_db, utcnow
 from tests.conftest import whatsapp_settings
@@ -36,7 +31,14 @@ from tests.registration_scenarios import (
     resident_id,
     set_event,
 )
-from tests.whatsapp_harness import FakeClock, WhatsAppHarness, buttons, payloads, texts
+from tests.whatsapp_harness import (
+    FakeClock,
+    WhatsAppHarness,
+    buttons,
+    payloads,
+    restarted,
+    texts,
+)
 
 # As Meta sends them (wa_id); the bot stores "+" and the digits.
 ANA, BUDI, CITRA = "6281234560001", "6281234560002", "6281234560003"
@@ -463,27 +465,6 @@ async def test_batal_leaves_the_flow_at_every_step(wa: WhatsAppHarness, runtime:
     )
 
 
-@asynccontextmanager
-async def restarted(
-    runtime: Runtime, api: FakeGraphApi, clock: FakeClock
-) -> AsyncIterator[WhatsAppHarness]:
-    """A new process on the same database: new Runtime, channel and webhook server."""
-    again = await Runtime.open(runtime.settings)
-    channel = WhatsAppChannel(
-        whatsapp_settings(api), again.dispatcher, again.translator, again.storage, clock=clock
-    )
-    await channel.start()
-    server = WebServer(build_app(channel.routes(), ["whatsapp"]))
-    port = await server.start("127.0.0.1", 0)
-    try:
-        async with aiohttp.ClientSession() as http:
-            yield WhatsAppHarness(channel, f"http://127.0.0.1:{port}", api, http, clock)
-    finally:
-        await server.stop()
-        await channel.close()
-        await again.close()
-
-
 async def test_flow_interrupted_by_a_restart_of_the_server(
     wa: WhatsAppHarness, runtime: Runtime, wa_api: FakeGraphApi, wa_clock: FakeClock
 ) -> None:
@@ -492,7 +473,7 @@ async def test_flow_interrupted_by_a_restart_of_the_server(
     await wa.tap(ANA, f"reg:{event}")
     await wa.send(ANA, "Ana Restart")
     await wa.tap(ANA, "rq:female")
-    async with restarted(runtime, wa_api, wa_clock) as again:
+    async with restarted(runtime, whatsapp_settings(wa_api), wa_api, wa_clock) as again:
         sent = await again.tap(ANA, "rq:36_55")
         assert "Desa/kelurahan" in texts(sent)
         sent = await again.send(ANA, "Oebobo")
