@@ -6,6 +6,7 @@ step here also proves the reply fits WhatsApp: reply buttons for up to 3 choices
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 from datetime import timedelta
@@ -19,6 +20,7 @@ from bot.notifications import render
 from bot.runtime import Runtime
 from handlers.types import CoreSettings
 from storage.clock import to_db, utcnow
+from storage.registrations import Answers
 from tests.conftest import whatsapp_settings
 from tests.fakes.whatsapp_api import FakeGraphApi, Sent
 from tests.registration_scenarios import (
@@ -600,3 +602,68 @@ async def test_registration_messages_outside_the_window_go_as_the_documented_tem
         sent = await wa.tap(BUDI, payload)
         assert "cancelled by the library" in texts(sent), payload
     assert (await runtime.storage.registrations.get(registration_id=budi)).status == "confirmed"
+
+
+async def test_my_events_from_the_menu_with_more_than_ten_registrations(
+    wa: WhatsAppHarness, runtime: Runtime
+) -> None:
+    await wa.onboard(ANA)
+    sent = await wa.send(ANA, "/menu")
+    assert "my" in payloads(sent)  # "📋 Acara saya" is on the main menu
+    me = await resident_id(runtime, user(ANA), CHANNEL)
+    for slug in (COMPUTER, KELOR):
+        event = await event_id(runtime, slug)
+        for n in range(6):
+            await runtime.storage.registrations.register(
+                event_id=event,
+                resident_id=me,
+                name=f"Tetangga {n}" if n else "Ana",
+                answers=Answers(),
+                proxy=n > 0,
+                proxy_limit=5,
+                now=utcnow(),
+            )
+    sent = await wa.tap(ANA, "my", "📋 Acara saya")
+    # Twelve cancel choices and the menu: a list of nine with "Lainnya", and the long text on
+    # its own before it.
+    assert_fits_whatsapp(sent)
+    assert sent[-1].interactive_type == "list" and sent[-1].rows[-1]["title"] == "Lainnya ›"
+    assert "Tetangga 5" in texts(sent)
+    assert [s.type for s in sent] == ["text", "interactive"] and len(sent[0].text) > 1024
+    assert sent[1].text == "Silakan pilih:"
+    cancels = [r["id"] for r in sent[-1].rows if r["id"].startswith("rc?:")]
+    assert len(cancels) == 9
+    sent = await wa.send(ANA, "Lainnya")
+    assert_fits_whatsapp(sent)
+    cancels += [r["id"] for r in sent[0].rows if r["id"].startswith("rc?:")]
+    assert len(set(cancels)) == 12 and "menu" in [r["id"] for r in sent[0].rows]
+    # A row of the second page, picked by its place on the screen.
+    sent = await wa.send(ANA, "3")
+    assert payloads(sent)[0] == f"rc:{cancels[11].removeprefix('rc?:')}"
+
+
+async def test_a_repeated_or_redelivered_confirm_takes_one_seat(
+    wa: WhatsAppHarness, runtime: Runtime
+) -> None:
+    event = await event_id(runtime, COMPUTER)
+    await wa.onboard(ANA)
+    await register_first_time(wa, ANA, event, "Ana")
+    confirm = wa.message(
+        ANA,
+        "interactive",
+        {"type": "list_reply", "list_reply": {"id": f"reg!:{event}", "title": "✅ Daftar"}},
+    )
+    before = len(wa.api.sent)
+    # Meta delivers the same message twice (its retry), and the person taps twice quickly:
+    # both webhooks arrive at once.
+    again = wa.message(
+        ANA,
+        "interactive",
+        {"type": "list_reply", "list_reply": {"id": f"reg!:{event}", "title": "✅ Daftar"}},
+    )
+    responses = await asyncio.gather(wa.post(confirm), wa.post(confirm), wa.post(again))
+    assert [r.status for r in responses] == [200, 200, 200]
+    sent = wa.api.sent[before:]
+    assert len(sent) == 2  # the re-delivery is not answered at all
+    assert "Anda terdaftar" in sent[0].text and "sudah terdaftar" in sent[1].text
+    assert (await runtime.storage.events.get(event_id=event)).seats_taken == 1
