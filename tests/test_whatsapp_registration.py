@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.channels.base import Outbound
+from bot.channels.whatsapp_render import width
 from bot.config_whatsapp import WhatsAppTemplate, load_templates
 from bot.notifications import render
 from bot.runtime import Runtime
@@ -56,18 +57,19 @@ def titles(sent: list[Sent]) -> list[str]:
 
 
 def assert_fits_whatsapp(sent: list[Sent]) -> None:
-    """What Meta documents, checked again here so a failure names the step."""
+    """What Meta documents (lengths in UTF-16 units, as WhatsApp counts them), checked again
+    here so a failure names the step."""
     for message in sent:
         if message.interactive_type == "button":
             assert 1 <= len(message.buttons) <= 3
-            assert all(len(t) <= 20 for t, _ in message.buttons), message.buttons
+            assert all(width(t) <= 20 for t, _ in message.buttons), message.buttons
         elif message.interactive_type == "list":
             assert 1 <= len(message.rows) <= 10
-            assert all(len(r["title"]) <= 24 for r in message.rows), message.rows
-            assert all(len(r.get("description", "")) <= 72 for r in message.rows)
+            assert all(width(r["title"]) <= 24 for r in message.rows), message.rows
+            assert all(width(r.get("description", "")) <= 72 for r in message.rows)
         if message.type == "interactive":
-            assert len(message.text) <= 1024
-        assert len(message.text) <= 4096
+            assert width(message.text) <= 1024
+        assert width(message.text) <= 4096
 
 
 async def own(runtime: Runtime, phone: str, event: int) -> int:
@@ -296,6 +298,12 @@ async def test_already_registered_full_event_and_waitlist_with_promotion(
     )
     assert "Kabar baik" in rendered.text and "Budi" in rendered.text
     assert f"rc?:{budi}" in [c.payload for c in rendered.choices]
+    # Budi wrote minutes ago: the worker's send is free-form, three reply buttons.
+    before = len(wa.api.sent)
+    await _deliver_row(wa, runtime, {**rows[0], "kind": "promotion"})
+    (promotion,) = wa.api.sent[before:]
+    assert promotion.interactive_type == "button" and "Kabar baik" in promotion.text
+    assert [p for _, p in promotion.buttons] == [f"ics:{budi}", f"rc?:{budi}", "my"]
     sent = await wa.send(BUDI, "/acarasaya")
     assert "Budi — ✅ terdaftar" in texts(sent)
 
