@@ -181,10 +181,10 @@ async def test_english_with_prefilled_name_skipped_answers_and_two_tap_repeat(
     await wa.onboard(ANA, language="en", regency="kupang")
     first, second = await event_id(runtime, COMPUTER), await event_id(runtime, KELOR)
     sent = await wa.tap(ANA, f"reg:{first}")
-    assert "Type your full name" in texts(sent) or "full name" in texts(sent)
+    assert "Type your full name" in texts(sent)
     await wa.send(ANA, "Ana Lopes")
     sent = await wa.tap(ANA, "rq:-", "Skip ›")  # gender skipped with the button
-    assert "Age group" in texts(sent) or "age" in texts(sent).lower()
+    assert "Age group of you?" in texts(sent)
     await wa.tap(ANA, "rq:55p", "Over 55")
     sent = await wa.send(ANA, "skip")  # the village skipped by typing
     assert "Gender: —" in texts(sent) and "Over 55" in texts(sent)
