@@ -552,7 +552,8 @@ async def my_events(ctx: Context) -> None:
 
 
 async def _mine(ctx: Context, arg: str) -> Registration | None:
-    """The registration a payload names, if it is this resident's; else the expired answer."""
+    """The registration a payload names, if it is this resident's and its event still takes
+    place; else the expired (or "event cancelled") answer."""
     if ctx.resident is None or not arg.isdigit():
         expired(ctx)
         return None
@@ -563,6 +564,11 @@ async def _mine(ctx: Context, arg: str) -> Registration | None:
         return None
     if registration.resident_id != ctx.resident.id:
         expired(ctx)
+        return None
+    if registration.event_status == "cancelled":
+        # An old button (a promotion, a confirmation): the library's cancellation keeps the
+        # registrations as they were, so nothing is cancelled, nor a calendar file sent, now.
+        _end(ctx, ctx.t("reg.event_cancelled"))
         return None
     return registration
 

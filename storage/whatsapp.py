@@ -38,6 +38,7 @@ class ListPages:
     list_key: str
     language: str
     choices: tuple[tuple[str, str], ...]
+    page: int = 0  # the page last shown, so a typed "Lainnya" knows which one comes next
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,13 +140,26 @@ class WhatsAppRepo:
         choices: list[tuple[str, str]],
         now: datetime,
     ) -> None:
+        # The `choices` column holds {"page": n, "choices": [[label, payload], ...]}; the page
+        # rides in the JSON rather than a new column (rows written before held the bare list).
+        stored = json.dumps({"page": 0, "choices": choices}, ensure_ascii=False)
         async with self._db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO whatsapp_list_pages (phone, list_key, language, choices, updated_at) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (phone) DO UPDATE SET "
                 "list_key = excluded.list_key, language = excluded.language, "
                 "choices = excluded.choices, updated_at = excluded.updated_at",
-                (phone, list_key, language, json.dumps(choices, ensure_ascii=False), to_db(now)),
+                (phone, list_key, language, stored, to_db(now)),
+            )
+
+    async def show_page(self, *, phone: str, list_key: str, page: int, now: datetime) -> None:
+        """Remember that `page` of the list `list_key` is now the one on the person's screen."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE whatsapp_list_pages SET choices = json_set(choices, '$.page', ?), "
+                "updated_at = ? WHERE phone = ? AND list_key = ? "
+                "AND json_type(choices) = 'object'",
+                (page, to_db(now), phone, list_key),
             )
 
     async def load_pages(self, *, phone: str) -> ListPages | None:
@@ -156,8 +170,12 @@ class WhatsAppRepo:
             row = await cur.fetchone()
         if row is None:
             return None
-        choices = tuple((str(label), str(payload)) for label, payload in json.loads(row["choices"]))
-        return ListPages(row["list_key"], row["language"], choices)
+        stored = json.loads(row["choices"])
+        page = 0
+        if isinstance(stored, dict):
+            page, stored = int(stored.get("page", 0)), stored.get("choices", [])
+        choices = tuple((str(label), str(payload)) for label, payload in stored)
+        return ListPages(row["list_key"], row["language"], choices, page)
 
     async def record_status(
         self, *, external_id: str, status: str, at: datetime, error: str | None = None

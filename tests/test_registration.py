@@ -13,49 +13,19 @@ from bot.runtime import Runtime
 from handlers.types import CoreSettings
 from storage.clock import to_db, utcnow
 from tests.fakes.telegram_api import FakeBotApi
+from tests.registration_scenarios import (
+    COMPUTER,
+    KELOR,
+    event_id,
+    outbox_rows,
+    own_registration,
+    register_first_time,
+    resident_id,
+    set_event,
+)
 from tests.telegram_harness import TelegramHarness, buttons, payloads, texts
 
 ANA, BUDI, CITRA = 8101, 8102, 8103
-COMPUTER = "sampel-komputer-dasar-kupang-1"  # capacity 20, waitlist 10, asks all 3 questions
-KELOR = "sampel-olahan-kelor-oelamasi"  # asks all 3 questions too
-
-
-async def event_id(runtime: Runtime, slug: str) -> int:
-    rows = await runtime.storage.db.reader.execute_fetchall(
-        "SELECT id FROM events WHERE slug = ?", (slug,)
-    )
-    return int(rows[0][0])
-
-
-async def set_event(runtime: Runtime, event: int, **values: object) -> None:
-    """Test setup only: shape an event (seats, times) the way a librarian would."""
-    assignments = ", ".join(f"{column} = ?" for column in values)
-    async with runtime.storage.db.transaction() as conn:
-        await conn.execute(
-            f"UPDATE events SET {assignments} WHERE id = ?", (*values.values(), event)
-        )
-
-
-async def resident_id(runtime: Runtime, user: int) -> int:
-    found = await runtime.storage.residents.find(channel="telegram", external_id=str(user))
-    assert found is not None
-    return found.id
-
-
-async def register_first_time(tg: TelegramHarness, user: int, event: int, name: str) -> None:
-    await tg.tap(user, f"reg:{event}")
-    await tg.send(user, name)
-    await tg.tap(user, "rq:female")
-    await tg.tap(user, "rq:18_35")
-    await tg.send(user, "Oesapa")
-
-
-async def outbox_rows(runtime: Runtime, kind: str) -> list[dict[str, object]]:
-    rows = await runtime.storage.db.reader.execute_fetchall(
-        "SELECT dedupe_key, recipient, language, params FROM outbox WHERE kind = ? ORDER BY id",
-        (kind,),
-    )
-    return [dict(r) for r in rows]
 
 
 async def test_register_calendar_my_events_and_cancel(
@@ -145,7 +115,7 @@ async def test_english_and_remembered_answers_make_it_two_taps(
 
     # Changing the name and answers from the summary.
     await set_event(runtime, first, capacity=30)
-    await tg.tap(ANA, f"rc:{(await _own(runtime, ANA, first))}", "en")
+    await tg.tap(ANA, f"rc:{(await own_registration(runtime, ANA, first))}", "en")
     calls = await tg.tap(ANA, f"reg:{first}", "en")
     calls = await tg.tap(ANA, "regn", "en")
     assert "Name for the registration: Ana Lopes" in texts(calls)
@@ -159,13 +129,6 @@ async def test_english_and_remembered_answers_make_it_two_taps(
     assert "Female" in texts(calls) and "36–55" in texts(calls) and "Baumata" in texts(calls)
     calls = await tg.tap(ANA, f"reg!:{first}", "en")
     assert "You are registered" in texts(calls) and "Ana Maria Lopes" in texts(calls)
-
-
-async def _own(runtime: Runtime, user: int, event: int) -> int:
-    mine = await runtime.storage.registrations.for_resident(
-        resident_id=await resident_id(runtime, user), event_id=event
-    )
-    return next(r.id for r in mine if not r.is_proxy)
 
 
 async def test_waitlist_promotion_message_through_outbox(
@@ -187,11 +150,11 @@ async def test_waitlist_promotion_message_through_outbox(
 
     calls = await tg.send(BUDI, "/acarasaya")
     assert "daftar tunggu nomor 1" in texts(calls)
-    rid = await _own(runtime, ANA, event)
+    rid = await own_registration(runtime, ANA, event)
     calls = await tg.tap(ANA, f"rc:{rid}")
     assert "orang berikutnya di daftar tunggu" in texts(calls)
     rows = await outbox_rows(runtime, "promotion")
-    budi = await _own(runtime, BUDI, event)
+    budi = await own_registration(runtime, BUDI, event)
     assert [r["dedupe_key"] for r in rows] == [f"promotion:{budi}"]
     assert rows[0]["recipient"] == str(BUDI)
     rendered = await render(
@@ -244,6 +207,14 @@ async def test_cancelled_and_rescheduled_event_messages(
     assert "has been cancelled" in rendered.text and "Ana" in rendered.text
     calls = await tg.tap(ANA, f"reg:{event}", "en")
     assert "cancelled by the library" in texts(calls)
+    # The confirmation's old buttons neither cancel (the numbers keep who was affected) nor
+    # send a calendar file for an event that will not take place.
+    anas = await own_registration(runtime, ANA, event)
+    for payload in (f"rc?:{anas}", f"rc:{anas}", f"ics:{anas}"):
+        calls = await tg.tap(ANA, payload, "en")
+        assert "cancelled by the library" in texts(calls), payload
+        assert not [c for c in calls if c.method == "sendDocument"]
+    assert (await runtime.storage.registrations.get(registration_id=anas)).status == "confirmed"
     calls = await tg.send(ANA, "/myevents", "en")
     assert "event cancelled" in texts(calls)
     assert not [p for p in payloads(calls) if p.startswith("rc?")]
@@ -411,7 +382,7 @@ async def test_stale_and_foreign_buttons_get_clear_answers(
     await tg.onboard(BUDI)
     await register_first_time(tg, ANA, event, "Ana")
     await tg.tap(ANA, f"reg!:{event}")
-    anas = await _own(runtime, ANA, event)
+    anas = await own_registration(runtime, ANA, event)
     for payload in (
         f"rc:{anas}",  # someone else's registration
         f"ics:{anas}",
@@ -443,7 +414,7 @@ async def test_deleting_personal_data_cancels_and_anonymises(
     await tg.tap(ANA, f"reg!:{event}")
     await register_first_time(tg, BUDI, event, "Budi")
     await tg.tap(BUDI, f"reg!:{event}")
-    anas = await _own(runtime, ANA, event)
+    anas = await own_registration(runtime, ANA, event)
     await tg.send(ANA, "/hapusdata")
     await tg.tap(ANA, "del:yes")
     gone = await runtime.storage.registrations.get(registration_id=anas)

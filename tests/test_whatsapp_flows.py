@@ -11,7 +11,7 @@ import pytest
 
 from bot.runtime import Runtime
 from storage.clock import to_db, utcnow
-from tests.whatsapp_harness import WhatsAppHarness, buttons, payloads, texts
+from tests.whatsapp_harness import WhatsAppHarness, buttons, payloads, restarted, texts
 
 PHONE = "6281234500001"  # as Meta sends it (wa_id)
 USER = "+6281234500001"  # as the bot stores it
@@ -109,6 +109,61 @@ async def test_paging_survives_a_restart(
         await channel.close()
         await again.close()
     assert wa_api.sent[-1].rows[0]["id"] == "home:sikka"  # the tenth regency
+
+
+async def test_typing_more_or_its_number_shows_the_next_page(wa: WhatsAppHarness) -> None:
+    await wa.send(PHONE, "/start")
+    await wa.tap(PHONE, "lang:id")
+    first = (await wa.tap(PHONE, "consent:yes"))[-1].rows
+    # "Lainnya" typed, as the row reads, works like tapping the row.
+    sent = await wa.send(PHONE, "Lainnya")
+    assert len(sent) == 1 and "halaman 2/3" in sent[0].text
+    second = sent[0].rows
+    assert second[0]["id"] == "home:sikka" and second[-1]["title"] == "Lainnya ›"
+    # On page 2 a number counts the rows on the screen: 10 is its "Lainnya" row...
+    sent = await wa.send(PHONE, "10")
+    assert "halaman 3/3" in sent[0].text
+    last = [r["id"] for r in sent[0].rows]  # the last four regencies, no "Lainnya" row
+    assert len(last) == 4 and "home:rote-ndao" in last
+    assert not set(last) & {r["id"] for r in first + second}
+    # ...and 1 is the first row shown, not the first regency of page 1.
+    picked = sent[0].rows[0]["title"]
+    sent = await wa.send(PHONE, "1")
+    assert f"Wilayah Anda: {picked}." in texts(sent)
+
+
+async def test_typed_more_after_a_restart_continues_from_the_page_shown(
+    wa: WhatsAppHarness, runtime: Runtime, wa_api, wa_clock
+) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import whatsapp_settings
+
+    await wa.send(PHONE, "/start")
+    await wa.tap(PHONE, "lang:id")
+    await wa.tap(PHONE, "consent:yes")
+    await wa.send(PHONE, "Lainnya")
+    async with restarted(runtime, whatsapp_settings(wa_api), wa_api, wa_clock) as again:
+        sent = await again.send(PHONE, "lainnya")
+        assert "halaman 3/3" in sent[0].text
+
+
+async def test_typed_more_on_the_first_page_in_english_and_stale_lists(
+    wa: WhatsAppHarness,
+) -> None:
+    foreign = "61412345678"
+    await wa.send(foreign, "/start")
+    await wa.tap(foreign, "lang:en")
+    await wa.tap(foreign, "consent:yes")
+    sent = await wa.send(foreign, "10")  # the tenth row of the first page is "More ›"
+    assert "page 2/3" in sent[0].text
+    sent = await wa.send(foreign, "more")
+    assert "page 3/3" in sent[0].text
+    # Nothing after the last page, or once another reply has replaced the list: "More" is
+    # ordinary text again, for the free-text answers.
+    sent = await wa.send(foreign, "more")
+    assert "didn't understand" in texts(sent)
+    await wa.tap(foreign, "home:alor")
+    sent = await wa.send(foreign, "More")
+    assert "didn't understand" in texts(sent)
 
 
 async def test_a_more_row_from_an_old_list_gets_the_expired_answer(wa: WhatsAppHarness) -> None:
@@ -341,3 +396,25 @@ async def test_unknown_commands_and_oversized_text(wa: WhatsAppHarness) -> None:
     assert "don't know that command" in texts(sent)
     sent = await wa.send(PHONE, "x" * 1500)
     assert "too long" in texts(sent)
+
+
+async def test_stored_pages_keep_the_page_shown_and_read_older_rows(runtime: Runtime) -> None:
+    from storage.whatsapp import WhatsAppRepo
+
+    repo = WhatsAppRepo(runtime.storage.db)
+    choices = [(f"Pilihan {n}", f"x:{n}") for n in range(12)]
+    now = utcnow()
+    await repo.save_pages(phone=USER, list_key="k1", language="id", choices=choices, now=now)
+    await repo.show_page(phone=USER, list_key="k1", page=1, now=now)
+    await repo.show_page(phone=USER, list_key="other", page=5, now=now)  # another list: ignored
+    pages = await repo.load_pages(phone=USER)
+    assert pages is not None and pages.page == 1 and list(pages.choices) == choices
+    # A row written before the page was kept holds the bare list: read as its first page.
+    async with runtime.storage.db.transaction() as conn:
+        await conn.execute(
+            "UPDATE whatsapp_list_pages SET choices = ? WHERE phone = ?",
+            ('[["Alor", "home:alor"]]', USER),
+        )
+    await repo.show_page(phone=USER, list_key="k1", page=2, now=now)
+    pages = await repo.load_pages(phone=USER)
+    assert pages is not None and pages.page == 0 and pages.choices == (("Alor", "home:alor"),)

@@ -7,16 +7,25 @@ import hashlib
 import hmac
 import itertools
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
 
 from bot.channels.whatsapp import WhatsAppChannel
+from bot.config_whatsapp import WhatsAppSettings
+from bot.runtime import Runtime
+from bot.web import WebServer, build_app
 from storage.clock import utcnow
 from tests.fakes.whatsapp_api import PHONE_NUMBER_ID, FakeGraphApi, Sent
 
 APP_SECRET = "app-secret-for-tests"
+# Meta's message ids are unique; one counter for every harness, so a second harness on the same
+# database (a restarted server) does not send ids the first one already used (they would be
+# ignored as re-deliveries).
+_MESSAGE_IDS = itertools.count(1)
 VERIFY_TOKEN = "verify-me"
 
 
@@ -75,11 +84,10 @@ class WhatsAppHarness:
         self.api = api
         self.http = http
         self.clock = clock
-        self._ids = itertools.count(1)
 
     def message(self, phone: str, kind: str, content: dict[str, Any]) -> dict[str, Any]:
         """One inbound message from `phone` (digits, as Meta's wa_id), e.g. kind "text"."""
-        message_id = f"wamid.IN{next(self._ids):08d}"
+        message_id = f"wamid.IN{next(_MESSAGE_IDS):08d}"
         return envelope(
             {
                 "contacts": [{"profile": {"name": "Warga"}, "wa_id": phone}],
@@ -144,3 +152,24 @@ def buttons(sent: list[Sent]) -> list[tuple[str, str]]:
 
 def payloads(sent: list[Sent]) -> list[str]:
     return [p for _, p in buttons(sent)]
+
+
+@asynccontextmanager
+async def restarted(
+    runtime: Runtime, settings: WhatsAppSettings, api: FakeGraphApi, clock: FakeClock
+) -> AsyncIterator[WhatsAppHarness]:
+    """A new process on the same database: new Runtime, channel and webhook server."""
+    again = await Runtime.open(runtime.settings)
+    channel = WhatsAppChannel(
+        settings, again.dispatcher, again.translator, again.storage, clock=clock
+    )
+    await channel.start()
+    server = WebServer(build_app(channel.routes(), ["whatsapp"]))
+    port = await server.start("127.0.0.1", 0)
+    try:
+        async with aiohttp.ClientSession() as http:
+            yield WhatsAppHarness(channel, f"http://127.0.0.1:{port}", api, http, clock)
+    finally:
+        await server.stop()
+        await channel.close()
+        await again.close()

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -336,6 +337,9 @@ class WhatsAppSender:
         await self.api.send(
             phone, render.choices_message(texts.more_body, choices, texts, page=page)
         )
+        await self.repo.show_page(
+            phone=phone, list_key=render.list_key(choices), page=page, now=self.clock()
+        )
 
     def list_texts(self, language: str, *, total: int, page: int = 0) -> render.ListTexts:
         t = self.translator.text
@@ -503,9 +507,11 @@ class WhatsAppChannel:
         kind = message.get("type")
         incoming: Incoming
         if kind == "text":
-            text = _get(message, "text", "body")
+            text = str(_get(message, "text", "body") or "")
+            if await self._typed_in_list(phone, text, hint):
+                return
             incoming = Incoming.from_text(
-                channel=CHANNEL, user_id=phone, text=str(text or ""), language_hint=hint
+                channel=CHANNEL, user_id=phone, text=text, language_hint=hint
             )
         elif kind == "interactive":
             reply = _get(message, "interactive", "button_reply") or _get(
@@ -547,6 +553,39 @@ class WhatsAppChannel:
             return
         await self.sender.send_page(phone, choices, pages.language, page)
 
+    async def _typed_in_list(self, phone: str, text: str, hint: str) -> bool:
+        """Typing in a paged list acts on what is on the screen, as tapping would: "Lainnya" /
+        "More" (or the number of that row) shows the next page, and a row's number counted on
+        the page shown picks that row. Only while that list is the last thing the bot offered;
+        anything else (and numbers on the first page, which mean the same either way) is left to
+        the core's usual matching of typed choices."""
+        words = _words(text)
+        if not words or text.lstrip().startswith("/"):
+            return False
+        pages = await self.repo.load_pages(phone=phone)
+        if pages is None:
+            return False
+        session = await self.storage.sessions.load(channel=CHANNEL, external_id=phone)
+        shown = session.state.get("choices")
+        if not isinstance(shown, list) or [str(c[1]) for c in shown if c] != [
+            payload for _, payload in pages.choices
+        ]:
+            return False  # another reply has replaced the list since
+        choices = tuple(Choice(label, payload) for label, payload in pages.choices)
+        start = pages.page * render.PAGE_ROWS
+        on_page = choices[start : start + render.PAGE_ROWS]
+        more = pages.page + 1 < render.page_count(len(choices))
+        more_words = {_words(self.translator.text(lang, "whatsapp.more")) for lang in ("id", "en")}
+        if more and (words in more_words or words == str(len(on_page) + 1)):
+            await self.sender.send_page(phone, choices, pages.language, pages.page + 1)
+            return True
+        if pages.page > 0 and words.isdigit() and 1 <= int(words) <= len(on_page):
+            payload = on_page[int(words) - 1].payload
+            tapped = Incoming(CHANNEL, phone, payload=payload, language_hint=hint)
+            await self.dispatcher.handle(tapped, self._responder(phone, hint))
+            return True
+        return False
+
     def _responder(self, phone: str, hint: str) -> Respond:
         async def respond(replies: list[Reply]) -> None:
             language = await self._language(phone, hint)
@@ -583,6 +622,11 @@ class WhatsAppChannel:
             del self._order[phone]
         else:
             self._order[phone] = (lock, users - 1)
+
+
+def _words(text: str) -> str:
+    """Typed text or a label as its lower-case words, without emoji, arrows or punctuation."""
+    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
 
 
 def _dicts(value: object) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ Each feature registers its kinds in its own module below.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from handlers.types import Choice, Translator
@@ -18,8 +18,13 @@ from storage import Storage
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
+    """The row in words. `params` are the same facts as short, ready-to-read texts (event, when,
+    place) for channels that must send an approved template instead of `text` (WhatsApp outside
+    the 24-hour window); the worker passes them on as `Outbound.params`."""
+
     text: str
     choices: tuple[Choice, ...] = ()
+    params: dict[str, str] = field(default_factory=dict)
 
 
 Renderer = Callable[[dict[str, Any], str, Translator, Storage], Awaitable[Rendered]]

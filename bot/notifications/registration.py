@@ -36,6 +36,17 @@ async def _names(storage: Storage, resident_id: int | None, event_id: int) -> st
     return ", ".join(r.name or "-" for r in mine) or "-"
 
 
+def _template_params(event: Event, language: str, translator: Translator) -> dict[str, str]:
+    """Template parameters ({{1}}, {{2}}... of docs/whatsapp.md section 7): plain words, no emoji
+    or line breaks, because the approved template text already says "on" and "at"."""
+    place = f"{event.place}, {event.library_name}" if event.place else event.library_name
+    return {
+        "event": event.title,
+        "when": translator.when(language, event.starts_at),
+        "place": place,
+    }
+
+
 def _choice(translator: Translator, language: str, key: str, payload: str) -> Choice:
     return Choice(translator.text(language, key), payload)
 
@@ -62,6 +73,7 @@ async def promotion(
             _choice(translator, language, "reg.cancel_registration", f"rc?:{registration.id}"),
             _choice(translator, language, "reg.my_events", "my"),
         ),
+        _template_params(event, language, translator),
     )
 
 
@@ -78,7 +90,11 @@ async def event_cancelled(
         when=translator.when(language, event.starts_at),
         names=await _names(storage, resident_id, event.id),
     )
-    return Rendered(text, (_choice(translator, language, "reg.browse_events", "evs:h:*:30:0"),))
+    return Rendered(
+        text,
+        (_choice(translator, language, "reg.browse_events", "evs:h:*:30:0"),),
+        _template_params(event, language, translator),
+    )
 
 
 @renderer("event_changed")
@@ -95,4 +111,8 @@ async def event_changed(
         where=_where(event, language, translator),
         names=await _names(storage, params.get("resident_id"), event.id),
     )
-    return Rendered(text, (_choice(translator, language, "reg.my_events", "my"),))
+    return Rendered(
+        text,
+        (_choice(translator, language, "reg.my_events", "my"),),
+        _template_params(event, language, translator),
+    )
