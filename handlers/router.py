@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers import events, freetext, help, libraries, onboarding, privacy
+from handlers import events, freetext, help, libraries, onboarding, privacy, reminders
 from handlers.common import expired, main_menu
 from handlers.types import MAX_TEXT_CHARS, Context
 
@@ -53,6 +53,7 @@ COMMANDS: list[tuple[str, str, Command, str]] = [
     ("datasaya", "mydata", privacy.my_data, "commands.mydata"),
     ("hapusdata", "deletemydata", privacy.ask_delete, "commands.deletemydata"),
     ("berhenti", "stop", privacy.stop_announcements, "commands.stop"),
+    ("pengingat", "reminders", reminders.toggle, "commands.reminders"),
     ("batal", "cancel", _cancel, "commands.cancel"),
 ]
 
@@ -79,6 +80,7 @@ PAYLOADS: dict[str, PayloadHandler] = {
     "del?": _no_arg(privacy.ask_delete),
     "del": privacy.delete,
     "ann": privacy.resume_announcements,
+    "rmd": reminders.answer,
 }
 
 # Text typed while a flow waits for typed input (a name, a date): (flow, step) -> handler.

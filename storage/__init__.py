@@ -8,6 +8,8 @@ from pathlib import Path
 from storage.db import Database
 from storage.events import Events
 from storage.libraries import Libraries
+from storage.outbox import OutboxRepo
+from storage.reminders import Reminders
 from storage.residents import Residents
 from storage.sessions import Sessions
 
@@ -21,6 +23,8 @@ class Storage:
     libraries: Libraries
     events: Events
     sessions: Sessions
+    outbox: OutboxRepo
+    reminders: Reminders
 
     @classmethod
     async def open(cls, path: str | Path) -> Storage:
@@ -31,6 +35,8 @@ class Storage:
             libraries=Libraries(db),
             events=Events(db),
             sessions=Sessions(db),
+            outbox=OutboxRepo(db),
+            reminders=Reminders(db),
         )
 
     async def close(self) -> None:
