@@ -231,6 +231,19 @@ class OutboxRepo:
                 (external_id, stamp, stamp, row_id),
             )
 
+    async def mark_sent_many(self, *, sent: Sequence[tuple[int, str | None]]) -> None:
+        """Record many sends in one transaction (the worker's group commit): at full speed a
+        transaction per message would cost more than the message."""
+        if not sent:
+            return
+        stamp = to_db(utcnow())
+        async with self._db.transaction() as conn:
+            await conn.executemany(
+                "UPDATE outbox SET status = 'sent', external_id = ?, last_error = NULL, "
+                "sent_at = ?, updated_at = ? WHERE id = ?",
+                [(external_id, stamp, stamp, row_id) for row_id, external_id in sent],
+            )
+
     async def retry(
         self, *, row_id: int, due_at: datetime, error: str, count_attempt: bool = True
     ) -> None:

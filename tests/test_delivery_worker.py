@@ -138,7 +138,7 @@ async def test_limiter_serves_interactive_waiters_first() -> None:
     reply = asyncio.create_task(take("reply", INTERACTIVE))
     await asyncio.gather(reply, *bulk)
     # Only what was handed out before the reply queued can come before it.
-    assert order.index("reply") <= 1
+    assert order.index("reply") <= 2
     await limiter.close()
 
 

@@ -16,11 +16,13 @@ import contextlib
 import heapq
 import itertools
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 INTERACTIVE = 0  # lower number first
 BULK = 1
+WINDOW_HEADROOM = 0.97
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +30,9 @@ class Limits:
     """Rates in messages per second; bursts in messages."""
 
     overall_rate: float = 25.0
-    overall_burst: float = 1.0
+    # A burst of 2 lets the pacing catch up after a late wake-up (a busy event loop); the
+    # sliding one-second window below keeps that from ever exceeding the rate in any second.
+    overall_burst: float = 2.0
     chat_rate: float = 1.0
     chat_burst: float = 3.0
     group_rate: float = 20 / 60
@@ -82,6 +86,11 @@ class ChannelLimiter:
         self._clock = clock
         self._is_group = is_group
         self._overall = Bucket(self.limits.overall_rate, self.limits.overall_burst, clock)
+        # Grant times of the last second: platforms count "messages per second", by arrival.
+        # Requests do not arrive in the order and spacing they left, so the window keeps a
+        # little headroom; one 429 costs a whole second of the channel, far more than 3 %.
+        self._window: deque[float] = deque()
+        self._per_second = max(int(self.limits.overall_rate * WINDOW_HEADROOM), 1)
         self._chats: dict[str, Bucket] = {}
         self._waiters: list[tuple[int, int, float, asyncio.Future[None]]] = []
         self._seq = itertools.count()
@@ -100,9 +109,12 @@ class ChannelLimiter:
             raise LimiterClosed()
         await self._chat_turn(chat, cost)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        head = self._waiters[0][0] if self._waiters else None
         heapq.heappush(self._waiters, (priority, next(self._seq), float(cost), future))
         self._ensure_dispenser()
-        self._wakeup.set()
+        # The dispenser only needs to look again if this waiter is now first in line.
+        if head is None or priority < head:
+            self._wakeup.set()
         await future
 
     def pause(self, seconds: float) -> None:
@@ -155,6 +167,14 @@ class ChannelLimiter:
         if delay > 0:
             await asyncio.sleep(delay)
 
+    def _window_wait(self) -> float:
+        now = self._clock()
+        while self._window and now - self._window[0] >= 1.0:
+            self._window.popleft()
+        if len(self._window) < self._per_second:
+            return 0.0
+        return 1.0 - (now - self._window[0])
+
     def _ensure_dispenser(self) -> None:
         if self._dispenser is None or self._dispenser.done():
             self._dispenser = asyncio.get_running_loop().create_task(
@@ -170,17 +190,23 @@ class ChannelLimiter:
                 await self._wakeup.wait()
                 continue
             priority, _, cost, future = self._waiters[0]
-            delay = max(self.paused_for, self._overall.wait_time(cost))
+            delay = max(self.paused_for, self._overall.wait_time(cost), self._window_wait())
             if delay > 0:
                 # Sleep until a token (or the pause's end); a new pause or a more urgent waiter
                 # wakes us early so we look again.
                 self._wakeup.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), timeout=delay)
+                timer = asyncio.get_running_loop().call_later(delay, self._wakeup.set)
+                try:
+                    await self._wakeup.wait()
+                finally:
+                    timer.cancel()
                 continue
             heapq.heappop(self._waiters)
             if future.done():
                 continue
             self._overall.take(cost)
+            now = self._clock()
+            for _ in range(int(cost)):
+                self._window.append(now)
             self.granted[priority] = self.granted.get(priority, 0) + 1
             future.set_result(None)

@@ -72,6 +72,10 @@ class DeliveryWorker:
         self._wake = asyncio.Event()
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
+        # Group commit of sent rows: a row's slot is freed only once its `sent` is committed,
+        # so the rows a crash can repeat stay within `concurrency`.
+        self._sent_batch: list[tuple[int, str | None, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
         self.sent = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -195,8 +199,32 @@ class DeliveryWorker:
         except (PermanentError, SendError) as exc:
             await outbox.finish(row_id=row.id, status="failed", reason=str(exc))
         else:
-            await outbox.mark_sent(row_id=row.id, external_id=external_id)
+            await self._record_sent(row.id, external_id)
             self.sent += 1
+
+    async def _record_sent(self, row_id: int, external_id: str | None) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sent_batch.append((row_id, external_id, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush())
+        # Shielded: a stop() that cancels this task must not drop a send that happened.
+        await asyncio.shield(future)
+
+    async def _flush(self) -> None:
+        # One loop turn lets the other sends that finished together join this transaction.
+        await asyncio.sleep(0)
+        while self._sent_batch:
+            batch, self._sent_batch = self._sent_batch, []
+            try:
+                await self.storage.outbox.mark_sent_many(
+                    sent=[(row_id, external_id) for row_id, external_id, _ in batch]
+                )
+            except Exception as exc:
+                for *_, future in batch:
+                    future.set_exception(exc)
+            else:
+                for *_, future in batch:
+                    future.set_result(None)
 
     async def _outbound(self, row: OutboxRow) -> Outbound:
         text, choices = row.text, tuple(Choice(label, payload) for label, payload in row.choices)

@@ -76,6 +76,8 @@ class FakeBotApi:
     async def start(self) -> FakeBotApi:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle)
+        # For a fake running in another process (the benchmark): what it received.
+        app.router.add_get("/_stats", self._stats)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -119,6 +121,10 @@ class FakeBotApi:
             else:  # an uploaded file
                 params[key] = {"filename": value.filename, "content": value.file.read()}
         return params
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        sends = [[c.chat_id, c.at] for c in self.sent()]
+        return web.json_response({"sent": sends, "too_many": self.too_many})
 
     def _error(self, status: int, description: str, **extra: Any) -> web.Response:
         body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
@@ -196,3 +202,18 @@ class FakeBotApi:
         if method == "getUpdates":
             return []
         return True
+
+
+async def _serve(rate_limit: float | None, retry_after: int) -> None:
+    api = await FakeBotApi(rate_limit=rate_limit, retry_after=retry_after).start()
+    print(api.url, flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    # python -m tests.fakes.telegram_api [rate_limit] [retry_after]: serve until killed, so the
+    # benchmark's fake does not share a CPU with the bot it measures.
+    import sys
+
+    rate = float(sys.argv[1]) if len(sys.argv) > 1 else None
+    asyncio.run(_serve(rate, int(sys.argv[2]) if len(sys.argv) > 2 else 1))
