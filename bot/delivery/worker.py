@@ -184,8 +184,15 @@ class DeliveryWorker:
             cancelled = await outbox.mark_unreachable(
                 channel=row.channel, recipient=row.recipient, resident_id=row.resident_id
             )
-            await outbox.finish(row_id=row.id, status="cancelled", reason=f"unreachable: {exc}")
-            log.info("%s %s unreachable; %d rows cancelled", row.channel, row.recipient, cancelled)
+            # Plain "unreachable", the reason the reminder sync revives once they write again.
+            await outbox.finish(row_id=row.id, status="cancelled", reason="unreachable")
+            log.info(
+                "%s %s unreachable (%s); %d rows cancelled",
+                row.channel,
+                row.recipient,
+                exc,
+                cancelled,
+            )
         except TransientError as exc:
             if row.attempts >= self.settings.max_attempts:
                 await outbox.finish(row_id=row.id, status="failed", reason=str(exc))
