@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 INTERACTIVE = 0  # lower number first
 BULK = 1
-WINDOW_HEADROOM = 0.97
+WINDOW_HEADROOM = 0.98
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +88,7 @@ class ChannelLimiter:
         self._overall = Bucket(self.limits.overall_rate, self.limits.overall_burst, clock)
         # Grant times of the last second: platforms count "messages per second", by arrival.
         # Requests do not arrive in the order and spacing they left, so the window keeps a
-        # little headroom; one 429 costs a whole second of the channel, far more than 3 %.
+        # little headroom; one 429 costs a whole second of the channel, far more than 2 %.
         self._window: deque[float] = deque()
         self._per_second = max(int(self.limits.overall_rate * WINDOW_HEADROOM), 1)
         self._chats: dict[str, Bucket] = {}
