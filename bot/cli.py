@@ -1,10 +1,11 @@
-"""`pustaka` command line: run, chat, init, import."""
+"""`pustaka` command line: run, chat, init, import, outbox."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from datetime import datetime
@@ -44,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="load a content file (YAML)")
     imp.add_argument("file", type=Path)
     sub.add_parser("registrations", help="upcoming events: check-in codes and registrations")
+    outbox = sub.add_parser("outbox", help="what waits to be delivered; retry failed rows")
+    outbox.add_argument("action", nargs="?", choices=["retry-failed"])
     return parser
 
 
@@ -59,8 +62,18 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    commands = {"run": _run, "chat": _chat, "init": _init, "import": _import}
-    commands["registrations"] = _registrations
+    # Its INFO line for every outbox poll (each second) would drown the log.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # python-telegram-bot 22 warns on every 429 about retry_after's coming type; opt in now.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
+    commands = {
+        "run": _run,
+        "chat": _chat,
+        "init": _init,
+        "import": _import,
+        "outbox": _outbox,
+        "registrations": _registrations,
+    }
     try:
         return asyncio.run(commands[args.command](settings, args))
     except KeyboardInterrupt:
@@ -70,10 +83,7 @@ def main(argv: list[str] | None = None) -> int:
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
     runtime = await Runtime.open(settings)
     try:
-        if settings.web_enabled:
-            await _serve_web(runtime)
-            return 0
-        if not settings.telegram_enabled:
+        if not (settings.telegram_enabled or settings.whatsapp is not None):
             print(
                 "No channel configured (set TELEGRAM_BOT_TOKEN to serve Telegram): "
                 "opening the terminal chat."
@@ -82,42 +92,16 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
 
             await chat(runtime.dispatcher)
             return 0
-        await _serve_telegram(runtime)
+        from bot.serve import serve
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(runtime, stop)
         return 0
     finally:
         await runtime.close()
-
-
-async def _serve_web(runtime: Runtime) -> None:
-    """WhatsApp and/or Telegram webhooks on the HTTP server (Telegram polls if no webhook URL)."""
-    from bot.web import serve
-
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await serve(runtime, stop)
-
-
-async def _serve_telegram(runtime: Runtime) -> None:
-    from bot.channels.telegram import TelegramChannel
-
-    channel = TelegramChannel(runtime.settings, runtime.dispatcher, runtime.translator)
-    app = channel.build()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    async with app:
-        await channel.register_commands(app)
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling()
-        log.info("serving Telegram (long polling) at %s", runtime.settings.telegram_api_url)
-        await stop.wait()
-        log.info("shutting down")
-        await app.updater.stop()
-        await app.stop()
 
 
 async def _chat(settings: Settings, args: argparse.Namespace) -> int:
@@ -132,6 +116,32 @@ async def _chat(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     finally:
         await runtime.close()
+
+
+async def _outbox(settings: Settings, args: argparse.Namespace) -> int:
+    storage = await Storage.open(settings.db_path)
+    try:
+        if args.action == "retry-failed":
+            count = await storage.outbox.retry_failed()
+            print(f"{count} failed rows put back to pending.")
+            return 0
+        stats = await storage.outbox.stats()
+        print(f"{settings.db_path}: outbox")
+        if not stats.by_status:
+            print("  empty")
+            return 0
+        statuses = ("pending", "sending", "sent", "failed", "cancelled", "held")
+        print("  " + "  ".join(f"{s}: {stats.by_status.get(s, 0)}" for s in statuses))
+        print("  by kind:")
+        for kind, counts in stats.by_kind.items():
+            detail = ", ".join(f"{s} {n}" for s, n in counts.items())
+            print(f"    {kind}: {detail}")
+        if stats.oldest_pending is not None:
+            due, kind, key = stats.oldest_pending
+            print(f"  oldest pending: {key} ({kind}), due {due:%Y-%m-%d %H:%M:%S} UTC")
+        return 0
+    finally:
+        await storage.close()
 
 
 def _today(settings: Settings) -> datetime:

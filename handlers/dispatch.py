@@ -90,6 +90,11 @@ class Dispatcher:
             session, resident = await self.storage.sessions.load_with_resident(
                 channel=incoming.channel, external_id=incoming.user_id
             )
+            if resident is not None and resident.unreachable:
+                # Someone the platform reported as unreachable (blocked the bot) wrote again.
+                await self.storage.outbox.reachable_again(
+                    channel=incoming.channel, external_id=incoming.user_id
+                )
             language = _language(resident.language if resident else None, session.state, incoming)
             before = json.dumps(session.state, sort_keys=True)
             ctx = Context(

@@ -18,6 +18,7 @@ from handlers import (
     onboarding,
     privacy,
     registration,
+    reminders,
 )
 from handlers.common import expired, main_menu
 from handlers.types import MAX_TEXT_CHARS, Context
@@ -62,6 +63,7 @@ COMMANDS: list[tuple[str, str, Command, str]] = [
     ("datasaya", "mydata", privacy.my_data, "commands.mydata"),
     ("hapusdata", "deletemydata", privacy.ask_delete, "commands.deletemydata"),
     ("berhenti", "stop", privacy.stop_announcements, "commands.stop"),
+    ("pengingat", "reminders", reminders.toggle, "commands.reminders"),
     ("batal", "cancel", _cancel, "commands.cancel"),
     ("acarasaya", "myevents", registration.my_events, "commands.myevents"),
     ("hadir", "checkin", attendance.command, "commands.checkin"),
@@ -104,6 +106,8 @@ PAYLOADS: dict[str, PayloadHandler] = {
     "ics": registration.calendar,
     "hdp": attendance.mark_proxy,
     "batal": _no_arg(_cancel),
+    # Reminders (handlers/reminders.py).
+    "rmd": reminders.answer,
 }
 
 # Text typed while a flow waits for typed input (a name, a date): (flow, step) -> handler.

@@ -8,7 +8,9 @@ from pathlib import Path
 from storage.db import BUSY_TIMEOUT_MS, Database
 from storage.events import Events
 from storage.libraries import Libraries
+from storage.outbox import OutboxRepo
 from storage.registrations import Registrations
+from storage.reminders import Reminders
 from storage.residents import Residents
 from storage.sessions import Sessions
 
@@ -23,6 +25,8 @@ class Storage:
     events: Events
     sessions: Sessions
     registrations: Registrations
+    outbox: OutboxRepo
+    reminders: Reminders
 
     @classmethod
     async def open(cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Storage:
@@ -34,6 +38,8 @@ class Storage:
             events=Events(db),
             sessions=Sessions(db),
             registrations=Registrations(db),
+            outbox=OutboxRepo(db),
+            reminders=Reminders(db),
         )
 
     async def close(self) -> None:

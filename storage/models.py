@@ -25,6 +25,8 @@ class Resident:
     regency_code: str | None
     announcements_off: bool
     created_at: datetime
+    # The platform said this person blocked the bot; cleared when they write again.
+    unreachable: bool = False
 
     @property
     def has_consent(self) -> bool:

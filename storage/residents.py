@@ -12,7 +12,7 @@ from storage.models import Resident
 
 RESIDENT_COLUMNS = (
     "id, channel, external_id, language, consent_at, name, regency_code, "
-    "announcements_off, created_at"
+    "announcements_off, created_at, unreachable_at"
 )
 
 
@@ -27,6 +27,7 @@ def resident_from_row(row: Any) -> Resident:
         regency_code=row["regency_code"],
         announcements_off=bool(row["announcements_off"]),
         created_at=from_db(row["created_at"]),
+        unreachable=row["unreachable_at"] is not None,
     )
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from datetime import datetime
 from importlib import resources
@@ -23,6 +24,10 @@ from tests.fakes.telegram_api import FakeBotApi
 from tests.fakes.whatsapp_api import FakeGraphApi
 from tests.telegram_harness import TelegramHarness
 from tests.whatsapp_harness import APP_SECRET, VERIFY_TOKEN, FakeClock, WhatsAppHarness
+
+# python-telegram-bot 22 warns (an error here) whenever a RetryAfter is built unless this opts in
+# to its coming timedelta type; `pustaka` sets it too.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 
 @pytest.fixture

@@ -25,6 +25,15 @@ class RateLimited(SendError):
         self.retry_after = retry_after
 
 
+class Deferred(SendError):
+    """This message cannot go yet, though the channel can (WhatsApp's daily limit of people
+    reached outside their window): retry this row after `retry_after` seconds, pause nothing."""
+
+    def __init__(self, retry_after: float, detail: str = "") -> None:
+        super().__init__(detail or f"deferred for {retry_after}s")
+        self.retry_after = retry_after
+
+
 class Unreachable(SendError):
     """The person blocked the bot or deleted their account: stop sending until they write."""
 

@@ -18,7 +18,7 @@ from telegram import (
     InputFile,
     Update,
 )
-from telegram.error import TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -29,8 +29,16 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.channels.base import (
+    Outbound,
+    PermanentError,
+    RateLimited,
+    TransientError,
+    Unreachable,
+)
 from bot.channels.textsplit import split_text
 from bot.config import Settings
+from bot.delivery.limits import INTERACTIVE, ChannelLimiter
 from handlers.dispatch import Dispatcher, Respond
 from handlers.router import COMMANDS
 from handlers.types import Choice, Incoming, Reply, Translator
@@ -81,10 +89,18 @@ def _keyboard(choices: tuple[Choice, ...]) -> InlineKeyboardMarkup:
 
 
 class TelegramChannel:
-    def __init__(self, settings: Settings, dispatcher: Dispatcher, translator: Translator) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        dispatcher: Dispatcher,
+        translator: Translator,
+        limiter: ChannelLimiter | None = None,
+    ) -> None:
         self.settings = settings
         self.dispatcher = dispatcher
         self.translator = translator
+        # Shared with the outbox worker: replies take the same tokens, ahead of bulk rows.
+        self.limiter = limiter
 
     def build(
         self,
@@ -176,9 +192,25 @@ class TelegramChannel:
     def _responder(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> Respond:
         async def respond(replies: list[Reply]) -> None:
             for reply in replies:
-                await send_reply(context.bot, chat_id, reply)
+                await self._send_now(context.bot, chat_id, reply)
 
         return respond
+
+    async def _send_now(self, bot: Bot, chat_id: int, reply: Reply) -> None:
+        """A reply to someone chatting now: first in line for the channel's tokens; a 429
+        pauses the channel (bulk delivery too) and this reply is tried again after it."""
+        if self.limiter is None:
+            await send_reply(bot, chat_id, reply)
+            return
+        for attempt in range(_INTERACTIVE_TRIES):
+            await self.limiter.acquire(str(chat_id), priority=INTERACTIVE, cost=message_cost(reply))
+            try:
+                await send_reply(bot, chat_id, reply)
+                return
+            except RetryAfter as exc:
+                self.limiter.pause(retry_seconds(exc))
+                if attempt == _INTERACTIVE_TRIES - 1:
+                    raise
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling %r", update, exc_info=context.error)
@@ -195,17 +227,64 @@ class TelegramChannel:
                 log.warning("could not tell chat %s about the error", update.effective_chat.id)
 
 
-async def send_reply(bot: Bot, chat_id: int | str, reply: Reply) -> None:
-    """Render one reply: text split under 4096 characters, choices on the last part."""
+async def send_reply(bot: Bot, chat_id: int | str, reply: Reply) -> int:
+    """Render one reply: text split under 4096 characters, choices on the last part. Returns
+    the id of the last message sent."""
     if reply.document is not None:
-        await bot.send_document(
+        sent = await bot.send_document(
             chat_id,
             InputFile(reply.document.content, filename=reply.document.filename),
             caption=reply.text[:1024] or None,
             reply_markup=keyboard(reply.choices),
         )
-        return
+        return sent.message_id
     parts = split_text(reply.text, MAX_MESSAGE_CHARS)
+    message_id = 0
     for index, part in enumerate(parts):
         markup = keyboard(reply.choices) if index == len(parts) - 1 else None
-        await bot.send_message(chat_id, part, reply_markup=markup)
+        message_id = (await bot.send_message(chat_id, part, reply_markup=markup)).message_id
+    return message_id
+
+
+# A reply is tried again after a 429 this many times; past that the person gets the error.
+_INTERACTIVE_TRIES = 3
+
+
+def message_cost(reply: Reply) -> int:
+    """How many Telegram messages one reply becomes (a long text is split)."""
+    if reply.document is not None:
+        return 1
+    return len(split_text(reply.text, MAX_MESSAGE_CHARS))
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    # The public `retry_after` warns about its coming type change (PTB 22.2); the timedelta
+    # behind it is what it will become.
+    return float(exc._retry_after.total_seconds())
+
+
+class TelegramSender:
+    """The outbox worker's way to Telegram: one `Outbound` in, python-telegram-bot's errors out
+    as the channel-neutral ones in bot/channels/base.py."""
+
+    channel = CHANNEL
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(self, message: Outbound) -> str | None:
+        reply = Reply(message.text, message.choices, message.document)
+        try:
+            return str(await send_reply(self.bot, message.recipient, reply))
+        except RetryAfter as exc:
+            raise RateLimited(retry_seconds(exc), str(exc)) from exc
+        except Forbidden as exc:
+            raise Unreachable(str(exc)) from exc
+        except BadRequest as exc:  # before NetworkError: BadRequest is one of its subclasses
+            if "chat not found" in str(exc).lower():
+                raise Unreachable(str(exc)) from exc
+            raise PermanentError(str(exc)) from exc
+        except NetworkError as exc:  # 5xx, timeouts, connection trouble
+            raise TransientError(str(exc)) from exc
+        except TelegramError as exc:  # invalid token, chat migrated, conflict
+            raise PermanentError(f"{type(exc).__name__}: {exc}") from exc

@@ -29,6 +29,7 @@ from aiohttp import web
 
 from bot.channels import whatsapp_render as render
 from bot.channels.base import (
+    Deferred,
     Outbound,
     OutsideWindow,
     PermanentError,
@@ -72,12 +73,11 @@ _TRANSIENT = {1, 2, 131000, 131016, 133004}  # unknown / service unavailable / t
 Clock = Callable[[], datetime]
 
 
-class WhatsAppDailyLimit(RateLimited):
+class WhatsAppDailyLimit(Deferred):
     """The business reached its limit of people contacted outside their window (250 per rolling
     24 hours for a new business). Retry this row after `retry_after` seconds, when the oldest
-    counted person leaves the period. Rows inside a person's window are not limited, so a worker
-    that knows this class should delay only this row; one that only knows RateLimited pauses the
-    whole channel, which is safe but slower."""
+    counted person leaves the period. Rows inside a person's window are not limited, so only this
+    row waits; the channel is not paused."""
 
 
 def normalise_phone(raw: str) -> str:
@@ -231,7 +231,7 @@ class WhatsAppSender:
     """Implements bot.channels.base.ChannelSender for WhatsApp.
 
     Raises, for the delivery worker: OutsideWindow (window closed and no template for the row's
-    kind: hold the row), WhatsAppDailyLimit (a RateLimited: retry this row after retry_after),
+    kind: hold the row), WhatsAppDailyLimit (a Deferred: retry this row after retry_after),
     RateLimited, Unreachable, TransientError, PermanentError (see graph_error)."""
 
     channel = CHANNEL
