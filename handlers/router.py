@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers import events, freetext, help, libraries, onboarding, privacy
+from handlers import events, freetext, help, libraries, onboarding, privacy, topics
 from handlers.common import expired, main_menu
+from handlers.staff import access, broadcast, roles
 from handlers.types import MAX_TEXT_CHARS, Context
 
 Command = Callable[[Context], Awaitable[None]]
@@ -53,11 +54,26 @@ COMMANDS: list[tuple[str, str, Command, str]] = [
     ("datasaya", "mydata", privacy.my_data, "commands.mydata"),
     ("hapusdata", "deletemydata", privacy.ask_delete, "commands.deletemydata"),
     ("berhenti", "stop", privacy.stop_announcements, "commands.stop"),
+    ("langganan", "subscriptions", topics.show, "commands.subscriptions"),
     ("batal", "cancel", _cancel, "commands.cancel"),
+]
+
+# Staff commands: every one wrapped by the access check (role and scope, on every call) and kept
+# out of the public command menu. A person without the role gets the unknown-command answer.
+STAFF_COMMANDS: list[tuple[str, str, Command]] = [
+    ("peran", "roles", access.command(roles.show_roles, "peran")),
+    ("beriperan", "grantrole", access.command(roles.grant, "beriperan", access.ADMIN)),
+    ("cabutperan", "revokerole", access.command(roles.revoke, "cabutperan", access.ADMIN)),
+    ("audit", "audit", access.command(roles.show_audit, "audit", access.ADMIN)),
+    ("siaran", "broadcast", access.command(broadcast.start, "siaran")),
+    ("siaranku", "mybroadcasts", access.command(broadcast.mine, "siaranku")),
 ]
 
 COMMAND_HANDLERS: dict[str, Command] = {}
 for _id, _en, _handler, _key in COMMANDS:
+    COMMAND_HANDLERS[_id] = _handler
+    COMMAND_HANDLERS[_en] = _handler
+for _id, _en, _handler in STAFF_COMMANDS:
     COMMAND_HANDLERS[_id] = _handler
     COMMAND_HANDLERS[_en] = _handler
 
@@ -79,15 +95,30 @@ PAYLOADS: dict[str, PayloadHandler] = {
     "del?": _no_arg(privacy.ask_delete),
     "del": privacy.delete,
     "ann": privacy.resume_announcements,
+    "tp": topics.toggle,
+    # Staff buttons, behind the same access check as the commands.
+    "srl": access.payload(roles.list_page, "srl", access.ADMIN),
+    "srg": access.payload(roles.grant_button, "srg", access.ADMIN),
+    "sau": access.payload(roles.audit_page, "sau", access.ADMIN),
+    "bc": access.payload(broadcast.button, "bc"),
+    "bcm": access.payload(broadcast.mine_page, "bcm"),
 }
 
 # Text typed while a flow waits for typed input (a name, a date): (flow, step) -> handler.
-TEXT_STEPS: dict[tuple[str, str], Command] = {}
+TEXT_STEPS: dict[tuple[str, str], Command] = {
+    (roles.FLOW_GRANT, "who"): access.step(roles.who_typed, access.ADMIN),
+    (roles.FLOW_REVOKE, "who"): access.step(roles.who_typed, access.ADMIN),
+    (broadcast.FLOW, "text"): access.step(broadcast.text_typed),
+    (broadcast.FLOW, "when"): access.step(broadcast.when_typed),
+}
+# Steps that take a photo (its caption is the text); elsewhere a photo gets "text only".
+PHOTO_STEPS = {(broadcast.FLOW, "text")}
 
 
 async def route(ctx: Context) -> None:
     incoming = ctx.incoming
-    if incoming.media is not None:
+    flow_step = (ctx.session.flow or "", ctx.session.step or "")
+    if incoming.media is not None and not (incoming.photo and flow_step in PHOTO_STEPS):
         await help.text_only(ctx)
         return
     if len(incoming.text) > MAX_TEXT_CHARS:
@@ -105,7 +136,7 @@ async def route(ctx: Context) -> None:
             return
         await handler(ctx, arg)
         return
-    step = TEXT_STEPS.get((ctx.session.flow or "", ctx.session.step or ""))
+    step = TEXT_STEPS.get(flow_step)
     if step is not None:
         await step(ctx)
         return

@@ -27,6 +27,9 @@ class Incoming:
     args: str = ""
     language_hint: str | None = None  # the client's language, used before the person picks one
     media: str | None = None  # a sticker, photo, voice note... that the bot cannot read
+    photo: str | None = None  # the channel's file id of a photo (flows that accept one use it)
+    username: str | None = None  # @username where the channel has one (staff name people by it)
+    forwarded_from: str | None = None  # user id behind a forwarded message or the one replied to
 
     @property
     def key(self) -> tuple[str, str]:
@@ -75,6 +78,10 @@ class Reply:
     text: str
     choices: tuple[Choice, ...] = ()
     document: Document | None = None
+    photo: str | None = None  # a channel file id; the text becomes its caption
+    # Replace the message whose button was tapped instead of sending a new one (progress,
+    # toggles); channels that cannot edit send it as a new message.
+    edit: bool = False
 
 
 class Translator(Protocol):

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from storage.broadcasts import Broadcasts
 from storage.db import Database
 from storage.events import Events
 from storage.libraries import Libraries
 from storage.residents import Residents
 from storage.sessions import Sessions
+from storage.staff import Staff
+from storage.staff_events import StaffEvents
 
 
 @dataclass
@@ -21,6 +24,9 @@ class Storage:
     libraries: Libraries
     events: Events
     sessions: Sessions
+    staff: Staff
+    broadcasts: Broadcasts
+    staff_events: StaffEvents
 
     @classmethod
     async def open(cls, path: str | Path) -> Storage:
@@ -31,6 +37,9 @@ class Storage:
             libraries=Libraries(db),
             events=Events(db),
             sessions=Sessions(db),
+            staff=Staff(db),
+            broadcasts=Broadcasts(db),
+            staff_events=StaffEvents(db),
         )
 
     async def close(self) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 from telegram import (
     Bot,
@@ -14,6 +15,8 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
+    Message,
+    MessageOriginUser,
     Update,
 )
 from telegram.error import TelegramError
@@ -133,13 +136,26 @@ class TelegramChannel:
             text=message.text,
             language_hint=user.language_code,
         )
+        incoming = replace(
+            incoming, username=user.username, forwarded_from=_forwarded_from(message)
+        )
         await self.dispatcher.handle(incoming, self._responder(context, message.chat_id))
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, user = update.effective_message, update.effective_user
         if message is None or user is None:
             return
-        incoming = Incoming(CHANNEL, str(user.id), media="media", language_hint=user.language_code)
+        # A photo keeps its largest size's file id and caption: the announcement flow accepts one.
+        photo = message.photo[-1].file_id if message.photo else None
+        incoming = Incoming(
+            CHANNEL,
+            str(user.id),
+            text=(message.caption or "").strip() if photo else "",
+            media="photo" if photo else "media",
+            photo=photo,
+            language_hint=user.language_code,
+            username=user.username,
+        )
         await self.dispatcher.handle(incoming, self._responder(context, message.chat_id))
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -153,14 +169,21 @@ class TelegramChannel:
             log.info("could not answer callback query: %s", exc)
         chat_id = query.message.chat.id if query.message is not None else user.id
         incoming = Incoming(
-            CHANNEL, str(user.id), payload=query.data or "?", language_hint=user.language_code
+            CHANNEL,
+            str(user.id),
+            payload=query.data or "?",
+            language_hint=user.language_code,
+            username=user.username,
         )
-        await self.dispatcher.handle(incoming, self._responder(context, chat_id))
+        tapped = query.message.message_id if query.message is not None else None
+        await self.dispatcher.handle(incoming, self._responder(context, chat_id, tapped))
 
-    def _responder(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> Respond:
+    def _responder(
+        self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, tapped: int | None = None
+    ) -> Respond:
         async def respond(replies: list[Reply]) -> None:
             for reply in replies:
-                await send_reply(context.bot, chat_id, reply)
+                await send_reply(context.bot, chat_id, reply, edit_message_id=tapped)
 
         return respond
 
@@ -179,8 +202,41 @@ class TelegramChannel:
                 log.warning("could not tell chat %s about the error", update.effective_chat.id)
 
 
-async def send_reply(bot: Bot, chat_id: int | str, reply: Reply) -> None:
+def _forwarded_from(message: Message) -> str | None:
+    """The person behind a forwarded message, or behind the forwarded message this one replies
+    to (an admin answers a forward with /beriperan). Hidden when their privacy settings say so."""
+    for candidate in (message, message.reply_to_message):
+        if candidate is not None and isinstance(candidate.forward_origin, MessageOriginUser):
+            return str(candidate.forward_origin.sender_user.id)
+    return None
+
+
+async def send_reply(
+    bot: Bot, chat_id: int | str, reply: Reply, *, edit_message_id: int | None = None
+) -> None:
     """Render one reply: text split under 4096 characters, choices on the last part."""
+    if reply.edit and edit_message_id is not None and reply.photo is None:
+        try:
+            await bot.edit_message_text(
+                reply.text[:MAX_MESSAGE_CHARS],
+                chat_id=chat_id,
+                message_id=edit_message_id,
+                reply_markup=keyboard(reply.choices),
+            )
+            return
+        except TelegramError as exc:
+            # "message is not modified" or a message too old to edit: send it afresh.
+            if "not modified" in str(exc):
+                return
+            log.info("could not edit message %s: %s", edit_message_id, exc)
+    if reply.photo is not None:
+        await bot.send_photo(
+            chat_id,
+            reply.photo,
+            caption=reply.text[:1024] or None,
+            reply_markup=keyboard(reply.choices),
+        )
+        return
     if reply.document is not None:
         await bot.send_document(
             chat_id,
