@@ -130,7 +130,7 @@ class Staff:
 
     async def roles(self, *, offset: int = 0, limit: int = 20) -> tuple[list[StaffRole], int]:
         async with self._db.reader.execute(
-            f"{_ROLE_SELECT}, (SELECT count(*) FROM staff_roles) AS total "
+            _ROLE_SELECT.replace(" FROM ", ", count(*) OVER () AS total FROM ", 1) + " "
             "ORDER BY CASE s.role WHEN 'admin' THEN 0 WHEN 'coordinator' THEN 1 ELSE 2 END, "
             "s.regency_code, l.name, s.external_id LIMIT ? OFFSET ?",
             (limit, offset),

@@ -1,0 +1,232 @@
+"""/siaran and /siaranku through the real Application: audiences, preview, scheduling,
+cancellation, progress edited in place, and every wrong input of the flow."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from bot.runtime import Runtime
+from storage.clock import from_db, utcnow
+from tests.fakes.telegram_api import FakeBotApi
+from tests.staff_support import ADMIN, outbox_rows, resident, set_outbox_status
+from tests.staff_support import settings as settings  # noqa: F401 - fixture with an admin
+from tests.telegram_harness import TelegramHarness, buttons, payloads, texts
+
+LIBRARIAN = 7202
+WITA = ZoneInfo("Asia/Makassar")
+
+
+async def _population(runtime: Runtime) -> dict[str, list[int]]:
+    """Ende: 4 reachable (one English), 1 stopped announcements, 1 without consent; Alor: 2."""
+    ende = [await resident(runtime, 8000 + i, "ende") for i in range(3)]
+    ende.append(await resident(runtime, 8003, "ende", language="en"))
+    await resident(runtime, 8004, "ende", announcements_off=True)
+    await resident(runtime, 8005, "ende", consent=False)
+    alor = [await resident(runtime, 8100 + i, "alor") for i in range(2)]
+    return {"ende": [r.id for r in ende], "alor": [r.id for r in alor]}
+
+
+async def _librarian(tg: TelegramHarness) -> None:
+    await tg.send(ADMIN, f"/beriperan {LIBRARIAN} pustakawan perpus-ende")
+
+
+async def test_librarian_announces_to_their_regency_now(
+    tg: TelegramHarness, runtime: Runtime
+) -> None:
+    people = await _population(runtime)
+    await _librarian(tg)
+    calls = await tg.send(LIBRARIAN, "/siaran")
+    assert "Pengumuman baru" in texts(calls)
+    await tg.send(LIBRARIAN, "Besok ada pelatihan komputer gratis di perpustakaan.")
+    calls = await tg.tap(LIBRARIAN, "bc:a:all")
+    text = texts(calls)
+    # Preview exactly as a resident will see it, then the count: 4 reachable in Ende.
+    assert "Pratinjau untuk warga Ende" in text
+    preview = calls[1].text
+    assert preview.startswith("📢 Perpustakaan Daerah Kabupaten Ende\n\nBesok ada pelatihan")
+    assert preview.endswith("Ketik /berhenti")
+    assert "Jumlah penerima: 4" in text
+    assert payloads(calls)[:2] == ["bc:now", "bc:later"]
+    calls = await tg.tap(LIBRARIAN, "bc:now")
+    assert "Kirim sekarang kepada 4 penerima?" in texts(calls)
+    calls = await tg.tap(LIBRARIAN, "bc:ok")
+    assert "Pengumuman #1 sedang dikirim kepada 4 penerima" in texts(calls)
+
+    rows = await outbox_rows(runtime)
+    assert sorted(int(str(r["resident_id"])) for r in rows) == sorted(people["ende"])
+    assert {r["dedupe_key"] for r in rows} == {f"broadcast:1:{i}" for i in people["ende"]}
+    assert {r["kind"] for r in rows} == {"announcement"}
+    bodies = {str(r["language"]): json.loads(str(r["body"]))["text"] for r in rows}
+    assert bodies["id"] == preview
+    assert bodies["en"].endswith("Type /stop")
+    # Buttons of the finished flow cannot send it twice.
+    assert "kedaluwarsa" in texts(await tg.tap(LIBRARIAN, "bc:ok"))
+    assert len(await outbox_rows(runtime)) == 4
+    entries, _ = await runtime.storage.staff.audit_entries()
+    assert any(e.action == "broadcast.create" and e.target == "broadcast:1" for e in entries)
+
+
+async def test_scheduled_announcement_wrong_dates_then_cancel(
+    tg: TelegramHarness, runtime: Runtime
+) -> None:
+    people = await _population(runtime)
+    await tg.send(ADMIN, "/siaran")
+    await tg.send(ADMIN, "Perpustakaan keliling datang ke desa Anda minggu depan.")
+    calls = await tg.tap(ADMIN, "bc:a:rs")
+    assert "bc:a:r:alor" in payloads(calls)
+    calls = await tg.tap(ADMIN, "bc:a:r:alor")
+    assert "Jumlah penerima: 2" in texts(calls)
+    calls = await tg.tap(ADMIN, "bc:later")
+    assert "WITA" in texts(calls)
+    assert "tidak bisa membaca" in texts(await tg.send(ADMIN, "besok pagi"))
+    assert "tidak bisa membaca" in texts(await tg.send(ADMIN, "31-02-2027 09.00"))
+    past = (utcnow() - timedelta(days=1)).astimezone(WITA).strftime("%d-%m-%Y %H.%M")
+    assert "sudah lewat" in texts(await tg.send(ADMIN, past))
+    far = (utcnow() + timedelta(days=400)).astimezone(WITA).strftime("%d-%m-%Y 09.00")
+    assert "Paling jauh" in texts(await tg.send(ADMIN, far))
+    when = (utcnow() + timedelta(days=3)).astimezone(WITA).replace(hour=9, minute=0, second=0)
+    calls = await tg.send(ADMIN, when.strftime("%d/%m/%Y 09:00"))
+    assert "Jadwalkan untuk 2 penerima pada" in texts(calls) and "09.00 WITA" in texts(calls)
+    calls = await tg.tap(ADMIN, "bc:ok")
+    assert "dijadwalkan untuk 2 penerima" in texts(calls)
+
+    rows = await outbox_rows(runtime)
+    assert sorted(int(str(r["resident_id"])) for r in rows) == sorted(people["alor"])
+    assert {from_db(str(r["due_at"])) for r in rows} == {when}  # aware datetimes compare in UTC
+
+    calls = await tg.send(ADMIN, "/siaranku")
+    assert "#1 · terjadwal" in texts(calls) and "warga Alor" in texts(calls)
+    assert "bc:v:1" in payloads(calls)
+    calls = await tg.tap(ADMIN, "bc:c:1")
+    assert payloads(calls) == ["bc:cy:1", "bc:v:1"]
+    calls = await tg.tap(ADMIN, "bc:cy:1")
+    assert "#1 dibatalkan; 2 pesan" in texts(calls)
+    assert {r["status"] for r in await outbox_rows(runtime)} == {"cancelled"}
+    assert "sudah selesai atau sudah dibatalkan" in texts(await tg.tap(ADMIN, "bc:cy:1"))
+    assert "#1 · dibatalkan" in texts(await tg.send(ADMIN, "/siaranku"))
+
+
+async def test_progress_is_edited_in_place_and_a_final_report_is_queued(
+    tg: TelegramHarness, runtime: Runtime, fake_api: FakeBotApi
+) -> None:
+    await _population(runtime)
+    await _librarian(tg)
+    await tg.send(LIBRARIAN, "/siaran")
+    await tg.send(LIBRARIAN, "Jam buka berubah mulai bulan depan.")
+    await tg.tap(LIBRARIAN, "bc:a:all")
+    await tg.tap(LIBRARIAN, "bc:now")
+    await tg.tap(LIBRARIAN, "bc:ok")
+    rows = await outbox_rows(runtime)
+    ids = [int(str(r["id"])) for r in rows]
+    await set_outbox_status(runtime, ids[:2], "sent")
+    await set_outbox_status(runtime, ids[2:3], "failed")
+
+    fake_api.clear()
+    await tg.tap(LIBRARIAN, "bc:v:1")
+    edits = [c for c in fake_api.calls if c.method == "editMessageText"]
+    assert len(edits) == 1 and not fake_api.sent(LIBRARIAN)
+    assert "Terkirim 2 · gagal 1 · sisa 1 · dibatalkan 0 (dari 4)" in edits[0].text
+    assert "#1 · sedang dikirim" in edits[0].text
+
+    await set_outbox_status(runtime, ids[3:], "sent")
+    fake_api.clear()
+    await tg.tap(LIBRARIAN, "bc:v:1")
+    edit = [c for c in fake_api.calls if c.method == "editMessageText"][0]
+    assert "#1 · selesai" in edit.text and "sisa 0" in edit.text
+    assert "bc:c:1" not in [p for _, p in edit.buttons]  # nothing left to cancel
+    reports = await outbox_rows(runtime, "broadcast-report:")
+    assert len(reports) == 1 and reports[0]["recipient"] == str(LIBRARIAN)
+    assert json.loads(str(reports[0]["params"]))["sent"] == 3
+
+
+async def test_topic_followers_and_stopped_residents(tg: TelegramHarness, runtime: Runtime) -> None:
+    await tg.onboard(8301, regency="ende")
+    await tg.onboard(8302, regency="alor")
+    await tg.onboard(8303, regency="ende")
+    calls = await tg.send(8301, "/langganan")
+    assert "tp:weaving" in payloads(calls)
+    await tg.tap(8301, "tp:weaving")
+    await tg.tap(8302, "tp:weaving")
+    await tg.tap(8303, "tp:weaving")
+    await tg.tap(8303, "tp:weaving")  # a second tap unfollows
+    edits = [c for c in tg.api.calls if c.method == "editMessageText" and c.chat_id == "8301"]
+    assert edits and ("✅ Tenun ikat", "tp:weaving") in edits[-1].buttons
+
+    await _librarian(tg)
+    await tg.send(LIBRARIAN, "/siaran")
+    await tg.send(LIBRARIAN, "Kelas tenun ikat dibuka lagi.")
+    calls = await tg.tap(LIBRARIAN, "bc:a:ts")
+    assert "bc:a:t:weaving" in payloads(calls)
+    calls = await tg.tap(LIBRARIAN, "bc:a:t:weaving")
+    assert "Jumlah penerima: 1" in texts(calls)  # Ende followers only, not Alor's
+    assert "peminat topik Tenun ikat di Ende" in texts(calls)
+    await tg.tap(LIBRARIAN, "bc:later")
+    when = (utcnow() + timedelta(days=2)).astimezone(WITA).strftime("%d-%m-%Y 10.00")
+    await tg.send(LIBRARIAN, when)
+    await tg.tap(LIBRARIAN, "bc:ok")
+    assert [r["status"] for r in await outbox_rows(runtime)] == ["pending"]
+    # Stopping announcements cancels the one already queued for later.
+    await tg.send(8301, "/berhenti")
+    assert [r["status"] for r in await outbox_rows(runtime)] == ["cancelled"]
+
+
+async def test_photo_announcement_preview_is_a_photo(tg: TelegramHarness, runtime: Runtime) -> None:
+    await _population(runtime)
+    await _librarian(tg)
+    await tg.send(LIBRARIAN, "/siaran")
+    photo = [{"file_id": "AgACphoto", "file_unique_id": "u1", "width": 640, "height": 480}]
+    calls = await tg.send_raw(LIBRARIAN, {"photo": photo})
+    assert "Foto disimpan" in texts(calls)
+    await tg.send_raw(LIBRARIAN, {"photo": photo, "caption": "Lomba mewarnai untuk anak-anak."})
+    calls = await tg.tap(LIBRARIAN, "bc:a:all")
+    shown = [c for c in calls if c.method == "sendPhoto"]
+    assert len(shown) == 1 and shown[0].params["photo"] == "AgACphoto"
+    assert "Lomba mewarnai" in shown[0].text
+    await tg.tap(LIBRARIAN, "bc:now")
+    await tg.tap(LIBRARIAN, "bc:ok")
+    rows = await outbox_rows(runtime)
+    assert {json.loads(str(r["body"]))["photo"] for r in rows} == {"AgACphoto"}
+    # Outside the flow a photo still gets the "text only" answer.
+    calls = await tg.send_raw(LIBRARIAN, {"photo": photo})
+    assert "hanya bisa membaca pesan teks" in texts(calls)
+
+
+async def test_wrong_inputs_in_the_flow(tg: TelegramHarness, runtime: Runtime) -> None:
+    await _population(runtime)
+    await _librarian(tg)
+    await tg.send(LIBRARIAN, "/siaran")
+    assert "terlalu pendek" in texts(await tg.send(LIBRARIAN, "hai"))
+    assert "paling banyak 900" in texts(await tg.send(LIBRARIAN, "x" * 950))
+    assert "terlalu panjang" in texts(await tg.send(LIBRARIAN, "x" * 1200))
+    await tg.send(LIBRARIAN, "Teks yang cukup panjang.")
+    assert "kedaluwarsa" in texts(await tg.tap(LIBRARIAN, "bc:a:t:nosuch"))
+    await tg.send(LIBRARIAN, "/siaran")
+    await tg.send(LIBRARIAN, "Teks yang cukup panjang.")
+    assert "kedaluwarsa" in texts(await tg.tap(LIBRARIAN, "bc:ok"))  # not confirmed yet
+    await tg.send(LIBRARIAN, "/siaran")
+    await tg.send(LIBRARIAN, "Teks yang cukup panjang.")
+    calls = await tg.tap(LIBRARIAN, "bc:a:all")
+    assert ("👥 Ganti penerima", "bc:aud") in buttons(calls)
+    calls = await tg.tap(LIBRARIAN, "bc:x")
+    assert "tidak ada yang dikirim" in texts(calls)
+    assert await outbox_rows(runtime) == []
+    # Someone else's announcement is not theirs to see.
+    await tg.send(ADMIN, "/siaran")
+    await tg.send(ADMIN, "Pengumuman dari provinsi untuk semua.")
+    await tg.tap(ADMIN, "bc:a:all")
+    await tg.tap(ADMIN, "bc:now")
+    await tg.tap(ADMIN, "bc:ok")
+    assert "kedaluwarsa" in texts(await tg.tap(LIBRARIAN, "bc:v:1"))
+    assert "kedaluwarsa" in texts(await tg.tap(LIBRARIAN, "bc:cy:1"))
+    assert "belum membuat pengumuman" in texts(await tg.send(LIBRARIAN, "/siaranku"))
+
+
+async def test_english_flow_and_empty_audience(tg: TelegramHarness, runtime: Runtime) -> None:
+    await resident(runtime, ADMIN, "kota-kupang", language="en")
+    await tg.send(ADMIN, "/broadcast", "en")
+    await tg.send(ADMIN, "Libraries closed on the public holiday.", "en")
+    calls = await tg.tap(ADMIN, "bc:a:r:sabu-raijua", "en")
+    assert "Nobody would receive that yet" in texts(calls)
+    assert "bc:a:all" in payloads(calls)
