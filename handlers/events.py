@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from handlers import registration
 from handlers.common import clip, expired, page_count, pager, parse_page
 from handlers.types import Choice, Context
 from storage.errors import NotFound
@@ -137,6 +138,7 @@ async def show_one(ctx: Context, arg: str) -> None:
         parts.append(ctx.t("common.sample_note"))
     ctx.say(
         "\n".join(parts),
+        *registration.event_choices(ctx, event),
         ctx.choice("events.library", f"lib:{event.library_id}"),
         ctx.choice("events.back", f"evs:{event.regency_code}:*:30:0"),
         ctx.choice("common.menu", "menu"),

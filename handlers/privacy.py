@@ -87,6 +87,8 @@ async def delete(ctx: Context, arg: str) -> None:
     if arg == "no":
         main_menu(ctx, "privacy.delete_kept")
         return
+    # Upcoming registrations are cancelled (seats go to the waitlist) and past ones anonymised.
+    await ctx.storage.registrations.forget_resident(resident_id=ctx.resident.id, now=ctx.now)
     await ctx.storage.residents.delete_personal_data(resident_id=ctx.resident.id)
     ctx.resident = await ctx.storage.residents.get(resident_id=ctx.resident.id)
     main_menu(ctx, "privacy.deleted")

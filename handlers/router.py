@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from handlers import events, freetext, help, libraries, onboarding, privacy, topics
+from handlers import (
+    attendance,
+    events,
+    freetext,
+    help,
+    libraries,
+    onboarding,
+    privacy,
+    registration,
+    topics,
+)
 from handlers.common import expired, main_menu
 from handlers.staff import access, broadcast, roles
 from handlers.types import MAX_TEXT_CHARS, Context
@@ -56,6 +66,8 @@ COMMANDS: list[tuple[str, str, Command, str]] = [
     ("berhenti", "stop", privacy.stop_announcements, "commands.stop"),
     ("langganan", "subscriptions", topics.show, "commands.subscriptions"),
     ("batal", "cancel", _cancel, "commands.cancel"),
+    ("acarasaya", "myevents", registration.my_events, "commands.myevents"),
+    ("hadir", "checkin", attendance.command, "commands.checkin"),
 ]
 
 # Staff commands: every one wrapped by the access check (role and scope, on every call) and kept
@@ -95,6 +107,20 @@ PAYLOADS: dict[str, PayloadHandler] = {
     "del?": _no_arg(privacy.ask_delete),
     "del": privacy.delete,
     "ann": privacy.resume_announcements,
+    # Registration (handlers/registration.py, handlers/attendance.py).
+    "reg": registration.start_self,
+    "regp": registration.start_proxy,
+    "regu": registration.use_name,
+    "regn": registration.change_name,
+    "rega": registration.change_answers,
+    "rq": registration.answer,
+    "reg!": registration.confirm,
+    "my": _no_arg(registration.my_events),
+    "rc?": registration.ask_cancel,
+    "rc": registration.cancel,
+    "ics": registration.calendar,
+    "hdp": attendance.mark_proxy,
+    "batal": _no_arg(_cancel),
     "tp": topics.toggle,
     # Staff buttons, behind the same access check as the commands.
     "srl": access.payload(roles.list_page, "srl", access.ADMIN),
@@ -106,6 +132,9 @@ PAYLOADS: dict[str, PayloadHandler] = {
 
 # Text typed while a flow waits for typed input (a name, a date): (flow, step) -> handler.
 TEXT_STEPS: dict[tuple[str, str], Command] = {
+    (registration.FLOW, "name"): registration.typed_name,
+    (registration.FLOW, "village"): registration.typed_village,
+    (attendance.FLOW, "code"): attendance.typed_code,
     (roles.FLOW_GRANT, "who"): access.step(roles.who_typed, access.ADMIN),
     (roles.FLOW_REVOKE, "who"): access.step(roles.who_typed, access.ADMIN),
     (broadcast.FLOW, "text"): access.step(broadcast.text_typed),
@@ -139,5 +168,8 @@ async def route(ctx: Context) -> None:
     step = TEXT_STEPS.get(flow_step)
     if step is not None:
         await step(ctx)
+        return
+    # A check-in code typed alone (at the venue) is tried before the free-text answers.
+    if await attendance.try_code(ctx):
         return
     await freetext.answer(ctx)

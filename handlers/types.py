@@ -101,6 +101,8 @@ class CoreSettings:
     timezone: str = "Asia/Makassar"
     events_window_days: int = 30
     page_size: int = 5
+    # Seats one resident may take for others (family, neighbours) per event.
+    proxy_limit: int = 5
 
 
 @dataclass

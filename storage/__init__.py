@@ -9,6 +9,7 @@ from storage.broadcasts import Broadcasts
 from storage.db import Database
 from storage.events import Events
 from storage.libraries import Libraries
+from storage.registrations import Registrations
 from storage.residents import Residents
 from storage.sessions import Sessions
 from storage.staff import Staff
@@ -27,6 +28,7 @@ class Storage:
     staff: Staff
     broadcasts: Broadcasts
     staff_events: StaffEvents
+    registrations: Registrations
 
     @classmethod
     async def open(cls, path: str | Path) -> Storage:
@@ -40,6 +42,7 @@ class Storage:
             staff=Staff(db),
             broadcasts=Broadcasts(db),
             staff_events=StaffEvents(db),
+            registrations=Registrations(db),
         )
 
     async def close(self) -> None:

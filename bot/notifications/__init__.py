@@ -41,3 +41,7 @@ async def render(
 ) -> Rendered:
     """Raises KeyError for a kind nobody registered: a programming error, not bad input."""
     return await RENDERERS[kind](params, language, translator, storage)
+
+
+# Feature modules register their kinds on import; kept at the bottom because they import this one.
+from bot.notifications import registration as _registration  # noqa: E402, F401

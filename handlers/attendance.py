@@ -1,0 +1,148 @@
+"""Checking in at the venue with the event's short code: `/hadir KODE`, the code typed alone, or
+`/hadir` and then the code. People this resident registered are marked from the same screen.
+
+    /hadir ──> code (typed) ──> present | walk-in | already | outside window
+                     └─ wrong code: ask again
+"""
+
+from __future__ import annotations
+
+from handlers.common import expired
+from handlers.types import Choice, Context
+from storage.errors import ConsentRequired, NotFound
+from storage.registrations import (
+    CheckInClosed,
+    EventCancelled,
+    NotRegistered,
+    Registration,
+    WrongCode,
+    looks_like_code,
+)
+
+FLOW = "attend"
+
+
+async def command(ctx: Context) -> None:
+    code = ctx.incoming.args.strip()
+    if not code:
+        ctx.session.state.update(flow=FLOW, step="code")
+        ctx.say(ctx.t("reg.ask_code"), ctx.choice("reg.cancel_flow", "batal"))
+        return
+    await _check_in(ctx, code, quiet=False)
+
+
+async def typed_code(ctx: Context) -> None:
+    await _check_in(ctx, ctx.incoming.text, quiet=False)
+
+
+async def try_code(ctx: Context) -> bool:
+    """Free text that is an event's code checks in; anything else is left to the free-text
+    answers (False)."""
+    text = ctx.incoming.text.strip()
+    if not looks_like_code(text):
+        return False
+    return await _check_in(ctx, text, quiet=True)
+
+
+async def _check_in(ctx: Context, code: str, *, quiet: bool) -> bool:
+    if ctx.resident is None or not ctx.resident.has_consent:
+        if quiet:
+            return False  # an unregistered word that happens to look like a code
+        _leave(ctx)
+        ctx.say(
+            ctx.t("reg.consent_needed_checkin"),
+            ctx.choice("reg.privacy", "privacy"),
+            ctx.choice("common.menu", "menu"),
+        )
+        return True
+    try:
+        result = await ctx.storage.registrations.check_in(
+            resident_id=ctx.resident.id, code=code, now=ctx.now
+        )
+    except WrongCode:
+        if quiet:
+            return False
+        # Stay in the step so the next line typed is tried as a code again.
+        ctx.session.state.update(flow=FLOW, step="code")
+        ctx.say(
+            ctx.t("reg.wrong_code", code=code.strip()[:12]),
+            ctx.choice("reg.cancel_flow", "batal"),
+        )
+        return True
+    except CheckInClosed as exc:
+        _leave(ctx)
+        ctx.say(
+            ctx.t(
+                "reg.checkin_closed", opens=ctx.when(exc.opens_at), closes=ctx.when(exc.closes_at)
+            ),
+            ctx.choice("reg.my_events", "my"),
+            ctx.choice("common.menu", "menu"),
+        )
+        return True
+    except EventCancelled:
+        _leave(ctx)
+        ctx.say(ctx.t("reg.event_cancelled"), ctx.choice("common.menu", "menu"))
+        return True
+    except ConsentRequired:
+        _leave(ctx)
+        ctx.say(ctx.t("reg.consent_needed_checkin"), ctx.choice("reg.privacy", "privacy"))
+        return True
+    _leave(ctx)
+    if result.already:
+        text = ctx.t("reg.checkin_already", title=result.event_title)
+    elif result.walk_in:
+        text = ctx.t("reg.checkin_walk_in", title=result.event_title)
+    else:
+        text = ctx.t("reg.checkin_done", title=result.event_title)
+    _with_proxies(ctx, text, result.proxies)
+    return True
+
+
+def _with_proxies(ctx: Context, text: str, proxies: tuple[Registration, ...]) -> None:
+    waiting = [p for p in proxies if p.attended_at is None]
+    choices = [
+        Choice(ctx.t("reg.mark_present", name=p.name or "-")[:60], f"hdp:{p.id}") for p in waiting
+    ]
+    if waiting:
+        text += "\n\n" + ctx.t("reg.checkin_proxies")
+    choices.append(ctx.choice("common.menu", "menu"))
+    ctx.say(text, *choices)
+
+
+async def mark_proxy(ctx: Context, arg: str) -> None:
+    """hdp:<registration id>: someone this resident registered is here."""
+    if ctx.resident is None or not arg.isdigit():
+        expired(ctx)
+        return
+    try:
+        marked = await ctx.storage.registrations.mark_proxy_present(
+            registration_id=int(arg), resident_id=ctx.resident.id, now=ctx.now
+        )
+    except (NotFound, NotRegistered):
+        expired(ctx)
+        return
+    except CheckInClosed as exc:
+        ctx.say(
+            ctx.t(
+                "reg.checkin_closed", opens=ctx.when(exc.opens_at), closes=ctx.when(exc.closes_at)
+            ),
+            ctx.choice("common.menu", "menu"),
+        )
+        return
+    except EventCancelled:
+        ctx.say(ctx.t("reg.event_cancelled"), ctx.choice("common.menu", "menu"))
+        return
+    others = await ctx.storage.registrations.for_resident(
+        resident_id=ctx.resident.id, event_id=marked.event_id
+    )
+    _with_proxies(
+        ctx,
+        ctx.t("reg.proxy_marked", name=marked.name or "-"),
+        tuple(r for r in others if r.is_proxy),
+    )
+
+
+def _leave(ctx: Context) -> None:
+    if ctx.session.flow == FLOW:
+        ctx.session.state.pop("flow", None)
+        ctx.session.state.pop("step", None)
