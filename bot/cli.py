@@ -1,10 +1,11 @@
-"""`pustaka` command line: run, chat, init, import."""
+"""`pustaka` command line: run, chat, init, import, outbox."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from datetime import datetime
@@ -42,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     imp = sub.add_parser("import", help="load a content file (YAML)")
     imp.add_argument("file", type=Path)
+    outbox = sub.add_parser("outbox", help="what waits to be delivered; retry failed rows")
+    outbox.add_argument("action", nargs="?", choices=["retry-failed"])
     return parser
 
 
@@ -57,7 +60,15 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    commands = {"run": _run, "chat": _chat, "init": _init, "import": _import}
+    # python-telegram-bot 22 warns on every 429 about retry_after's coming type; opt in now.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
+    commands = {
+        "run": _run,
+        "chat": _chat,
+        "init": _init,
+        "import": _import,
+        "outbox": _outbox,
+    }
     try:
         return asyncio.run(commands[args.command](settings, args))
     except KeyboardInterrupt:
@@ -83,9 +94,22 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _serve_telegram(runtime: Runtime) -> None:
-    from bot.channels.telegram import TelegramChannel
+    from bot.channels.telegram import CHANNEL, TelegramChannel, TelegramSender
+    from bot.delivery.service import for_settings, telegram_limiter
 
-    app = TelegramChannel(runtime.settings, runtime.dispatcher, runtime.translator).build()
+    # One limiter for Telegram, shared by replies and the outbox worker.
+    limiter = telegram_limiter(runtime.settings)
+    channel = TelegramChannel(
+        runtime.settings, runtime.dispatcher, runtime.translator, limiter=limiter
+    )
+    app = channel.build()
+    delivery = for_settings(
+        runtime.storage,
+        runtime.translator,
+        runtime.settings,
+        {CHANNEL: TelegramSender(app.bot)},
+        {CHANNEL: limiter},
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -94,10 +118,13 @@ async def _serve_telegram(runtime: Runtime) -> None:
         await app.start()
         assert app.updater is not None
         await app.updater.start_polling()
+        await delivery.start()
         log.info("serving Telegram (long polling) at %s", runtime.settings.telegram_api_url)
         await stop.wait()
         log.info("shutting down")
         await app.updater.stop()
+        # Sends on the wire finish, rows waiting for a token go back to pending.
+        await delivery.stop()
         await app.stop()
 
 
@@ -113,6 +140,32 @@ async def _chat(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     finally:
         await runtime.close()
+
+
+async def _outbox(settings: Settings, args: argparse.Namespace) -> int:
+    storage = await Storage.open(settings.db_path)
+    try:
+        if args.action == "retry-failed":
+            count = await storage.outbox.retry_failed()
+            print(f"{count} failed rows put back to pending.")
+            return 0
+        stats = await storage.outbox.stats()
+        print(f"{settings.db_path}: outbox")
+        if not stats.by_status:
+            print("  empty")
+            return 0
+        statuses = ("pending", "sending", "sent", "failed", "cancelled", "held")
+        print("  " + "  ".join(f"{s}: {stats.by_status.get(s, 0)}" for s in statuses))
+        print("  by kind:")
+        for kind, counts in stats.by_kind.items():
+            detail = ", ".join(f"{s} {n}" for s, n in counts.items())
+            print(f"    {kind}: {detail}")
+        if stats.oldest_pending is not None:
+            due, kind, key = stats.oldest_pending
+            print(f"  oldest pending: {key} ({kind}), due {due:%Y-%m-%d %H:%M:%S} UTC")
+        return 0
+    finally:
+        await storage.close()
 
 
 def _today(settings: Settings) -> datetime:

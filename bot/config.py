@@ -51,6 +51,10 @@ class Settings:
     db_path: str = "pustaka.db"
     admins: tuple[StaffId, ...] = ()
     timezone: str = "Asia/Makassar"
+    # Delivery (docs/delivery.md). Telegram allows about 30 messages/s overall; stay below.
+    telegram_rate: float = 25.0
+    reminder_offsets: tuple[int, ...] = (24 * 60, 2 * 60)  # minutes before an event starts
+    delivery_concurrency: int = 16
 
     @property
     def telegram_enabled(self) -> bool:
@@ -92,6 +96,36 @@ def _token(value: str) -> Secret:
     return Secret(value)
 
 
+def _rate(value: str) -> float:
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = 0.0
+    # Above 1000/s is past even Telegram's paid broadcasts: surely a typo.
+    if not 0 < rate <= 1000:
+        raise ConfigError("PUSTAKA_TELEGRAM_RATE", f"not a rate in messages/s: {value!r}")
+    return rate
+
+
+def _offsets(value: str) -> tuple[int, ...]:
+    """'24h,2h' or '90m' -> minutes before the start, largest first."""
+    found = set()
+    for item in filter(None, (part.strip().lower() for part in value.split(","))):
+        number, unit = item[:-1], item[-1:]
+        if unit not in ("h", "m") or not number.isdigit() or int(number) == 0:
+            raise ConfigError(
+                "PUSTAKA_REMINDER_OFFSETS", f"{item!r} is not like 24h or 90m (comma-separated)"
+            )
+        found.add(int(number) * (60 if unit == "h" else 1))
+    return tuple(sorted(found, reverse=True))
+
+
+def _positive_int(variable: str, value: str) -> int:
+    if not value.isdigit() or int(value) == 0:
+        raise ConfigError(variable, f"not a positive whole number: {value!r}")
+    return int(value)
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env"
 ) -> Settings:
@@ -120,4 +154,10 @@ def load_settings(
         db_path=db_path,
         admins=_admins(values.get("PUSTAKA_ADMINS", "")),
         timezone=timezone,
+        telegram_rate=_rate(values.get("PUSTAKA_TELEGRAM_RATE", "").strip() or "25"),
+        reminder_offsets=_offsets(values.get("PUSTAKA_REMINDER_OFFSETS", "").strip() or "24h,2h"),
+        delivery_concurrency=_positive_int(
+            "PUSTAKA_DELIVERY_CONCURRENCY",
+            values.get("PUSTAKA_DELIVERY_CONCURRENCY", "").strip() or "16",
+        ),
     )

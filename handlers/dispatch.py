@@ -89,6 +89,11 @@ class Dispatcher:
         resident = await self.storage.residents.find(
             channel=incoming.channel, external_id=incoming.user_id
         )
+        if resident is not None:
+            # Someone the platform reported as unreachable (blocked the bot) wrote again.
+            await self.storage.outbox.reachable_again(
+                channel=incoming.channel, external_id=incoming.user_id
+            )
         language = _language(resident.language if resident else None, session.state, incoming)
         before = copy.deepcopy(session.state)
         if incoming.username and session.state.get("username") != incoming.username.casefold():

@@ -18,6 +18,7 @@ from handlers import (
     onboarding,
     privacy,
     registration,
+    reminders,
     topics,
 )
 from handlers.common import expired, main_menu
@@ -64,6 +65,7 @@ COMMANDS: list[tuple[str, str, Command, str]] = [
     ("datasaya", "mydata", privacy.my_data, "commands.mydata"),
     ("hapusdata", "deletemydata", privacy.ask_delete, "commands.deletemydata"),
     ("berhenti", "stop", privacy.stop_announcements, "commands.stop"),
+    ("pengingat", "reminders", reminders.toggle, "commands.reminders"),
     ("langganan", "subscriptions", topics.show, "commands.subscriptions"),
     ("batal", "cancel", _cancel, "commands.cancel"),
     ("acarasaya", "myevents", registration.my_events, "commands.myevents"),
@@ -128,6 +130,7 @@ PAYLOADS: dict[str, PayloadHandler] = {
     "sau": access.payload(roles.audit_page, "sau", access.ADMIN),
     "bc": access.payload(broadcast.button, "bc"),
     "bcm": access.payload(broadcast.mine_page, "bcm"),
+    "rmd": reminders.answer,
 }
 
 # Text typed while a flow waits for typed input (a name, a date): (flow, step) -> handler.

@@ -9,7 +9,9 @@ from storage.broadcasts import Broadcasts
 from storage.db import Database
 from storage.events import Events
 from storage.libraries import Libraries
+from storage.outbox import OutboxRepo
 from storage.registrations import Registrations
+from storage.reminders import Reminders
 from storage.residents import Residents
 from storage.sessions import Sessions
 from storage.staff import Staff
@@ -29,6 +31,8 @@ class Storage:
     broadcasts: Broadcasts
     staff_events: StaffEvents
     registrations: Registrations
+    outbox: OutboxRepo
+    reminders: Reminders
 
     @classmethod
     async def open(cls, path: str | Path) -> Storage:
@@ -43,6 +47,8 @@ class Storage:
             broadcasts=Broadcasts(db),
             staff_events=StaffEvents(db),
             registrations=Registrations(db),
+            outbox=OutboxRepo(db),
+            reminders=Reminders(db),
         )
 
     async def close(self) -> None:

@@ -1,19 +1,32 @@
 """The outbox: producers insert rows (inside their own transaction), the delivery worker sends.
 
-`enqueue` takes the caller's connection so a registration change and the message about it commit
-or roll back together.
+`enqueue` and the `cancel_pending` helper take the caller's connection so a registration change
+and the message about it commit or roll back together. The `OutboxRepo` methods are the worker's
+side: claim due rows, record the outcome of each send, and recover after a restart.
+
+Row life: pending → sending (claimed) → sent | pending again (retry, rate limit, graceful
+shutdown) | failed (gave up, reason kept) | cancelled (reason kept) | held (WhatsApp window).
+A crash leaves claimed rows in `sending`; `reset_sending` at start-up makes them pending again,
+which is the only way a message can go out twice, so the worker's concurrency bounds duplicates.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import aiosqlite
 
-from storage.clock import to_db, utcnow
+from storage.clock import from_db, to_db, utcnow
+from storage.db import Database
+
+# Interactive replies are not outbox rows, but rows may still be ranked among themselves:
+# a waitlist promotion should not wait behind a 10,000-person announcement.
+PRIORITY_BULK = 0
+PRIORITY_PERSONAL = 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +78,329 @@ async def enqueue(conn: aiosqlite.Connection, message: OutboxMessage) -> bool:
         ),
     )
     return cur.rowcount == 1
+
+
+async def cancel_pending(
+    conn: aiosqlite.Connection,
+    *,
+    reason: str,
+    resident_id: int | None = None,
+    event_id: int | None = None,
+    key_prefix: str | None = None,
+    kinds: Sequence[str] = (),
+) -> int:
+    """Cancel rows not yet sent that match every given filter (at least one of resident, event
+    or key prefix); the reason is kept in `last_error`. Rows already claimed (`sending`) are left
+    alone: they are on the wire and the worker records their outcome."""
+    where = ["status IN ('pending', 'held')"]
+    params: list[object] = []
+    if resident_id is not None:
+        where.append("resident_id = ?")
+        params.append(resident_id)
+    if event_id is not None:
+        where.append("event_id = ?")
+        params.append(event_id)
+    if key_prefix is not None:
+        # substr, not LIKE: a key may contain % or _.
+        where.append("substr(dedupe_key, 1, ?) = ?")
+        params += [len(key_prefix), key_prefix]
+    if len(params) == 0:
+        raise ValueError("cancel_pending needs a resident, an event or a key prefix")
+    if kinds:
+        where.append(f"kind IN ({', '.join('?' * len(kinds))})")
+        params += list(kinds)
+    cur = await conn.execute(
+        "UPDATE outbox SET status = 'cancelled', last_error = ?, updated_at = ? "
+        f"WHERE {' AND '.join(where)}",
+        (reason, to_db(utcnow()), *params),
+    )
+    return cur.rowcount
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    id: int
+    dedupe_key: str
+    kind: str
+    channel: str
+    recipient: str
+    resident_id: int | None
+    event_id: int | None
+    language: str
+    text: str
+    choices: tuple[tuple[str, str], ...]
+    document: dict[str, str] | None
+    params: dict[str, Any]
+    priority: int
+    due_at: datetime
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStats:
+    by_status: dict[str, int]
+    by_kind: dict[str, dict[str, int]]  # kind -> status -> count
+    oldest_pending: tuple[datetime, str, str] | None  # due_at, kind, dedupe_key
+
+
+_ROW = (
+    "id, dedupe_key, kind, channel, recipient, resident_id, event_id, language, body, params, "
+    "priority, due_at, attempts"
+)
+
+
+def _row(row: Any) -> OutboxRow:
+    body = json.loads(row["body"])
+    return OutboxRow(
+        id=row["id"],
+        dedupe_key=row["dedupe_key"],
+        kind=row["kind"],
+        channel=row["channel"],
+        recipient=row["recipient"],
+        resident_id=row["resident_id"],
+        event_id=row["event_id"],
+        language=row["language"],
+        text=body.get("text") or "",
+        choices=tuple((str(label), str(payload)) for label, payload in body.get("choices", [])),
+        document=body.get("document"),
+        params=json.loads(row["params"] or "{}"),
+        priority=row["priority"],
+        due_at=from_db(row["due_at"]),
+        attempts=row["attempts"],
+    )
+
+
+def _marks(ids: Sequence[object]) -> str:
+    return ", ".join("?" * len(ids))
+
+
+class OutboxRepo:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def claim(
+        self, *, channels: Sequence[str], limit: int, now: datetime | None = None
+    ) -> list[OutboxRow]:
+        """Move up to `limit` due rows of these channels from pending to sending, in one write
+        transaction so two claimers never take the same row; highest priority first, then the
+        longest overdue. Rows that must not go out any more are cancelled on the way."""
+        if limit <= 0 or not channels:
+            return []
+        stamp = to_db(now or utcnow())
+        chans = _marks(channels)
+        async with self._db.transaction() as conn:
+            # A person who blocked the bot is not written to until they write again.
+            await conn.execute(
+                "UPDATE outbox SET status = 'cancelled', last_error = 'unreachable', "
+                "updated_at = ? WHERE status = 'pending' AND due_at <= ? "
+                f"AND channel IN ({chans}) AND resident_id IN "
+                "(SELECT id FROM residents WHERE unreachable_at IS NOT NULL)",
+                (stamp, stamp, *channels),
+            )
+            # A reminder is pointless once its event started or was called off (it may have
+            # been due while the bot was down).
+            await conn.execute(
+                "UPDATE outbox SET status = 'cancelled', updated_at = ?, last_error = "
+                "(SELECT CASE WHEN e.status = 'cancelled' THEN 'event cancelled' "
+                "ELSE 'event started' END FROM events e WHERE e.id = outbox.event_id) "
+                "WHERE status = 'pending' AND kind = 'reminder' AND due_at <= ? "
+                f"AND channel IN ({chans}) AND event_id IN (SELECT id FROM events "
+                "WHERE starts_at <= ? OR status = 'cancelled')",
+                (stamp, stamp, *channels, stamp),
+            )
+            cur = await conn.execute(
+                "UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ? "
+                "WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' "
+                f"AND channel IN ({chans}) AND due_at <= ? "
+                "ORDER BY priority DESC, due_at, id LIMIT ?) "
+                f"RETURNING {_ROW}",
+                (stamp, *channels, stamp, limit),
+            )
+            rows = [_row(r) for r in await cur.fetchall()]
+            await cur.close()
+        # RETURNING gives no order guarantee; the worker starts them in claim order.
+        rows.sort(key=lambda r: (-r.priority, r.due_at, r.id))
+        return rows
+
+    async def mark_sent(self, *, row_id: int, external_id: str | None = None) -> None:
+        stamp = to_db(utcnow())
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE outbox SET status = 'sent', external_id = ?, last_error = NULL, "
+                "sent_at = ?, updated_at = ? WHERE id = ?",
+                (external_id, stamp, stamp, row_id),
+            )
+
+    async def retry(
+        self, *, row_id: int, due_at: datetime, error: str, count_attempt: bool = True
+    ) -> None:
+        """Back to pending, due at `due_at`. A rate-limited send does not count as an attempt:
+        the message was refused because of others, not because of itself."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE outbox SET status = 'pending', due_at = ?, last_error = ?, "
+                "attempts = attempts - ?, updated_at = ? WHERE id = ? AND status = 'sending'",
+                (to_db(due_at), error[:500], 0 if count_attempt else 1, to_db(utcnow()), row_id),
+            )
+
+    async def finish(self, *, row_id: int, status: str, reason: str) -> None:
+        """Give up on one row: failed (retries used up or refused), cancelled, or held."""
+        if status not in ("failed", "cancelled", "held"):
+            raise ValueError(status)
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE outbox SET status = ?, last_error = ?, updated_at = ? WHERE id = ?",
+                (status, reason[:500], to_db(utcnow()), row_id),
+            )
+
+    async def release(self, *, row_ids: Iterable[int]) -> int:
+        """Graceful shutdown: claimed rows that were not sent go back to pending; the claim's
+        attempt is given back because nothing was tried."""
+        ids = list(row_ids)
+        if not ids:
+            return 0
+        async with self._db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE outbox SET status = 'pending', attempts = max(attempts - 1, 0), "
+                f"updated_at = ? WHERE status = 'sending' AND id IN ({_marks(ids)})",
+                (to_db(utcnow()), *ids),
+            )
+            return cur.rowcount
+
+    async def reset_sending(self) -> int:
+        """Start-up after a crash: rows left in `sending` may or may not have reached the
+        person; sending them again is the price of losing none. Only one worker per database
+        may call this (see docs/delivery.md)."""
+        async with self._db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE outbox SET status = 'pending', last_error = 'interrupted', "
+                "updated_at = ? WHERE status = 'sending'",
+                (to_db(utcnow()),),
+            )
+            return cur.rowcount
+
+    async def mark_unreachable(
+        self, *, channel: str, recipient: str, resident_id: int | None
+    ) -> int:
+        """The platform says this person blocked the bot: flag them and cancel what waits for
+        them. Returns how many rows were cancelled."""
+        stamp = to_db(utcnow())
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE residents SET unreachable_at = ?, updated_at = ? "
+                "WHERE unreachable_at IS NULL AND (id = ? OR (channel = ? AND external_id = ?))",
+                (stamp, stamp, resident_id, channel, recipient),
+            )
+            cur = await conn.execute(
+                "UPDATE outbox SET status = 'cancelled', last_error = 'unreachable', "
+                "updated_at = ? WHERE status IN ('pending', 'held') "
+                "AND (resident_id = ? OR (channel = ? AND recipient = ?))",
+                (stamp, resident_id, channel, recipient),
+            )
+            return cur.rowcount
+
+    async def reachable_again(self, *, channel: str, external_id: str) -> bool:
+        """Someone flagged unreachable wrote to us: they can be written to again. A read first,
+        so the common case (never blocked) costs no write."""
+        async with self._db.reader.execute(
+            "SELECT 1 FROM residents WHERE channel = ? AND external_id = ? "
+            "AND unreachable_at IS NOT NULL",
+            (channel, external_id),
+        ) as cur:
+            if await cur.fetchone() is None:
+                return False
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE residents SET unreachable_at = NULL, updated_at = ? "
+                "WHERE channel = ? AND external_id = ?",
+                (to_db(utcnow()), channel, external_id),
+            )
+        return True
+
+    async def is_unreachable(self, *, channel: str, external_id: str) -> bool:
+        async with self._db.reader.execute(
+            "SELECT unreachable_at FROM residents WHERE channel = ? AND external_id = ?",
+            (channel, external_id),
+        ) as cur:
+            row = await cur.fetchone()
+        return row is not None and row[0] is not None
+
+    async def cancel(
+        self,
+        *,
+        reason: str,
+        resident_id: int | None = None,
+        event_id: int | None = None,
+        key_prefix: str | None = None,
+        kinds: Sequence[str] = (),
+    ) -> int:
+        """`cancel_pending` in a transaction of its own."""
+        async with self._db.transaction() as conn:
+            return await cancel_pending(
+                conn,
+                reason=reason,
+                resident_id=resident_id,
+                event_id=event_id,
+                key_prefix=key_prefix,
+                kinds=kinds,
+            )
+
+    async def add(self, message: OutboxMessage) -> bool:
+        """`enqueue` in a transaction of its own (for producers with nothing else to write)."""
+        async with self._db.transaction() as conn:
+            return await enqueue(conn, message)
+
+    async def add_many(self, messages: Iterable[OutboxMessage]) -> int:
+        async with self._db.transaction() as conn:
+            added = 0
+            for message in messages:
+                added += await enqueue(conn, message)
+            return added
+
+    async def retry_failed(self) -> int:
+        """`pustaka outbox retry-failed`: failed rows get a fresh set of attempts, due now."""
+        stamp = to_db(utcnow())
+        async with self._db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE outbox SET status = 'pending', attempts = 0, due_at = ?, updated_at = ? "
+                "WHERE status = 'failed'",
+                (stamp, stamp),
+            )
+            return cur.rowcount
+
+    async def stats(self) -> OutboxStats:
+        by_status: dict[str, int] = {}
+        by_kind: dict[str, dict[str, int]] = {}
+        async with self._db.reader.execute(
+            "SELECT kind, status, count(*) FROM outbox GROUP BY kind, status ORDER BY kind, status"
+        ) as cur:
+            for kind, status, count in await cur.fetchall():
+                by_status[status] = by_status.get(status, 0) + count
+                by_kind.setdefault(kind, {})[status] = count
+        async with self._db.reader.execute(
+            "SELECT due_at, kind, dedupe_key FROM outbox WHERE status = 'pending' "
+            "ORDER BY due_at, id LIMIT 1"
+        ) as cur:
+            row = await cur.fetchone()
+        oldest = None if row is None else (from_db(row[0]), row[1], row[2])
+        return OutboxStats(by_status=by_status, by_kind=by_kind, oldest_pending=oldest)
+
+    async def status_of(self, *, dedupe_key: str) -> tuple[str, str | None, datetime] | None:
+        """Status, last error and due time of one row (tests and the CLI)."""
+        async with self._db.reader.execute(
+            "SELECT status, last_error, due_at FROM outbox WHERE dedupe_key = ?", (dedupe_key,)
+        ) as cur:
+            row = await cur.fetchone()
+        return None if row is None else (row[0], row[1], from_db(row[2]))
+
+    async def next_due(self, *, channels: Sequence[str]) -> datetime | None:
+        """When the earliest pending row of these channels falls due (lets the worker sleep)."""
+        if not channels:
+            return None
+        async with self._db.reader.execute(
+            f"SELECT min(due_at) FROM outbox WHERE status = 'pending' "
+            f"AND channel IN ({_marks(channels)})",
+            tuple(channels),
+        ) as cur:
+            row = await cur.fetchone()
+        return None if row is None or row[0] is None else from_db(row[0])

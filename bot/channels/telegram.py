@@ -19,7 +19,7 @@ from telegram import (
     MessageOriginUser,
     Update,
 )
-from telegram.error import TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -30,8 +30,16 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.channels.base import (
+    Outbound,
+    PermanentError,
+    RateLimited,
+    TransientError,
+    Unreachable,
+)
 from bot.channels.textsplit import split_text
 from bot.config import Settings
+from bot.delivery.limits import INTERACTIVE, ChannelLimiter
 from handlers.dispatch import Dispatcher, Respond
 from handlers.router import COMMANDS
 from handlers.types import Choice, Incoming, Reply, Translator
@@ -64,10 +72,18 @@ def keyboard(choices: Sequence[Choice]) -> InlineKeyboardMarkup | None:
 
 
 class TelegramChannel:
-    def __init__(self, settings: Settings, dispatcher: Dispatcher, translator: Translator) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        dispatcher: Dispatcher,
+        translator: Translator,
+        limiter: ChannelLimiter | None = None,
+    ) -> None:
         self.settings = settings
         self.dispatcher = dispatcher
         self.translator = translator
+        # Shared with the outbox worker: replies take the same tokens, ahead of bulk rows.
+        self.limiter = limiter
 
     def build(
         self,
@@ -183,9 +199,27 @@ class TelegramChannel:
     ) -> Respond:
         async def respond(replies: list[Reply]) -> None:
             for reply in replies:
-                await send_reply(context.bot, chat_id, reply, edit_message_id=tapped)
+                await self._send_now(context.bot, chat_id, reply, tapped)
 
         return respond
+
+    async def _send_now(
+        self, bot: Bot, chat_id: int, reply: Reply, tapped: int | None = None
+    ) -> None:
+        """A reply to someone chatting now: first in line for the channel's tokens; a 429
+        pauses the channel (bulk delivery too) and this reply is tried again after it."""
+        if self.limiter is None:
+            await send_reply(bot, chat_id, reply, edit_message_id=tapped)
+            return
+        for attempt in range(_INTERACTIVE_TRIES):
+            await self.limiter.acquire(str(chat_id), priority=INTERACTIVE, cost=message_cost(reply))
+            try:
+                await send_reply(bot, chat_id, reply, edit_message_id=tapped)
+                return
+            except RetryAfter as exc:
+                self.limiter.pause(retry_seconds(exc))
+                if attempt == _INTERACTIVE_TRIES - 1:
+                    raise
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling %r", update, exc_info=context.error)
@@ -213,8 +247,9 @@ def _forwarded_from(message: Message) -> str | None:
 
 async def send_reply(
     bot: Bot, chat_id: int | str, reply: Reply, *, edit_message_id: int | None = None
-) -> None:
-    """Render one reply: text split under 4096 characters, choices on the last part."""
+) -> int:
+    """Render one reply: text split under 4096 characters, choices on the last part. Returns
+    the id of the last message sent (or edited)."""
     if reply.edit and edit_message_id is not None and reply.photo is None:
         try:
             await bot.edit_message_text(
@@ -223,29 +258,75 @@ async def send_reply(
                 message_id=edit_message_id,
                 reply_markup=keyboard(reply.choices),
             )
-            return
+            return edit_message_id
         except TelegramError as exc:
             # "message is not modified" or a message too old to edit: send it afresh.
             if "not modified" in str(exc):
-                return
+                return edit_message_id
             log.info("could not edit message %s: %s", edit_message_id, exc)
     if reply.photo is not None:
-        await bot.send_photo(
+        sent = await bot.send_photo(
             chat_id,
             reply.photo,
             caption=reply.text[:1024] or None,
             reply_markup=keyboard(reply.choices),
         )
-        return
+        return sent.message_id
     if reply.document is not None:
-        await bot.send_document(
+        sent = await bot.send_document(
             chat_id,
             InputFile(reply.document.content, filename=reply.document.filename),
             caption=reply.text[:1024] or None,
             reply_markup=keyboard(reply.choices),
         )
-        return
+        return sent.message_id
     parts = split_text(reply.text, MAX_MESSAGE_CHARS)
+    message_id = 0
     for index, part in enumerate(parts):
         markup = keyboard(reply.choices) if index == len(parts) - 1 else None
-        await bot.send_message(chat_id, part, reply_markup=markup)
+        message_id = (await bot.send_message(chat_id, part, reply_markup=markup)).message_id
+    return message_id
+
+
+# A reply is tried again after a 429 this many times; past that the person gets the error.
+_INTERACTIVE_TRIES = 3
+
+
+def message_cost(reply: Reply) -> int:
+    """How many Telegram messages one reply becomes (a long text is split)."""
+    if reply.document is not None:
+        return 1
+    return len(split_text(reply.text, MAX_MESSAGE_CHARS))
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    # The public `retry_after` warns about its coming type change (PTB 22.2); the timedelta
+    # behind it is what it will become.
+    return float(exc._retry_after.total_seconds())
+
+
+class TelegramSender:
+    """The outbox worker's way to Telegram: one `Outbound` in, python-telegram-bot's errors out
+    as the channel-neutral ones in bot/channels/base.py."""
+
+    channel = CHANNEL
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send(self, message: Outbound) -> str | None:
+        reply = Reply(message.text, message.choices, message.document)
+        try:
+            return str(await send_reply(self.bot, message.recipient, reply))
+        except RetryAfter as exc:
+            raise RateLimited(retry_seconds(exc), str(exc)) from exc
+        except Forbidden as exc:
+            raise Unreachable(str(exc)) from exc
+        except BadRequest as exc:  # before NetworkError: BadRequest is one of its subclasses
+            if "chat not found" in str(exc).lower():
+                raise Unreachable(str(exc)) from exc
+            raise PermanentError(str(exc)) from exc
+        except NetworkError as exc:  # 5xx, timeouts, connection trouble
+            raise TransientError(str(exc)) from exc
+        except TelegramError as exc:  # invalid token, chat migrated, conflict
+            raise PermanentError(f"{type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,1 @@
+"""Delivery: the outbox worker, the per-channel rate limits, and the scheduler that drives them."""

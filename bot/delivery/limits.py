@@ -1,0 +1,186 @@
+"""Token buckets for one channel: overall, per chat and per group, with priorities and pauses.
+
+Every message a channel sends, interactive reply or outbox row, takes a token here first, so
+the platform's limits hold for their sum. Interactive replies (someone is looking at their phone
+now) are served before bulk rows whenever both wait: the overall bucket hands its next token to
+the waiter with the highest priority, first come first served within a priority.
+
+A 429 pauses the whole channel: no token is handed out until `retry_after` has passed, and the
+waiters sleep until then (no polling).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+INTERACTIVE = 0  # lower number first
+BULK = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Rates in messages per second; bursts in messages."""
+
+    overall_rate: float = 25.0
+    overall_burst: float = 1.0
+    chat_rate: float = 1.0
+    chat_burst: float = 3.0
+    group_rate: float = 20 / 60
+    group_burst: float = 1.0
+
+
+class Bucket:
+    """A classic token bucket on the monotonic clock."""
+
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float]) -> None:
+        self.rate = rate
+        self.burst = max(burst, 1.0)
+        self.tokens = self.burst
+        self._clock = clock
+        self._stamp = clock()
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self.tokens = min(self.burst, self.tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+
+    def wait_time(self, cost: float = 1.0) -> float:
+        """Seconds until `cost` tokens are there (0 if now)."""
+        self._refill()
+        missing = min(cost, self.burst) - self.tokens
+        return 0.0 if missing <= 0 else missing / self.rate
+
+    def take(self, cost: float = 1.0) -> None:
+        self._refill()
+        self.tokens -= cost
+
+    @property
+    def full(self) -> bool:
+        self._refill()
+        return self.tokens >= self.burst
+
+
+class LimiterClosed(Exception):
+    """The channel is shutting down; the caller should give its message back."""
+
+
+class ChannelLimiter:
+    def __init__(
+        self,
+        limits: Limits | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        is_group: Callable[[str], bool] = lambda chat: chat.startswith("-"),
+    ) -> None:
+        self.limits = limits or Limits()
+        self._clock = clock
+        self._is_group = is_group
+        self._overall = Bucket(self.limits.overall_rate, self.limits.overall_burst, clock)
+        self._chats: dict[str, Bucket] = {}
+        self._waiters: list[tuple[int, int, float, asyncio.Future[None]]] = []
+        self._seq = itertools.count()
+        self._paused_until = 0.0
+        self._wakeup = asyncio.Event()
+        self._dispenser: asyncio.Task[None] | None = None
+        self._closed = False
+        self.pauses = 0
+        self.granted = {INTERACTIVE: 0, BULK: 0}
+
+    # -- the public side ---------------------------------------------------------------------
+
+    async def acquire(self, chat: str, *, priority: int = BULK, cost: int = 1) -> None:
+        """Wait for this chat's and the channel's tokens. Raises LimiterClosed on shutdown."""
+        if self._closed:
+            raise LimiterClosed()
+        await self._chat_turn(chat, cost)
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (priority, next(self._seq), float(cost), future))
+        self._ensure_dispenser()
+        self._wakeup.set()
+        await future
+
+    def pause(self, seconds: float) -> None:
+        """The platform said 429: hand out nothing for `seconds` (a longer pause wins)."""
+        until = self._clock() + max(seconds, 0.0)
+        if until > self._paused_until:
+            self._paused_until = until
+            self.pauses += 1
+        self._wakeup.set()
+
+    @property
+    def paused_for(self) -> float:
+        return max(self._paused_until - self._clock(), 0.0)
+
+    @property
+    def waiting(self) -> int:
+        return sum(1 for *_, f in self._waiters if not f.done())
+
+    async def close(self) -> None:
+        """Wake every waiter with LimiterClosed and stop the dispenser."""
+        self._closed = True
+        for *_, future in self._waiters:
+            if not future.done():
+                future.set_exception(LimiterClosed())
+        self._waiters.clear()
+        if self._dispenser is not None:
+            self._dispenser.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._dispenser
+            self._dispenser = None
+
+    # -- inside ------------------------------------------------------------------------------
+
+    async def _chat_turn(self, chat: str, cost: int) -> None:
+        bucket = self._chats.get(chat)
+        if bucket is None:
+            if len(self._chats) > 4096:
+                # Forget chats whose bucket refilled: they are back to a fresh bucket anyway.
+                self._chats = {k: b for k, b in self._chats.items() if not b.full}
+            limits = self.limits
+            rate, burst = (
+                (limits.group_rate, limits.group_burst)
+                if self._is_group(chat)
+                else (limits.chat_rate, limits.chat_burst)
+            )
+            bucket = self._chats[chat] = Bucket(rate, burst, self._clock)
+        # Taken before sleeping, so two senders to one chat queue behind each other.
+        delay = bucket.wait_time(cost)
+        bucket.take(cost)
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+    def _ensure_dispenser(self) -> None:
+        if self._dispenser is None or self._dispenser.done():
+            self._dispenser = asyncio.get_running_loop().create_task(
+                self._dispense(), name="limiter-dispenser"
+            )
+
+    async def _dispense(self) -> None:
+        while not self._closed:
+            while self._waiters and self._waiters[0][3].done():
+                heapq.heappop(self._waiters)  # the caller gave up (cancelled)
+            if not self._waiters:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            priority, _, cost, future = self._waiters[0]
+            delay = max(self.paused_for, self._overall.wait_time(cost))
+            if delay > 0:
+                # Sleep until a token (or the pause's end); a new pause or a more urgent waiter
+                # wakes us early so we look again.
+                self._wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), timeout=delay)
+                continue
+            heapq.heappop(self._waiters)
+            if future.done():
+                continue
+            self._overall.take(cost)
+            self.granted[priority] = self.granted.get(priority, 0) + 1
+            future.set_result(None)

@@ -1,0 +1,222 @@
+"""The outbox worker: claims due rows, renders them, sends each through its channel's limiter
+and sender, and records the outcome.
+
+At most `concurrency` rows are claimed (status `sending`) at any moment; that number bounds the
+messages a `kill -9` can make us send twice. A graceful stop gives back the rows still waiting
+for a token and lets the ones on the wire finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import functools
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+import bot.notifications.reminders  # noqa: F401  (registers the reminder renderer)
+from bot.channels.base import (
+    ChannelSender,
+    Outbound,
+    OutsideWindow,
+    PermanentError,
+    RateLimited,
+    SendError,
+    TransientError,
+    Unreachable,
+)
+from bot.delivery.limits import BULK, ChannelLimiter, LimiterClosed
+from bot.notifications import render
+from handlers.types import Choice, Document, Translator
+from storage import Storage
+from storage.clock import utcnow
+from storage.outbox import OutboxRow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    concurrency: int = 16
+    max_attempts: int = 6
+    backoff_base: float = 10.0  # seconds before the first retry; doubles each attempt
+    backoff_cap: float = 3600.0
+    shutdown_grace: float = 10.0  # how long a graceful stop waits for sends on the wire
+
+
+def backoff(attempt: int, settings: WorkerSettings) -> float:
+    """10 s, 20 s, 40 s … capped: a platform having a bad minute is not hammered."""
+    return float(min(settings.backoff_base * 2 ** max(attempt - 1, 0), settings.backoff_cap))
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        storage: Storage,
+        translator: Translator,
+        senders: Mapping[str, ChannelSender],
+        limiters: Mapping[str, ChannelLimiter],
+        settings: WorkerSettings | None = None,
+    ) -> None:
+        self.storage = storage
+        self.translator = translator
+        self.senders = dict(senders)
+        self.limiters = dict(limiters)
+        self.settings = settings or WorkerSettings()
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._on_wire: set[int] = set()
+        # Claimed rows whose outcome is not recorded yet: what a graceful stop gives back.
+        self._claimed: set[int] = set()
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._loop_task: asyncio.Task[None] | None = None
+        self.sent = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        # Whatever a crash left claimed is pending again; see OutboxRepo.reset_sending.
+        reset = await self.storage.outbox.reset_sending()
+        if reset:
+            log.warning("%d outbox rows were in flight at the last stop; sending them again", reset)
+        self._loop_task = asyncio.get_running_loop().create_task(self._run(), name="outbox")
+
+    def wake(self) -> None:
+        """Something may be due (the scheduler's tick, or a producer just wrote a row)."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Stop claiming; give back rows still waiting for a token; let sends on the wire finish
+        (up to the grace period); give back whatever is left."""
+        self._stopping = True
+        self._wake.set()
+        if self._loop_task is not None:
+            await self._loop_task
+        for row_id, task in list(self._tasks.items()):
+            if row_id not in self._on_wire:
+                task.cancel()
+        pending = list(self._tasks.values())
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=self.settings.shutdown_grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        returned = await self.storage.outbox.release(row_ids=list(self._claimed))
+        if returned:
+            log.info("returned %d unsent outbox rows to pending", returned)
+        self._claimed.clear()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        channels = list(self.senders)
+        limit = self.settings.concurrency
+        while not self._stopping:
+            free = limit - len(self._tasks)
+            # Claim in batches (a quarter of the slots at least) rather than one row per freed
+            # slot: fewer write transactions at full speed.
+            if free >= max(limit // 4, 1) or not self._tasks:
+                try:
+                    rows = await self.storage.outbox.claim(channels=channels, limit=free)
+                except Exception:
+                    log.exception("could not claim outbox rows")
+                    rows = []
+                for row in rows:
+                    self._claimed.add(row.id)
+                    task = asyncio.get_running_loop().create_task(self._deliver(row))
+                    self._tasks[row.id] = task
+                    task.add_done_callback(functools.partial(self._done, row.id))
+                if rows and len(rows) == free:
+                    continue  # there may be more due: claim again as soon as slots free up
+            self._wake.clear()
+            await self._wake.wait()
+
+    def _done(self, row_id: int, _task: asyncio.Task[None]) -> None:
+        self._tasks.pop(row_id, None)
+        self._on_wire.discard(row_id)
+        self._wake.set()
+
+    async def _deliver(self, row: OutboxRow) -> None:
+        try:
+            await self._deliver_one(row)
+        except asyncio.CancelledError:
+            raise  # stop(): the row stays claimed and is given back there
+        except Exception:
+            # The outcome could not be recorded (database trouble): the row stays `sending`
+            # and the next start-up sends it again rather than losing it.
+            log.exception("delivering outbox row %s failed", row.id)
+        self._claimed.discard(row.id)
+
+    async def _deliver_one(self, row: OutboxRow) -> None:
+        outbox = self.storage.outbox
+        try:
+            message = await self._outbound(row)
+        except Exception as exc:
+            log.exception("could not render outbox row %s (%s)", row.id, row.kind)
+            await outbox.finish(row_id=row.id, status="failed", reason=f"render: {exc!r}")
+            return
+        limiter = self.limiters[row.channel]
+        sender = self.senders[row.channel]
+        try:
+            await limiter.acquire(row.recipient, priority=BULK)
+        except LimiterClosed:
+            await outbox.release(row_ids=[row.id])
+            return
+        self._on_wire.add(row.id)
+        try:
+            external_id = await sender.send(message)
+        except RateLimited as exc:
+            limiter.pause(exc.retry_after)
+            log.warning("%s rate limited for %ss", row.channel, exc.retry_after)
+            await outbox.retry(row_id=row.id, due_at=utcnow(), error=str(exc), count_attempt=False)
+        except Unreachable as exc:
+            cancelled = await outbox.mark_unreachable(
+                channel=row.channel, recipient=row.recipient, resident_id=row.resident_id
+            )
+            await outbox.finish(row_id=row.id, status="cancelled", reason=f"unreachable: {exc}")
+            log.info("%s %s unreachable; %d rows cancelled", row.channel, row.recipient, cancelled)
+        except TransientError as exc:
+            if row.attempts >= self.settings.max_attempts:
+                await outbox.finish(row_id=row.id, status="failed", reason=str(exc))
+            else:
+                delay = backoff(row.attempts, self.settings)
+                await outbox.retry(
+                    row_id=row.id, due_at=utcnow() + timedelta(seconds=delay), error=str(exc)
+                )
+        except OutsideWindow as exc:
+            await outbox.finish(row_id=row.id, status="held", reason=str(exc))
+        except (PermanentError, SendError) as exc:
+            await outbox.finish(row_id=row.id, status="failed", reason=str(exc))
+        else:
+            await outbox.mark_sent(row_id=row.id, external_id=external_id)
+            self.sent += 1
+
+    async def _outbound(self, row: OutboxRow) -> Outbound:
+        text, choices = row.text, tuple(Choice(label, payload) for label, payload in row.choices)
+        if not text:
+            rendered = await render(
+                row.kind, row.params, row.language, self.translator, self.storage
+            )
+            text, choices = rendered.text, rendered.choices
+        document = None
+        if row.document is not None:
+            document = Document(
+                filename=row.document["filename"],
+                content=base64.b64decode(row.document["content_b64"]),
+                mime_type=row.document.get("mime_type", "application/octet-stream"),
+            )
+        return Outbound(
+            recipient=row.recipient,
+            text=text,
+            choices=choices,
+            document=document,
+            kind=row.kind,
+            language=row.language,
+            params=row.params,
+        )

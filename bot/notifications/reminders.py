@@ -1,0 +1,31 @@
+"""Reminder rows rendered at delivery time, with the event's current title, time and place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.notifications import Rendered, renderer
+from handlers.types import Choice, Translator
+from storage import Storage
+
+
+@renderer("reminder")
+async def reminder(
+    params: dict[str, Any], language: str, translator: Translator, storage: Storage
+) -> Rendered:
+    event = await storage.events.get(event_id=int(params["event_id"]))
+    values = {
+        "title": event.title,
+        "when": translator.when(language, event.starts_at),
+        "place": f"{event.place} — {event.library_name}" if event.place else event.library_name,
+    }
+    if not params.get("ask"):
+        return Rendered(translator.text(language, "reminders.soon", **values))
+    registration = int(params["registration_id"])
+    return Rendered(
+        translator.text(language, "reminders.ask", **values),
+        (
+            Choice(translator.text(language, "reminders.yes"), f"rmd:ok:{registration}"),
+            Choice(translator.text(language, "reminders.no"), f"rmd:no:{registration}"),
+        ),
+    )
