@@ -139,7 +139,8 @@ def _recipients_sql(audience: Audience) -> tuple[str, list[object]]:
     if audience.kind == "topic":
         sql = (
             "FROM topic_subscriptions t JOIN residents r ON r.id = t.resident_id "
-            "WHERE t.topic = ? AND r.consent_at IS NOT NULL AND r.announcements_off = 0"
+            "WHERE t.topic = ? AND r.consent_at IS NOT NULL AND r.announcements_off = 0 "
+            "AND r.unreachable_at IS NULL"
         )
         params.append(audience.topic)
         if audience.regency_code is not None:
@@ -150,11 +151,15 @@ def _recipients_sql(audience: Audience) -> tuple[str, list[object]]:
         # One message per resident, whoever they registered (themselves or by proxy).
         status = "'confirmed'" if audience.kind == "registrants" else "'waitlisted'"
         sql = (
-            "FROM residents r WHERE r.consent_at IS NOT NULL AND r.id IN (SELECT g.resident_id "
+            "FROM residents r WHERE r.consent_at IS NOT NULL AND r.unreachable_at IS NULL "
+            "AND r.id IN (SELECT g.resident_id "
             f"FROM registrations g WHERE g.event_id = ? AND g.status = {status})"
         )
         return sql, [audience.event_id]
-    sql = "FROM residents r WHERE r.consent_at IS NOT NULL AND r.announcements_off = 0"
+    sql = (
+        "FROM residents r WHERE r.consent_at IS NOT NULL AND r.announcements_off = 0 "
+        "AND r.unreachable_at IS NULL"
+    )
     if audience.kind == "regency" or audience.regency_code is not None:
         sql += " AND r.regency_code = ?"
         params.append(audience.regency_code)

@@ -3,11 +3,16 @@ cancellation, progress edited in place, and every wrong input of the flow."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from bot.channels.telegram import TelegramSender
+from bot.delivery.limits import ChannelLimiter, Limits
+from bot.delivery.worker import DeliveryWorker
 from bot.runtime import Runtime
+from bot.staff_progress import BroadcastProgress
 from storage.clock import from_db, utcnow
 from tests.fakes.telegram_api import FakeBotApi
 from tests.staff_support import ADMIN, outbox_rows, resident, set_outbox_status
@@ -230,3 +235,60 @@ async def test_english_flow_and_empty_audience(tg: TelegramHarness, runtime: Run
     calls = await tg.tap(ADMIN, "bc:a:r:sabu-raijua", "en")
     assert "Nobody would receive that yet" in texts(calls)
     assert "bc:a:all" in payloads(calls)
+
+
+async def test_delivery_worker_sends_it_and_the_progress_message_is_edited(
+    tg: TelegramHarness, runtime: Runtime, fake_api: FakeBotApi
+) -> None:
+    """The real outbox worker delivers the announcement (photo included); the progress job
+    sends one progress message, then edits it; the final report reaches the author."""
+    people = await _population(runtime)
+    await _librarian(tg)
+    await tg.send(LIBRARIAN, "/siaran")
+    photo = [{"file_id": "AgACphoto", "file_unique_id": "u1", "width": 640, "height": 480}]
+    await tg.send_raw(LIBRARIAN, {"photo": photo, "caption": "Pameran buku minggu ini."})
+    await tg.tap(LIBRARIAN, "bc:a:all")
+    await tg.tap(LIBRARIAN, "bc:now")
+    await tg.tap(LIBRARIAN, "bc:ok")
+    fake_api.clear()
+
+    progress = BroadcastProgress(
+        runtime.storage, runtime.translator, {"telegram": TelegramSender(tg.app.bot)}
+    )
+    assert await progress.run() == 1
+    first = fake_api.sent(LIBRARIAN)
+    assert len(first) == 1 and "sisa 4" in first[0].text
+    assert await progress.run() == 0  # nothing changed: no edit
+
+    worker = DeliveryWorker(
+        runtime.storage,
+        runtime.translator,
+        {"telegram": TelegramSender(tg.app.bot)},
+        {"telegram": ChannelLimiter(Limits(overall_rate=1000, chat_rate=1000, chat_burst=10))},
+    )
+    await worker.start()
+    try:
+        worker.wake()
+        for _ in range(500):  # bounded wait for the worker, not a timing assertion
+            if (await runtime.storage.broadcasts.progress(broadcast_id=1)).remaining == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert await progress.run() == 1
+        edits = [c for c in fake_api.calls if c.method == "editMessageText"]
+        assert len(edits) == 1 and "#1 · selesai" in edits[0].text
+        assert "Terkirim 4 · gagal 0 · sisa 0" in edits[0].text
+        worker.wake()
+        for _ in range(500):
+            if any("selesai: terkirim 4" in c.text for c in fake_api.sent(LIBRARIAN)):
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await worker.stop()
+    photos = [c for c in fake_api.calls if c.method == "sendPhoto"]
+    resident_chats = {
+        str(r.external_id)
+        for r in [await runtime.storage.residents.get(resident_id=i) for i in people["ende"]]
+    }
+    assert {c.chat_id for c in photos} == resident_chats
+    assert all(c.params["photo"] == "AgACphoto" for c in photos)
+    assert any("selesai: terkirim 4" in c.text for c in fake_api.sent(LIBRARIAN))

@@ -49,6 +49,7 @@ class Outbound:
     text: str
     choices: tuple[Choice, ...] = ()
     document: Document | None = None
+    photo: str | None = None  # a channel file id; the text is its caption
     kind: str = "reply"  # reply (interactive) | reminder | promotion | event_change | announcement
     language: str = "id"
     params: dict[str, Any] = field(default_factory=dict)  # template parameters (WhatsApp)

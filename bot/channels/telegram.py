@@ -315,7 +315,7 @@ class TelegramSender:
         self.bot = bot
 
     async def send(self, message: Outbound) -> str | None:
-        reply = Reply(message.text, message.choices, message.document)
+        reply = Reply(message.text, message.choices, message.document, photo=message.photo)
         try:
             return str(await send_reply(self.bot, message.recipient, reply))
         except RetryAfter as exc:
@@ -330,3 +330,22 @@ class TelegramSender:
             raise TransientError(str(exc)) from exc
         except TelegramError as exc:  # invalid token, chat migrated, conflict
             raise PermanentError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def edit(
+        self, recipient: str, message_id: str, text: str, choices: tuple[Choice, ...] = ()
+    ) -> None:
+        """Replace a message's text (an announcement's progress, redrawn in place)."""
+        try:
+            await self.bot.edit_message_text(
+                text[:MAX_MESSAGE_CHARS],
+                chat_id=recipient,
+                message_id=int(message_id),
+                reply_markup=keyboard(choices),
+            )
+        except RetryAfter as exc:
+            raise RateLimited(retry_seconds(exc), str(exc)) from exc
+        except BadRequest as exc:
+            if "not modified" not in str(exc):
+                raise PermanentError(str(exc)) from exc
+        except TelegramError as exc:
+            raise TransientError(str(exc)) from exc

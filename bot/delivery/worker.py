@@ -216,6 +216,7 @@ class DeliveryWorker:
             text=text,
             choices=choices,
             document=document,
+            photo=row.photo,
             kind=row.kind,
             language=row.language,
             params=row.params,

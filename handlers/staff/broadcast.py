@@ -19,7 +19,8 @@ from handlers.common import clip, expired, page_count, pager, parse_page
 from handlers.events import CATEGORIES
 from handlers.staff.access import OutOfScope
 from handlers.staff.when import parse_local
-from handlers.types import Choice, Context, Reply
+from handlers.types import Choice, Context, Reply, Translator
+from storage import Storage
 from storage.broadcasts import Audience, Broadcast, EmptyAudience, NotCancellable
 from storage.errors import NotFound
 from storage.models import Event
@@ -204,23 +205,32 @@ async def _pick_event(ctx: Context, role: StaffRole, kind: str, page_text: str) 
 
 
 async def describe_audience(ctx: Context, audience: Audience) -> str:
+    return await audience_words(ctx.storage, ctx.translator, ctx.language, audience)
+
+
+async def audience_words(
+    storage: Storage, translator: Translator, language: str, audience: Audience
+) -> str:
+    def t(key: str, **values: object) -> str:
+        return translator.text(language, key, **values)
+
     regency = None
     if audience.regency_code:
-        regency = (await ctx.storage.libraries.regency(code=audience.regency_code)).name
+        regency = (await storage.libraries.regency(code=audience.regency_code)).name
     if audience.kind in ("registrants", "waitlist"):
         try:
-            title = (await ctx.storage.events.get(event_id=audience.event_id or 0)).title
+            title = (await storage.events.get(event_id=audience.event_id or 0)).title
         except NotFound:
             title = "?"
-        return ctx.t(f"staff.bc.desc_{audience.kind}", event=title)
+        return t(f"staff.bc.desc_{audience.kind}", event=title)
     if audience.kind == "topic":
-        topic = ctx.t(f"events.category.{audience.topic}")
+        topic = t(f"events.category.{audience.topic}")
         if regency:
-            return ctx.t("staff.bc.desc_topic_regency", topic=topic, regency=regency)
-        return ctx.t("staff.bc.desc_topic", topic=topic)
+            return t("staff.bc.desc_topic_regency", topic=topic, regency=regency)
+        return t("staff.bc.desc_topic", topic=topic)
     if regency:
-        return ctx.t("staff.bc.desc_regency", regency=regency)
-    return ctx.t("staff.bc.desc_all")
+        return t("staff.bc.desc_regency", regency=regency)
+    return t("staff.bc.desc_all")
 
 
 async def _sender(ctx: Context, role: StaffRole, language: str) -> str:
@@ -416,14 +426,43 @@ async def _mine_page(ctx: Context, role: StaffRole, page: int) -> None:
 
 
 async def _summary(ctx: Context, item: Broadcast) -> str:
-    return ctx.t(
+    return await summary_text(ctx.storage, ctx.translator, ctx.language, item)
+
+
+async def summary_text(
+    storage: Storage, translator: Translator, language: str, item: Broadcast
+) -> str:
+    return translator.text(
+        language,
         "staff.bc.summary",
         id=item.id,
-        status=ctx.t(f"staff.bc.status.{item.status}"),
-        when=ctx.when(item.due_at),
-        audience=await describe_audience(ctx, item.audience),
+        status=translator.text(language, f"staff.bc.status.{item.status}"),
+        when=translator.when(language, item.due_at),
+        audience=await audience_words(storage, translator, language, item.audience),
         text=clip(item.text, 60),
     )
+
+
+async def progress_text(
+    storage: Storage, translator: Translator, language: str, item: Broadcast
+) -> str:
+    """Status line and sent / failed / remaining: the same words in /siaranku and in the
+    progress message the delivery side keeps up to date."""
+    progress = await storage.broadcasts.progress(broadcast_id=item.id)
+
+    def number(value: int) -> str:
+        return translator.number(language, value)
+
+    counts = translator.text(
+        language,
+        "staff.bc.progress",
+        sent=number(progress.sent),
+        failed=number(progress.failed),
+        remaining=number(progress.remaining),
+        cancelled=number(progress.cancelled),
+        total=number(item.recipients),
+    )
+    return await summary_text(storage, translator, language, item) + "\n" + counts
 
 
 async def _own(ctx: Context, role: StaffRole, value: str) -> Broadcast | None:
@@ -478,21 +517,7 @@ async def manage_button(ctx: Context, role: StaffRole, arg: str) -> None:
 async def progress_reply(ctx: Context, broadcast_id: int, *, edit: bool) -> Reply:
     """Status and sent / failed / remaining, with a refresh button that redraws this message."""
     item = await ctx.storage.broadcasts.get(broadcast_id=broadcast_id)
-    progress = await ctx.storage.broadcasts.progress(broadcast_id=broadcast_id)
-    number = ctx.translator.number
-    text = "\n".join(
-        [
-            await _summary(ctx, item),
-            ctx.t(
-                "staff.bc.progress",
-                sent=number(ctx.language, progress.sent),
-                failed=number(ctx.language, progress.failed),
-                remaining=number(ctx.language, progress.remaining),
-                cancelled=number(ctx.language, progress.cancelled),
-                total=number(ctx.language, item.recipients),
-            ),
-        ]
-    )
+    text = await progress_text(ctx.storage, ctx.translator, ctx.language, item)
     choices = [ctx.choice("staff.bc.refresh", f"bc:v:{item.id}")]
     if item.status in ("scheduled", "running"):
         choices.append(ctx.choice("staff.bc.cancel_this", f"bc:c:{item.id}"))
