@@ -22,7 +22,9 @@ from handlers import (
     topics,
 )
 from handlers.common import expired, main_menu
-from handlers.staff import access, broadcast, roles
+from handlers.staff import access, broadcast, roles, stats
+from handlers.staff import events as staff_events
+from handlers.staff import registrations as staff_registrations
 from handlers.types import MAX_TEXT_CHARS, Context
 
 Command = Callable[[Context], Awaitable[None]]
@@ -81,6 +83,15 @@ STAFF_COMMANDS: list[tuple[str, str, Command]] = [
     ("audit", "audit", access.command(roles.show_audit, "audit", access.ADMIN)),
     ("siaran", "broadcast", access.command(broadcast.start, "siaran")),
     ("siaranku", "mybroadcasts", access.command(broadcast.mine, "siaranku")),
+    ("acarabaru", "newevent", access.command(staff_events.new, "acarabaru", access.LIBRARIANS)),
+    (
+        "kelolaacara",
+        "manageevents",
+        access.command(staff_events.manage, "kelolaacara", access.LIBRARIANS),
+    ),
+    ("peserta", "registrations", access.command(staff_registrations.registrations, "peserta")),
+    ("ekspor", "export", access.command(staff_registrations.export, "ekspor")),
+    ("statistik", "stats", access.command(stats.show, "statistik", access.COORDINATORS)),
 ]
 
 COMMAND_HANDLERS: dict[str, Command] = {}
@@ -130,6 +141,11 @@ PAYLOADS: dict[str, PayloadHandler] = {
     "sau": access.payload(roles.audit_page, "sau", access.ADMIN),
     "bc": access.payload(broadcast.button, "bc"),
     "bcm": access.payload(broadcast.mine_page, "bcm"),
+    "nev": access.payload(staff_events.new_button, "nev", access.LIBRARIANS),
+    "sev": access.payload(staff_events.manage_button, "sev", access.LIBRARIANS),
+    "spe": access.payload(staff_registrations.registrations_button, "spe"),
+    "sex": access.payload(staff_registrations.export_button, "sex"),
+    "sst": access.payload(stats.month_button, "sst", access.COORDINATORS),
     "rmd": reminders.answer,
 }
 
@@ -142,6 +158,12 @@ TEXT_STEPS: dict[tuple[str, str], Command] = {
     (roles.FLOW_REVOKE, "who"): access.step(roles.who_typed, access.ADMIN),
     (broadcast.FLOW, "text"): access.step(broadcast.text_typed),
     (broadcast.FLOW, "when"): access.step(broadcast.when_typed),
+    **{
+        (staff_events.NEW, step): access.step(staff_events.new_typed, access.LIBRARIANS)
+        for step in ("title", "description", "place", "when", "capacity", "deadline")
+    },
+    (staff_events.EDIT, "field"): access.step(staff_events.edit_typed, access.LIBRARIANS),
+    (staff_events.EDIT, "cancel_note"): access.step(staff_events.edit_typed, access.LIBRARIANS),
 }
 # Steps that take a photo (its caption is the text); elsewhere a photo gets "text only".
 PHOTO_STEPS = {(broadcast.FLOW, "text")}

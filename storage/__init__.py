@@ -16,6 +16,7 @@ from storage.residents import Residents
 from storage.sessions import Sessions
 from storage.staff import Staff
 from storage.staff_events import StaffEvents
+from storage.stats import Stats
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Storage:
     staff: Staff
     broadcasts: Broadcasts
     staff_events: StaffEvents
+    stats: Stats
     registrations: Registrations
     outbox: OutboxRepo
     reminders: Reminders
@@ -46,6 +48,7 @@ class Storage:
             staff=Staff(db),
             broadcasts=Broadcasts(db),
             staff_events=StaffEvents(db),
+            stats=Stats(db),
             registrations=Registrations(db),
             outbox=OutboxRepo(db),
             reminders=Reminders(db),

@@ -272,6 +272,15 @@ async def send_reply(
             reply_markup=keyboard(reply.choices),
         )
         return sent.message_id
+    if reply.document is not None and reply.document.mime_type.startswith("image/"):
+        # A generated picture (a statistics chart) is shown inline, not as a file to open.
+        sent = await bot.send_photo(
+            chat_id,
+            InputFile(reply.document.content, filename=reply.document.filename),
+            caption=reply.text[:1024] or None,
+            reply_markup=keyboard(reply.choices),
+        )
+        return sent.message_id
     if reply.document is not None:
         sent = await bot.send_document(
             chat_id,

@@ -25,3 +25,25 @@ def parse_local(text: str, timezone: str) -> datetime | None:
     except ValueError:
         return None
     return local.astimezone(UTC)
+
+
+_RANGE = re.compile(
+    r"^(.*?\d{1,2}[.:]\d{2})\s*(?:-|–|s\.?d\.?|sampai|to|until)\s*(\d{1,2})[.:](\d{2})\s*(?:wita)?\s*$",
+    re.IGNORECASE,
+)
+
+
+def parse_local_range(text: str, timezone: str) -> tuple[datetime, datetime] | None:
+    """'12-12-2026 09.00-12.00' -> (start, end) in UTC; the end on the start's local day."""
+    match = _RANGE.match(text.strip())
+    if match is None:
+        return None
+    start = parse_local(match.group(1), timezone)
+    if start is None:
+        return None
+    local = start.astimezone(ZoneInfo(timezone))
+    try:
+        end = local.replace(hour=int(match.group(2)), minute=int(match.group(3)))
+    except ValueError:
+        return None
+    return start, end.astimezone(UTC)
