@@ -3,6 +3,7 @@ as a bar chart; `pustaka report` writes the same figures (`rows`) to a CSV file.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -128,7 +129,10 @@ async def _send(ctx: Context, role: StaffRole, year: int, month: int) -> None:
         if (y, m) != (year, month)
     ][:3]
     ctx.say("\n".join(lines), *choices)
-    chart = bar_chart(
+    # Drawing takes a few hundred milliseconds: off the event loop, so others are not kept
+    # waiting.
+    chart = await asyncio.to_thread(
+        bar_chart,
         ctx.t("staff.stats.chart_title", month=label, scope=scope),
         [(ctx.t(f"staff.stats.section.{k}"), i, int(v)) for k, i, v in figures if k != "summary"],
     )
@@ -144,20 +148,14 @@ def bar_chart(title: str, bars: list[tuple[str, str, int]]) -> bytes:
     """Horizontal bars grouped by section, as a small PNG that loads on a slow connection."""
     import io
 
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display on a server
-    from matplotlib import pyplot as plt
+    # The object API, not pyplot: no global state, so charts can be drawn in worker threads
+    # (the handler does, to keep the event loop free); Figure.savefig uses the Agg canvas.
+    from matplotlib.figure import Figure
 
     sections = list(dict.fromkeys(s for s, _, _ in bars))
     heights = [max(len([b for b in bars if b[0] == s]), 1) for s in sections]
-    figure, axes = plt.subplots(
-        len(sections),
-        1,
-        figsize=(7, 1.2 + 0.32 * sum(heights) + 0.5 * len(sections)),
-        gridspec_kw={"height_ratios": heights},
-        squeeze=False,
-    )
+    figure = Figure(figsize=(7, 1.2 + 0.32 * sum(heights) + 0.5 * len(sections)))
+    axes = figure.subplots(len(sections), 1, gridspec_kw={"height_ratios": heights}, squeeze=False)
     figure.suptitle(title, fontsize=11)
     for axis, section in zip(axes[:, 0], sections, strict=True):
         items = [(label, value) for s, label, value in bars if s == section]
@@ -174,5 +172,4 @@ def bar_chart(title: str, bars: list[tuple[str, str, int]]) -> bytes:
     figure.tight_layout()
     out = io.BytesIO()
     figure.savefig(out, format="png", dpi=90)
-    plt.close(figure)
     return out.getvalue()
