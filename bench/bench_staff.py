@@ -1,8 +1,9 @@
 """Staff tools benchmark (run by `make bench`).
 
 1. An announcement to 100,000 residents (110,000 in the table; 10,000 must be skipped):
-   counting the audience, then creating the announcement and queueing one outbox row per recipient in one INSERT ... SELECT. Time, Python peak memory
-   (tracemalloc) and the process's peak RSS growth. For contrast, the same rows queued by a Python
+   counting the audience, then creating the announcement and queueing one outbox row per
+   recipient in one INSERT ... SELECT. Time, Python peak memory (tracemalloc) and the process's
+   peak RSS growth. For contrast, the same rows queued by a Python
    loop over `storage.outbox.enqueue` for 10,000 residents.
 2. /statistik over a year of data: the same 110,000 residents, 1,000 events, 50,000 registrations,
    100,000 delivered announcement rows; each of the 12 months, province-wide and for one regency,
