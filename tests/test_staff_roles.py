@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 from bot.runtime import Runtime
 from tests.staff_support import ADMIN, library_id, resident
 from tests.staff_support import settings as settings  # noqa: F401 - fixture with an admin
@@ -153,3 +158,29 @@ async def test_config_admins_follow_the_configuration(runtime: Runtime) -> None:
     assert await staff.role_of(channel="telegram", external_id=str(ADMIN)) is None
     role = await staff.role_of(channel="telegram", external_id="42")
     assert role is not None and role.role == "admin" and role.granted_by == "config"
+
+
+def test_terminal_chat_as_a_configured_admin(tmp_path: Path) -> None:
+    """`pustaka chat --as USER_ID` gives the terminal that Telegram user's role."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "PUSTAKA_"))}
+    env.update(PUSTAKA_DB=str(tmp_path / "pustaka.db"), PUSTAKA_ADMINS="9001")
+
+    def pustaka(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=60,
+        )
+
+    assert pustaka("init", "--sample").returncode == 0
+    done = pustaka("chat", "--as", "9001", stdin="/peran\n/beriperan 555 pustakawan perpus-ende\n")
+    assert done.returncode == 0, done.stderr
+    assert "telegram:9001 — Admin (provinsi) — seluruh NTT" in done.stdout
+    assert "telegram:555 sekarang: Pustakawan" in done.stdout
+    # The same commands typed by a resident in the terminal are unknown commands.
+    done = pustaka("chat", stdin="/peran\n")
+    assert "perintah itu tidak dikenal" in done.stdout
