@@ -170,13 +170,6 @@ class Broadcasts:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def can_reach_events(self) -> bool:
-        """Whether registrations exist in this schema (the registration feature is installed)."""
-        async with self._db.reader.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'registrations'"
-        ) as cur:
-            return await cur.fetchone() is not None
-
     async def count(self, audience: Audience) -> int:
         sql, params = _recipients_sql(audience)
         async with self._db.reader.execute(f"SELECT count(*) {sql}", params) as cur:

@@ -14,8 +14,9 @@ from bot.delivery.worker import DeliveryWorker
 from bot.runtime import Runtime
 from bot.staff_progress import BroadcastProgress
 from storage.clock import from_db, utcnow
+from storage.staff_events import NewEvent
 from tests.fakes.telegram_api import FakeBotApi
-from tests.staff_support import ADMIN, outbox_rows, resident, set_outbox_status
+from tests.staff_support import ADMIN, library_id, outbox_rows, resident, set_outbox_status
 from tests.staff_support import settings as settings  # noqa: F401 - fixture with an admin
 from tests.telegram_harness import TelegramHarness, buttons, payloads, texts
 
@@ -292,3 +293,69 @@ async def test_delivery_worker_sends_it_and_the_progress_message_is_edited(
     assert {c.chat_id for c in photos} == resident_chats
     assert all(c.params["photo"] == "AgACphoto" for c in photos)
     assert any("selesai: terkirim 4" in c.text for c in fake_api.sent(LIBRARIAN))
+
+
+async def test_event_registrants_and_waitlist_audiences(
+    tg: TelegramHarness, runtime: Runtime
+) -> None:
+    """Counts shown equal the rows queued; registrants who stopped announcements still hear
+    about their event; a coordinator of another regency cannot reach it."""
+    now = utcnow()
+    event_id = await runtime.storage.staff_events.create(
+        NewEvent(
+            library_id=await library_id(runtime, "perpus-ende"),
+            title="Kelas Kelor",
+            category="food",
+            description="",
+            place=None,
+            starts_at=now + timedelta(days=4),
+            ends_at=now + timedelta(days=4, hours=2),
+            capacity=3,
+            registration_closes_at=None,
+            questions=(),
+            status="open",
+        ),
+        actor="test",
+        role="admin",
+        now=now,
+    )
+    people = []
+    for user in range(8800, 8805):  # 3 seats (one holder stopped announcements), 2 waitlisted
+        person = await resident(runtime, user, "ende", announcements_off=user == 8801)
+        people.append(person.id)
+        await runtime.storage.registrations.register(
+            event_id=event_id, resident_id=person.id, name=f"Warga {user}", now=now
+        )
+    # Their proxy registration lands on the waitlist: they hear about both lists, once each.
+    await runtime.storage.registrations.register(
+        event_id=event_id, resident_id=people[0], name="Nenek", proxy=True, now=now
+    )
+    await _librarian(tg)
+    await tg.send(LIBRARIAN, "/siaran")
+    await tg.send(LIBRARIAN, "Bawa wadah sendiri untuk hasil olahan.")
+    calls = await tg.tap(LIBRARIAN, "bc:a:es:0")
+    assert f"bc:a:e:{event_id}" in payloads(calls)
+    calls = await tg.tap(LIBRARIAN, f"bc:a:e:{event_id}")
+    assert "Jumlah penerima: 3" in texts(calls) and 'pendaftar acara "Kelas Kelor"' in texts(calls)
+    assert calls[1].text.startswith("📢 Perpustakaan Daerah Kabupaten Ende · Kelas Kelor")
+    await tg.tap(LIBRARIAN, "bc:now")
+    await tg.tap(LIBRARIAN, "bc:ok")
+    rows = await outbox_rows(runtime)
+    assert sorted(int(str(r["resident_id"])) for r in rows) == sorted(people[:3])
+    assert {r["kind"] for r in rows} == {"event_message"}
+    assert {r["event_id"] for r in rows} == {event_id}
+
+    await tg.send(LIBRARIAN, "/siaran")
+    await tg.send(LIBRARIAN, "Masih ada peluang kursi kosong.")
+    calls = await tg.tap(LIBRARIAN, f"bc:a:w:{event_id}")
+    assert "Jumlah penerima: 3" in texts(calls)
+    await tg.tap(LIBRARIAN, "bc:now")
+    await tg.tap(LIBRARIAN, "bc:ok")
+    waitlist = await outbox_rows(runtime, "broadcast:2:")
+    assert sorted(int(str(r["resident_id"])) for r in waitlist) == sorted([people[0], *people[3:]])
+
+    await tg.send(ADMIN, "/beriperan 7209 koordinator alor")
+    await tg.send(7209, "/siaran")
+    await tg.send(7209, "Pengumuman dari Alor untuk semua.")
+    assert "kedaluwarsa" in texts(await tg.tap(7209, f"bc:a:e:{event_id}"))
+    assert len(await outbox_rows(runtime)) == 6

@@ -84,9 +84,8 @@ async def _ask_audience(ctx: Context, role: StaffRole) -> None:
         name = (await ctx.storage.libraries.regency(code=regency)).name
         choices.append(ctx.choice("staff.bc.aud_all_regency", "bc:a:all", regency=name))
         choices.append(ctx.choice("staff.bc.aud_topic_regency", "bc:a:ts", regency=name))
-    if await ctx.storage.broadcasts.can_reach_events():
-        choices.append(ctx.choice("staff.bc.aud_registrants", "bc:a:es:0"))
-        choices.append(ctx.choice("staff.bc.aud_waitlist", "bc:a:ws:0"))
+    choices.append(ctx.choice("staff.bc.aud_registrants", "bc:a:es:0"))
+    choices.append(ctx.choice("staff.bc.aud_waitlist", "bc:a:ws:0"))
     choices.append(ctx.choice("staff.bc.cancel", "bc:x"))
     ctx.say(ctx.t("staff.bc.ask_audience"), *choices)
 
