@@ -206,21 +206,31 @@ def _registration(row: Any) -> Registration:
     )
 
 
+async def _fetchone(conn: aiosqlite.Connection, sql: str, params: tuple[Any, ...]) -> Any:
+    # execute_fetchall is one round trip to aiosqlite's thread; a cursor context is three, and
+    # under a burst of registrations those hops are most of the time spent.
+    rows = await conn.execute_fetchall(sql, params)
+    return next(iter(rows), None)
+
+
+async def _fetchall(conn: aiosqlite.Connection, sql: str, params: tuple[Any, ...]) -> list[Any]:
+    return list(await conn.execute_fetchall(sql, params))
+
+
 async def _one(conn: aiosqlite.Connection, registration_id: int) -> Registration:
-    async with conn.execute(f"{_SELECT} WHERE r.id = ?", (registration_id,)) as cur:
-        row = await cur.fetchone()
+    row = await _fetchone(conn, f"{_SELECT} WHERE r.id = ?", (registration_id,))
     if row is None:
         raise NotFound("registration", registration_id)
     return _registration(row)
 
 
 async def _event_row(conn: aiosqlite.Connection, event_id: int) -> Any:
-    async with conn.execute(
+    row = await _fetchone(
+        conn,
         "SELECT id, status, capacity, seats_taken, waitlist_limit, starts_at, ends_at, "
         "registration_opens_at, registration_closes_at FROM events WHERE id = ?",
         (event_id,),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     if row is None:
         raise NotFound("event", event_id)
     return row
@@ -268,10 +278,9 @@ class Registrations:
             raise ValueError("empty name")
         _validate(answers)
         async with self._db.transaction() as conn:
-            async with conn.execute(
-                "SELECT consent_at FROM residents WHERE id = ?", (resident_id,)
-            ) as cur:
-                resident = await cur.fetchone()
+            resident = await _fetchone(
+                conn, "SELECT consent_at FROM residents WHERE id = ?", (resident_id,)
+            )
             if resident is None:
                 raise NotFound("resident", resident_id)
             if resident["consent_at"] is None:
@@ -281,12 +290,12 @@ class Registrations:
             if proxy:
                 await self._check_proxy(conn, event_id, resident_id, name, proxy_limit)
             else:
-                async with conn.execute(
+                existing = await _fetchone(
+                    conn,
                     "SELECT id FROM registrations WHERE event_id = ? AND resident_id = ? "
                     "AND is_proxy = 0 AND status <> 'cancelled'",
                     (event_id, resident_id),
-                ) as cur:
-                    existing = await cur.fetchone()
+                )
                 if existing is not None:
                     raise AlreadyRegistered(await _one(conn, existing["id"]))
 
@@ -298,21 +307,16 @@ class Registrations:
             if seat.rowcount == 1:
                 status, seq = "confirmed", None
             else:
-                async with conn.execute(
-                    "SELECT count(*) FROM registrations "
-                    "WHERE event_id = ? AND status = 'waitlisted'",
+                # max+1 over *all* rows ever waitlisted keeps arrival order after promotions.
+                waiting, last_seq = await _fetchone(
+                    conn,
+                    "SELECT count(*) FILTER (WHERE status = 'waitlisted'), "
+                    "coalesce(max(waitlist_seq), 0) FROM registrations WHERE event_id = ?",
                     (event_id,),
-                ) as cur:
-                    (waiting,) = await cur.fetchone()  # type: ignore[misc]
+                )
                 limit = event["waitlist_limit"]
                 if limit is not None and waiting >= limit:
                     raise EventFull(f"event {event_id} and its waitlist are full")
-                # max+1 over *all* rows ever waitlisted keeps arrival order after promotions.
-                async with conn.execute(
-                    "SELECT coalesce(max(waitlist_seq), 0) FROM registrations WHERE event_id = ?",
-                    (event_id,),
-                ) as cur:
-                    (last_seq,) = await cur.fetchone()  # type: ignore[misc]
                 status, seq = "waitlisted", last_seq + 1
             try:
                 cur = await conn.execute(
@@ -342,12 +346,12 @@ class Registrations:
     async def _check_proxy(
         self, conn: aiosqlite.Connection, event_id: int, resident_id: int, name: str, limit: int
     ) -> None:
-        async with conn.execute(
+        rows = await _fetchall(
+            conn,
             f"SELECT id, lower(name) = lower(?) AS same FROM registrations "
             f"WHERE event_id = ? AND resident_id = ? AND is_proxy = 1 AND status IN {_LIVE}",
             (name, event_id, resident_id),
-        ) as cur:
-            rows = list(await cur.fetchall())
+        )
         # The same name twice is a duplicate tap, not a second neighbour.
         for row in rows:
             if row["same"]:
@@ -356,11 +360,11 @@ class Registrations:
             raise ProxyLimitReached(limit)
 
     async def remembered(self, *, resident_id: int) -> Remembered | None:
-        async with self._db.reader.execute(
+        row = await _fetchone(
+            self._db.reader,
             "SELECT gender, age_band, village FROM resident_answers WHERE resident_id = ?",
             (resident_id,),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         if row is None:
             return None
         return Remembered(gender=row["gender"], age_band=row["age_band"], village=row["village"])
@@ -372,26 +376,27 @@ class Registrations:
 
     async def for_resident(self, *, resident_id: int, event_id: int) -> list[Registration]:
         """This resident's live registrations for one event: their own first, then proxies."""
-        async with self._db.reader.execute(
+        rows = await _fetchall(
+            self._db.reader,
             f"{_SELECT} WHERE r.resident_id = ? AND r.event_id = ? AND r.status IN {_LIVE} "
             "ORDER BY r.is_proxy, r.id",
             (resident_id, event_id),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [_registration(r) for r in rows]
 
     async def upcoming(self, *, resident_id: int, now: datetime) -> list[Registration]:
         """Seats and waitlist places (own and proxy) for events that have not ended."""
-        async with self._db.reader.execute(
+        rows = await _fetchall(
+            self._db.reader,
             f"{_SELECT} WHERE r.resident_id = ? AND r.status IN {_LIVE} AND e.ends_at > ? "
             "ORDER BY e.starts_at, r.event_id, r.is_proxy, r.id",
             (resident_id, to_db(now)),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [_registration(r) for r in rows]
 
     async def counts(self, *, event_id: int) -> Counts:
-        async with self._db.reader.execute(
+        row = await _fetchone(
+            self._db.reader,
             "SELECT e.capacity, "
             "sum(r.status = 'confirmed'), sum(r.status = 'waitlisted'), "
             "sum(r.status = 'cancelled'), sum(r.attended_at IS NOT NULL), "
@@ -399,26 +404,23 @@ class Registrations:
             "FROM events e LEFT JOIN registrations r ON r.event_id = e.id WHERE e.id = ? "
             "GROUP BY e.id",
             (event_id,),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         if row is None:
             raise NotFound("event", event_id)
         return Counts(row[0], *(int(v or 0) for v in tuple(row)[1:]))
 
     async def checkin_code(self, *, event_id: int) -> str:
-        async with self._db.reader.execute(
-            "SELECT checkin_code FROM events WHERE id = ?", (event_id,)
-        ) as cur:
-            row = await cur.fetchone()
+        row = await _fetchone(
+            self._db.reader, "SELECT checkin_code FROM events WHERE id = ?", (event_id,)
+        )
         if row is None:
             raise NotFound("event", event_id)
         return str(row[0])
 
     async def event_by_code(self, *, code: str) -> int:
-        async with self._db.reader.execute(
-            "SELECT id FROM events WHERE checkin_code = ?", (normalise_code(code),)
-        ) as cur:
-            row = await cur.fetchone()
+        row = await _fetchone(
+            self._db.reader, "SELECT id FROM events WHERE checkin_code = ?", (normalise_code(code),)
+        )
         if row is None:
             raise WrongCode(code)
         return int(row[0])
@@ -449,28 +451,27 @@ class Registrations:
         from the waitlist) they count as a walk-in. Raises WrongCode, CheckInClosed,
         EventCancelled, ConsentRequired."""
         async with self._db.transaction() as conn:
-            async with conn.execute(
+            event = await _fetchone(
+                conn,
                 "SELECT id, title, status, starts_at, ends_at FROM events WHERE checkin_code = ?",
                 (normalise_code(code),),
-            ) as cur:
-                event = await cur.fetchone()
+            )
             if event is None:
                 raise WrongCode(code)
             _check_window(event, now)
-            async with conn.execute(
-                "SELECT consent_at, name FROM residents WHERE id = ?", (resident_id,)
-            ) as cur:
-                resident = await cur.fetchone()
+            resident = await _fetchone(
+                conn, "SELECT consent_at, name FROM residents WHERE id = ?", (resident_id,)
+            )
             if resident is None:
                 raise NotFound("resident", resident_id)
             if resident["consent_at"] is None:
                 raise ConsentRequired(f"resident {resident_id} has not agreed")
-            async with conn.execute(
+            own = await _fetchone(
+                conn,
                 "SELECT id, status, attended_at FROM registrations WHERE event_id = ? "
                 "AND resident_id = ? AND is_proxy = 0 AND status <> 'cancelled'",
                 (event["id"], resident_id),
-            ) as cur:
-                own = await cur.fetchone()
+            )
             stamp = to_db(now)
             already = own is not None and own["attended_at"] is not None
             if own is None:
@@ -680,12 +681,12 @@ async def _cancel_row(
     # A cancelled event gives nobody a seat: promoting would tell people to come to nothing.
     if current.event_status in ("cancelled", "finished"):
         return None
-    async with conn.execute(
+    first = await _fetchone(
+        conn,
         "SELECT id FROM registrations WHERE event_id = ? AND status = 'waitlisted' "
         "ORDER BY waitlist_seq LIMIT 1",
         (current.event_id,),
-    ) as cur:
-        first = await cur.fetchone()
+    )
     if first is None:
         return None
     seat = await conn.execute(
@@ -725,11 +726,11 @@ async def _cancel_row(
 
 
 async def _recipient(conn: aiosqlite.Connection, resident_id: int) -> tuple[str, str, str] | None:
-    async with conn.execute(
+    row = await _fetchone(
+        conn,
         "SELECT channel, external_id, language, consent_at FROM residents WHERE id = ?",
         (resident_id,),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     if row is None or row["consent_at"] is None:
         return None
     return row["channel"], row["external_id"], row["language"]
@@ -746,14 +747,14 @@ async def _notify_registrants(
 ) -> int:
     """One outbox row per resident holding a seat or waitlist place (a volunteer with five
     proxies hears it once, with everyone's names rendered at delivery)."""
-    async with conn.execute(
+    rows = await _fetchall(
+        conn,
         f"SELECT DISTINCT p.id, p.channel, p.external_id, p.language "
         f"FROM registrations r JOIN residents p ON p.id = r.resident_id "
         f"WHERE r.event_id = ? AND r.status IN {_LIVE} AND p.consent_at IS NOT NULL "
         "ORDER BY p.id",
         (event_id,),
-    ) as cur:
-        rows = list(await cur.fetchall())
+    )
     added = 0
     for row in rows:
         added += await enqueue(
