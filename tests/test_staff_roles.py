@@ -110,6 +110,22 @@ async def test_grant_by_forwarded_message_and_by_typed_answer(
     calls = await tg.tap(ADMIN, f"srg:l:{alor}")
     assert "Pustakawan" in texts(calls)
 
+    # Answering a forwarded message with /cabutperan names its sender.
+    reply = {
+        "text": "/cabutperan",
+        "entities": [{"type": "bot_command", "offset": 0, "length": 11}],
+        "reply_to_message": {
+            "message_id": 1,
+            "date": 1,
+            "chat": {"id": ADMIN, "type": "private"},
+            "text": "Halo, saya pustakawan Alor",
+            "forward_origin": forward["forward_origin"],
+        },
+    }
+    calls = await tg.send_raw(ADMIN, reply)
+    assert f"telegram:{OTHER}" in texts(calls) and "dicabut" in texts(calls)
+    assert await runtime.storage.staff.role_of(channel="telegram", external_id=str(OTHER)) is None
+
     # Typed answers to "who?" are checked.
     await tg.send(ADMIN, "/beriperan")
     assert "tidak mengenali" in texts(await tg.send(ADMIN, "bukan-id"))

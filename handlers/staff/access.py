@@ -27,7 +27,7 @@ LIBRARIANS = ("admin", "librarian")
 ALL_STAFF = ROLES
 
 
-class OutOfScope(Exception):  # noqa: N818 - reads as the condition, like NotFound
+class OutOfScope(Exception):
     """The role exists but does not reach this object (another regency's event, ...)."""
 
 
