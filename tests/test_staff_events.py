@@ -181,3 +181,21 @@ async def test_cancel_with_a_message_to_registrants(tg: TelegramHarness, runtime
     assert "kedaluwarsa" in texts(await tg.tap(LIBRARIAN, f"sev:xn:{event_id}"))
     calls = await tg.tap(LIBRARIAN, f"sev:e:{event_id}")
     assert "Status: dibatalkan" in texts(calls) and f"sev:x:{event_id}" not in payloads(calls)
+
+
+async def test_finish_only_after_the_start(tg: TelegramHarness, runtime: Runtime) -> None:
+    await tg.send(ADMIN, f"/beriperan {LIBRARIAN} pustakawan perpus-ende")
+    await _create(tg, LIBRARIAN, "Lomba Dongeng Anak")
+    event_id = await _event_id(runtime, "Lomba Dongeng Anak")
+    calls = await tg.tap(LIBRARIAN, f"sev:e:{event_id}")
+    assert f"sev:f:{event_id}" not in payloads(calls)
+    assert "kedaluwarsa" in texts(await tg.tap(LIBRARIAN, f"sev:f:{event_id}"))
+    async with runtime.storage.db.transaction() as conn:  # the event has begun
+        await conn.execute(
+            "UPDATE events SET starts_at = ?, ends_at = ? WHERE id = ?",
+            ("2020-01-01T01:00:00Z", "2020-01-01T03:00:00Z", event_id),
+        )
+    calls = await tg.tap(LIBRARIAN, f"sev:f:{event_id}")
+    assert "Status: selesai" in texts(calls)
+    entries, _ = await runtime.storage.staff.audit_entries()
+    assert any(e.action == "event.finish" and e.target == f"event:{event_id}" for e in entries)

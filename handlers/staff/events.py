@@ -320,7 +320,8 @@ async def _show(ctx: Context, role: StaffRole, event: Event) -> None:
     if live:
         for field in ("time", "place", "capacity", "deadline", "questions"):
             choices.append(ctx.choice(f"staff.ev.edit_{field}", f"sev:ed:{event.id}:{field}"))
-        if event.status != "draft":
+        if event.status != "draft" and ctx.now >= event.starts_at:
+            # Only once it has begun: "finished" ends check-in and counts the no-shows.
             choices.append(ctx.choice("staff.ev.finish", f"sev:f:{event.id}"))
         choices.append(ctx.choice("staff.ev.cancel", f"sev:x:{event.id}"))
     choices.append(ctx.choice("staff.ev.registrants", f"spe:e:{event.id}:0"))
@@ -353,7 +354,7 @@ async def manage_button(ctx: Context, role: StaffRole, arg: str) -> None:
         elif action == "c":
             await ctx.storage.registrations.close_event(event_id=event.id)
             await _changed(ctx, role, event, "event.close")
-        elif action == "f":
+        elif action == "f" and ctx.now >= event.starts_at:
             await ctx.storage.registrations.finish_event(event_id=event.id)
             await _changed(ctx, role, event, "event.finish")
         elif action == "x" and event.status not in ("cancelled", "finished"):
