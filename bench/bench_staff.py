@@ -27,11 +27,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import storage.broadcasts as broadcasts  # noqa: E402
 from bot.i18n import Translator  # noqa: E402
 from handlers.staff.stats import bar_chart, compute, rows  # noqa: E402
 from storage import Storage  # noqa: E402
-from storage.broadcasts import Audience  # noqa: E402
+from storage.broadcasts import QUEUE_CHUNK, Audience  # noqa: E402
 from storage.clock import to_db  # noqa: E402
+from storage.models import Session  # noqa: E402
 from storage.outbox import OutboxMessage, enqueue  # noqa: E402
 
 RECIPIENTS = 100_000
@@ -76,15 +78,44 @@ async def _residents(storage: Storage, regencies: list[str]) -> None:
         )
 
 
-async def bench_announcement(storage: Storage) -> None:
-    audience = Audience("all")
-    began = time.perf_counter()
-    count = await storage.broadcasts.count(audience)
-    counted = time.perf_counter() - began
+class Chatting:
+    """Someone chatting while the announcement is queued or cancelled: their session is saved
+    every 20 ms. How long does each save wait for the write lock?"""
 
-    body = json.dumps({"text": "📢 Perpustakaan NTT\n\nPameran buku minggu ini.", "choices": []})
-    rss_before = _rss_mb()
-    tracemalloc.start()
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self.waits: list[float] = []
+        self._running = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        session = Session(channel="telegram", external_id="chatting", state={"n": 0})
+        while self._running:
+            session.state["n"] += 1
+            began = time.perf_counter()
+            await self.storage.sessions.save(session)
+            self.waits.append(time.perf_counter() - began)
+            await asyncio.sleep(0.02)
+
+    def __enter__(self) -> Chatting:
+        self._running = True
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._running = False
+
+    async def report(self, what: str) -> str:
+        assert self._task is not None
+        await self._task
+        waits = sorted(self.waits)
+        return (
+            f"  a chatting person's session saves during {what}: {len(waits)}, "
+            f"p50 {waits[len(waits) // 2] * 1000:.0f} ms, max {waits[-1] * 1000:.0f} ms"
+        )
+
+
+async def _announce(storage: Storage, audience: Audience, body: str) -> tuple[int, int, float]:
     began = time.perf_counter()
     broadcast = await storage.broadcasts.create(
         author="telegram:1",
@@ -98,30 +129,48 @@ async def bench_announcement(storage: Storage) -> None:
         due_at=datetime.now(UTC),
         bodies={"id": body, "en": body},
     )
-    queued_in = time.perf_counter() - began
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    rss_after = _rss_mb()
-    assert broadcast.recipients == count, (broadcast.recipients, count)
-    print(f"audience count: {count:,} recipients in {counted * 1000:.0f} ms")
-    print(
-        f"create + queue (INSERT … SELECT): {broadcast.recipients:,} outbox rows in "
-        f"{queued_in:.2f} s ({broadcast.recipients / queued_in:,.0f} rows/s); "
-        f"Python peak {peak / 1024:.0f} KiB (tracemalloc); "
-        f"process peak RSS {rss_before:.0f} -> {rss_after:.0f} MiB"
-    )
+    return broadcast.id, broadcast.recipients, time.perf_counter() - began
 
+
+async def bench_announcement(storage: Storage) -> None:
+    audience = Audience("all")
     began = time.perf_counter()
-    progress = await storage.broadcasts.progress(broadcast_id=broadcast.id)
-    print(
-        f"progress of the 100k announcement: {(time.perf_counter() - began) * 1000:.0f} ms "
-        f"(remaining {progress.remaining:,})"
-    )
-    began = time.perf_counter()
-    stopped = await storage.broadcasts.cancel(
-        broadcast_id=broadcast.id, actor="telegram:1", role="admin"
-    )
-    print(f"cancel: {stopped:,} pending rows cancelled in {time.perf_counter() - began:.2f} s")
+    count = await storage.broadcasts.count(audience)
+    print(f"audience count: {count:,} recipients in {(time.perf_counter() - began) * 1000:.0f} ms")
+    body = json.dumps({"text": "📢 Perpustakaan NTT\n\nPameran buku minggu ini.", "choices": []})
+
+    for chunk in (QUEUE_CHUNK, 10**9):
+        label = f"chunks of {chunk:,}" if chunk < 10**9 else "one transaction"
+        broadcasts.QUEUE_CHUNK = chunk
+        rss_before = _rss_mb()
+        tracemalloc.start()
+        with Chatting(storage) as chatting:
+            broadcast_id, recipients, elapsed = await _announce(storage, audience, body)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert recipients == count, (recipients, count)
+        print(
+            f"create + queue, INSERT … SELECT in {label}: {recipients:,} outbox rows in "
+            f"{elapsed:.2f} s ({recipients / elapsed:,.0f} rows/s); Python peak "
+            f"{peak / 1024:.0f} KiB (tracemalloc); process peak RSS {rss_before:.0f} -> "
+            f"{_rss_mb():.0f} MiB"
+        )
+        print(await chatting.report("queueing"))
+        began = time.perf_counter()
+        progress = await storage.broadcasts.progress(broadcast_id=broadcast_id)
+        print(
+            f"  progress: {(time.perf_counter() - began) * 1000:.0f} ms "
+            f"(remaining {progress.remaining:,})"
+        )
+        with Chatting(storage) as chatting:
+            began = time.perf_counter()
+            stopped = await storage.broadcasts.cancel(
+                broadcast_id=broadcast_id, actor="telegram:1", role="admin"
+            )
+            elapsed = time.perf_counter() - began
+        print(f"  cancel: {stopped:,} pending rows cancelled in {elapsed:.2f} s")
+        print(await chatting.report("cancelling"))
+    broadcasts.QUEUE_CHUNK = QUEUE_CHUNK
 
     # Baseline: a Python loop over the residents, one enqueue each (what INSERT … SELECT avoids).
     async with storage.db.reader.execute(

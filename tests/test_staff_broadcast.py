@@ -8,11 +8,15 @@ import json
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
+import storage.broadcasts as broadcasts_module
 from bot.channels.telegram import TelegramSender
 from bot.delivery.limits import ChannelLimiter, Limits
 from bot.delivery.worker import DeliveryWorker
 from bot.runtime import Runtime
 from bot.staff_progress import BroadcastProgress
+from storage.broadcasts import Audience
 from storage.clock import from_db, utcnow
 from storage.staff_events import NewEvent
 from tests.fakes.telegram_api import FakeBotApi
@@ -359,3 +363,36 @@ async def test_event_registrants_and_waitlist_audiences(
     await tg.send(7209, "Pengumuman dari Alor untuk semua.")
     assert "kedaluwarsa" in texts(await tg.tap(7209, f"bc:a:e:{event_id}"))
     assert len(await outbox_rows(runtime)) == 6
+
+
+async def test_queueing_in_chunks_and_an_interrupted_draft(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Storage level: chunks of 2 residents queue every recipient exactly once; a draft left by
+    a process that died while queueing is cancelled with its rows."""
+    people = await _population(runtime)
+    monkeypatch.setattr(broadcasts_module, "QUEUE_CHUNK", 2)
+    body = json.dumps({"text": "x", "choices": []})
+    made = await runtime.storage.broadcasts.create(
+        author="telegram:1",
+        author_role="admin",
+        author_channel="telegram",
+        author_recipient="1",
+        author_language="id",
+        text="Pengumuman",
+        photo=None,
+        audience=Audience("all"),
+        due_at=utcnow(),
+        bodies={"id": body},
+    )
+    rows = await outbox_rows(runtime)
+    assert made.recipients == len(rows) == len(people["ende"]) + len(people["alor"])
+    assert made.status == "running"
+
+    async with runtime.storage.db.transaction() as conn:  # as a crash mid-queueing leaves it
+        await conn.execute("UPDATE broadcasts SET status = 'draft' WHERE id = ?", (made.id,))
+    await runtime.storage.broadcasts.refresh(now=utcnow() + timedelta(minutes=5))
+    assert (await runtime.storage.broadcasts.get(broadcast_id=made.id)).status == "draft"
+    await runtime.storage.broadcasts.refresh(now=utcnow() + timedelta(minutes=30))
+    assert (await runtime.storage.broadcasts.get(broadcast_id=made.id)).status == "cancelled"
+    assert {r["status"] for r in await outbox_rows(runtime)} == {"cancelled"}
