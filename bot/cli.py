@@ -17,6 +17,7 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.content import ContentError, load_content_file, parse_content
 from bot.runtime import Runtime
 from storage import Storage
+from storage.clock import utcnow
 from storage.content import ContentImportError, ContentRepo
 from storage.errors import NotFound
 
@@ -50,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--regency", help="one regency code (default: the whole province)")
     report.add_argument("--lang", choices=["id", "en"], default="id")
     report.add_argument("--out", default="-", help="CSV file to write (default: print)")
+    sub.add_parser("registrations", help="upcoming events: check-in codes and registrations")
     return parser
 
 
@@ -74,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         "import": _import,
         "outbox": _outbox,
         "report": _report,
+        "registrations": _registrations,
     }
     try:
         return asyncio.run(commands[args.command](settings, args))
@@ -231,7 +234,6 @@ async def _report(settings: Settings, args: argparse.Namespace) -> int:
 
     from bot.i18n import Translator
     from handlers.staff.stats import compute, parse_month, previous_months, rows
-    from storage.clock import utcnow
 
     if args.month:
         chosen = parse_month(args.month)
@@ -271,6 +273,28 @@ async def _report(settings: Settings, args: argparse.Namespace) -> int:
         await asyncio.to_thread(Path(args.out).write_text, out.getvalue(), encoding="utf-8-sig")
         print(f"{args.out}: {len(figures)} figures for {label}.")
     return 0
+
+
+async def _registrations(settings: Settings, args: argparse.Namespace) -> int:
+    """For the librarian at the door: each upcoming event's check-in code and numbers."""
+    storage = await Storage.open(settings.db_path)
+    try:
+        found = await storage.registrations.overview(now=utcnow())
+        print(
+            f"{'code':<7} {'starts (UTC)':<17} {'seats':>9} {'wait':>5} {'here':>5} "
+            f"{'walk-in':>7}  event"
+        )
+        for item in found:
+            counts = item.counts
+            seats = f"{counts.confirmed}/{counts.capacity or '-'}"
+            print(
+                f"{item.checkin_code:<7} {item.starts_at:%Y-%m-%d %H:%M}  {seats:>9} "
+                f"{counts.waitlisted:>5} {counts.attended:>5} {counts.walk_ins:>7}  "
+                f"{item.slug} ({item.status})"
+            )
+        return 0
+    finally:
+        await storage.close()
 
 
 if __name__ == "__main__":

@@ -41,6 +41,11 @@ async def try_code(ctx: Context) -> bool:
     text = ctx.incoming.text.strip()
     if not looks_like_code(text):
         return False
+    try:
+        # A read first: ordinary words ("MENU", "ENDE") must not take the write lock.
+        await ctx.storage.registrations.event_by_code(code=text)
+    except WrongCode:
+        return False
     return await _check_in(ctx, text, quiet=True)
 
 

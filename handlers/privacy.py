@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from handlers import registration
 from handlers.common import expired, main_menu
 from handlers.onboarding import ask_regency, show_consent
 from handlers.types import Context
@@ -48,7 +49,8 @@ async def my_data(ctx: Context) -> None:
                 if resident.announcements_off
                 else "privacy.announcements_on"
             ),
-        ),
+        )
+        + await registration.stored_data(ctx, resident.id),
         ctx.choice("privacy.change_regency", "home?"),
         ctx.choice("privacy.delete", "del?"),
         ctx.choice("common.menu", "menu"),

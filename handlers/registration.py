@@ -21,9 +21,10 @@ restart mid-way resumes where the person was):
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from handlers.common import clip, expired
+from handlers.common import clip, expired, main_menu
 from handlers.ics import event_ics
 from handlers.types import Choice, Context, Document, Reply
 from storage.errors import ConsentRequired, NotFound
@@ -54,7 +55,7 @@ _MY_LIMIT = 15
 
 def event_choices(ctx: Context, event: Event) -> list[Choice]:
     """The buttons an event's details offer while it takes registrations."""
-    if event.status != "open" or ctx.now >= event.starts_at:
+    if _refusal(ctx, event) is not None:
         return []
     return [
         ctx.choice("reg.register", f"reg:{event.id}"),
@@ -85,11 +86,9 @@ async def _start(ctx: Context, arg: str, *, proxy: bool) -> None:
     if ctx.resident is None or not ctx.resident.has_consent:
         _consent_needed(ctx, "reg.consent_needed")
         return
-    if event.status == "cancelled":
-        _end(ctx, ctx.t("reg.event_cancelled"))
-        return
-    if event.status != "open" or ctx.now >= event.starts_at:
-        _end(ctx, ctx.t("reg.closed"))
+    refusal = _refusal(ctx, event)
+    if refusal is not None:
+        _end(ctx, refusal)
         return
     if not proxy:
         mine = await ctx.storage.registrations.for_resident(
@@ -117,6 +116,36 @@ async def _start(ctx: Context, arg: str, *, proxy: bool) -> None:
         _ask_name(ctx, draft)
     else:
         await _next(ctx, draft)
+
+
+def _refusal(ctx: Context, event: Event) -> str | None:
+    """Why this event takes no registration now, before anyone answers questions for nothing.
+    The repository checks again when the seat is taken; this is only the early answer."""
+    if event.status == "cancelled":
+        return ctx.t("reg.event_cancelled")
+    if event.status != "open" or ctx.now >= event.starts_at:
+        return ctx.t("reg.closed")
+    if event.registration_opens_at is not None and ctx.now < event.registration_opens_at:
+        return ctx.t("reg.not_yet", when=ctx.when(event.registration_opens_at))
+    if event.registration_closes_at is not None and ctx.now >= event.registration_closes_at:
+        return ctx.t("reg.closed")
+    return None
+
+
+async def stored_data(ctx: Context, resident_id: int) -> str:
+    """The registration part of /datasaya: what is kept and how to see or remove it."""
+    upcoming = await ctx.storage.registrations.upcoming(resident_id=resident_id, now=ctx.now)
+    remembered = await ctx.storage.registrations.remembered(resident_id=resident_id)
+    draft: dict[str, Any] = {}
+    if remembered is not None:
+        draft = {q: getattr(remembered, q) for q in ("gender", "age_band", "village")}
+    return "\n" + ctx.t(
+        "reg.stored",
+        count=len(upcoming),
+        gender=_answer_label(ctx, draft, "gender"),
+        age_band=_answer_label(ctx, draft, "age_band"),
+        village=_answer_label(ctx, draft, "village"),
+    )
 
 
 def _ask_name(ctx: Context, draft: dict[str, Any]) -> None:
@@ -199,10 +228,45 @@ def _draft(ctx: Context) -> dict[str, Any] | None:
     return draft
 
 
+def _typed_choice(ctx: Context) -> str | None:
+    """In a typing step the dispatcher leaves text alone; on channels without buttons (terminal,
+    WhatsApp lists) people still type a shown choice's number or words, so honour those here."""
+    shown = ctx.session.state.get("choices")
+    if not isinstance(shown, list):
+        return None
+    text = ctx.incoming.text.strip()
+    if text.isdigit() and 1 <= int(text) <= len(shown):
+        return str(shown[int(text) - 1][1])
+    words = re.sub(r"[^\w\s]", " ", text.casefold()).split()
+    for label, payload in shown:
+        if words and words == re.sub(r"[^\w\s]", " ", str(label).casefold()).split():
+            return str(payload)
+    return None
+
+
+async def _typed_as_tap(ctx: Context) -> bool:
+    payload = _typed_choice(ctx)
+    if payload is None:
+        return False
+    prefix, _, arg = payload.partition(":")
+    if prefix == "batal":
+        _leave_flow(ctx)
+        main_menu(ctx, "common.cancelled")
+    elif prefix == "regu":
+        await use_name(ctx, arg)
+    elif prefix == "rq":
+        await answer(ctx, arg)
+    else:
+        return False
+    return True
+
+
 async def typed_name(ctx: Context) -> None:
     draft = _draft(ctx)
     if draft is None:
         expired(ctx)
+        return
+    if await _typed_as_tap(ctx):
         return
     name = clean_name(ctx.incoming.text, limit=MAX_NAME_CHARS + 1)
     if not name:
@@ -277,6 +341,8 @@ async def typed_village(ctx: Context) -> None:
     if draft is None or not draft["pending"] or draft["pending"][0] != "village":
         expired(ctx)
         return
+    if await _typed_as_tap(ctx):
+        return
     text = clean_name(ctx.incoming.text, limit=MAX_VILLAGE_CHARS + 1)
     if len(text) > MAX_VILLAGE_CHARS:
         ctx.say(
@@ -285,7 +351,6 @@ async def typed_village(ctx: Context) -> None:
             ctx.choice("reg.cancel_flow", "batal"),
         )
         return
-    # In a typing step buttons' words are not matched for us: "lewati" typed means skip.
     draft["village"] = None if text.casefold() in _SKIP_WORDS else text or None
     draft["pending"].pop(0)
     await _next(ctx, draft)

@@ -162,6 +162,19 @@ class Counts:
 
 
 @dataclass(frozen=True, slots=True)
+class EventOverview:
+    """What a librarian needs at the door: the code and the numbers."""
+
+    event_id: int
+    slug: str
+    title: str
+    starts_at: datetime
+    status: str
+    checkin_code: str
+    counts: Counts
+
+
+@dataclass(frozen=True, slots=True)
 class LifecycleResult:
     event_id: int
     status: str
@@ -408,6 +421,31 @@ class Registrations:
         if row is None:
             raise NotFound("event", event_id)
         return Counts(row[0], *(int(v or 0) for v in tuple(row)[1:]))
+
+    async def overview(self, *, now: datetime, limit: int = 100) -> list[EventOverview]:
+        """Events that have not ended, soonest first, with their codes and numbers."""
+        rows = await _fetchall(
+            self._db.reader,
+            "SELECT e.id, e.slug, e.title, e.starts_at, e.status, e.checkin_code, e.capacity, "
+            "sum(r.status = 'confirmed'), sum(r.status = 'waitlisted'), "
+            "sum(r.status = 'cancelled'), sum(r.attended_at IS NOT NULL), "
+            "sum(r.status = 'walk_in') "
+            "FROM events e LEFT JOIN registrations r ON r.event_id = e.id "
+            "WHERE e.ends_at > ? GROUP BY e.id ORDER BY e.starts_at, e.id LIMIT ?",
+            (to_db(now), limit),
+        )
+        return [
+            EventOverview(
+                event_id=row[0],
+                slug=row[1],
+                title=row[2],
+                starts_at=from_db(row[3]),
+                status=row[4],
+                checkin_code=row[5],
+                counts=Counts(row[6], *(int(v or 0) for v in tuple(row)[7:])),
+            )
+            for row in rows
+        ]
 
     async def checkin_code(self, *, event_id: int) -> str:
         row = await _fetchone(

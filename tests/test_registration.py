@@ -271,8 +271,7 @@ async def test_closed_registration_and_no_consent(tg: TelegramHarness, runtime: 
     await runtime.storage.registrations.open_event(
         event_id=event, opens_at=utcnow() + timedelta(days=1)
     )
-    await register_first_time(tg, ANA, event, "Ana")
-    calls = await tg.tap(ANA, f"reg!:{event}")
+    calls = await tg.tap(ANA, f"reg:{event}")
     assert "baru dibuka" in texts(calls) and "WITA" in texts(calls)
 
 
@@ -454,3 +453,36 @@ async def test_deleting_personal_data_cancels_and_anonymises(
     assert len(await outbox_rows(runtime, "promotion")) == 1
     calls = await tg.send(ANA, "/acarasaya")
     assert "belum terdaftar" in texts(calls)
+
+
+async def test_my_data_shows_registrations_and_remembered_answers(
+    tg: TelegramHarness, runtime: Runtime
+) -> None:
+    event = await event_id(runtime, COMPUTER)
+    await tg.onboard(ANA)
+    await register_first_time(tg, ANA, event, "Ana")
+    await tg.tap(ANA, f"reg!:{event}")
+    calls = await tg.send(ANA, "/datasaya")
+    text = texts(calls)
+    assert "Pendaftaran acara mendatang: 1" in text
+    assert "jenis kelamin Perempuan, usia 18–35 tahun, desa Oesapa" in text
+
+
+async def test_deadline_passed_or_not_open_yet_is_said_before_any_question(
+    tg: TelegramHarness, runtime: Runtime
+) -> None:
+    event = await event_id(runtime, COMPUTER)
+    await tg.onboard(ANA, language="en")
+    await set_event(runtime, event, registration_closes_at=to_db(utcnow() - timedelta(hours=1)))
+    calls = await tg.tap(ANA, f"ev:{event}", "en")
+    assert f"reg:{event}" not in payloads(calls)
+    calls = await tg.tap(ANA, f"reg:{event}", "en")  # an old details message
+    assert "registration for this event is closed" in texts(calls)
+    await set_event(
+        runtime,
+        event,
+        registration_closes_at=None,
+        registration_opens_at=to_db(utcnow() + timedelta(days=1)),
+    )
+    calls = await tg.tap(ANA, f"regp:{event}", "en")
+    assert "opens" in texts(calls) and "WITA" in texts(calls)
