@@ -126,13 +126,22 @@ class Reminders:
             async with conn.execute(_CONFIRMED, (stamp, to_db(moment + horizon))) as found:
                 rows = list(await found.fetchall())
             values = []
+            superseded: list[str] = []
             for row in rows:
                 starts_at = from_db(row["starts_at"])
                 registered_at = from_db(row["registered_at"])
                 offsets = _offsets(row["reminder_offsets"], default_offsets)
                 ask = max(offsets, default=0)
+                # Of the reminders whose moment has passed (the bot was down), only the latest
+                # still makes sense: "starts in 2 hours" and "tomorrow" together would confuse.
+                overdue = [m for m in offsets if starts_at - timedelta(minutes=m) <= moment]
+                latest_overdue = min(overdue, default=None)
                 for minutes in offsets:
                     due = starts_at - timedelta(minutes=minutes)
+                    key = reminder_key(row["registration_id"], minutes)
+                    if minutes in overdue and minutes != latest_overdue:
+                        superseded.append(key)
+                        continue
                     if due < registered_at:
                         continue
                     params = {
@@ -144,7 +153,7 @@ class Reminders:
                     }
                     values.append(
                         (
-                            reminder_key(row["registration_id"], minutes),
+                            key,
                             row["channel"],
                             row["external_id"],
                             row["resident_id"],
@@ -160,6 +169,13 @@ class Reminders:
             for value in values:
                 cur = await conn.execute(_UPSERT, value)
                 written += cur.rowcount
+            for key in superseded:
+                cur = await conn.execute(
+                    "UPDATE outbox SET status = 'cancelled', last_error = 'superseded', "
+                    "updated_at = ? WHERE dedupe_key = ? AND status = 'pending'",
+                    (stamp, key),
+                )
+                cancelled += cur.rowcount
         return SyncResult(written, cancelled)
 
     async def cancel_for_registration(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from datetime import datetime
 from importlib import resources
@@ -15,6 +16,10 @@ from bot.runtime import Runtime
 from storage.content import ContentRepo
 from tests.fakes.telegram_api import FakeBotApi
 from tests.telegram_harness import TelegramHarness
+
+# python-telegram-bot 22 warns (an error here) whenever a RetryAfter is built unless this opts in
+# to its coming timedelta type; `pustaka` sets it too.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 
 @pytest.fixture

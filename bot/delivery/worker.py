@@ -118,6 +118,8 @@ class DeliveryWorker:
         channels = list(self.senders)
         limit = self.settings.concurrency
         while not self._stopping:
+            # Cleared before looking, so a wake-up that comes while we look is not lost.
+            self._wake.clear()
             free = limit - len(self._tasks)
             # Claim in batches (a quarter of the slots at least) rather than one row per freed
             # slot: fewer write transactions at full speed.
@@ -134,7 +136,6 @@ class DeliveryWorker:
                     task.add_done_callback(functools.partial(self._done, row.id))
                 if rows and len(rows) == free:
                     continue  # there may be more due: claim again as soon as slots free up
-            self._wake.clear()
             await self._wake.wait()
 
     def _done(self, row_id: int, _task: asyncio.Task[None]) -> None:

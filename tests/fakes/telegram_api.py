@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import json
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,8 +63,13 @@ class FakeBotApi:
     rate_limit: float | None = None  # messages per second across all chats; past it: 429
     retry_after: int = 1
     too_many: int = 0
+    storm: int = 0  # answer the next this-many sends with 429 retry_after, whatever the rate
+    fail_chats: dict[str, int] = field(default_factory=dict)  # chat -> HTTP status (5xx)
+    flaky: int = 0  # answer the next this-many sends with 500, then behave
+    rejected: list[Call] = field(default_factory=list)  # sends answered with an error
+    poll_wait: float = 0.2  # getUpdates holds this long (capped by its timeout): no busy loop
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
-    _window: list[float] = field(default_factory=list)
+    _window: deque[float] = field(default_factory=deque)
     _runner: web.AppRunner | None = None
     url: str = ""
 
@@ -127,23 +133,45 @@ class FakeBotApi:
         params = await self._params(request)
         if self.delay:
             await asyncio.sleep(self.delay)
+        if method == "getUpdates":
+            await asyncio.sleep(min(float(params.get("timeout") or 0), self.poll_wait))
         if method in self.fail_methods:
             return self._error(self.fail_methods[method], "Internal Server Error")
-        if method.startswith("send") and self.rate_limit is not None:
-            now = time.monotonic()
-            self._window = [t for t in self._window if now - t < 1.0]
-            if len(self._window) >= self.rate_limit:
-                self.too_many += 1
-                return self._error(
-                    429,
-                    f"Too Many Requests: retry after {self.retry_after}",
-                    retry_after=self.retry_after,
-                )
-            self._window.append(now)
-        if str(params.get("chat_id")) in self.blocked_chats:
-            return self._error(403, "Forbidden: bot was blocked by the user")
+        chat = str(params.get("chat_id"))
+        if method.startswith("send"):
+            refused = self._refuse(method, params, chat)
+            if refused is not None:
+                self.rejected.append(Call(method, params, time.monotonic()))
+                return refused
         self.calls.append(Call(method, params, time.monotonic()))
         return web.json_response({"ok": True, "result": self._result(method, params)})
+
+    def _too_many(self) -> web.Response:
+        self.too_many += 1
+        return self._error(
+            429, f"Too Many Requests: retry after {self.retry_after}", retry_after=self.retry_after
+        )
+
+    def _refuse(self, method: str, params: dict[str, Any], chat: str) -> web.Response | None:
+        """The error a real Bot API would give this send, or None to accept it."""
+        if self.storm > 0:
+            self.storm -= 1
+            return self._too_many()
+        if self.rate_limit is not None:
+            now = time.monotonic()
+            while self._window and now - self._window[0] >= 1.0:
+                self._window.popleft()
+            if len(self._window) >= self.rate_limit:
+                return self._too_many()
+            self._window.append(now)
+        if self.flaky > 0:
+            self.flaky -= 1
+            return self._error(500, "Internal Server Error")
+        if chat in self.fail_chats:
+            return self._error(self.fail_chats[chat], "Bad Gateway")
+        if chat in self.blocked_chats:
+            return self._error(403, "Forbidden: bot was blocked by the user")
+        return None
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":
