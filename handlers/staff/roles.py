@@ -39,11 +39,15 @@ async def describe(ctx: Context, role: StaffRole) -> str:
 
 
 async def show_roles(ctx: Context, role: StaffRole) -> None:
-    """/peran: admins see everyone's roles; other staff their own."""
-    if role.role != "admin":
-        ctx.say(ctx.t("staff.roles.yours", role=await describe(ctx, role)))
-        return
-    await _list(ctx, 0)
+    """/peran: admins see everyone's roles; other staff their own. Both see the commands their
+    role opens (staff commands are kept out of the public menu)."""
+    ctx.say(
+        ctx.t("staff.roles.yours", role=await describe(ctx, role))
+        + "\n\n"
+        + ctx.t(f"staff.roles.commands.{role.role}")
+    )
+    if role.role == "admin":
+        await _list(ctx, 0)
 
 
 async def list_page(ctx: Context, role: StaffRole, arg: str) -> None:
