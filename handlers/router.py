@@ -94,6 +94,16 @@ STAFF_COMMANDS: list[tuple[str, str, Command]] = [
     ("statistik", "stats", access.command(stats.show, "statistik", access.COORDINATORS)),
 ]
 
+
+async def _staff_button(ctx: Context, arg: str) -> None:
+    """A staff command tapped under /peran: the command itself runs, with its access check."""
+    for name, _, handler in STAFF_COMMANDS:
+        if name == arg:
+            await handler(ctx)
+            return
+    expired(ctx)
+
+
 COMMAND_HANDLERS: dict[str, Command] = {}
 for _id, _en, _handler, _key in COMMANDS:
     COMMAND_HANDLERS[_id] = _handler
@@ -141,6 +151,7 @@ PAYLOADS: dict[str, PayloadHandler] = {
     "sau": access.payload(roles.audit_page, "sau", access.ADMIN),
     "bc": access.payload(broadcast.button, "bc"),
     "bcm": access.payload(broadcast.mine_page, "bcm"),
+    "stc": _staff_button,
     "nev": access.payload(staff_events.new_button, "nev", access.LIBRARIANS),
     "sev": access.payload(staff_events.manage_button, "sev", access.LIBRARIANS),
     "spe": access.payload(staff_registrations.registrations_button, "spe"),

@@ -53,9 +53,21 @@ async def test_admin_grants_a_librarian_by_id_and_scope_applies(
     assert role is not None and role.library_id == await library_id(runtime, "perpus-ende")
     assert role.regency == "ende" and not role.province_wide
 
-    # The librarian has staff commands now, but not the admin ones.
-    assert "Peran Anda: Pustakawan" in texts(await tg.send(LIBRARIAN, "/peran"))
+    # The librarian has staff commands now, as buttons under /peran, but not the admin ones.
+    calls = await tg.send(LIBRARIAN, "/peran")
+    assert "Peran Anda: Pustakawan" in texts(calls)
+    assert payloads(calls) == [
+        "stc:acarabaru",
+        "stc:kelolaacara",
+        "stc:siaran",
+        "stc:siaranku",
+        "stc:peserta",
+        "stc:ekspor",
+    ]
+    assert "Acara baru" in texts(await tg.tap(LIBRARIAN, "stc:acarabaru"))
+    await tg.send(LIBRARIAN, "/batal")
     unknown = texts(await tg.send(LIBRARIAN, "/tidakada"))
+    assert texts(await tg.tap(LIBRARIAN, "stc:audit")) == unknown
     assert texts(await tg.send(LIBRARIAN, "/audit")) == unknown
     assert texts(await tg.send(LIBRARIAN, "/beriperan 7101 admin")) == unknown
     assert texts(await tg.send(LIBRARIAN, "/cabutperan 9001")) == unknown

@@ -38,16 +38,35 @@ async def describe(ctx: Context, role: StaffRole) -> str:
     return ctx.t("staff.roles.line", role=ctx.t(f"staff.role.{role.role}"), scope=scope)
 
 
+# The staff commands each role opens, as buttons under /peran (they are kept out of the public
+# command menu, and a phone user should not have to remember them). Router names, Indonesian.
+ROLE_COMMANDS = {
+    "admin": (
+        "siaran",
+        "siaranku",
+        "kelolaacara",
+        "peserta",
+        "ekspor",
+        "statistik",
+        "beriperan",
+        "cabutperan",
+        "audit",
+    ),
+    "coordinator": ("siaran", "siaranku", "peserta", "ekspor", "statistik"),
+    "librarian": ("acarabaru", "kelolaacara", "siaran", "siaranku", "peserta", "ekspor"),
+}
+
+
 async def show_roles(ctx: Context, role: StaffRole) -> None:
-    """/peran: admins see everyone's roles; other staff their own. Both see the commands their
-    role opens (staff commands are kept out of the public menu)."""
-    ctx.say(
-        ctx.t("staff.roles.yours", role=await describe(ctx, role))
-        + "\n\n"
-        + ctx.t(f"staff.roles.commands.{role.role}")
-    )
+    """/peran: one's own role and its commands as buttons; admins also see everyone's roles."""
     if role.role == "admin":
         await _list(ctx, 0)
+    ctx.say(
+        ctx.t("staff.roles.yours", role=await describe(ctx, role))
+        + "\n"
+        + ctx.t("staff.roles.commands_title"),
+        *(ctx.choice(f"staff.menu.{name}", f"stc:{name}") for name in ROLE_COMMANDS[role.role]),
+    )
 
 
 async def list_page(ctx: Context, role: StaffRole, arg: str) -> None:
