@@ -138,7 +138,7 @@ async def new_typed(ctx: Context, role: StaffRole) -> None:
         expired(ctx)
 
 
-def _start(draft: dict[str, Any]) -> Any:
+def _start(draft: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(str(draft["starts_at"]))
 
 
@@ -147,7 +147,7 @@ def _example(ctx: Context, *, time_only: bool = True) -> str:
     return local.strftime("%d-%m-%Y 09.00-12.00" if time_only else "%d-%m-%Y 17.00")
 
 
-def _read_span(ctx: Context, text: str) -> tuple[Any, Any] | None:
+def _read_span(ctx: Context, text: str) -> tuple[datetime, datetime] | None:
     span = parse_local_range(text, ctx.settings.timezone)
     if span is None:
         ctx.say(ctx.t("staff.ev.when_invalid", example=_example(ctx)))
@@ -172,7 +172,7 @@ def _read_capacity(ctx: Context, text: str) -> int | None:
     return int(text)
 
 
-def _read_deadline(ctx: Context, text: str, starts_at: Any) -> Any:
+def _read_deadline(ctx: Context, text: str, starts_at: datetime) -> datetime | None:
     deadline = parse_local(text, ctx.settings.timezone)
     if deadline is None:
         ctx.say(ctx.t("staff.ev.deadline_invalid", example=_example(ctx, time_only=False)))
@@ -181,6 +181,13 @@ def _read_deadline(ctx: Context, text: str, starts_at: Any) -> Any:
         ctx.say(ctx.t("staff.ev.deadline_range"))
         return None
     return deadline
+
+
+def _toggle(chosen: list[str], question: str) -> None:
+    if question in chosen:
+        chosen.remove(question)
+    else:
+        chosen.append(question)
 
 
 def _ask_questions(ctx: Context, chosen: list[str], prefix: str) -> None:
@@ -207,7 +214,7 @@ async def new_button(ctx: Context, role: StaffRole, arg: str) -> None:
         return
     if action == "q" and step == "questions" and value in QUESTIONS:
         chosen = draft["questions"]
-        chosen.remove(value) if value in chosen else chosen.append(value)
+        _toggle(chosen, value)
         _ask_questions(ctx, chosen, "nev:q")
         return
     if action == "q" and step == "questions" and value == "done":
@@ -376,7 +383,7 @@ async def manage_button(ctx: Context, role: StaffRole, arg: str) -> None:
             _ask_questions(ctx, list(event.questions), f"sev:q:{event.id}")
         elif action == "q" and ctx.session.step == "questions" and extra in QUESTIONS:
             chosen = list(event.questions)
-            chosen.remove(extra) if extra in chosen else chosen.append(extra)
+            _toggle(chosen, extra)
             await ctx.storage.staff_events.update(
                 event_id=event.id,
                 field="questions",
