@@ -72,6 +72,11 @@ CREATE INDEX broadcasts_status ON broadcasts (status, due_at);
 -- Audience queries filter residents by these; without them every announcement scans the table.
 CREATE INDEX IF NOT EXISTS residents_regency ON residents (regency_code);
 
+-- /statistik counts the announcements delivered in a month. Partial: only delivered
+-- announcements enter it, so the busy paths (queueing, claiming) do not maintain it.
+CREATE INDEX outbox_announcements_sent ON outbox (sent_at)
+    WHERE kind = 'announcement' AND status = 'sent';
+
 -- A resident who stops announcements or withdraws consent must not get the ones already queued
 -- for later. Triggers keep this true whichever code path changes the row (residents.py is shared).
 CREATE TRIGGER residents_announcements_off AFTER UPDATE OF announcements_off ON residents
