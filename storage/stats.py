@@ -101,7 +101,8 @@ class Stats:
         # The planner, without statistics, prefers the claim index on status and reads every
         # delivered row; the partial index (migration 0006) reads only the month's.
         announcements = await self._count(
-            "SELECT count(*) FROM outbox o INDEXED BY outbox_announcements_sent WHERE o.kind = 'announcement' AND o.status = 'sent' "
+            "SELECT count(*) FROM outbox o INDEXED BY outbox_announcements_sent "
+            "WHERE o.kind = 'announcement' AND o.status = 'sent' "
             "AND o.sent_at >= :start AND o.sent_at < :end" + announcement_scope,
             params,
         )
