@@ -400,3 +400,42 @@ async def test_checkin_codes_exist_for_imported_events_and_differ(storage: Stora
     ids = [await make_event(storage) for _ in range(50)]
     codes = {await storage.registrations.checkin_code(event_id=i) for i in ids}
     assert len(codes) == 50
+
+
+async def test_lifecycle_transitions(storage: Storage) -> None:
+    reg = storage.registrations
+    (rid,) = await make_residents(storage, 1)
+    draft = await make_event(storage, status="draft")
+    with pytest.raises(RegistrationClosed):
+        await reg.register(event_id=draft, resident_id=rid, name="X", now=NOW)
+    assert (await reg.open_event(event_id=draft)).status == "open"
+    await reg.register(event_id=draft, resident_id=rid, name="X", now=NOW)
+    assert (await reg.close_event(event_id=draft)).status == "closed"
+    assert (await reg.finish_event(event_id=draft)).status == "finished"
+    with pytest.raises(RegistrationClosed):
+        await reg.cancel_event(event_id=draft, now=NOW)
+    with pytest.raises(RegistrationClosed):
+        await reg.open_event(event_id=draft)
+    with pytest.raises(ValueError):
+        await reg.reschedule_event(event_id=draft, starts_at=NOW, ends_at=NOW, now=NOW)
+
+
+def test_calendar_file_is_valid_icalendar() -> None:
+    from handlers.ics import event_ics
+
+    data = event_ics(
+        uid="pustaka-1@pustaka.ntt",
+        title="Pewarnaan Alami Tenun Ikat; bahan, alat & praktik — " + "é" * 60,
+        starts_at=NOW,
+        ends_at=NOW + timedelta(hours=2),
+        location="Ruang baca, Perpustakaan Desa Wolotopo",
+        description="Baris satu\nBaris dua",
+        created_at=NOW,
+    )
+    lines = data.decode("utf-8").split("\r\n")
+    assert lines[0] == "BEGIN:VCALENDAR" and lines[-2] == "END:VCALENDAR" and lines[-1] == ""
+    assert all(len(line.encode("utf-8")) <= 75 for line in lines)
+    unfolded = data.decode("utf-8").replace("\r\n ", "")
+    assert "SUMMARY:Pewarnaan Alami Tenun Ikat\\; bahan\\, alat & praktik" in unfolded
+    assert "DESCRIPTION:Baris satu\\nBaris dua" in unfolded
+    assert f"DTSTART:{NOW:%Y%m%dT%H%M%SZ}" in unfolded
