@@ -67,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Its INFO line for every outbox poll (each second) would drown the log.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     # python-telegram-bot 22 warns on every 429 about retry_after's coming type; opt in now.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     commands = {
