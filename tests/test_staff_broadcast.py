@@ -180,6 +180,13 @@ async def test_topic_followers_and_stopped_residents(tg: TelegramHarness, runtim
     # Stopping announcements cancels the one already queued for later.
     await tg.send(8301, "/berhenti")
     assert [r["status"] for r in await outbox_rows(runtime)] == ["cancelled"]
+    # Deleting one's data (consent withdrawn) drops the topic subscriptions too.
+    follower = await runtime.storage.residents.find(channel="telegram", external_id="8302")
+    assert follower is not None
+    assert await runtime.storage.staff.topics_of(resident_id=follower.id) == {"weaving"}
+    await tg.send(8302, "/hapusdata")
+    await tg.tap(8302, "del:yes")
+    assert await runtime.storage.staff.topics_of(resident_id=follower.id) == set()
 
 
 async def test_photo_announcement_preview_is_a_photo(tg: TelegramHarness, runtime: Runtime) -> None:
