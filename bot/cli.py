@@ -44,9 +44,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     imp = sub.add_parser("import", help="load a content file (YAML)")
     imp.add_argument("file", type=Path)
-    sub.add_parser("registrations", help="upcoming events: check-in codes and registrations")
     outbox = sub.add_parser("outbox", help="what waits to be delivered; retry failed rows")
     outbox.add_argument("action", nargs="?", choices=["retry-failed"])
+    report = sub.add_parser("report", help="a month's participation figures as CSV (/statistik)")
+    report.add_argument("--month", help="YYYY-MM (default: last month, WITA)")
+    report.add_argument("--regency", help="one regency code (default: the whole province)")
+    report.add_argument("--lang", choices=["id", "en"], default="id")
+    report.add_argument("--out", default="-", help="CSV file to write (default: print)")
+    sub.add_parser("registrations", help="upcoming events: check-in codes and registrations")
     return parser
 
 
@@ -72,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         "init": _init,
         "import": _import,
         "outbox": _outbox,
+        "report": _report,
         "registrations": _registrations,
     }
     try:
@@ -192,6 +198,54 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     finally:
         await storage.close()
+
+
+async def _report(settings: Settings, args: argparse.Namespace) -> int:
+    """The figures /statistik shows, for the monthly report to the national library."""
+    import csv
+    import io
+
+    from bot.i18n import Translator
+    from handlers.staff.stats import compute, parse_month, previous_months, rows
+
+    if args.month:
+        chosen = parse_month(args.month)
+        if chosen is None:
+            print(f"--month: expected YYYY-MM, got {args.month!r}", file=sys.stderr)
+            return 1
+    else:
+        chosen = previous_months(utcnow(), settings.timezone, 1)[0]
+    storage = await Storage.open(settings.db_path)
+    try:
+        if args.regency is not None:
+            try:
+                await storage.libraries.regency(code=args.regency)
+            except NotFound:
+                print(f"--regency: unknown regency code {args.regency!r}", file=sys.stderr)
+                return 1
+        stats = await compute(
+            storage,
+            year=chosen[0],
+            month=chosen[1],
+            regency_code=args.regency,
+            timezone=settings.timezone,
+        )
+        figures = await rows(storage, Translator(settings.timezone), args.lang, stats)
+    finally:
+        await storage.close()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["month", "scope", "section", "item", "value"])
+    label = f"{chosen[0]}-{chosen[1]:02d}"
+    for section, item, value in figures:
+        writer.writerow([label, args.regency or "ntt", section, item, value])
+    if args.out == "-":
+        print(out.getvalue(), end="")
+    else:
+        # With a BOM so that Excel, which most coordinators use, reads the accents right.
+        await asyncio.to_thread(Path(args.out).write_text, out.getvalue(), encoding="utf-8-sig")
+        print(f"{args.out}: {len(figures)} figures for {label}.")
+    return 0
 
 
 async def _registrations(settings: Settings, args: argparse.Namespace) -> int:

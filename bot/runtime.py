@@ -21,6 +21,7 @@ class Runtime:
     @classmethod
     async def open(cls, settings: Settings) -> Runtime:
         storage = await Storage.open(settings.db_path)
+        await storage.staff.seed_admins([(a.channel, a.user_id) for a in settings.admins])
         translator = Translator(settings.timezone)
         dispatcher = Dispatcher(storage, translator, CoreSettings(timezone=settings.timezone))
         return cls(settings, storage, translator, dispatcher)

@@ -97,6 +97,10 @@ class Dispatcher:
                 )
             language = _language(resident.language if resident else None, session.state, incoming)
             before = json.dumps(session.state, sort_keys=True)
+            if incoming.username and session.state.get("username") != incoming.username.casefold():
+                # Admins name people by @username when granting roles; it is kept here, in the
+                # row that already exists for everyone who wrote, saved only when it changes.
+                session.state["username"] = incoming.username.casefold()
             ctx = Context(
                 incoming=_as_choice(incoming, session.state),
                 storage=self.storage,

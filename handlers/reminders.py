@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from handlers.common import expired, main_menu
 from handlers.types import Context
+from storage.errors import StorageError
 
 
 async def toggle(ctx: Context) -> None:
@@ -73,5 +74,12 @@ async def cancel_registration_from_reminder(ctx: Context, registration_id: int) 
     registrations = getattr(ctx.storage, "registrations", None)
     if registrations is None or ctx.resident is None:
         return False
-    await registrations.cancel(resident_id=ctx.resident.id, registration_id=registration_id)
+    # Merge fix (staff branch): the repository's real signature, and its refusals (not theirs,
+    # already cancelled, event started) answered as "cannot cancel from here".
+    try:
+        await registrations.cancel(
+            resident_id=ctx.resident.id, registration_id=registration_id, now=ctx.now
+        )
+    except StorageError:
+        return False
     return True

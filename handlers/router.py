@@ -19,8 +19,12 @@ from handlers import (
     privacy,
     registration,
     reminders,
+    topics,
 )
 from handlers.common import expired, main_menu
+from handlers.staff import access, broadcast, roles, stats
+from handlers.staff import events as staff_events
+from handlers.staff import registrations as staff_registrations
 from handlers.types import MAX_TEXT_CHARS, Context
 
 Command = Callable[[Context], Awaitable[None]]
@@ -64,13 +68,47 @@ COMMANDS: list[tuple[str, str, Command, str]] = [
     ("hapusdata", "deletemydata", privacy.ask_delete, "commands.deletemydata"),
     ("berhenti", "stop", privacy.stop_announcements, "commands.stop"),
     ("pengingat", "reminders", reminders.toggle, "commands.reminders"),
+    ("langganan", "subscriptions", topics.show, "commands.subscriptions"),
     ("batal", "cancel", _cancel, "commands.cancel"),
     ("acarasaya", "myevents", registration.my_events, "commands.myevents"),
     ("hadir", "checkin", attendance.command, "commands.checkin"),
 ]
 
+# Staff commands: every one wrapped by the access check (role and scope, on every call) and kept
+# out of the public command menu. A person without the role gets the unknown-command answer.
+STAFF_COMMANDS: list[tuple[str, str, Command]] = [
+    ("peran", "roles", access.command(roles.show_roles, "peran")),
+    ("beriperan", "grantrole", access.command(roles.grant, "beriperan", access.ADMIN)),
+    ("cabutperan", "revokerole", access.command(roles.revoke, "cabutperan", access.ADMIN)),
+    ("audit", "audit", access.command(roles.show_audit, "audit", access.ADMIN)),
+    ("siaran", "broadcast", access.command(broadcast.start, "siaran")),
+    ("siaranku", "mybroadcasts", access.command(broadcast.mine, "siaranku")),
+    ("acarabaru", "newevent", access.command(staff_events.new, "acarabaru", access.LIBRARIANS)),
+    (
+        "kelolaacara",
+        "manageevents",
+        access.command(staff_events.manage, "kelolaacara", access.LIBRARIANS),
+    ),
+    ("peserta", "registrations", access.command(staff_registrations.registrations, "peserta")),
+    ("ekspor", "export", access.command(staff_registrations.export, "ekspor")),
+    ("statistik", "stats", access.command(stats.show, "statistik", access.COORDINATORS)),
+]
+
+
+async def _staff_button(ctx: Context, arg: str) -> None:
+    """A staff command tapped under /peran: the command itself runs, with its access check."""
+    for name, _, handler in STAFF_COMMANDS:
+        if name == arg:
+            await handler(ctx)
+            return
+    expired(ctx)
+
+
 COMMAND_HANDLERS: dict[str, Command] = {}
 for _id, _en, _handler, _key in COMMANDS:
+    COMMAND_HANDLERS[_id] = _handler
+    COMMAND_HANDLERS[_en] = _handler
+for _id, _en, _handler in STAFF_COMMANDS:
     COMMAND_HANDLERS[_id] = _handler
     COMMAND_HANDLERS[_en] = _handler
 
@@ -106,6 +144,19 @@ PAYLOADS: dict[str, PayloadHandler] = {
     "ics": registration.calendar,
     "hdp": attendance.mark_proxy,
     "batal": _no_arg(_cancel),
+    "tp": topics.toggle,
+    # Staff buttons, behind the same access check as the commands.
+    "srl": access.payload(roles.list_page, "srl", access.ADMIN),
+    "srg": access.payload(roles.grant_button, "srg", access.ADMIN),
+    "sau": access.payload(roles.audit_page, "sau", access.ADMIN),
+    "bc": access.payload(broadcast.button, "bc"),
+    "bcm": access.payload(broadcast.mine_page, "bcm"),
+    "stc": _staff_button,
+    "nev": access.payload(staff_events.new_button, "nev", access.LIBRARIANS),
+    "sev": access.payload(staff_events.manage_button, "sev", access.LIBRARIANS),
+    "spe": access.payload(staff_registrations.registrations_button, "spe"),
+    "sex": access.payload(staff_registrations.export_button, "sex"),
+    "sst": access.payload(stats.month_button, "sst", access.COORDINATORS),
     # Reminders (handlers/reminders.py).
     "rmd": reminders.answer,
 }
@@ -115,12 +166,25 @@ TEXT_STEPS: dict[tuple[str, str], Command] = {
     (registration.FLOW, "name"): registration.typed_name,
     (registration.FLOW, "village"): registration.typed_village,
     (attendance.FLOW, "code"): attendance.typed_code,
+    (roles.FLOW_GRANT, "who"): access.step(roles.who_typed, access.ADMIN),
+    (roles.FLOW_REVOKE, "who"): access.step(roles.who_typed, access.ADMIN),
+    (broadcast.FLOW, "text"): access.step(broadcast.text_typed),
+    (broadcast.FLOW, "when"): access.step(broadcast.when_typed),
+    **{
+        (staff_events.NEW, step): access.step(staff_events.new_typed, access.LIBRARIANS)
+        for step in ("title", "description", "place", "when", "capacity", "deadline")
+    },
+    (staff_events.EDIT, "field"): access.step(staff_events.edit_typed, access.LIBRARIANS),
+    (staff_events.EDIT, "cancel_note"): access.step(staff_events.edit_typed, access.LIBRARIANS),
 }
+# Steps that take a photo (its caption is the text); elsewhere a photo gets "text only".
+PHOTO_STEPS = {(broadcast.FLOW, "text")}
 
 
 async def route(ctx: Context) -> None:
     incoming = ctx.incoming
-    if incoming.media is not None:
+    flow_step = (ctx.session.flow or "", ctx.session.step or "")
+    if incoming.media is not None and not (incoming.photo and flow_step in PHOTO_STEPS):
         await help.text_only(ctx)
         return
     if len(incoming.text) > MAX_TEXT_CHARS:
@@ -138,7 +202,7 @@ async def route(ctx: Context) -> None:
             return
         await handler(ctx, arg)
         return
-    step = TEXT_STEPS.get((ctx.session.flow or "", ctx.session.step or ""))
+    step = TEXT_STEPS.get(flow_step)
     if step is not None:
         await step(ctx)
         return

@@ -27,6 +27,9 @@ class Incoming:
     args: str = ""
     language_hint: str | None = None  # the client's language, used before the person picks one
     media: str | None = None  # a sticker, photo, voice note... that the bot cannot read
+    photo: str | None = None  # the channel's file id of a photo (flows that accept one use it)
+    username: str | None = None  # @username where the channel has one (staff name people by it)
+    forwarded_from: str | None = None  # user id behind a forwarded message or the one replied to
 
     @property
     def key(self) -> tuple[str, str]:
@@ -75,6 +78,10 @@ class Reply:
     text: str
     choices: tuple[Choice, ...] = ()
     document: Document | None = None
+    photo: str | None = None  # a channel file id; the text becomes its caption
+    # Replace the message whose button was tapped instead of sending a new one (progress,
+    # toggles); channels that cannot edit send it as a new message.
+    edit: bool = False
 
 
 class Translator(Protocol):
@@ -111,6 +118,7 @@ class Context:
     language: str
     now: datetime
     replies: list[Reply] = field(default_factory=list)
+    _joinable: Reply | None = field(default=None, repr=False)
 
     def t(self, key: str, /, **values: object) -> str:
         return self.translator.text(self.language, key, **values)
@@ -119,13 +127,15 @@ class Context:
         return self.translator.when(self.language, moment)
 
     def say(self, text: str, *choices: Choice) -> None:
-        # A plain text followed by more words goes out as one message: fewer messages on a
-        # patchy connection, and fewer calls against the platform's rate limits.
+        # A plain text said just before goes out in the same message: fewer messages on a
+        # patchy connection, and fewer calls against the platform's rate limits. Replies a
+        # handler appends itself (a preview, a document) always stay messages of their own.
         last = self.replies[-1] if self.replies else None
-        if last is not None and not last.choices and last.document is None:
+        if last is not None and last is self._joinable:
             self.replies[-1] = Reply(text=f"{last.text}\n\n{text}", choices=tuple(choices))
-            return
-        self.replies.append(Reply(text=text, choices=tuple(choices)))
+        else:
+            self.replies.append(Reply(text=text, choices=tuple(choices)))
+        self._joinable = None if choices else self.replies[-1]
 
     def choice(self, key: str, payload: str, /, **values: object) -> Choice:
         return Choice(label=self.t(key, **values), payload=payload)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from storage.broadcasts import Broadcasts
 from storage.db import BUSY_TIMEOUT_MS, Database
 from storage.events import Events
 from storage.libraries import Libraries
@@ -13,6 +14,9 @@ from storage.registrations import Registrations
 from storage.reminders import Reminders
 from storage.residents import Residents
 from storage.sessions import Sessions
+from storage.staff import Staff
+from storage.staff_events import StaffEvents
+from storage.stats import Stats
 
 
 @dataclass
@@ -24,6 +28,10 @@ class Storage:
     libraries: Libraries
     events: Events
     sessions: Sessions
+    staff: Staff
+    broadcasts: Broadcasts
+    staff_events: StaffEvents
+    stats: Stats
     registrations: Registrations
     outbox: OutboxRepo
     reminders: Reminders
@@ -37,6 +45,10 @@ class Storage:
             libraries=Libraries(db),
             events=Events(db),
             sessions=Sessions(db),
+            staff=Staff(db),
+            broadcasts=Broadcasts(db),
+            staff_events=StaffEvents(db),
+            stats=Stats(db),
             registrations=Registrations(db),
             outbox=OutboxRepo(db),
             reminders=Reminders(db),

@@ -134,6 +134,7 @@ class OutboxRow:
     priority: int
     due_at: datetime
     attempts: int
+    photo: str | None = None  # a channel file id (announcements with a photo)
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +168,7 @@ def _row(row: Any) -> OutboxRow:
         priority=row["priority"],
         due_at=from_db(row["due_at"]),
         attempts=row["attempts"],
+        photo=body.get("photo"),
     )
 
 

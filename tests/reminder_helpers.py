@@ -48,16 +48,32 @@ async def register(
                 (event_id, resident_id, status, to_db(at)),
             )
             assert cur.lastrowid is not None
+            if status == "confirmed":
+                # A confirmed registration holds a seat; the real repository (issue 3) frees it
+                # on cancel and would go below zero otherwise. Merge fix from the staff branch.
+                await conn.execute(
+                    "UPDATE events SET seats_taken = seats_taken + 1 WHERE id = ?", (event_id,)
+                )
             return cur.lastrowid
     except sqlite3.Error as exc:  # the real table asks for more: adapt this helper
         pytest.skip(f"registrations table has another shape than the stand-in: {exc}")
 
 
 async def set_registration(runtime: Runtime, registration_id: int, status: str) -> None:
-    async with runtime.storage.db.transaction() as conn:
-        await conn.execute(
-            "UPDATE registrations SET status = ? WHERE id = ?", (status, registration_id)
-        )
+    # The real table (issue 3) requires cancelled_at exactly when cancelled; the stand-in has
+    # no such column. Merge fix from the staff branch.
+    try:
+        async with runtime.storage.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE registrations SET status = ?, "
+                "cancelled_at = CASE WHEN ? = 'cancelled' THEN created_at END WHERE id = ?",
+                (status, status, registration_id),
+            )
+    except sqlite3.OperationalError:  # the stand-in table
+        async with runtime.storage.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE registrations SET status = ? WHERE id = ?", (status, registration_id)
+            )
 
 
 async def event_at(runtime: Runtime, index: int, starts_at: datetime) -> int:

@@ -18,14 +18,18 @@ class TelegramHarness:
         self.app = app
         self.api = api
         self._ids = itertools.count(1)
+        self.usernames: dict[int, str] = {}  # Telegram @usernames of test users who have one
 
     def _user(self, user_id: int, language: str) -> dict[str, Any]:
-        return {
+        user: dict[str, Any] = {
             "id": user_id,
             "is_bot": False,
             "first_name": f"Warga{user_id}",
             "language_code": language,
         }
+        if user_id in self.usernames:
+            user["username"] = self.usernames[user_id]
+        return user
 
     def message_update(self, user_id: int, text: str, language: str = "id") -> Update:
         message: dict[str, Any] = {
@@ -56,6 +60,20 @@ class TelegramHarness:
             },
         }
         return Update.de_json({"update_id": next(self._ids), "callback_query": query}, self.app.bot)
+
+    def raw_message_update(self, user_id: int, extra: dict[str, Any]) -> Update:
+        """A message with fields of the test's choosing (a photo, a forward...)."""
+        message: dict[str, Any] = {
+            "message_id": next(self._ids),
+            "date": int(time.time()),
+            "chat": {"id": user_id, "type": "private", "first_name": f"Warga{user_id}"},
+            "from": self._user(user_id, "id"),
+            **extra,
+        }
+        return Update.de_json({"update_id": next(self._ids), "message": message}, self.app.bot)
+
+    async def send_raw(self, user_id: int, extra: dict[str, Any]) -> list[Call]:
+        return await self._run(self.raw_message_update(user_id, extra), user_id)
 
     async def _run(self, update: Update, user_id: int) -> list[Call]:
         before = len(self.api.calls)

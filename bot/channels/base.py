@@ -58,6 +58,7 @@ class Outbound:
     text: str
     choices: tuple[Choice, ...] = ()
     document: Document | None = None
+    photo: str | None = None  # a channel file id; the text is its caption
     # reply (interactive) | reminder | promotion | event_changed | event_cancelled | announcement
     kind: str = "reply"
     language: str = "id"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from telegram import (
@@ -16,6 +17,8 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
+    Message,
+    MessageOriginUser,
     Update,
 )
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
@@ -165,13 +168,26 @@ class TelegramChannel:
             text=message.text,
             language_hint=user.language_code,
         )
+        incoming = replace(
+            incoming, username=user.username, forwarded_from=_forwarded_from(message)
+        )
         await self.dispatcher.handle(incoming, self._responder(context, message.chat_id))
 
     async def on_other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, user = update.effective_message, update.effective_user
         if message is None or user is None:
             return
-        incoming = Incoming(CHANNEL, str(user.id), media="media", language_hint=user.language_code)
+        # A photo keeps its largest size's file id and caption: the announcement flow accepts one.
+        photo = message.photo[-1].file_id if message.photo else None
+        incoming = Incoming(
+            CHANNEL,
+            str(user.id),
+            text=(message.caption or "").strip() if photo else "",
+            media="photo" if photo else "media",
+            photo=photo,
+            language_hint=user.language_code,
+            username=user.username,
+        )
         await self.dispatcher.handle(incoming, self._responder(context, message.chat_id))
 
     async def on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -185,27 +201,36 @@ class TelegramChannel:
             log.info("could not answer callback query: %s", exc)
         chat_id = query.message.chat.id if query.message is not None else user.id
         incoming = Incoming(
-            CHANNEL, str(user.id), payload=query.data or "?", language_hint=user.language_code
+            CHANNEL,
+            str(user.id),
+            payload=query.data or "?",
+            language_hint=user.language_code,
+            username=user.username,
         )
-        await self.dispatcher.handle(incoming, self._responder(context, chat_id))
+        tapped = query.message.message_id if query.message is not None else None
+        await self.dispatcher.handle(incoming, self._responder(context, chat_id, tapped))
 
-    def _responder(self, context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> Respond:
+    def _responder(
+        self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, tapped: int | None = None
+    ) -> Respond:
         async def respond(replies: list[Reply]) -> None:
             for reply in replies:
-                await self._send_now(context.bot, chat_id, reply)
+                await self._send_now(context.bot, chat_id, reply, tapped)
 
         return respond
 
-    async def _send_now(self, bot: Bot, chat_id: int, reply: Reply) -> None:
+    async def _send_now(
+        self, bot: Bot, chat_id: int, reply: Reply, tapped: int | None = None
+    ) -> None:
         """A reply to someone chatting now: first in line for the channel's tokens; a 429
         pauses the channel (bulk delivery too) and this reply is tried again after it."""
         if self.limiter is None:
-            await send_reply(bot, chat_id, reply)
+            await send_reply(bot, chat_id, reply, edit_message_id=tapped)
             return
         for attempt in range(_INTERACTIVE_TRIES):
             await self.limiter.acquire(str(chat_id), priority=INTERACTIVE, cost=message_cost(reply))
             try:
-                await send_reply(bot, chat_id, reply)
+                await send_reply(bot, chat_id, reply, edit_message_id=tapped)
                 return
             except RetryAfter as exc:
                 self.limiter.pause(retry_seconds(exc))
@@ -227,9 +252,51 @@ class TelegramChannel:
                 log.warning("could not tell chat %s about the error", update.effective_chat.id)
 
 
-async def send_reply(bot: Bot, chat_id: int | str, reply: Reply) -> int:
+def _forwarded_from(message: Message) -> str | None:
+    """The person behind a forwarded message, or behind the forwarded message this one replies
+    to (an admin answers a forward with /beriperan). Hidden when their privacy settings say so."""
+    for candidate in (message, message.reply_to_message):
+        if candidate is not None and isinstance(candidate.forward_origin, MessageOriginUser):
+            return str(candidate.forward_origin.sender_user.id)
+    return None
+
+
+async def send_reply(
+    bot: Bot, chat_id: int | str, reply: Reply, *, edit_message_id: int | None = None
+) -> int:
     """Render one reply: text split under 4096 characters, choices on the last part. Returns
-    the id of the last message sent."""
+    the id of the last message sent (or edited)."""
+    if reply.edit and edit_message_id is not None and reply.photo is None:
+        try:
+            await bot.edit_message_text(
+                reply.text[:MAX_MESSAGE_CHARS],
+                chat_id=chat_id,
+                message_id=edit_message_id,
+                reply_markup=keyboard(reply.choices),
+            )
+            return edit_message_id
+        except TelegramError as exc:
+            # "message is not modified" or a message too old to edit: send it afresh.
+            if "not modified" in str(exc):
+                return edit_message_id
+            log.info("could not edit message %s: %s", edit_message_id, exc)
+    if reply.photo is not None:
+        sent = await bot.send_photo(
+            chat_id,
+            reply.photo,
+            caption=reply.text[:1024] or None,
+            reply_markup=keyboard(reply.choices),
+        )
+        return sent.message_id
+    if reply.document is not None and reply.document.mime_type.startswith("image/"):
+        # A generated picture (a statistics chart) is shown inline, not as a file to open.
+        sent = await bot.send_photo(
+            chat_id,
+            InputFile(reply.document.content, filename=reply.document.filename),
+            caption=reply.text[:1024] or None,
+            reply_markup=keyboard(reply.choices),
+        )
+        return sent.message_id
     if reply.document is not None:
         sent = await bot.send_document(
             chat_id,
@@ -273,7 +340,7 @@ class TelegramSender:
         self.bot = bot
 
     async def send(self, message: Outbound) -> str | None:
-        reply = Reply(message.text, message.choices, message.document)
+        reply = Reply(message.text, message.choices, message.document, photo=message.photo)
         try:
             return str(await send_reply(self.bot, message.recipient, reply))
         except RetryAfter as exc:
@@ -288,3 +355,22 @@ class TelegramSender:
             raise TransientError(str(exc)) from exc
         except TelegramError as exc:  # invalid token, chat migrated, conflict
             raise PermanentError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def edit(
+        self, recipient: str, message_id: str, text: str, choices: tuple[Choice, ...] = ()
+    ) -> None:
+        """Replace a message's text (an announcement's progress, redrawn in place)."""
+        try:
+            await self.bot.edit_message_text(
+                text[:MAX_MESSAGE_CHARS],
+                chat_id=recipient,
+                message_id=int(message_id),
+                reply_markup=keyboard(choices),
+            )
+        except RetryAfter as exc:
+            raise RateLimited(retry_seconds(exc), str(exc)) from exc
+        except BadRequest as exc:
+            if "not modified" not in str(exc):
+                raise PermanentError(str(exc)) from exc
+        except TelegramError as exc:
+            raise TransientError(str(exc)) from exc

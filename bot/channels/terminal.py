@@ -14,6 +14,8 @@ CHANNEL = "terminal"
 
 def render(reply: Reply) -> str:
     lines = [reply.text]
+    if reply.photo is not None:
+        lines.insert(0, f"[photo: {reply.photo}]")
     if reply.document is not None:
         lines.append(f"[file: {reply.document.filename}, {len(reply.document.content)} bytes]")
     lines += [f"  {number}. {choice.label}" for number, choice in enumerate(reply.choices, 1)]

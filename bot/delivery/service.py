@@ -19,6 +19,7 @@ from bot.channels.base import ChannelSender
 from bot.config import Settings
 from bot.delivery.limits import ChannelLimiter, Limits
 from bot.delivery.worker import DeliveryWorker, WorkerSettings
+from bot.staff_progress import BroadcastProgress
 from handlers.types import Translator
 from storage import Storage
 
@@ -30,6 +31,7 @@ class ScheduleSettings:
     poll_seconds: float = 1.0
     reminder_seconds: float = 60.0
     reminder_offsets: tuple[int, ...] = (24 * 60, 2 * 60)  # minutes before the start
+    progress_seconds: float = 5.0  # announcements' progress messages (bot/staff_progress.py)
 
 
 class DeliveryService:
@@ -46,6 +48,7 @@ class DeliveryService:
         self.storage = storage
         self.schedule = schedule or ScheduleSettings()
         self.worker = DeliveryWorker(storage, translator, senders, limiters, worker)
+        self.progress = BroadcastProgress(storage, translator, senders)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._sync_lock = asyncio.Lock()
 
@@ -65,6 +68,13 @@ class DeliveryService:
             id="reminders-sync",
             **common,
         )
+        self.scheduler.add_job(
+            self._broadcast_progress,
+            "interval",
+            seconds=self.schedule.progress_seconds,
+            id="broadcast-progress",
+            **common,
+        )
         self.scheduler.start()
         self.worker.wake()
 
@@ -77,6 +87,13 @@ class DeliveryService:
 
     async def _poll(self) -> None:
         self.worker.wake()
+
+    async def _broadcast_progress(self) -> None:
+        try:
+            if await self.progress.run():
+                self.worker.wake()  # a finished announcement queued its report
+        except Exception:
+            log.exception("announcement progress failed; the next run tries again")
 
     async def sync_reminders(self) -> None:
         async with self._sync_lock:

@@ -259,6 +259,7 @@ class DeliveryWorker:
             text=text,
             choices=choices,
             document=document,
+            photo=row.photo,
             kind=row.kind,
             language=row.language,
             params=params,

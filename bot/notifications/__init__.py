@@ -50,3 +50,4 @@ async def render(
 
 # Feature modules register their kinds on import; kept at the bottom because they import this one.
 from bot.notifications import registration as _registration  # noqa: E402, F401
+from bot.notifications import staff as _staff  # noqa: E402, F401

@@ -1,0 +1,534 @@
+"""/siaran (/broadcast) and /siaranku (/mybroadcasts): announcements to residents.
+
+    /siaran ─> text (+ one photo) ─> audience ─> count + preview ─┬─ now ──────> confirm ─> queued
+                                      ▲                          └─ later ─> when ─> confirm
+                                      └──────── change audience ──┘
+    /batal leaves from any step.
+
+The audience offered is what the sender's role reaches: a librarian or a regency coordinator
+reaches the residents of one regency (all of them, or those following a topic) and the
+registrants of their events; admins and province coordinators reach everyone.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from handlers.common import clip, expired, page_count, pager, parse_page
+from handlers.events import CATEGORIES
+from handlers.staff.access import OutOfScope
+from handlers.staff.when import parse_local
+from handlers.types import Choice, Context, Reply, Translator
+from storage import Storage
+from storage.broadcasts import Audience, Broadcast, EmptyAudience, NotCancellable
+from storage.errors import NotFound
+from storage.models import Event
+from storage.staff import StaffRole
+
+FLOW = "bc"
+# Telegram captions stop at 1024 characters; the header and footer need the rest.
+MAX_TEXT = 900
+MAX_TEXT_WITH_PHOTO = 800
+MIN_TEXT = 5
+MAX_DAYS_AHEAD = 180
+
+
+def _draft(ctx: Context) -> dict[str, object] | None:
+    draft = ctx.session.state.get("draft")
+    if ctx.session.flow != FLOW or not isinstance(draft, dict):
+        return None
+    return draft
+
+
+async def start(ctx: Context, role: StaffRole) -> None:
+    ctx.session.state.update(flow=FLOW, step="text", draft={})
+    ctx.say(ctx.t("staff.bc.ask_text", limit=MAX_TEXT))
+
+
+async def text_typed(ctx: Context, role: StaffRole) -> None:
+    """The text (and optionally one photo, whose caption is the text)."""
+    draft = _draft(ctx)
+    if draft is None:
+        expired(ctx)
+        return
+    if ctx.incoming.photo is not None:
+        draft["photo"] = ctx.incoming.photo
+    text = ctx.incoming.text.strip()
+    if not text:
+        if draft.get("photo"):
+            ctx.say(ctx.t("staff.bc.photo_kept"))
+        else:
+            ctx.say(ctx.t("staff.bc.ask_text", limit=MAX_TEXT))
+        return
+    limit = MAX_TEXT_WITH_PHOTO if draft.get("photo") else MAX_TEXT
+    if len(text) > limit:
+        ctx.say(ctx.t("staff.bc.too_long", limit=limit, length=len(text)))
+        return
+    if len(text) < MIN_TEXT:
+        ctx.say(ctx.t("staff.bc.too_short", limit=MIN_TEXT))
+        return
+    draft["text"] = text
+    ctx.session.state["step"] = "audience"
+    await _ask_audience(ctx, role)
+
+
+async def _ask_audience(ctx: Context, role: StaffRole) -> None:
+    regency = role.regency
+    choices: list[Choice] = []
+    if regency is None:
+        choices.append(ctx.choice("staff.bc.aud_all_province", "bc:a:all"))
+        choices.append(ctx.choice("staff.bc.aud_regency", "bc:a:rs"))
+        choices.append(ctx.choice("staff.bc.aud_topic", "bc:a:ts"))
+    else:
+        name = (await ctx.storage.libraries.regency(code=regency)).name
+        choices.append(ctx.choice("staff.bc.aud_all_regency", "bc:a:all", regency=name))
+        choices.append(ctx.choice("staff.bc.aud_topic_regency", "bc:a:ts", regency=name))
+    choices.append(ctx.choice("staff.bc.aud_registrants", "bc:a:es:0"))
+    choices.append(ctx.choice("staff.bc.aud_waitlist", "bc:a:ws:0"))
+    choices.append(ctx.choice("staff.bc.cancel", "bc:x"))
+    ctx.say(ctx.t("staff.bc.ask_audience"), *choices)
+
+
+def check_audience(role: StaffRole, audience: Audience, event: Event | None = None) -> None:
+    """Raise OutOfScope unless the role reaches every recipient of `audience`."""
+    if audience.kind in ("all", "topic"):
+        if audience.regency_code != role.regency:
+            raise OutOfScope(audience)
+    elif audience.kind == "regency":
+        if not role.province_wide:
+            raise OutOfScope(audience)
+    elif event is None or not role.covers_event(event):
+        raise OutOfScope(audience)
+
+
+async def audience_button(ctx: Context, role: StaffRole, arg: str) -> None:
+    """bc:a:all | rs | r:<code> | ts | t:<topic> | es:<page> | e:<id> | ws:<page> | w:<id>"""
+    draft = _draft(ctx)
+    if draft is None or "text" not in draft:
+        expired(ctx)
+        return
+    kind, _, value = arg.partition(":")
+    audience: Audience | None = None
+    event: Event | None = None
+    if kind == "all":
+        audience = Audience("all", regency_code=role.regency)
+    elif kind == "rs" and role.province_wide:
+        regencies = await ctx.storage.libraries.regencies()
+        ctx.say(
+            ctx.t("staff.bc.ask_regency"), *(Choice(r.name, f"bc:a:r:{r.code}") for r in regencies)
+        )
+        return
+    elif kind == "r":
+        try:
+            await ctx.storage.libraries.regency(code=value)
+        except NotFound:
+            expired(ctx)
+            return
+        audience = Audience("regency", regency_code=value)
+    elif kind == "ts":
+        ctx.say(
+            ctx.t("staff.bc.ask_topic"),
+            *(ctx.choice(f"events.category.{c}", f"bc:a:t:{c}") for c in CATEGORIES),
+        )
+        return
+    elif kind == "t" and value in CATEGORIES:
+        audience = Audience("topic", topic=value, regency_code=role.regency)
+    elif kind in ("es", "ws"):
+        await _pick_event(ctx, role, kind, value)
+        return
+    elif kind in ("e", "w") and value.isdigit():
+        try:
+            event = await ctx.storage.events.get(event_id=int(value))
+        except NotFound:
+            expired(ctx)
+            return
+        audience = Audience("registrants" if kind == "e" else "waitlist", event_id=event.id)
+    if audience is None:
+        expired(ctx)
+        return
+    check_audience(role, audience, event)
+    count = await ctx.storage.broadcasts.count(audience)
+    if count == 0:
+        ctx.say(ctx.t("staff.bc.nobody"))
+        await _ask_audience(ctx, role)
+        return
+    draft["aud"] = [audience.kind, audience.encode()]
+    draft["count"] = count
+    ctx.session.state["step"] = "send"
+    language = ctx.language
+    ctx.say(ctx.t("staff.bc.preview_intro", audience=await describe_audience(ctx, audience)))
+    ctx.replies.append(
+        Reply(
+            await resident_text(ctx, role, str(draft["text"]), audience, language),
+            photo=str(draft["photo"]) if draft.get("photo") else None,
+        )
+    )
+    ctx.say(
+        ctx.t("staff.bc.count", count=ctx.translator.number(language, count)),
+        ctx.choice("staff.bc.send_now", "bc:now"),
+        ctx.choice("staff.bc.send_later", "bc:later"),
+        ctx.choice("staff.bc.change_audience", "bc:aud"),
+        ctx.choice("staff.bc.cancel", "bc:x"),
+    )
+
+
+async def _pick_event(ctx: Context, role: StaffRole, kind: str, page_text: str) -> None:
+    try:
+        page = parse_page(page_text)
+    except ValueError:
+        expired(ctx)
+        return
+    size = ctx.settings.page_size
+    events, total = await ctx.storage.staff_events.in_scope(
+        now=ctx.now,
+        library_id=role.library_id if role.role == "librarian" else None,
+        regency_code=None if role.role == "librarian" else role.regency,
+        offset=page * size,
+        limit=size,
+    )
+    if not events:
+        ctx.say(ctx.t("staff.events.none"))
+        await _ask_audience(ctx, role)
+        return
+    pick = "e" if kind == "es" else "w"
+    choices = [
+        Choice(
+            clip(f"{e.title} · {ctx.translator.day(ctx.language, e.starts_at)}", 60),
+            f"bc:a:{pick}:{e.id}",
+        )
+        for e in events
+    ]
+    choices += pager(ctx, page=page, total=total, page_size=size, payload=f"bc:a:{kind}:" + "{}")
+    ctx.say(ctx.t("staff.bc.ask_event", page=page + 1, pages=page_count(total, size)), *choices)
+
+
+async def describe_audience(ctx: Context, audience: Audience) -> str:
+    return await audience_words(ctx.storage, ctx.translator, ctx.language, audience)
+
+
+async def audience_words(
+    storage: Storage, translator: Translator, language: str, audience: Audience
+) -> str:
+    def t(key: str, **values: object) -> str:
+        return translator.text(language, key, **values)
+
+    regency = None
+    if audience.regency_code:
+        regency = (await storage.libraries.regency(code=audience.regency_code)).name
+    if audience.kind in ("registrants", "waitlist"):
+        try:
+            title = (await storage.events.get(event_id=audience.event_id or 0)).title
+        except NotFound:
+            title = "?"
+        return t(f"staff.bc.desc_{audience.kind}", event=title)
+    if audience.kind == "topic":
+        topic = t(f"events.category.{audience.topic}")
+        if regency:
+            return t("staff.bc.desc_topic_regency", topic=topic, regency=regency)
+        return t("staff.bc.desc_topic", topic=topic)
+    if regency:
+        return t("staff.bc.desc_regency", regency=regency)
+    return t("staff.bc.desc_all")
+
+
+async def _sender(ctx: Context, role: StaffRole, language: str) -> str:
+    if role.role == "librarian" and role.library_name:
+        return role.library_name
+    if role.regency is not None:
+        name = (await ctx.storage.libraries.regency(code=role.regency)).name
+        return ctx.translator.text(language, "staff.bc.sender_regency", regency=name)
+    return ctx.translator.text(language, "staff.bc.sender_province")
+
+
+async def resident_text(
+    ctx: Context, role: StaffRole, text: str, audience: Audience, language: str
+) -> str:
+    """The announcement exactly as a resident reading `language` receives it."""
+    sender = await _sender(ctx, role, language)
+    if audience.is_event_message:
+        try:
+            title = (await ctx.storage.events.get(event_id=audience.event_id or 0)).title
+        except NotFound:
+            title = "?"
+        return ctx.translator.text(
+            language, "staff.bc.message_event", sender=sender, event=title, text=text
+        )
+    return ctx.translator.text(language, "staff.bc.message", sender=sender, text=text)
+
+
+async def send_button(ctx: Context, role: StaffRole, arg: str) -> None:
+    """bc:now | bc:later | bc:aud | bc:ok | bc:x"""
+    draft = _draft(ctx)
+    if arg == "x":
+        for key in ("flow", "step", "draft"):
+            ctx.session.state.pop(key, None)
+        ctx.say(ctx.t("staff.bc.cancelled"))
+        return
+    if draft is None or "aud" not in draft:
+        expired(ctx)
+        return
+    if arg == "aud":
+        ctx.session.state["step"] = "audience"
+        await _ask_audience(ctx, role)
+        return
+    if arg == "now":
+        draft.pop("due", None)
+        ctx.session.state["step"] = "confirm"
+        ctx.say(
+            ctx.t("staff.bc.confirm_now", count=ctx.translator.number(ctx.language, _count(draft))),
+            ctx.choice("staff.bc.yes_send", "bc:ok"),
+            ctx.choice("staff.bc.cancel", "bc:x"),
+        )
+        return
+    if arg == "later":
+        ctx.session.state["step"] = "when"
+        ctx.say(ctx.t("staff.bc.ask_when", example=_example(ctx)))
+        return
+    if arg == "ok" and ctx.session.step == "confirm":
+        await _create(ctx, role, draft)
+        return
+    expired(ctx)
+
+
+def _count(draft: dict[str, object]) -> int:
+    value = draft.get("count")
+    return value if isinstance(value, int) else 0
+
+
+def _example(ctx: Context) -> str:
+    from zoneinfo import ZoneInfo
+
+    local = (ctx.now + timedelta(days=1)).astimezone(ZoneInfo(ctx.settings.timezone))
+    return local.strftime("%d-%m-%Y 09.00")
+
+
+async def when_typed(ctx: Context, role: StaffRole) -> None:
+    draft = _draft(ctx)
+    if draft is None or "aud" not in draft:
+        expired(ctx)
+        return
+    due = parse_local(ctx.incoming.text, ctx.settings.timezone)
+    if due is None:
+        ctx.say(ctx.t("staff.bc.when_invalid", example=_example(ctx)))
+        return
+    if due <= ctx.now + timedelta(minutes=1):
+        ctx.say(ctx.t("staff.bc.when_past", example=_example(ctx)))
+        return
+    if due > ctx.now + timedelta(days=MAX_DAYS_AHEAD):
+        ctx.say(ctx.t("staff.bc.when_far", days=MAX_DAYS_AHEAD))
+        return
+    draft["due"] = due.isoformat()
+    ctx.session.state["step"] = "confirm"
+    ctx.say(
+        ctx.t(
+            "staff.bc.confirm_later",
+            count=ctx.translator.number(ctx.language, _count(draft)),
+            when=ctx.when(due),
+        ),
+        ctx.choice("staff.bc.yes_schedule", "bc:ok"),
+        ctx.choice("staff.bc.cancel", "bc:x"),
+    )
+
+
+async def _create(ctx: Context, role: StaffRole, draft: dict[str, object]) -> None:
+    aud = draft["aud"]
+    assert isinstance(aud, list)
+    audience = Audience.decode(str(aud[0]), None if aud[1] is None else str(aud[1]))
+    event = None
+    if audience.event_id is not None:
+        try:
+            event = await ctx.storage.events.get(event_id=audience.event_id)
+        except NotFound:
+            expired(ctx)
+            return
+    # The role is checked again here: it may have changed since the audience was chosen.
+    check_audience(role, audience, event)
+    text = str(draft["text"])
+    photo = str(draft["photo"]) if draft.get("photo") else None
+    bodies = {}
+    for language in ("id", "en"):
+        body: dict[str, object] = {
+            "text": await resident_text(ctx, role, text, audience, language),
+            "choices": [],
+        }
+        if photo:
+            body["photo"] = photo
+        bodies[language] = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    due = datetime.fromisoformat(str(draft["due"])) if draft.get("due") else ctx.now
+    for key in ("flow", "step", "draft"):
+        ctx.session.state.pop(key, None)
+    try:
+        broadcast = await ctx.storage.broadcasts.create(
+            author=role.actor,
+            author_role=role.role,
+            author_channel=ctx.incoming.channel,
+            author_recipient=ctx.incoming.user_id,
+            author_language=ctx.language,
+            text=text,
+            photo=photo,
+            audience=audience,
+            due_at=due,
+            bodies=bodies,
+            now=ctx.now,
+        )
+    except EmptyAudience:
+        ctx.say(ctx.t("staff.bc.nobody"))
+        return
+    number = ctx.translator.number(ctx.language, broadcast.recipients)
+    if broadcast.status == "scheduled":
+        ctx.say(
+            ctx.t(
+                "staff.bc.scheduled", id=broadcast.id, count=number, when=ctx.when(broadcast.due_at)
+            ),
+            ctx.choice("staff.bc.view", f"bc:v:{broadcast.id}"),
+        )
+    else:
+        ctx.say(
+            ctx.t("staff.bc.queued", id=broadcast.id, count=number),
+            ctx.choice("staff.bc.view", f"bc:v:{broadcast.id}"),
+        )
+
+
+# /siaranku ---------------------------------------------------------------------------------
+
+
+async def mine(ctx: Context, role: StaffRole) -> None:
+    await _mine_page(ctx, role, 0)
+
+
+async def mine_page(ctx: Context, role: StaffRole, arg: str) -> None:
+    try:
+        page = parse_page(arg)
+    except ValueError:
+        expired(ctx)
+        return
+    await _mine_page(ctx, role, page)
+
+
+async def _mine_page(ctx: Context, role: StaffRole, page: int) -> None:
+    await ctx.storage.broadcasts.refresh(now=ctx.now)
+    size = ctx.settings.page_size
+    items, total = await ctx.storage.broadcasts.by_author(
+        author=role.actor, offset=page * size, limit=size
+    )
+    if not items:
+        ctx.say(ctx.t("staff.bc.mine_none"))
+        return
+    lines = [ctx.t("staff.bc.mine_title", page=page + 1, pages=page_count(total, size))]
+    choices = []
+    for item in items:
+        lines.append(await _summary(ctx, item))
+        choices.append(Choice(clip(f"#{item.id} {item.text}", 40), f"bc:v:{item.id}"))
+    choices += pager(ctx, page=page, total=total, page_size=size, payload="bcm:{}")
+    ctx.say("\n\n".join(lines), *choices)
+
+
+async def _summary(ctx: Context, item: Broadcast) -> str:
+    return await summary_text(ctx.storage, ctx.translator, ctx.language, item)
+
+
+async def summary_text(
+    storage: Storage, translator: Translator, language: str, item: Broadcast
+) -> str:
+    return translator.text(
+        language,
+        "staff.bc.summary",
+        id=item.id,
+        status=translator.text(language, f"staff.bc.status.{item.status}"),
+        when=translator.when(language, item.due_at),
+        audience=await audience_words(storage, translator, language, item.audience),
+        text=clip(item.text, 60),
+    )
+
+
+async def progress_text(
+    storage: Storage, translator: Translator, language: str, item: Broadcast
+) -> str:
+    """Status line and sent / failed / remaining: the same words in /siaranku and in the
+    progress message the delivery side keeps up to date."""
+    progress = await storage.broadcasts.progress(broadcast_id=item.id)
+
+    def number(value: int) -> str:
+        return translator.number(language, value)
+
+    counts = translator.text(
+        language,
+        "staff.bc.progress",
+        sent=number(progress.sent),
+        failed=number(progress.failed),
+        remaining=number(progress.remaining),
+        cancelled=number(progress.cancelled),
+        total=number(item.recipients),
+    )
+    return await summary_text(storage, translator, language, item) + "\n" + counts
+
+
+async def _own(ctx: Context, role: StaffRole, value: str) -> Broadcast | None:
+    if not value.isdigit():
+        return None
+    try:
+        item = await ctx.storage.broadcasts.get(broadcast_id=int(value))
+    except NotFound:
+        return None
+    if item.author != role.actor and role.role != "admin":
+        raise OutOfScope(value)
+    return item
+
+
+async def manage_button(ctx: Context, role: StaffRole, arg: str) -> None:
+    """bc:v:<id> view (refresh edits in place) | bc:c:<id> ask to cancel | bc:cy:<id> cancel"""
+    action, _, value = arg.partition(":")
+    item = await _own(ctx, role, value)
+    if item is None:
+        expired(ctx)
+        return
+    if action == "v":
+        await ctx.storage.broadcasts.refresh(now=ctx.now)
+        ctx.replies.append(await progress_reply(ctx, item.id, edit=True))
+        return
+    if action == "c" and item.status in ("scheduled", "running"):
+        ctx.say(
+            ctx.t("staff.bc.cancel_confirm", id=item.id),
+            ctx.choice("staff.bc.yes_cancel", f"bc:cy:{item.id}"),
+            ctx.choice("staff.bc.keep", f"bc:v:{item.id}"),
+        )
+        return
+    if action == "cy":
+        try:
+            stopped = await ctx.storage.broadcasts.cancel(
+                broadcast_id=item.id, actor=role.actor, role=role.role, now=ctx.now
+            )
+        except NotCancellable:
+            ctx.say(ctx.t("staff.bc.not_cancellable", id=item.id))
+            return
+        ctx.say(
+            ctx.t(
+                "staff.bc.cancelled_one",
+                id=item.id,
+                count=ctx.translator.number(ctx.language, stopped),
+            )
+        )
+        return
+    expired(ctx)
+
+
+async def progress_reply(ctx: Context, broadcast_id: int, *, edit: bool) -> Reply:
+    """Status and sent / failed / remaining, with a refresh button that redraws this message."""
+    item = await ctx.storage.broadcasts.get(broadcast_id=broadcast_id)
+    text = await progress_text(ctx.storage, ctx.translator, ctx.language, item)
+    choices = [ctx.choice("staff.bc.refresh", f"bc:v:{item.id}")]
+    if item.status in ("scheduled", "running"):
+        choices.append(ctx.choice("staff.bc.cancel_this", f"bc:c:{item.id}"))
+    return Reply(text, tuple(choices), edit=edit)
+
+
+async def button(ctx: Context, role: StaffRole, arg: str) -> None:
+    """Every `bc:` button of the flow and of /siaranku."""
+    action, _, rest = arg.partition(":")
+    if action == "a":
+        await audience_button(ctx, role, rest)
+    elif action in ("v", "c", "cy"):
+        await manage_button(ctx, role, arg)
+    else:
+        await send_button(ctx, role, arg)

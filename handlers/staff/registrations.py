@@ -1,0 +1,266 @@
+"""/peserta (/registrations) and /ekspor (/export): who registered, who came, as a file.
+
+    /peserta ─> events in scope (upcoming first, then recent; paged) ─> counts + names (paged)
+                                                                   └─ tap a name: present / not
+
+Attendance taps redraw the same message, so a librarian at the door can go down the list.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from zoneinfo import ZoneInfo
+
+from handlers.common import clip, expired, page_count, pager, parse_page
+from handlers.staff.access import OutOfScope
+from handlers.staff.events import event_choice
+from handlers.types import Choice, Context, Document, Reply
+from storage.errors import NotFound
+from storage.models import Event
+from storage.staff import StaffRole
+from storage.staff_events import Person
+
+NAMES_PER_PAGE = 8
+BOM = "\ufeff"  # Excel reads UTF-8 only with it
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def scoped_event(ctx: Context, role: StaffRole, value: str) -> Event | None:
+    if not value.isdigit():
+        return None
+    try:
+        event = await ctx.storage.events.get(event_id=int(value))
+    except NotFound:
+        return None
+    if not role.covers_event(event):
+        raise OutOfScope(value)
+    return event
+
+
+async def pick_event(ctx: Context, role: StaffRole, *, page: int, action: str) -> None:
+    """The events this role covers; `action` is the payload prefix a tap leads to."""
+    size = ctx.settings.page_size
+    events, total = await ctx.storage.staff_events.in_scope(
+        now=ctx.now,
+        library_id=role.library_id if role.role == "librarian" else None,
+        regency_code=None if role.role == "librarian" else role.regency,
+        offset=page * size,
+        limit=size,
+    )
+    if not events:
+        ctx.say(ctx.t("staff.events.none"))
+        return
+    target = {"spe": "spe:e:{}:0", "sex": "sex:e:{}"}[action]
+    choices = [event_choice(ctx, e, target.format(e.id)) for e in events]
+    choices += pager(ctx, page=page, total=total, page_size=size, payload=f"{action}:l:" + "{}")
+    ctx.say(ctx.t("staff.ev.pick", page=page + 1, pages=page_count(total, size)), *choices)
+
+
+async def registrations(ctx: Context, role: StaffRole) -> None:
+    await pick_event(ctx, role, page=0, action="spe")
+
+
+async def registrations_button(ctx: Context, role: StaffRole, arg: str) -> None:
+    """spe:l:<page> | spe:e:<event>:<page> | spe:m:<event>:<registration>:<page>"""
+    action, _, rest = arg.partition(":")
+    parts = rest.split(":")
+    try:
+        if action == "l":
+            await pick_event(ctx, role, page=parse_page(rest), action="spe")
+            return
+        event = await scoped_event(ctx, role, parts[0])
+        if event is None:
+            expired(ctx)
+            return
+        if action == "e" and len(parts) == 2:
+            ctx.replies.append(await _event_page(ctx, event, parse_page(parts[1]), edit=False))
+            return
+        if action == "m" and len(parts) == 3 and parts[1].isdigit():
+            page = parse_page(parts[2])
+            people, _ = await ctx.storage.staff_events.people(
+                event_id=event.id, offset=page * NAMES_PER_PAGE, limit=NAMES_PER_PAGE
+            )
+            person = next((p for p in people if p.registration_id == int(parts[1])), None)
+            if person is None:
+                expired(ctx)
+                return
+            await ctx.storage.staff_events.set_attended(
+                event_id=event.id,
+                registration_id=person.registration_id,
+                present=person.attended_at is None,
+                now=ctx.now,
+                actor=role.actor,
+                role=role.role,
+            )
+            ctx.replies.append(await _event_page(ctx, event, page, edit=True))
+            return
+    except (ValueError, NotFound):
+        pass
+    expired(ctx)
+
+
+async def _event_page(ctx: Context, event: Event, page: int, *, edit: bool) -> Reply:
+    counts = await ctx.storage.staff_events.counts(event_id=event.id, now=ctx.now)
+    people, total = await ctx.storage.staff_events.people(
+        event_id=event.id, offset=page * NAMES_PER_PAGE, limit=NAMES_PER_PAGE
+    )
+    lines = [
+        ctx.t(
+            "staff.reg.title",
+            title=event.title,
+            when=ctx.when(event.starts_at),
+            status=ctx.t(f"staff.ev.status.{event.status}"),
+        ),
+        ctx.t(
+            "staff.reg.counts",
+            confirmed=counts.confirmed,
+            capacity=event.capacity if event.capacity is not None else "∞",
+            waitlisted=counts.waitlisted,
+            proxies=counts.proxies,
+            attended=counts.attended,
+            walk_ins=counts.walk_ins,
+        ),
+    ]
+    if counts.no_shows is not None:
+        lines.append(ctx.t("staff.reg.no_shows", count=counts.no_shows))
+    if not people:
+        lines.append(ctx.t("staff.reg.nobody"))
+    else:
+        lines.append(
+            ctx.t("staff.reg.names", page=page + 1, pages=page_count(total, NAMES_PER_PAGE))
+        )
+    choices = [
+        Choice(
+            clip(_person_label(ctx, person), 60),
+            f"spe:m:{event.id}:{person.registration_id}:{page}",
+        )
+        for person in people
+    ]
+    choices += pager(
+        ctx, page=page, total=total, page_size=NAMES_PER_PAGE, payload=f"spe:e:{event.id}:" + "{}"
+    )
+    choices.append(ctx.choice("staff.reg.export", f"sex:e:{event.id}"))
+    return Reply("\n".join(lines), tuple(choices), edit=edit)
+
+
+def _person_label(ctx: Context, person: Person) -> str:
+    mark = "✅" if person.attended_at is not None else "⬜"
+    label = f"{mark} {person.name}"
+    if person.status == "waitlisted":
+        label += " · " + ctx.t("staff.reg.status.waitlisted")
+    elif person.status == "walk_in":
+        label += " · " + ctx.t("staff.reg.status.walk_in")
+    if person.is_proxy:
+        label += " · " + ctx.t("staff.reg.proxy")
+    return label
+
+
+# --- export ---------------------------------------------------------------------------------
+
+
+async def export(ctx: Context, role: StaffRole) -> None:
+    await pick_event(ctx, role, page=0, action="sex")
+
+
+async def export_button(ctx: Context, role: StaffRole, arg: str) -> None:
+    """sex:l:<page> | sex:e:<event>"""
+    action, _, rest = arg.partition(":")
+    if action == "l":
+        try:
+            await pick_event(ctx, role, page=parse_page(rest), action="sex")
+        except ValueError:
+            expired(ctx)
+        return
+    event = await scoped_event(ctx, role, rest) if action == "e" else None
+    if event is None:
+        expired(ctx)
+        return
+    header, rows = await export_table(ctx, event)
+    name = f"peserta-{event.id}-{ctx.translator.day('en', event.starts_at)}"
+    name = "".join(c if c.isalnum() or c == "-" else "-" for c in name).strip("-")
+    await ctx.storage.staff.record(
+        actor=role.actor,
+        role=role.role,
+        action="export",
+        target=f"event:{event.id}",
+        detail=f"{len(rows)} rows",
+        now=ctx.now,
+    )
+    ctx.replies.append(
+        Reply(
+            ctx.t("staff.reg.export_csv", title=event.title, count=len(rows)),
+            document=Document(f"{name}.csv", to_csv(header, rows), "text/csv"),
+        )
+    )
+    ctx.replies.append(
+        Reply(
+            ctx.t("staff.reg.export_xlsx"),
+            document=Document(f"{name}.xlsx", to_xlsx(header, rows, event.title), XLSX),
+        )
+    )
+
+
+async def export_table(ctx: Context, event: Event) -> tuple[list[str], list[list[str]]]:
+    """One row per person on the list; the optional answers the event asks as columns."""
+    zone = ZoneInfo(ctx.settings.timezone)
+    people = await ctx.storage.staff_events.all_people(event_id=event.id)
+    header = [
+        ctx.t("staff.reg.col.no"),
+        ctx.t("staff.reg.col.name"),
+        ctx.t("staff.reg.col.status"),
+        ctx.t("staff.reg.col.proxy_for"),
+    ]
+    questions = [q for q in ("gender", "age_band", "village") if q in event.questions]
+    header += [ctx.t(f"staff.ev.question.{q}") for q in questions]
+    header += [ctx.t("staff.reg.col.registered_at"), ctx.t("staff.reg.col.attended_at")]
+    rows = []
+    for number, person in enumerate(people, start=1):
+        row = [
+            str(number),
+            _cell(person.name),
+            ctx.t(f"staff.reg.status.{person.status}"),
+            _cell(person.registered_by or ""),
+        ]
+        for question in questions:
+            value = getattr(person, question)
+            if value and question == "gender":
+                value = ctx.t(f"reg.gender.{value}")
+            elif value and question == "age_band":
+                value = ctx.t(f"reg.age.{value}")
+            row.append(_cell(value or ""))
+        row.append(person.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"))
+        row.append(
+            person.attended_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+            if person.attended_at
+            else ""
+        )
+        rows.append(row)
+    return header, rows
+
+
+def _cell(text: str) -> str:
+    """Names are typed by residents: one starting like a formula would run in Excel."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
+def to_csv(header: list[str], rows: list[list[str]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return (BOM + out.getvalue()).encode("utf-8")
+
+
+def to_xlsx(header: list[str], rows: list[list[str]], title: str) -> bytes:
+    from openpyxl import Workbook  # imported here: only exports need it
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "".join(c for c in title if c not in "[]:*?/\\")[:31] or "Peserta"
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

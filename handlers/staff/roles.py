@@ -1,0 +1,310 @@
+"""/peran, /beriperan, /cabutperan, /audit: who may do what, and what they did.
+
+Naming a person: a user id (`123456789`, or `whatsapp:+62...`), an `@username` of someone who has
+written to the bot, or a forwarded message from them (sent on its own while the bot asks "who?",
+or answered with /beriperan). Granting, when parts are missing, asks with buttons:
+
+    /beriperan ──> who? (typed / forwarded) ──> role ──> scope (regency / library) ──> granted
+"""
+
+from __future__ import annotations
+
+from handlers.common import clip, expired, page_count, pager, parse_page
+from handlers.staff.access import OutOfScope
+from handlers.types import Choice, Context
+from storage.errors import NotFound
+from storage.staff import ROLES, ConfigAdmin, StaffRole
+
+FLOW_GRANT = "grant"
+FLOW_REVOKE = "revoke"
+# What admins may type for a role, in both languages.
+ROLE_WORDS = {
+    "admin": "admin",
+    "coordinator": "coordinator",
+    "koordinator": "coordinator",
+    "librarian": "librarian",
+    "pustakawan": "librarian",
+}
+ALL_WORDS = ("all", "semua", "provinsi", "province")
+
+
+async def describe(ctx: Context, role: StaffRole) -> str:
+    if role.role == "librarian":
+        scope = role.library_name or "?"
+    elif role.regency_code is not None:
+        scope = (await ctx.storage.libraries.regency(code=role.regency_code)).name
+    else:
+        scope = ctx.t("staff.roles.province")
+    return ctx.t("staff.roles.line", role=ctx.t(f"staff.role.{role.role}"), scope=scope)
+
+
+# The staff commands each role opens, as buttons under /peran (they are kept out of the public
+# command menu, and a phone user should not have to remember them). Router names, Indonesian.
+ROLE_COMMANDS = {
+    "admin": (
+        "siaran",
+        "siaranku",
+        "kelolaacara",
+        "peserta",
+        "ekspor",
+        "statistik",
+        "beriperan",
+        "cabutperan",
+        "audit",
+    ),
+    "coordinator": ("siaran", "siaranku", "peserta", "ekspor", "statistik"),
+    "librarian": ("acarabaru", "kelolaacara", "siaran", "siaranku", "peserta", "ekspor"),
+}
+
+
+async def show_roles(ctx: Context, role: StaffRole) -> None:
+    """/peran: one's own role and its commands as buttons; admins also see everyone's roles."""
+    if role.role == "admin":
+        await _list(ctx, 0)
+    ctx.say(
+        ctx.t("staff.roles.yours", role=await describe(ctx, role))
+        + "\n"
+        + ctx.t("staff.roles.commands_title"),
+        *(ctx.choice(f"staff.menu.{name}", f"stc:{name}") for name in ROLE_COMMANDS[role.role]),
+    )
+
+
+async def list_page(ctx: Context, role: StaffRole, arg: str) -> None:
+    if role.role != "admin":
+        raise OutOfScope(arg)
+    try:
+        page = parse_page(arg)
+    except ValueError:
+        expired(ctx)
+        return
+    await _list(ctx, page)
+
+
+async def _list(ctx: Context, page: int) -> None:
+    size = 20
+    roles, total = await ctx.storage.staff.roles(offset=page * size, limit=size)
+    lines = [ctx.t("staff.roles.title", page=page + 1, pages=page_count(total, size))]
+    for item in roles:
+        lines.append(f"• {item.actor} — {await describe(ctx, item)}")
+    ctx.say("\n".join(lines), *pager(ctx, page=page, total=total, page_size=size, payload="srl:{}"))
+
+
+async def _resolve(ctx: Context, word: str) -> str | None:
+    """'channel:user_id' for a typed id or @username, or None."""
+    word = word.strip()
+    if word.startswith("@") and len(word) > 1:
+        found = await ctx.storage.staff.find_username(channel="telegram", username=word)
+        return f"telegram:{found}" if found else None
+    channel, _, ident = word.rpartition(":")
+    channel = channel or ctx.incoming.channel
+    if channel == "whatsapp" and ident.startswith("+") and ident[1:].isdigit():
+        return f"whatsapp:{ident}"
+    if channel in ("telegram", "terminal") and ident.isdigit():
+        return f"{channel}:{ident}"
+    return None
+
+
+async def _target_from(ctx: Context, words: list[str]) -> tuple[str | None, list[str], bool]:
+    """(target, remaining words, named?) from a forward or the first word."""
+    if ctx.incoming.forwarded_from is not None:
+        return f"{ctx.incoming.channel}:{ctx.incoming.forwarded_from}", words, True
+    if not words:
+        return None, words, False
+    return await _resolve(ctx, words[0]), words[1:], True
+
+
+async def grant(ctx: Context, role: StaffRole) -> None:
+    """/beriperan [who] [role] [regency code | all | library slug]"""
+    target, rest, named = await _target_from(ctx, ctx.incoming.args.split())
+    if named and target is None:
+        ctx.say(ctx.t("staff.roles.who_unknown", who=ctx.incoming.args.split()[0]))
+        return
+    ctx.session.state.update(flow=FLOW_GRANT, step="who", draft={})
+    if target is None:
+        ctx.say(ctx.t("staff.roles.ask_who"))
+        return
+    ctx.session.state["draft"] = {"target": target}
+    if rest and ROLE_WORDS.get(rest[0].casefold()):
+        ctx.session.state["draft"]["role"] = ROLE_WORDS[rest[0].casefold()]
+        if await _scope_from_words(ctx, role, rest[1:]):
+            return
+    await _next_grant_question(ctx, role)
+
+
+async def _scope_from_words(ctx: Context, by: StaffRole, words: list[str]) -> bool:
+    """Finish the grant from a typed scope; True when done (or answered)."""
+    draft = ctx.session.state["draft"]
+    if draft["role"] == "admin":
+        await _finish_grant(ctx, by)
+        return True
+    if not words:
+        return False
+    word = words[0].casefold()
+    if draft["role"] == "coordinator":
+        codes = {r.code for r in await ctx.storage.libraries.regencies()}
+        if word in ALL_WORDS or word in codes:
+            draft["regency"] = None if word in ALL_WORDS else word
+            await _finish_grant(ctx, by)
+            return True
+    else:
+        library_id = await ctx.storage.staff.library_id(slug=word)
+        if library_id is not None:
+            draft["library"] = library_id
+            await _finish_grant(ctx, by)
+            return True
+    ctx.say(ctx.t("staff.roles.scope_unknown", scope=words[0]))
+    return False
+
+
+async def who_typed(ctx: Context, role: StaffRole) -> None:
+    """The 'who?' step: a typed id / @username, or a forwarded message."""
+    if ctx.incoming.forwarded_from is not None:
+        target: str | None = f"{ctx.incoming.channel}:{ctx.incoming.forwarded_from}"
+    else:
+        target = await _resolve(ctx, ctx.incoming.text)
+    if target is None:
+        ctx.say(ctx.t("staff.roles.who_unknown", who=clip(ctx.incoming.text, 40)))
+        return
+    ctx.session.state["draft"] = {"target": target}
+    if ctx.session.flow == FLOW_REVOKE:
+        await _revoke(ctx, role, target)
+        return
+    await _next_grant_question(ctx, role)
+
+
+async def _next_grant_question(ctx: Context, role: StaffRole) -> None:
+    draft = ctx.session.state["draft"]
+    ctx.session.state["step"] = "choose"
+    if "role" not in draft:
+        ctx.say(
+            ctx.t("staff.roles.ask_role", who=draft["target"]),
+            *(ctx.choice(f"staff.role.{r}", f"srg:r:{r}") for r in ROLES),
+        )
+        return
+    regencies = await ctx.storage.libraries.regencies()
+    if draft["role"] == "coordinator":
+        ctx.say(
+            ctx.t("staff.roles.ask_regency"),
+            ctx.choice("staff.roles.province", "srg:s:*"),
+            *(Choice(r.name, f"srg:s:{r.code}") for r in regencies),
+        )
+        return
+    ctx.say(
+        ctx.t("staff.roles.ask_library_regency"),
+        *(Choice(r.name, f"srg:lr:{r.code}") for r in regencies),
+    )
+
+
+async def grant_button(ctx: Context, role: StaffRole, arg: str) -> None:
+    """srg:r:<role> | srg:s:<regency or *> | srg:lr:<regency> | srg:l:<library id>"""
+    draft = ctx.session.state.get("draft")
+    if ctx.session.flow != FLOW_GRANT or not isinstance(draft, dict) or "target" not in draft:
+        expired(ctx)
+        return
+    action, _, value = arg.partition(":")
+    if action == "r" and value in ROLES:
+        draft["role"] = value
+        if value == "admin":
+            await _finish_grant(ctx, role)
+            return
+        await _next_grant_question(ctx, role)
+        return
+    codes = {r.code for r in await ctx.storage.libraries.regencies()}
+    if action == "s" and draft.get("role") == "coordinator" and (value == "*" or value in codes):
+        draft["regency"] = None if value == "*" else value
+        await _finish_grant(ctx, role)
+        return
+    if action == "lr" and draft.get("role") == "librarian" and value in codes:
+        libraries = await ctx.storage.libraries.in_regency(regency_code=value)
+        if not libraries:
+            ctx.say(ctx.t("staff.roles.no_library"))
+            return
+        ctx.say(
+            ctx.t("staff.roles.ask_library"),
+            *(Choice(clip(lib.name, 60), f"srg:l:{lib.id}") for lib in libraries),
+        )
+        return
+    if action == "l" and draft.get("role") == "librarian" and value.isdigit():
+        try:
+            await ctx.storage.libraries.get(library_id=int(value))
+        except NotFound:
+            expired(ctx)
+            return
+        draft["library"] = int(value)
+        await _finish_grant(ctx, role)
+        return
+    expired(ctx)
+
+
+async def _finish_grant(ctx: Context, by: StaffRole) -> None:
+    draft = ctx.session.state.get("draft") or {}
+    for key in ("flow", "step", "draft"):
+        ctx.session.state.pop(key, None)
+    channel, _, external_id = str(draft["target"]).partition(":")
+    try:
+        granted = await ctx.storage.staff.grant(
+            by=by,
+            channel=channel,
+            external_id=external_id,
+            role=draft["role"],
+            regency_code=draft.get("regency") if draft["role"] == "coordinator" else None,
+            library_id=draft.get("library") if draft["role"] == "librarian" else None,
+            now=ctx.now,
+        )
+    except ConfigAdmin:
+        ctx.say(ctx.t("staff.roles.config_admin", who=draft["target"]))
+        return
+    ctx.say(ctx.t("staff.roles.granted", who=granted.actor, role=await describe(ctx, granted)))
+
+
+async def revoke(ctx: Context, role: StaffRole) -> None:
+    """/cabutperan [who]"""
+    target, _, named = await _target_from(ctx, ctx.incoming.args.split())
+    if named and target is None:
+        ctx.say(ctx.t("staff.roles.who_unknown", who=ctx.incoming.args.split()[0]))
+        return
+    if target is None:
+        ctx.session.state.update(flow=FLOW_REVOKE, step="who", draft={})
+        ctx.say(ctx.t("staff.roles.ask_who_revoke"))
+        return
+    await _revoke(ctx, role, target)
+
+
+async def _revoke(ctx: Context, by: StaffRole, target: str) -> None:
+    for key in ("flow", "step", "draft"):
+        ctx.session.state.pop(key, None)
+    channel, _, external_id = target.partition(":")
+    try:
+        old = await ctx.storage.staff.revoke(
+            by=by, channel=channel, external_id=external_id, now=ctx.now
+        )
+    except NotFound:
+        ctx.say(ctx.t("staff.roles.no_role", who=target))
+        return
+    except ConfigAdmin:
+        ctx.say(ctx.t("staff.roles.config_admin", who=target))
+        return
+    ctx.say(ctx.t("staff.roles.revoked", who=target, role=ctx.t(f"staff.role.{old.role}")))
+
+
+async def show_audit(ctx: Context, role: StaffRole) -> None:
+    await _audit_page(ctx, 0)
+
+
+async def audit_page(ctx: Context, role: StaffRole, arg: str) -> None:
+    try:
+        page = parse_page(arg)
+    except ValueError:
+        expired(ctx)
+        return
+    await _audit_page(ctx, page)
+
+
+async def _audit_page(ctx: Context, page: int) -> None:
+    size = 15
+    entries, total = await ctx.storage.staff.audit_entries(offset=page * size, limit=size)
+    lines = [ctx.t("staff.audit.title", page=page + 1, pages=page_count(total, size))]
+    for entry in entries:
+        what = " ".join(filter(None, (entry.action, entry.target, entry.detail)))
+        lines.append(f"{ctx.when(entry.at)} · {entry.actor} · {what}")
+    ctx.say("\n".join(lines), *pager(ctx, page=page, total=total, page_size=size, payload="sau:{}"))

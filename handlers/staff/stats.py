@@ -1,0 +1,175 @@
+"""/statistik (/stats): a month's participation figures for the coordinator's scope, as text and
+as a bar chart; `pustaka report` writes the same figures (`rows`) to a CSV file."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from handlers.common import expired
+from handlers.staff.access import OutOfScope
+from handlers.types import Context, Document, Reply, Translator
+from storage import Storage
+from storage.staff import StaffRole
+from storage.stats import MonthStats
+
+MONTHS_OFFERED = 6
+
+
+def month_bounds(year: int, month: int, timezone: str) -> tuple[datetime, datetime]:
+    """A calendar month in local time (WITA), as UTC moments [start, end)."""
+    zone = ZoneInfo(timezone)
+    start = datetime(year, month, 1, tzinfo=zone)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def previous_months(now: datetime, timezone: str, count: int) -> list[tuple[int, int]]:
+    local = now.astimezone(ZoneInfo(timezone))
+    year, month = local.year, local.month
+    found = []
+    for _ in range(count):
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+        found.append((year, month))
+    return found
+
+
+def parse_month(text: str) -> tuple[int, int] | None:
+    year, _, month = text.partition("-")
+    if not (year.isdigit() and month.isdigit() and len(year) == 4 and 1 <= int(month) <= 12):
+        return None
+    return int(year), int(month)
+
+
+async def compute(
+    storage: Storage, *, year: int, month: int, regency_code: str | None, timezone: str
+) -> MonthStats:
+    start, end = month_bounds(year, month, timezone)
+    return await storage.stats.month(start=start, end=end, regency_code=regency_code)
+
+
+async def rows(
+    storage: Storage, translator: Translator, language: str, stats: MonthStats
+) -> list[tuple[str, str, str]]:
+    """(section, item, value) rows: the figures in the order the text and the CSV show them."""
+
+    def t(key: str, **values: object) -> str:
+        return translator.text(language, key, **values)
+
+    rate = stats.attendance_rate
+    found = [
+        ("summary", t("staff.stats.events_held"), str(stats.events_held)),
+        ("summary", t("staff.stats.registered"), str(stats.registered)),
+        ("summary", t("staff.stats.attended"), str(stats.attended)),
+        ("summary", t("staff.stats.walk_ins"), str(stats.walk_ins)),
+        ("summary", t("staff.stats.rate"), "-" if rate is None else f"{rate * 100:.1f}%"),
+        ("summary", t("staff.stats.new_residents"), str(stats.new_residents)),
+        ("summary", t("staff.stats.announcements"), str(stats.announcements_sent)),
+    ]
+    for key, value in stats.by_gender.items():
+        label = t("staff.stats.unknown") if key == "unknown" else t(f"reg.gender.{key}")
+        found.append(("gender", label, str(value)))
+    for key, value in stats.by_age_band.items():
+        label = t("staff.stats.unknown") if key == "unknown" else t(f"reg.age.{key}")
+        found.append(("age_band", label, str(value)))
+    for regency in await storage.libraries.regencies():
+        if regency.code in stats.by_regency:
+            found.append(("regency", regency.name, str(stats.by_regency[regency.code])))
+    return found
+
+
+async def show(ctx: Context, role: StaffRole) -> None:
+    """/statistik [YYYY-MM]: last month by default."""
+    if ctx.incoming.args:
+        chosen = parse_month(ctx.incoming.args.strip())
+        if chosen is None:
+            ctx.say(ctx.t("staff.stats.bad_month"))
+            return
+    else:
+        chosen = previous_months(ctx.now, ctx.settings.timezone, 1)[0]
+    await _send(ctx, role, *chosen)
+
+
+async def month_button(ctx: Context, role: StaffRole, arg: str) -> None:
+    chosen = parse_month(arg)
+    if chosen is None:
+        expired(ctx)
+        return
+    await _send(ctx, role, *chosen)
+
+
+async def _send(ctx: Context, role: StaffRole, year: int, month: int) -> None:
+    if role.role == "librarian":
+        raise OutOfScope("stats")  # access already limits it; kept as a second guard
+    stats = await compute(
+        ctx.storage,
+        year=year,
+        month=month,
+        regency_code=role.regency,
+        timezone=ctx.settings.timezone,
+    )
+    scope = ctx.t("staff.roles.province")
+    if role.regency is not None:
+        scope = (await ctx.storage.libraries.regency(code=role.regency)).name
+    label = f"{year}-{month:02d}"
+    figures = await rows(ctx.storage, ctx.translator, ctx.language, stats)
+    lines = [ctx.t("staff.stats.title", month=label, scope=scope)]
+    section = "summary"
+    for kind, item, value in figures:
+        if kind != section:
+            section = kind
+            lines.append("")
+            lines.append(ctx.t(f"staff.stats.section.{kind}"))
+        lines.append(f"• {item}: {value}")
+    months = previous_months(ctx.now, ctx.settings.timezone, MONTHS_OFFERED)
+    choices = [
+        ctx.choice("staff.stats.other_month", f"sst:{y}-{m:02d}", month=f"{y}-{m:02d}")
+        for y, m in months
+        if (y, m) != (year, month)
+    ][:3]
+    ctx.say("\n".join(lines), *choices)
+    # Drawing takes a few hundred milliseconds: off the event loop, so others are not kept
+    # waiting.
+    chart = await asyncio.to_thread(
+        bar_chart,
+        ctx.t("staff.stats.chart_title", month=label, scope=scope),
+        [(ctx.t(f"staff.stats.section.{k}"), i, int(v)) for k, i, v in figures if k != "summary"],
+    )
+    ctx.replies.append(
+        Reply(
+            ctx.t("staff.stats.chart_caption", month=label),
+            document=Document(f"statistik-{label}.png", chart, "image/png"),
+        )
+    )
+
+
+def bar_chart(title: str, bars: list[tuple[str, str, int]]) -> bytes:
+    """Horizontal bars grouped by section, as a small PNG that loads on a slow connection."""
+    import io
+
+    # The object API, not pyplot: no global state, so charts can be drawn in worker threads
+    # (the handler does, to keep the event loop free); Figure.savefig uses the Agg canvas.
+    from matplotlib.figure import Figure
+
+    sections = list(dict.fromkeys(s for s, _, _ in bars))
+    heights = [max(len([b for b in bars if b[0] == s]), 1) for s in sections]
+    figure = Figure(figsize=(7, 1.2 + 0.32 * sum(heights) + 0.5 * len(sections)))
+    axes = figure.subplots(len(sections), 1, gridspec_kw={"height_ratios": heights}, squeeze=False)
+    figure.suptitle(title, fontsize=11)
+    for axis, section in zip(axes[:, 0], sections, strict=True):
+        items = [(label, value) for s, label, value in bars if s == section]
+        labels = [label for label, _ in items]
+        values = [value for _, value in items]
+        axis.barh(labels, values, color="#2a7ab0")
+        axis.invert_yaxis()
+        axis.set_title(section, fontsize=9, loc="left")
+        axis.tick_params(labelsize=8)
+        for index, value in enumerate(values):
+            axis.text(value, index, f" {value}", va="center", fontsize=8)
+        axis.set_xlim(0, max(values + [1]) * 1.15)
+        axis.spines[["top", "right"]].set_visible(False)
+    figure.tight_layout()
+    out = io.BytesIO()
+    figure.savefig(out, format="png", dpi=90)
+    return out.getvalue()

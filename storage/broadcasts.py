@@ -1,0 +1,505 @@
+"""Announcements: who receives one, queueing it in the outbox, progress, cancellation.
+
+The audience is resolved and queued by INSERT ... SELECT, one statement per chunk of 5,000
+residents: 100,000 recipients never pass through Python, no transaction holds the write lock for
+long, and the count the sender sees afterwards is the number of rows actually queued.
+
+Scheduled announcements are queued at once with a future `due_at`; the delivery worker leaves
+them until then. Residents who stop announcements or withdraw consent in the meantime have their
+pending rows cancelled by triggers (migration 0006).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiosqlite
+
+from storage.clock import from_db, opt_from_db, to_db, utcnow
+from storage.db import Database
+from storage.errors import NotFound, StorageError
+from storage.staff import audit
+
+AUDIENCES = ("all", "regency", "topic", "registrants", "waitlist")
+# Announcements yield to everything else the bot sends (replies, reminders).
+BROADCAST_PRIORITY = -10
+OPEN_STATUSES = ("scheduled", "running")
+# Recipients queued per write transaction: about 60 ms of write lock on a laptop-class machine.
+QUEUE_CHUNK = 5000
+# A draft not touched for this long was being queued by a process that died.
+STALE_DRAFT = timedelta(minutes=10)
+
+
+class NotCancellable(StorageError):
+    """The announcement already finished or was cancelled."""
+
+
+class EmptyAudience(StorageError):
+    """Nobody would receive it: nothing was queued."""
+
+
+@dataclass(frozen=True, slots=True)
+class Audience:
+    kind: str  # all | regency | topic | registrants | waitlist
+    regency_code: str | None = None  # all: the scope's regency (None: province); regency; topic
+    topic: str | None = None
+    event_id: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in AUDIENCES:
+            raise ValueError(self.kind)
+
+    def encode(self) -> str | None:
+        if self.kind in ("registrants", "waitlist"):
+            return str(self.event_id)
+        if self.kind == "topic":
+            return f"{self.topic}@{self.regency_code}" if self.regency_code else self.topic
+        return self.regency_code
+
+    @classmethod
+    def decode(cls, kind: str, arg: str | None) -> Audience:
+        if kind in ("registrants", "waitlist"):
+            return cls(kind, event_id=int(arg or 0))
+        if kind == "topic":
+            topic, _, regency = (arg or "").partition("@")
+            return cls(kind, topic=topic, regency_code=regency or None)
+        return cls(kind, regency_code=arg)
+
+    @property
+    def is_event_message(self) -> bool:
+        """Messages to an event's registrants reach people who stopped general announcements:
+        they asked to hear about the events they registered for."""
+        return self.kind in ("registrants", "waitlist")
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast:
+    id: int
+    author: str
+    author_channel: str
+    author_recipient: str
+    author_language: str
+    text: str
+    photo: str | None
+    audience: Audience
+    due_at: datetime
+    status: str
+    recipients: int
+    sent: int
+    failed: int
+    cancelled: int
+    progress_message: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    sent: int
+    failed: int
+    remaining: int
+    cancelled: int
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.failed + self.remaining + self.cancelled
+
+
+def _broadcast(row: Any) -> Broadcast:
+    return Broadcast(
+        id=row["id"],
+        author=row["author"],
+        author_channel=row["author_channel"],
+        author_recipient=row["author_recipient"],
+        author_language=row["author_language"],
+        text=row["text"],
+        photo=row["photo"],
+        audience=Audience.decode(row["audience"], row["audience_arg"]),
+        due_at=from_db(row["due_at"]),
+        status=row["status"],
+        recipients=row["recipients"],
+        sent=row["sent"],
+        failed=row["failed"],
+        cancelled=row["cancelled"],
+        progress_message=row["progress_message"],
+        created_at=from_db(row["created_at"]),
+        finished_at=opt_from_db(row["finished_at"]),
+    )
+
+
+def _key_range(broadcast_id: int) -> tuple[str, str]:
+    """Dedupe keys `broadcast:{id}:{resident}` sort between these two, so the outbox's unique
+    index on dedupe_key finds one announcement's rows without a column of its own
+    (';' is the character after ':')."""
+    return f"broadcast:{broadcast_id}:", f"broadcast:{broadcast_id};"
+
+
+def _recipients_sql(audience: Audience) -> tuple[str, list[object]]:
+    """FROM ... WHERE over residents `r` (one row per resident) for an audience."""
+    params: list[object] = []
+    if audience.kind == "topic":
+        sql = (
+            "FROM topic_subscriptions t JOIN residents r ON r.id = t.resident_id "
+            "WHERE t.topic = ? AND r.consent_at IS NOT NULL AND r.announcements_off = 0 "
+            "AND r.unreachable_at IS NULL"
+        )
+        params.append(audience.topic)
+        if audience.regency_code is not None:
+            sql += " AND r.regency_code = ?"
+            params.append(audience.regency_code)
+        return sql, params
+    if audience.kind in ("registrants", "waitlist"):
+        # One message per resident, whoever they registered (themselves or by proxy).
+        status = "'confirmed'" if audience.kind == "registrants" else "'waitlisted'"
+        sql = (
+            "FROM residents r WHERE r.consent_at IS NOT NULL AND r.unreachable_at IS NULL "
+            "AND r.id IN (SELECT g.resident_id "
+            f"FROM registrations g WHERE g.event_id = ? AND g.status = {status})"
+        )
+        return sql, [audience.event_id]
+    sql = (
+        "FROM residents r WHERE r.consent_at IS NOT NULL AND r.announcements_off = 0 "
+        "AND r.unreachable_at IS NULL"
+    )
+    if audience.kind == "regency" or audience.regency_code is not None:
+        sql += " AND r.regency_code = ?"
+        params.append(audience.regency_code)
+    return sql, params
+
+
+class Broadcasts:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def count(self, audience: Audience) -> int:
+        sql, params = _recipients_sql(audience)
+        async with self._db.reader.execute(f"SELECT count(*) {sql}", params) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def create(
+        self,
+        *,
+        author: str,
+        author_role: str,
+        author_channel: str,
+        author_recipient: str,
+        author_language: str,
+        text: str,
+        photo: str | None,
+        audience: Audience,
+        due_at: datetime,
+        bodies: dict[str, str],
+        now: datetime | None = None,
+    ) -> Broadcast:
+        """Create the announcement and queue one outbox row per recipient.
+
+        The rows are queued in chunks of `QUEUE_CHUNK` residents, each in its own short
+        transaction, so that a 100,000-person announcement does not hold the database's write
+        lock for a second and keep people chatting now waiting. While it is being queued the
+        announcement is a 'draft'; rows already queued may start going out. A process that dies
+        half-way leaves a draft that `refresh` cancels with its rows (the author sees it
+        cancelled and can send it again).
+
+        `bodies` maps a language to the finished message body (JSON) residents of that language
+        receive; Indonesian is used for any other language."""
+        stamp = now or utcnow()
+        status = "scheduled" if due_at > stamp else "running"
+        due = to_db(max(due_at, stamp))
+        async with self._db.transaction() as conn:
+            cur = await conn.execute(
+                "INSERT INTO broadcasts (author, author_channel, author_recipient, "
+                "author_language, text, photo, audience, audience_arg, due_at, status, "
+                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    author,
+                    author_channel,
+                    author_recipient,
+                    author_language,
+                    text,
+                    photo,
+                    audience.kind,
+                    audience.encode(),
+                    due,
+                    "draft",
+                    to_db(stamp),
+                    to_db(stamp),
+                ),
+            )
+            broadcast_id = cur.lastrowid
+            assert broadcast_id is not None
+        queued, after = 0, 0
+        while True:
+            async with self._db.transaction() as conn:
+                upto = await _chunk_end(conn, audience, after)
+                if upto is None:
+                    break
+                added = await _queue(
+                    conn,
+                    broadcast_id=broadcast_id,
+                    audience=audience,
+                    bodies=bodies,
+                    due=due,
+                    now=to_db(stamp),
+                    residents=(after, upto),
+                )
+                queued += added
+                await conn.execute(
+                    "UPDATE broadcasts SET recipients = recipients + ?, updated_at = ? "
+                    "WHERE id = ?",
+                    (added, to_db(utcnow()), broadcast_id),
+                )
+            after = upto
+        async with self._db.transaction() as conn:
+            if queued == 0:
+                await conn.execute("DELETE FROM broadcasts WHERE id = ?", (broadcast_id,))
+                raise EmptyAudience(audience)
+            await conn.execute(
+                "UPDATE broadcasts SET status = ? WHERE id = ?", (status, broadcast_id)
+            )
+            await audit(
+                conn,
+                actor=author,
+                role=author_role,
+                action="broadcast.create",
+                target=f"broadcast:{broadcast_id}",
+                detail=f"{audience.kind} {audience.encode() or ''} {queued} recipients {status}",
+                now=stamp,
+            )
+        return await self.get(broadcast_id=broadcast_id)
+
+    async def get(self, *, broadcast_id: int) -> Broadcast:
+        async with self._db.reader.execute(
+            "SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise NotFound("broadcast", broadcast_id)
+        return _broadcast(row)
+
+    async def by_author(
+        self, *, author: str, offset: int = 0, limit: int = 5
+    ) -> tuple[list[Broadcast], int]:
+        async with self._db.reader.execute(
+            "SELECT *, count(*) OVER () AS total FROM broadcasts WHERE author = ? "
+            "ORDER BY id DESC LIMIT ? OFFSET ?",
+            (author, limit, offset),
+        ) as cur:
+            rows = list(await cur.fetchall())
+        total = rows[0]["total"] if rows else 0
+        return [_broadcast(r) for r in rows], total
+
+    async def progress(self, *, broadcast_id: int) -> Progress:
+        low, high = _key_range(broadcast_id)
+        async with self._db.reader.execute(
+            "SELECT status, count(*) FROM outbox WHERE dedupe_key >= ? AND dedupe_key < ? "
+            "GROUP BY status",
+            (low, high),
+        ) as cur:
+            counts = {r[0]: int(r[1]) for r in await cur.fetchall()}
+        return Progress(
+            sent=counts.get("sent", 0),
+            failed=counts.get("failed", 0),
+            remaining=counts.get("pending", 0) + counts.get("sending", 0) + counts.get("held", 0),
+            cancelled=counts.get("cancelled", 0),
+        )
+
+    async def cancel(
+        self, *, broadcast_id: int, actor: str, role: str, now: datetime | None = None
+    ) -> int:
+        """Cancel a scheduled or running announcement and its rows not yet handed to a channel;
+        returns how many rows were cancelled. Rows already being sent finish.
+
+        Rows are cancelled `QUEUE_CHUNK` at a time, each chunk in its own transaction, for the
+        same reason they were queued that way; the worker may send a few more in between."""
+        stamp = to_db(now or utcnow())
+        low, high = _key_range(broadcast_id)
+        async with self._db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE broadcasts SET status = 'cancelled', updated_at = ?, finished_at = ? "
+                "WHERE id = ? AND status IN ('scheduled', 'running')",
+                (stamp, stamp, broadcast_id),
+            )
+            if cur.rowcount == 0:
+                raise NotCancellable(broadcast_id)
+        stopped = 0
+        while True:
+            async with self._db.transaction() as conn:
+                cur = await conn.execute(
+                    "UPDATE outbox SET status = 'cancelled', "
+                    "last_error = 'announcement cancelled', updated_at = ? WHERE id IN ("
+                    "SELECT id FROM outbox WHERE dedupe_key >= ? AND dedupe_key < ? "
+                    "AND status IN ('pending', 'held') LIMIT ?)",
+                    (stamp, low, high, QUEUE_CHUNK),
+                )
+                stopped += cur.rowcount
+            if cur.rowcount < QUEUE_CHUNK:
+                break
+        async with self._db.transaction() as conn:
+            await _store_counts(conn, broadcast_id, low, high)
+            await audit(
+                conn,
+                actor=actor,
+                role=role,
+                action="broadcast.cancel",
+                target=f"broadcast:{broadcast_id}",
+                detail=f"{stopped} rows cancelled",
+                now=from_db(stamp),
+            )
+        return stopped
+
+    async def set_progress_message(self, *, broadcast_id: int, message_id: str) -> None:
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "UPDATE broadcasts SET progress_message = ? WHERE id = ?",
+                (message_id, broadcast_id),
+            )
+
+    async def refresh(self, *, now: datetime | None = None) -> list[Broadcast]:
+        """Move scheduled announcements whose time came to running, and running ones with
+        nothing left to send to done (queueing the author's final report). Returns the
+        announcements still running or just finished, for progress messages."""
+        moment = now or utcnow()
+        stamp = to_db(moment)
+        touched: list[int] = []
+        async with self._db.transaction() as conn:
+            async with conn.execute(
+                "SELECT id FROM broadcasts WHERE status = 'draft' AND updated_at < ?",
+                (to_db(moment - STALE_DRAFT),),
+            ) as cur:
+                stale = [int(r[0]) for r in await cur.fetchall()]
+            for broadcast_id in stale:
+                low, high = _key_range(broadcast_id)
+                await conn.execute(
+                    "UPDATE outbox SET status = 'cancelled', last_error = 'queueing interrupted', "
+                    "updated_at = ? WHERE dedupe_key >= ? AND dedupe_key < ? "
+                    "AND status IN ('pending', 'held')",
+                    (stamp, low, high),
+                )
+                await conn.execute(
+                    "UPDATE broadcasts SET status = 'cancelled', finished_at = ?, updated_at = ? "
+                    "WHERE id = ?",
+                    (stamp, stamp, broadcast_id),
+                )
+                await _store_counts(conn, broadcast_id, low, high)
+            await conn.execute(
+                "UPDATE broadcasts SET status = 'running', updated_at = ? "
+                "WHERE status = 'scheduled' AND due_at <= ?",
+                (stamp, stamp),
+            )
+            async with conn.execute("SELECT id FROM broadcasts WHERE status = 'running'") as cur:
+                running = [int(r[0]) for r in await cur.fetchall()]
+            for broadcast_id in running:
+                low, high = _key_range(broadcast_id)
+                await _store_counts(conn, broadcast_id, low, high)
+                async with conn.execute(
+                    "SELECT count(*) FROM outbox WHERE dedupe_key >= ? AND dedupe_key < ? "
+                    "AND status IN ('pending', 'sending', 'held')",
+                    (low, high),
+                ) as cur:
+                    row = await cur.fetchone()
+                if row is not None and row[0] == 0:
+                    await conn.execute(
+                        "UPDATE broadcasts SET status = 'done', finished_at = ?, updated_at = ? "
+                        "WHERE id = ?",
+                        (stamp, stamp, broadcast_id),
+                    )
+                    await _queue_report(conn, broadcast_id, stamp)
+                touched.append(broadcast_id)
+        return [await self.get(broadcast_id=i) for i in touched]
+
+
+async def _store_counts(conn: aiosqlite.Connection, broadcast_id: int, low: str, high: str) -> None:
+    await conn.execute(
+        "UPDATE broadcasts SET "
+        "sent = (SELECT count(*) FROM outbox WHERE dedupe_key >= :low AND dedupe_key < :high "
+        "AND status = 'sent'), "
+        "failed = (SELECT count(*) FROM outbox WHERE dedupe_key >= :low AND dedupe_key < :high "
+        "AND status = 'failed'), "
+        "cancelled = (SELECT count(*) FROM outbox WHERE dedupe_key >= :low "
+        "AND dedupe_key < :high AND status = 'cancelled') WHERE id = :id",
+        {"low": low, "high": high, "id": broadcast_id},
+    )
+
+
+async def _queue(
+    conn: aiosqlite.Connection,
+    *,
+    broadcast_id: int,
+    audience: Audience,
+    bodies: dict[str, str],
+    due: str,
+    now: str,
+    residents: tuple[int, int],
+) -> int:
+    """Queue the recipients whose resident id is in (after, upto]."""
+    sql, params = _recipients_sql(audience)
+    sql += " AND r.id > ? AND r.id <= ?"
+    params += list(residents)
+    kind = "event_message" if audience.is_event_message else "announcement"
+    event_id = audience.event_id if audience.is_event_message else None
+    default = bodies["id"]
+    cur = await conn.execute(
+        "INSERT INTO outbox (dedupe_key, kind, channel, recipient, resident_id, event_id, "
+        "language, body, params, priority, due_at, created_at, updated_at) "
+        f"SELECT 'broadcast:{broadcast_id}:' || r.id, ?, r.channel, r.external_id, r.id, ?, "
+        "r.language, CASE r.language WHEN 'en' THEN ? ELSE ? END, ?, ?, ?, ?, ? "
+        f"{sql} ON CONFLICT (dedupe_key) DO NOTHING",
+        (
+            kind,
+            event_id,
+            bodies.get("en", default),
+            default,
+            json.dumps({"broadcast_id": broadcast_id}),
+            BROADCAST_PRIORITY,
+            due,
+            now,
+            now,
+            *params,
+        ),
+    )
+    return cur.rowcount
+
+
+async def _chunk_end(conn: aiosqlite.Connection, audience: Audience, after: int) -> int | None:
+    """The resident id that ends the next chunk of recipients after `after`, or None when none
+    is left. Walks the residents' primary key, so every chunk costs the same."""
+    sql, params = _recipients_sql(audience)
+    async with conn.execute(
+        f"SELECT max(id) FROM (SELECT r.id AS id {sql} AND r.id > ? ORDER BY r.id LIMIT ?)",
+        (*params, after, QUEUE_CHUNK),
+    ) as cur:
+        row = await cur.fetchone()
+    return None if row is None or row[0] is None else int(row[0])
+
+
+async def _queue_report(conn: aiosqlite.Connection, broadcast_id: int, stamp: str) -> None:
+    """The author's final report, rendered in their language at delivery time."""
+    async with conn.execute("SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,)) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    params = {
+        "broadcast_id": broadcast_id,
+        "recipients": row["recipients"],
+        "sent": row["sent"],
+        "failed": row["failed"],
+        "cancelled": row["cancelled"],
+    }
+    await conn.execute(
+        "INSERT INTO outbox (dedupe_key, kind, channel, recipient, language, body, params, "
+        "priority, due_at, created_at, updated_at) VALUES (?, 'broadcast_report', ?, ?, ?, "
+        "'{}', ?, 5, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+        (
+            f"broadcast-report:{broadcast_id}",
+            row["author_channel"],
+            row["author_recipient"],
+            row["author_language"],
+            json.dumps(params),
+            stamp,
+            stamp,
+            stamp,
+        ),
+    )

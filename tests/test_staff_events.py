@@ -1,0 +1,214 @@
+"""Librarians' events from chat: the guided create flow with every wrong input, editing,
+registration open/close, finishing and cancelling with a message, and scope."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from bot.runtime import Runtime
+from storage.clock import utcnow
+from storage.registrations import Answers
+from tests.staff_support import ADMIN, library_id, outbox_rows, resident
+from tests.staff_support import settings as settings  # noqa: F401 - fixture with an admin
+from tests.telegram_harness import TelegramHarness, payloads, texts
+
+LIBRARIAN = 7302
+COORDINATOR = 7303
+WITA = ZoneInfo("Asia/Makassar")
+
+
+def _local(days: int, fmt: str) -> str:
+    return (utcnow() + timedelta(days=days)).astimezone(WITA).strftime(fmt)
+
+
+async def _create(tg: TelegramHarness, user: int, title: str, *, save: str = "open") -> None:
+    await tg.send(user, "/acarabaru")
+    await tg.send(user, title)
+    await tg.tap(user, "nev:c:computer")
+    await tg.send(user, "-")
+    await tg.send(user, "-")
+    await tg.send(user, _local(10, "%d-%m-%Y 09.00-12.00"))
+    await tg.send(user, "2")
+    await tg.send(user, "-")
+    await tg.tap(user, "nev:q:gender")
+    await tg.tap(user, "nev:q:done")
+    await tg.tap(user, f"nev:save:{save}")
+
+
+async def _event_id(runtime: Runtime, title: str) -> int:
+    async with runtime.storage.db.reader.execute(
+        "SELECT id FROM events WHERE title = ?", (title,)
+    ) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def test_guided_create_checks_every_answer(tg: TelegramHarness, runtime: Runtime) -> None:
+    await tg.send(ADMIN, f"/beriperan {LIBRARIAN} pustakawan perpus-ende")
+    calls = await tg.send(LIBRARIAN, "/acarabaru")
+    assert "Perpustakaan Daerah Kabupaten Ende" in texts(calls)
+    assert "5–120 karakter" in texts(await tg.send(LIBRARIAN, "abc"))
+    calls = await tg.send(LIBRARIAN, "Kelas Komputer Dasar untuk Ibu-ibu")
+    assert "nev:c:computer" in payloads(calls)
+    assert "kedaluwarsa" in texts(await tg.tap(LIBRARIAN, "nev:c:nosuch"))
+    await tg.send(LIBRARIAN, "/acarabaru")  # start again after the expired answer
+    await tg.send(LIBRARIAN, "Kelas Komputer Dasar untuk Ibu-ibu")
+    await tg.tap(LIBRARIAN, "nev:c:computer")
+    assert "0–600" in texts(await tg.send(LIBRARIAN, "x" * 700))
+    await tg.send(LIBRARIAN, "Belajar mengetik dan memakai surel.")
+    await tg.send(LIBRARIAN, "Ruang komputer lantai 2")
+    assert "tidak bisa membaca" in texts(await tg.send(LIBRARIAN, "besok pagi"))
+    past = _local(-2, "%d-%m-%Y 09.00-12.00")
+    assert "sudah lewat" in texts(await tg.send(LIBRARIAN, past))
+    backwards = _local(5, "%d-%m-%Y 12.00-09.00")
+    assert "setelah jam mulai" in texts(await tg.send(LIBRARIAN, backwards))
+    await tg.send(LIBRARIAN, _local(5, "%d-%m-%Y 09.00-12.00"))
+    assert "1–5000" in texts(await tg.send(LIBRARIAN, "0"))
+    assert "1–5000" in texts(await tg.send(LIBRARIAN, "dua puluh"))
+    await tg.send(LIBRARIAN, "20")
+    late = _local(6, "%d-%m-%Y 17.00")
+    assert "sebelum acara mulai" in texts(await tg.send(LIBRARIAN, late))
+    calls = await tg.send(LIBRARIAN, _local(4, "%d-%m-%Y 17.00"))
+    assert "nev:q:gender" in payloads(calls)
+    await tg.tap(LIBRARIAN, "nev:q:gender")
+    await tg.tap(LIBRARIAN, "nev:q:village")
+    calls = await tg.tap(LIBRARIAN, "nev:q:village")  # a second tap removes it
+    assert ("✅ Jenis kelamin", "nev:q:gender") in [b for c in calls for b in c.buttons]
+    calls = await tg.tap(LIBRARIAN, "nev:q:done")
+    assert "20 kursi" in texts(calls) and "Ruang komputer lantai 2" in texts(calls)
+    calls = await tg.tap(LIBRARIAN, "nev:save:open")
+    assert "pendaftaran dibuka" in texts(calls) and "Kode hadir:" in texts(calls)
+
+    event = await runtime.storage.events.get(
+        event_id=await _event_id(runtime, "Kelas Komputer Dasar untuk Ibu-ibu")
+    )
+    assert event.library_id == await library_id(runtime, "perpus-ende")
+    assert (event.capacity, event.status, event.questions) == (20, "open", ("gender",))
+    assert event.registration_closes_at is not None
+    assert event.starts_at.astimezone(WITA).hour == 9
+    # A resident finds it in the listings.
+    await tg.onboard(8401, regency="ende")
+    assert "Kelas Komputer Dasar" in texts(await tg.send(8401, "/acara"))
+
+
+async def test_only_librarians_create_and_batal_leaves(tg: TelegramHarness) -> None:
+    await tg.send(ADMIN, f"/beriperan {COORDINATOR} koordinator ende")
+    unknown = texts(await tg.send(COORDINATOR, "/tidakada"))
+    assert texts(await tg.send(COORDINATOR, "/acarabaru")) == unknown
+    assert texts(await tg.send(COORDINATOR, "/kelolaacara")) == unknown
+    assert "pustakawan" in texts(await tg.send(ADMIN, "/acarabaru"))  # admins have no library
+    await tg.send(ADMIN, f"/beriperan {LIBRARIAN} pustakawan perpus-ende")
+    await tg.send(LIBRARIAN, "/acarabaru")
+    await tg.send(LIBRARIAN, "Judul yang cukup panjang")
+    assert "dibatalkan" in texts(await tg.send(LIBRARIAN, "/batal"))
+    assert "kedaluwarsa" in texts(await tg.tap(LIBRARIAN, "nev:c:computer"))
+
+
+async def test_manage_edit_open_close_and_scope(tg: TelegramHarness, runtime: Runtime) -> None:
+    await tg.send(ADMIN, f"/beriperan {LIBRARIAN} pustakawan perpus-ende")
+    await _create(tg, LIBRARIAN, "Pelatihan Jualan Online", save="draft")
+    event_id = await _event_id(runtime, "Pelatihan Jualan Online")
+    calls = await tg.send(LIBRARIAN, "/kelolaacara")
+    assert f"sev:e:{event_id}" in payloads(calls)
+    calls = await tg.tap(LIBRARIAN, f"sev:e:{event_id}")
+    assert "Status: draf" in texts(calls) and f"sev:o:{event_id}" in payloads(calls)
+    calls = await tg.tap(LIBRARIAN, f"sev:o:{event_id}")
+    assert "Status: dibuka" in texts(calls)
+    calls = await tg.tap(LIBRARIAN, f"sev:c:{event_id}")
+    assert "Status: ditutup" in texts(calls)
+    await tg.tap(LIBRARIAN, f"sev:o:{event_id}")
+
+    # Two registrations, then the capacity cannot drop below them.
+    for user in (8501, 8502):
+        person = await resident(runtime, user, "ende")
+        await runtime.storage.registrations.register(
+            event_id=event_id, resident_id=person.id, name=f"Warga {user}", now=utcnow()
+        )
+    await tg.tap(LIBRARIAN, f"sev:ed:{event_id}:capacity")
+    assert "Sudah 2 kursi terisi" in texts(await tg.send(LIBRARIAN, "1"))
+    calls = await tg.send(LIBRARIAN, "30")
+    assert "2/30 kursi terisi" in texts(calls)
+    await tg.tap(LIBRARIAN, f"sev:ed:{event_id}:place")
+    assert "1–120 karakter" in texts(await tg.send(LIBRARIAN, "x" * 130))
+    assert "Aula Kantor Desa" in texts(await tg.send(LIBRARIAN, "Aula Kantor Desa"))
+    await tg.tap(LIBRARIAN, f"sev:ed:{event_id}:deadline")
+    assert "tidak bisa membaca" in texts(await tg.send(LIBRARIAN, "minggu depan"))
+    late = _local(11, "%d-%m-%Y 17.00")  # after the event starts
+    assert "sebelum acara mulai" in texts(await tg.send(LIBRARIAN, late))
+    calls = await tg.send(LIBRARIAN, _local(8, "%d-%m-%Y 17.00"))
+    assert "Disimpan" in texts(calls) and "Batas daftar: -" not in texts(calls)
+    await tg.tap(LIBRARIAN, f"sev:ed:{event_id}:deadline")
+    assert "Batas daftar: -" in texts(await tg.send(LIBRARIAN, "-"))
+    await tg.tap(LIBRARIAN, f"sev:ed:{event_id}:time")
+    assert "tidak bisa membaca" in texts(await tg.send(LIBRARIAN, "12-12-2026"))
+    await tg.send(LIBRARIAN, "/batal")
+    assert "kedaluwarsa" in texts(await tg.tap(LIBRARIAN, f"sev:ed:{event_id}:nosuch"))
+    await tg.tap(LIBRARIAN, f"sev:ed:{event_id}:questions")
+    await tg.tap(LIBRARIAN, f"sev:q:{event_id}:age_band")
+    calls = await tg.tap(LIBRARIAN, f"sev:q:{event_id}:done")
+    assert "Jenis kelamin, Kelompok usia" in texts(calls)
+    # A new time tells both registrants.
+    await tg.tap(LIBRARIAN, f"sev:ed:{event_id}:time")
+    calls = await tg.send(LIBRARIAN, _local(12, "%d-%m-%Y 13.00-15.00"))
+    assert "2 pendaftar diberi tahu" in texts(calls)
+    assert len(await outbox_rows(runtime, f"event_changed:{event_id}")) == 2
+
+    # An Alor event is out of this librarian's reach, however the button is made.
+    alor = await runtime.storage.staff_events.in_scope(
+        now=utcnow(), library_id=await library_id(runtime, "perpus-alor")
+    )
+    alor_id = alor[0][0].id
+    for payload in (f"sev:e:{alor_id}", f"sev:c:{alor_id}", f"sev:x:{alor_id}"):
+        assert "kedaluwarsa" in texts(await tg.tap(LIBRARIAN, payload))
+    assert (await runtime.storage.events.get(event_id=alor_id)).status != "cancelled"
+
+
+async def test_cancel_with_a_message_to_registrants(tg: TelegramHarness, runtime: Runtime) -> None:
+    await tg.send(ADMIN, f"/beriperan {LIBRARIAN} pustakawan perpus-ende")
+    await _create(tg, LIBRARIAN, "Kelas Bahasa Inggris Wisata")
+    event_id = await _event_id(runtime, "Kelas Bahasa Inggris Wisata")
+    people = []
+    for user in (8601, 8602, 8603):  # two seats, one waitlisted; 8603 stopped announcements
+        person = await resident(runtime, user, "ende", announcements_off=user == 8603)
+        people.append(person)
+        await runtime.storage.registrations.register(
+            event_id=event_id,
+            resident_id=person.id,
+            name=f"Warga {user}",
+            answers=Answers(gender="female"),
+            now=utcnow(),
+        )
+    calls = await tg.tap(LIBRARIAN, f"sev:x:{event_id}")
+    assert f"sev:xn:{event_id}" in payloads(calls)
+    assert "terlalu pendek" in texts(await tg.send(LIBRARIAN, "maaf"))
+    calls = await tg.send(LIBRARIAN, "Pengajar sakit; kelas diganti bulan depan.")
+    assert "dibatalkan; 3 pendaftar diberi tahu" in texts(calls)
+    assert (await runtime.storage.events.get(event_id=event_id)).status == "cancelled"
+    assert len(await outbox_rows(runtime, f"event_cancelled:{event_id}")) == 3
+    notes = await outbox_rows(runtime, "broadcast:")
+    # The note goes to the two with a seat, the one who stopped announcements included.
+    assert sorted(int(str(r["resident_id"])) for r in notes) == sorted(p.id for p in people[:2])
+    assert {r["kind"] for r in notes} == {"event_message"}
+    assert "kedaluwarsa" in texts(await tg.tap(LIBRARIAN, f"sev:xn:{event_id}"))
+    calls = await tg.tap(LIBRARIAN, f"sev:e:{event_id}")
+    assert "Status: dibatalkan" in texts(calls) and f"sev:x:{event_id}" not in payloads(calls)
+
+
+async def test_finish_only_after_the_start(tg: TelegramHarness, runtime: Runtime) -> None:
+    await tg.send(ADMIN, f"/beriperan {LIBRARIAN} pustakawan perpus-ende")
+    await _create(tg, LIBRARIAN, "Lomba Dongeng Anak")
+    event_id = await _event_id(runtime, "Lomba Dongeng Anak")
+    calls = await tg.tap(LIBRARIAN, f"sev:e:{event_id}")
+    assert f"sev:f:{event_id}" not in payloads(calls)
+    assert "kedaluwarsa" in texts(await tg.tap(LIBRARIAN, f"sev:f:{event_id}"))
+    async with runtime.storage.db.transaction() as conn:  # the event has begun
+        await conn.execute(
+            "UPDATE events SET starts_at = ?, ends_at = ? WHERE id = ?",
+            ("2020-01-01T01:00:00Z", "2020-01-01T03:00:00Z", event_id),
+        )
+    calls = await tg.tap(LIBRARIAN, f"sev:f:{event_id}")
+    assert "Status: selesai" in texts(calls)
+    entries, _ = await runtime.storage.staff.audit_entries()
+    assert any(e.action == "event.finish" and e.target == f"event:{event_id}" for e in entries)

@@ -1,0 +1,214 @@
+"""Roles through the real Application: who may run what, granting, revoking, the audit log."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.runtime import Runtime
+from tests.staff_support import ADMIN, library_id, resident
+from tests.staff_support import settings as settings  # noqa: F401 - fixture with an admin
+from tests.telegram_harness import TelegramHarness, buttons, payloads, texts
+
+RESIDENT = 7101
+LIBRARIAN = 7102
+COORDINATOR = 7103
+OTHER = 7104
+
+STAFF_COMMANDS = [
+    "/siaran",
+    "/broadcast",
+    "/siaranku",
+    "/peran",
+    "/beriperan 7101 admin",
+    "/cabutperan 7101",
+    "/audit",
+]
+
+
+async def test_a_resident_gets_the_unknown_command_answer_for_every_staff_command(
+    tg: TelegramHarness, runtime: Runtime
+) -> None:
+    await resident(runtime, RESIDENT, "ende")
+    unknown = texts(await tg.send(RESIDENT, "/tidakada"))
+    for command in STAFF_COMMANDS:
+        assert texts(await tg.send(RESIDENT, command)) == unknown, command
+    # Nobody without a role leaves a trace or gains a flow.
+    entries, _ = await runtime.storage.staff.audit_entries()
+    assert not [e for e in entries if e.actor == f"telegram:{RESIDENT}"]
+    # Staff buttons crafted by hand get the expired answer, like any unknown button.
+    expired = texts(await tg.tap(RESIDENT, "nosuch:1"))
+    assert texts(await tg.tap(RESIDENT, "bc:a:all")) == expired
+    assert texts(await tg.tap(RESIDENT, "srg:r:admin")) == expired
+
+
+async def test_admin_grants_a_librarian_by_id_and_scope_applies(
+    tg: TelegramHarness, runtime: Runtime
+) -> None:
+    calls = await tg.send(ADMIN, "/beriperan 7102 pustakawan perpus-ende")
+    assert "Pustakawan — Perpustakaan Daerah Kabupaten Ende" in texts(calls)
+    role = await runtime.storage.staff.role_of(channel="telegram", external_id=str(LIBRARIAN))
+    assert role is not None and role.library_id == await library_id(runtime, "perpus-ende")
+    assert role.regency == "ende" and not role.province_wide
+
+    # The librarian has staff commands now, as buttons under /peran, but not the admin ones.
+    calls = await tg.send(LIBRARIAN, "/peran")
+    assert "Peran Anda: Pustakawan" in texts(calls)
+    assert payloads(calls) == [
+        "stc:acarabaru",
+        "stc:kelolaacara",
+        "stc:siaran",
+        "stc:siaranku",
+        "stc:peserta",
+        "stc:ekspor",
+    ]
+    assert "Acara baru" in texts(await tg.tap(LIBRARIAN, "stc:acarabaru"))
+    await tg.send(LIBRARIAN, "/batal")
+    unknown = texts(await tg.send(LIBRARIAN, "/tidakada"))
+    assert texts(await tg.tap(LIBRARIAN, "stc:audit")) == unknown
+    assert texts(await tg.send(LIBRARIAN, "/audit")) == unknown
+    assert texts(await tg.send(LIBRARIAN, "/beriperan 7101 admin")) == unknown
+    assert texts(await tg.send(LIBRARIAN, "/cabutperan 9001")) == unknown
+
+    # Their announcement reaches Ende only; a crafted button for Alor is refused and audited.
+    await tg.send(LIBRARIAN, "/siaran")
+    calls = await tg.send(LIBRARIAN, "Perpustakaan tutup hari Jumat.")
+    assert "bc:a:all" in payloads(calls) and "bc:a:rs" not in payloads(calls)
+    assert ("📍 Semua warga Ende", "bc:a:all") in buttons(calls)
+    calls = await tg.tap(LIBRARIAN, "bc:a:r:alor")
+    assert "kedaluwarsa" in texts(calls)
+    entries, _ = await runtime.storage.staff.audit_entries()
+    assert any(e.action == "refused" and e.actor == f"telegram:{LIBRARIAN}" for e in entries)
+
+
+async def test_admin_grants_a_coordinator_by_username_with_buttons(
+    tg: TelegramHarness, runtime: Runtime
+) -> None:
+    tg.usernames[COORDINATOR] = "Maria_Alor"
+    await tg.onboard(COORDINATOR, regency="alor")  # has written to the bot: username known
+    calls = await tg.send(ADMIN, "/beriperan @maria_alor")
+    assert payloads(calls) == ["srg:r:admin", "srg:r:coordinator", "srg:r:librarian"]
+    calls = await tg.tap(ADMIN, "srg:r:coordinator")
+    assert "srg:s:*" in payloads(calls) and "srg:s:alor" in payloads(calls)
+    calls = await tg.tap(ADMIN, "srg:s:alor")
+    assert f"telegram:{COORDINATOR}" in texts(calls) and "Koordinator — Alor" in texts(calls)
+    # The grant buttons cannot be replayed once the flow ended.
+    assert "kedaluwarsa" in texts(await tg.tap(ADMIN, "srg:s:ende"))
+
+    calls = await tg.send(ADMIN, "/beriperan @belumpernah")
+    assert "tidak mengenali" in texts(calls)
+
+
+async def test_grant_by_forwarded_message_and_by_typed_answer(
+    tg: TelegramHarness, runtime: Runtime
+) -> None:
+    await tg.send(ADMIN, "/beriperan")
+    forward = {
+        "text": "Halo, saya pustakawan Alor",
+        "forward_origin": {
+            "type": "user",
+            "date": 1,
+            "sender_user": {"id": OTHER, "is_bot": False, "first_name": "Yohana"},
+        },
+    }
+    calls = await tg.send_raw(ADMIN, forward)
+    assert f"telegram:{OTHER}" in texts(calls)
+    await tg.tap(ADMIN, "srg:r:librarian")
+    calls = await tg.tap(ADMIN, "srg:lr:alor")
+    alor = await library_id(runtime, "perpus-alor")
+    assert f"srg:l:{alor}" in payloads(calls)
+    calls = await tg.tap(ADMIN, f"srg:l:{alor}")
+    assert "Pustakawan" in texts(calls)
+
+    # Answering a forwarded message with /cabutperan names its sender.
+    reply = {
+        "text": "/cabutperan",
+        "entities": [{"type": "bot_command", "offset": 0, "length": 11}],
+        "reply_to_message": {
+            "message_id": 1,
+            "date": 1,
+            "chat": {"id": ADMIN, "type": "private"},
+            "text": "Halo, saya pustakawan Alor",
+            "forward_origin": forward["forward_origin"],
+        },
+    }
+    calls = await tg.send_raw(ADMIN, reply)
+    assert f"telegram:{OTHER}" in texts(calls) and "dicabut" in texts(calls)
+    assert await runtime.storage.staff.role_of(channel="telegram", external_id=str(OTHER)) is None
+
+    # Typed answers to "who?" are checked.
+    await tg.send(ADMIN, "/beriperan")
+    assert "tidak mengenali" in texts(await tg.send(ADMIN, "bukan-id"))
+    calls = await tg.send(ADMIN, "7105")
+    assert "srg:r:admin" in payloads(calls)
+    assert "dibatalkan" in texts(await tg.send(ADMIN, "/batal"))
+    assert await runtime.storage.staff.role_of(channel="telegram", external_id="7105") is None
+
+
+async def test_revoke_takes_effect_at_once_even_mid_flow(
+    tg: TelegramHarness, runtime: Runtime
+) -> None:
+    await tg.send(ADMIN, "/beriperan 7102 librarian perpus-ende")
+    await tg.send(LIBRARIAN, "/siaran")  # in the middle of writing an announcement
+    calls = await tg.send(ADMIN, "/cabutperan 7102")
+    assert "dicabut" in texts(calls)
+    unknown = texts(await tg.send(LIBRARIAN, "/tidakada"))
+    assert texts(await tg.send(LIBRARIAN, "/siaran")) == unknown
+    calls = await tg.send(LIBRARIAN, "Teks pengumuman yang terlambat")
+    assert "bc:a:all" not in payloads(calls)
+    assert "tidak punya peran" in texts(await tg.send(ADMIN, "/cabutperan 7102"))
+    # Admins from the configuration are changed there, not in chat.
+    assert "PUSTAKA_ADMINS" in texts(await tg.send(ADMIN, f"/cabutperan {ADMIN}"))
+
+
+async def test_roles_list_and_audit_for_admins_in_english(
+    tg: TelegramHarness, runtime: Runtime
+) -> None:
+    await resident(runtime, ADMIN, "kota-kupang", language="en")
+    await tg.send(ADMIN, "/grantrole 7103 coordinator all", "en")
+    calls = await tg.send(ADMIN, "/roles", "en")
+    text = texts(calls)
+    assert f"telegram:{ADMIN} — Admin (province) — all of NTT" in text
+    assert "telegram:7103 — Coordinator — all of NTT" in text
+    calls = await tg.send(ADMIN, "/audit", "en")
+    text = texts(calls)
+    assert "Recent audit entries" in text
+    assert "role.grant telegram:7103 coordinator province" in text
+    assert "/beriperan" in text  # commands are audited by their Indonesian name
+
+
+async def test_config_admins_follow_the_configuration(runtime: Runtime) -> None:
+    staff = runtime.storage.staff
+    assert (await staff.role_of(channel="telegram", external_id=str(ADMIN))) is not None
+    await staff.seed_admins([("telegram", "42")])
+    assert await staff.role_of(channel="telegram", external_id=str(ADMIN)) is None
+    role = await staff.role_of(channel="telegram", external_id="42")
+    assert role is not None and role.role == "admin" and role.granted_by == "config"
+
+
+def test_terminal_chat_as_a_configured_admin(tmp_path: Path) -> None:
+    """`pustaka chat --as USER_ID` gives the terminal that Telegram user's role."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "PUSTAKA_"))}
+    env.update(PUSTAKA_DB=str(tmp_path / "pustaka.db"), PUSTAKA_ADMINS="9001")
+
+    def pustaka(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=60,
+        )
+
+    assert pustaka("init", "--sample").returncode == 0
+    done = pustaka("chat", "--as", "9001", stdin="/peran\n/beriperan 555 pustakawan perpus-ende\n")
+    assert done.returncode == 0, done.stderr
+    assert "telegram:9001 — Admin (provinsi) — seluruh NTT" in done.stdout
+    assert "telegram:555 sekarang: Pustakawan" in done.stdout
+    # The same commands typed by a resident in the terminal are unknown commands.
+    done = pustaka("chat", stdin="/peran\n")
+    assert "perintah itu tidak dikenal" in done.stdout

@@ -1,0 +1,222 @@
+"""/statistik and `pustaka report` from a known data set: every figure checked."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.runtime import Runtime
+from handlers.staff.stats import month_bounds, previous_months
+from storage.clock import to_db, utcnow
+from storage.staff_events import NewEvent
+from tests.fakes.telegram_api import FakeBotApi
+from tests.staff_support import ADMIN, library_id
+from tests.staff_support import settings as settings  # noqa: F401 - fixture with an admin
+from tests.telegram_harness import TelegramHarness, payloads, texts
+
+COORDINATOR = 7502
+LIBRARIAN = 7503
+
+
+async def _dataset(runtime: Runtime) -> str:
+    """Last month: an Ende event (3 seats, 2 present, 1 walk-in, 1 cancelled), an Alor event
+    (2 seats, 1 present), a cancelled Ende event (not held); 2 new Ende residents and 1 in Alor
+    (plus one from another month); 3 announcements delivered to Ende, 1 to Alor."""
+    year, month = previous_months(utcnow(), "Asia/Makassar", 1)[0]
+    start, _ = month_bounds(year, month, "Asia/Makassar")
+    day = start + timedelta(days=9, hours=2)
+    db = runtime.storage.db
+
+    async def event(slug: str, status: str = "finished") -> int:
+        return await runtime.storage.staff_events.create(
+            NewEvent(
+                library_id=await library_id(runtime, slug),
+                title=f"Acara {slug} {status}",
+                category="computer",
+                description="",
+                place=None,
+                starts_at=day,
+                ends_at=day + timedelta(hours=2),
+                capacity=10,
+                registration_closes_at=None,
+                questions=("gender", "age_band"),
+                status=status,
+            ),
+            actor="test",
+            role="admin",
+            now=utcnow(),
+        )
+
+    ende, alor = await event("perpus-ende"), await event("perpus-alor")
+    cancelled = await event("perpus-ende", "open")
+    people = {}
+    for ext, regency, created in (
+        ("9101", "ende", day),
+        ("9102", "ende", day + timedelta(days=1)),
+        ("9103", "alor", day),
+        ("9104", "ende", start - timedelta(days=40)),  # an older resident
+    ):
+        made = await runtime.storage.residents.ensure(
+            channel="telegram", external_id=ext, language="id", now=created
+        )
+        await runtime.storage.residents.give_consent(resident_id=made.id, now=created)
+        await runtime.storage.residents.set_regency(resident_id=made.id, regency_code=regency)
+        people[ext] = made.id
+    present = to_db(day + timedelta(minutes=30))
+    rows = [
+        # event, resident, status, gender, age band, attended
+        (ende, "9101", "confirmed", "female", "18_35", present),
+        (ende, "9102", "confirmed", "male", "u18", present),
+        (ende, "9104", "confirmed", "female", "36_55", None),
+        (ende, "9104", "walk_in", None, None, present),
+        (ende, "9101", "cancelled", "female", "18_35", None),
+        (alor, "9103", "confirmed", "female", "55p", present),
+        (alor, "9103", "confirmed", "male", "55p", None),
+        (cancelled, "9101", "confirmed", "female", "18_35", present),
+    ]
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE events SET status = 'cancelled' WHERE id = ?", (cancelled,))
+        for number, (event_id, ext, status, gender, age, attended) in enumerate(rows):
+            await conn.execute(
+                "INSERT INTO registrations (event_id, resident_id, is_proxy, name, gender, "
+                "age_band, status, attended_at, created_at, cancelled_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    event_id,
+                    people[ext],
+                    int(number in (3, 6)),
+                    f"Orang {number}",
+                    gender,
+                    age,
+                    status,
+                    attended,
+                    to_db(day - timedelta(days=3)),
+                    to_db(day) if status == "cancelled" else None,
+                ),
+            )
+        for number, ext in enumerate(("9101", "9102", "9104", "9103", "9103")):
+            sent_at = day if number < 4 else start - timedelta(days=2)  # the last: other month
+            await conn.execute(
+                "INSERT INTO outbox (dedupe_key, kind, channel, recipient, resident_id, body, "
+                "due_at, status, created_at, updated_at, sent_at) VALUES "
+                "(?, 'announcement', 'telegram', ?, ?, '{}', ?, 'sent', ?, ?, ?)",
+                (
+                    f"broadcast:99:{number}",
+                    ext,
+                    people[ext],
+                    to_db(sent_at),
+                    to_db(sent_at),
+                    to_db(sent_at),
+                    to_db(sent_at),
+                ),
+            )
+    return f"{year}-{month:02d}"
+
+
+async def test_coordinator_sees_their_regency_as_text_and_chart(
+    tg: TelegramHarness, runtime: Runtime, fake_api: FakeBotApi
+) -> None:
+    month = await _dataset(runtime)
+    await tg.send(ADMIN, f"/beriperan {COORDINATOR} koordinator ende")
+    calls = await tg.send(COORDINATOR, "/statistik")
+    text = texts(calls)
+    assert f"Statistik {month} — Ende" in text
+    for line in (
+        "• Acara terlaksana: 1",
+        "• Pendaftar (kursi): 3",
+        "• Hadir: 3",
+        "• Datang tanpa daftar: 1",
+        "• Tingkat kehadiran pendaftar: 66.7%",
+        "• Warga baru: 2",
+        "• Pengumuman terkirim: 3",
+        "• Perempuan: 1",
+        "• Laki-laki: 1",
+        "• Tidak diketahui: 1",
+        "• 18–35 tahun: 1",
+        "• Di bawah 18 tahun: 1",
+        "• Ende: 3",
+    ):
+        assert line in text, line
+    assert "Alor" not in text
+    photos = [c for c in calls if c.method == "sendPhoto"]
+    assert len(photos) == 1
+    assert photos[0].params["photo"]["content"].startswith(b"\x89PNG\r\n\x1a\n")
+    assert any(p.startswith("sst:") for p in payloads(calls))
+
+
+async def test_admin_sees_the_province_and_other_roles_are_refused(
+    tg: TelegramHarness, runtime: Runtime
+) -> None:
+    month = await _dataset(runtime)
+    calls = await tg.send(ADMIN, f"/stats {month}", "en")
+    text = texts(calls)
+    for line in (
+        "• Events held: 2",
+        "• Registered (seats): 5",
+        "• Present: 4",
+        "• Attendance rate of registrants: 60.0%",
+        "• New residents: 3",
+        "• Announcements delivered: 4",
+        "• Ende: 3",
+        "• Alor: 1",
+        "• Over 55: 1",
+    ):
+        assert line in text, line
+    assert "Write the month like this" in texts(await tg.send(ADMIN, "/stats 2026-13", "en"))
+    assert "kedaluwarsa" in texts(await tg.tap(ADMIN, "sst:bukan"))
+    await tg.send(ADMIN, f"/beriperan {LIBRARIAN} pustakawan perpus-ende")
+    unknown = texts(await tg.send(LIBRARIAN, "/tidakada"))
+    assert texts(await tg.send(LIBRARIAN, "/statistik")) == unknown
+    assert "kedaluwarsa" in texts(await tg.tap(LIBRARIAN, f"sst:{month}"))
+
+
+async def test_report_command_writes_the_same_figures(
+    runtime: Runtime, tmp_path: Path, db_path: Path
+) -> None:
+    month = await _dataset(runtime)
+    out = tmp_path / "report.csv"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "PUSTAKA_"))}
+    env["PUSTAKA_DB"] = str(db_path)
+
+    def pustaka(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=60,
+        )
+
+    done = await asyncio.to_thread(
+        pustaka, "report", "--month", month, "--regency", "ende", "--out", str(out)
+    )
+    assert done.returncode == 0, done.stderr
+    table = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert table[0] == ["month", "scope", "section", "item", "value"]
+    figures = {(row[2], row[3]): row[4] for row in table[1:]}
+    assert figures[("summary", "Acara terlaksana")] == "1"
+    assert figures[("summary", "Tingkat kehadiran pendaftar")] == "66.7%"
+    assert figures[("summary", "Pengumuman terkirim")] == "3"
+    assert figures[("gender", "Perempuan")] == "1"
+    assert figures[("regency", "Ende")] == "3"
+    assert {row[0] for row in table[1:]} == {month} and {row[1] for row in table[1:]} == {"ende"}
+
+    bad = await asyncio.to_thread(pustaka, "report", "--month", "11-2026")
+    assert bad.returncode == 1 and "YYYY-MM" in bad.stderr
+
+
+def test_month_bounds_are_wita_months() -> None:
+    start, end = month_bounds(2026, 12, "Asia/Makassar")
+    assert start == datetime(2026, 11, 30, 16, 0, tzinfo=UTC)
+    assert end == datetime(2026, 12, 31, 16, 0, tzinfo=UTC)
+    assert previous_months(datetime(2026, 1, 10, tzinfo=UTC), "Asia/Makassar", 2) == [
+        (2025, 12),
+        (2025, 11),
+    ]
