@@ -159,8 +159,10 @@ async def test_replies_to_people_chatting_now_go_ahead_of_a_big_announcement(
             replies = await harness.send(user, "/menu")
             assert replies and replies[0].text.startswith("Menu utama")
             position = fake_api.sent().index(replies[0])
-            # At most the bulk rows already given a token may go before the reply.
-            assert position - before <= 3
+            # In arrival order the reply would wait behind the ~250 rows still queued; ahead of
+            # it go only rows sent while its turn was being handled (storage reads and writes)
+            # and those already holding a token.
+            assert position - before <= 10
         # The announcement was still under way when the last reply went out.
         pending = await counts(runtime)
         assert pending.get("pending", 0) + pending.get("sending", 0) > 0
