@@ -92,13 +92,6 @@ class SyncResult:
     cancelled: int
 
 
-async def has_registrations(conn: aiosqlite.Connection) -> bool:
-    async with conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'registrations'"
-    ) as cur:
-        return await cur.fetchone() is not None
-
-
 class Reminders:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -119,8 +112,6 @@ class Reminders:
         stamp = to_db(moment)
         written = cancelled = 0
         async with self._db.transaction() as conn:
-            if not await has_registrations(conn):
-                return SyncResult(0, 0)
             cur = await conn.execute(_STALE, {"now": stamp})
             cancelled = cur.rowcount
             async with conn.execute(_CONFIRMED, (stamp, to_db(moment + horizon))) as found:

@@ -67,13 +67,19 @@ class WhatsAppRepo:
             return cur.rowcount == 1
 
     async def record_inbound(self, *, phone: str, at: datetime) -> None:
-        """The person wrote at `at`; an older, late-delivered message never shortens the window."""
+        """The person wrote at `at`; an older, late-delivered message never shortens the window.
+        Their window is open again, so rows held for lack of a template may go now."""
         async with self._db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO whatsapp_contacts (phone, last_inbound_at) VALUES (?, ?) "
                 "ON CONFLICT (phone) DO UPDATE SET last_inbound_at = "
                 "max(last_inbound_at, excluded.last_inbound_at)",
                 (phone, to_db(at)),
+            )
+            await conn.execute(
+                "UPDATE outbox SET status = 'pending', due_at = ?, updated_at = ? "
+                "WHERE status = 'held' AND channel = 'whatsapp' AND recipient = ?",
+                (to_db(at), to_db(at), phone),
             )
 
     async def last_inbound(self, *, phone: str) -> datetime | None:

@@ -10,13 +10,12 @@ import pytest
 from bot.config import ConfigError, load_settings
 from bot.runtime import Runtime
 from storage.clock import utcnow
-from storage.reminders import has_registrations, reminder_key
+from storage.reminders import reminder_key
 from tests.delivery_helpers import done, running_worker, until
 from tests.fakes.telegram_api import FakeBotApi
 from tests.reminder_helpers import (
     event_at,
     register,
-    registrations_table,
     resident,
     set_event_status,
     set_registration,
@@ -24,11 +23,6 @@ from tests.reminder_helpers import (
 from tests.telegram_harness import TelegramHarness, payloads
 
 DEFAULT = (24 * 60, 2 * 60)
-
-
-@pytest.fixture(autouse=True)
-async def _registrations(runtime: Runtime) -> None:
-    await registrations_table(runtime)
 
 
 async def status(runtime: Runtime, key: str) -> tuple[str, str | None]:
@@ -231,19 +225,3 @@ async def test_pengingat_toggles_reminders_and_berhenti_leaves_them(
     assert (await status(runtime, reminder_key(reg, 120)))[0] == "pending"
     english = await tg.send(3030, "/reminders")
     assert "dimatikan" in english[0].text  # same command in English, the person's language
-
-
-async def test_the_real_registrations_table_has_what_reminders_read(runtime: Runtime) -> None:
-    """Runs once the registration issue's migration is merged; skipped on this branch."""
-    from storage.db import Database
-
-    fresh = await Database.open(runtime.storage.db.path + ".fresh.db")
-    try:
-        async with fresh.transaction() as conn:
-            if not await has_registrations(conn):
-                pytest.skip("no registrations table on this branch (issue 3 adds it)")
-            async with conn.execute("PRAGMA table_info(registrations)") as cur:
-                columns = {row[1] for row in await cur.fetchall()}
-        assert {"id", "event_id", "resident_id", "status", "created_at"} <= columns
-    finally:
-        await fresh.close()

@@ -232,3 +232,28 @@ async def test_messages_for_another_number_of_the_same_app_are_not_answered(
     payload = wa.message(PHONE, "text", {"body": "/start"})
     payload["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = "999"
     assert await wa.deliver(PHONE, payload) == []
+
+
+async def test_a_message_from_the_person_releases_rows_held_outside_the_window(
+    wa: WhatsAppHarness, runtime: Runtime
+) -> None:
+    """A row held for lack of a template goes back to pending once the person writes: their
+    24-hour window is open again and a free-form message may go."""
+    from storage.outbox import OutboxMessage, enqueue
+
+    phone = "+6281299990001"
+    async with runtime.storage.db.transaction() as conn:
+        await enqueue(
+            conn,
+            OutboxMessage(
+                dedupe_key="test:held",
+                kind="announcement",
+                channel="whatsapp",
+                recipient=phone,
+                text="Pengumuman",
+            ),
+        )
+        await conn.execute("UPDATE outbox SET status = 'held' WHERE dedupe_key = 'test:held'")
+    await wa.send(phone, "halo")
+    status = await runtime.storage.outbox.status_of(dedupe_key="test:held")
+    assert status is not None and status[0] == "pending"
