@@ -1,7 +1,8 @@
 """Updates per second through the real Application: our realistic mix vs a bare echo bot.
 
 Both run in this process on the same in-process fake Bot API (bench/fake_request.py), fed as real
-telegram.Update objects to Application.process_update, 256 at a time (PTB's concurrency here).
+telegram.Update objects through the Application's update processor (256 concurrent updates, the
+setting both use), the way its polling loop hands them over.
 Target: our mix at >= 0.33 of the echo's rate.
 
     .venv/bin/python bench/bench_updates.py [N]
@@ -32,7 +33,6 @@ from bot.runtime import Runtime  # noqa: E402
 from storage.content import ContentRepo  # noqa: E402
 
 TOKEN = "123456:BENCH"
-BATCH = 256
 RESIDENTS = 500
 
 
@@ -114,10 +114,12 @@ def _update(update_id: int, user: int, kind: str, value: str) -> dict[str, objec
 
 
 async def _drive(app: Application, raw: list[dict[str, object]]) -> float:  # type: ignore[type-arg]
+    """Every update through the Application's own update processor, as its polling loop hands
+    them over: at most `concurrent_updates` (256) in progress, the next starting as one ends."""
     updates = [Update.de_json(u, app.bot) for u in raw]
+    processor = app.update_processor
     started = time.perf_counter()
-    for i in range(0, len(updates), BATCH):
-        await asyncio.gather(*(app.process_update(u) for u in updates[i : i + BATCH]))
+    await asyncio.gather(*(processor.process_update(u, app.process_update(u)) for u in updates))
     return time.perf_counter() - started
 
 
