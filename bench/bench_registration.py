@@ -11,18 +11,19 @@ Every run must end with exactly 100 confirmed and 900 waitlisted, or the script 
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from telegram import Update
-from telegram.request import BaseRequest, RequestData
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.fake_request import BOT_USER as BOT  # noqa: E402
+from bench.fake_request import InstantBotApi  # noqa: E402
 from bot.channels.telegram import TelegramChannel
 from bot.config import Secret, Settings
 from bot.runtime import Runtime
@@ -34,7 +35,6 @@ from storage.models import Session
 PEOPLE = 1000
 SEATS = 100
 TOKEN = "123456:BENCH-token"
-BOT = {"id": 7000000001, "is_bot": True, "first_name": "Pustaka", "username": "pustaka_bot"}
 
 
 @dataclass
@@ -122,51 +122,6 @@ async def bench_storage(folder: Path) -> None:
         _report("storage layer", elapsed, counts.confirmed, counts.waitlisted)
     finally:
         await storage.close()
-
-
-class InstantBotApi(BaseRequest):
-    """Answers every Bot API call at once, as Telegram would on success."""
-
-    def __init__(self) -> None:
-        self.sent = 0
-        self._ids = 0
-
-    @property
-    def read_timeout(self) -> float | None:
-        return None
-
-    async def initialize(self) -> None:
-        return None
-
-    async def shutdown(self) -> None:
-        return None
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        read_timeout: Any = None,
-        write_timeout: Any = None,
-        connect_timeout: Any = None,
-        pool_timeout: Any = None,
-    ) -> tuple[int, bytes]:
-        name = url.rsplit("/", 1)[-1]
-        params = request_data.parameters if request_data is not None else {}
-        result: Any = True
-        if name == "getMe":
-            result = BOT
-        elif name.startswith("send"):
-            self.sent += 1
-            self._ids += 1
-            result = {
-                "message_id": self._ids,
-                "date": int(time.time()),
-                "chat": {"id": int(params.get("chat_id", 0)), "type": "private"},
-                "from": BOT,
-                "text": str(params.get("text", "")),
-            }
-        return 200, json.dumps({"ok": True, "result": result}).encode()
 
 
 async def bench_application(folder: Path) -> None:

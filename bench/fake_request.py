@@ -18,6 +18,7 @@ BOT_USER = {"id": 7000000001, "is_bot": True, "first_name": "Pustaka", "username
 class InstantBotApi(BaseRequest):
     def __init__(self) -> None:
         self.calls = 0
+        self.sent = 0  # messages (send* methods)
         self._ids = itertools.count(1)
 
     async def initialize(self) -> None:
@@ -47,6 +48,7 @@ class InstantBotApi(BaseRequest):
         if api_method == "getMe":
             result = BOT_USER
         elif api_method.startswith("send"):
+            self.sent += 1
             result = {
                 "message_id": next(self._ids),
                 "date": int(time.time()),
