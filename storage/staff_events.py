@@ -15,12 +15,25 @@ from storage.db import Database
 from storage.errors import NotFound, StorageError
 from storage.events import _COLUMNS, _FROM, _event
 from storage.models import Event
-from storage.staff import audit
+from storage.staff import StaffRole, audit
 
 
 class _Reads:
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    async def for_role(
+        self, *, role: StaffRole, now: datetime, offset: int = 0, limit: int = 5
+    ) -> tuple[list[Event], int]:
+        """The events a role may see: a librarian's library, a coordinator's regency, or all."""
+        librarian = role.role == "librarian"
+        return await self.in_scope(
+            now=now,
+            library_id=role.library_id if librarian else None,
+            regency_code=None if librarian else role.regency,
+            offset=offset,
+            limit=limit,
+        )
 
     async def in_scope(
         self,

@@ -180,12 +180,8 @@ async def _pick_event(ctx: Context, role: StaffRole, kind: str, page_text: str) 
         expired(ctx)
         return
     size = ctx.settings.page_size
-    events, total = await ctx.storage.staff_events.in_scope(
-        now=ctx.now,
-        library_id=role.library_id if role.role == "librarian" else None,
-        regency_code=None if role.role == "librarian" else role.regency,
-        offset=page * size,
-        limit=size,
+    events, total = await ctx.storage.staff_events.for_role(
+        role=role, now=ctx.now, offset=page * size, limit=size
     )
     if not events:
         ctx.say(ctx.t("staff.events.none"))

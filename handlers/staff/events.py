@@ -281,11 +281,8 @@ async def manage(ctx: Context, role: StaffRole) -> None:
 
 async def _list(ctx: Context, role: StaffRole, page: int) -> None:
     size = ctx.settings.page_size
-    events, total = await ctx.storage.staff_events.in_scope(
-        now=ctx.now,
-        library_id=role.library_id if role.role == "librarian" else None,
-        offset=page * size,
-        limit=size,
+    events, total = await ctx.storage.staff_events.for_role(
+        role=role, now=ctx.now, offset=page * size, limit=size
     )
     if not events:
         ctx.say(ctx.t("staff.events.none"))

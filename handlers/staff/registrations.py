@@ -41,12 +41,8 @@ async def scoped_event(ctx: Context, role: StaffRole, value: str) -> Event | Non
 async def pick_event(ctx: Context, role: StaffRole, *, page: int, action: str) -> None:
     """The events this role covers; `action` is the payload prefix a tap leads to."""
     size = ctx.settings.page_size
-    events, total = await ctx.storage.staff_events.in_scope(
-        now=ctx.now,
-        library_id=role.library_id if role.role == "librarian" else None,
-        regency_code=None if role.role == "librarian" else role.regency,
-        offset=page * size,
-        limit=size,
+    events, total = await ctx.storage.staff_events.for_role(
+        role=role, now=ctx.now, offset=page * size, limit=size
     )
     if not events:
         ctx.say(ctx.t("staff.events.none"))
