@@ -1,9 +1,16 @@
 """Connections, pragmas and numbered migrations.
 
-Two connections: writes go through one guarded by an asyncio lock and `BEGIN IMMEDIATE`, so a
-transaction of one coroutine never sees or commits another's half-done work; reads use a second
-connection that in WAL mode sees only committed data. Another process writing the same file waits
-on SQLite's busy timeout instead of failing at once.
+Where each kind of work runs, and why:
+- Short, indexed queries of the conversation hot path (a session, a resident, a page of events)
+  and single-statement writes run on the event loop's own connection. They take microseconds;
+  a hop to a worker thread and back costs far more, mostly in waiting for the GIL while the loop
+  is busy, and under load those waits were most of the time an update took.
+- Everything else (reports, exports, multi-statement transactions, migrations) goes through
+  aiosqlite's threads, so a long query never stalls the loop.
+- Writes are serialised by one asyncio lock and `BEGIN IMMEDIATE`, so a transaction of one
+  coroutine never sees or commits another's half-done work. Reads in WAL mode see only committed
+  data. Another process writing the same file is waited for (the busy timeout), never failed at
+  once, and the loop keeps serving while it waits.
 """
 
 from __future__ import annotations
@@ -24,6 +31,11 @@ BUSY_TIMEOUT_MS = 5000
 # Each aiosqlite connection is one thread; with a few, reads from different people do not queue
 # behind each other (SQLite releases the GIL while it works).
 READERS = 3
+# While another process writes, a group of writes is tried again this often.
+_BUSY_RETRY_SECONDS = 0.01
+# The loop's connection never checkpoints (that writes and syncs the database file); a reader
+# does it after this many group commits.
+_CHECKPOINT_EVERY = 200
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -45,27 +57,94 @@ async def _open(path: str, busy_timeout_ms: int) -> aiosqlite.Connection:
     return conn
 
 
+def _is_busy(exc: sqlite3.Error) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and (
+        "locked" in str(exc) or "busy" in str(exc)
+    )
+
+
+def _domain_error(exc: Exception) -> Exception:
+    return DatabaseBusy(str(exc)) if isinstance(exc, sqlite3.Error) and _is_busy(exc) else exc
+
+
+class _Busy(Exception):
+    """Another process holds the write lock; the group is tried again a little later."""
+
+
+def _run_group(
+    conn: sqlite3.Connection, statements: list[tuple[str, tuple[object, ...]]]
+) -> list[list[sqlite3.Row] | Exception]:
+    """One transaction for a group of single-statement writes, on the loop's connection."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        if _is_busy(exc):
+            raise _Busy() from exc
+        return [exc] * len(statements)
+    outcomes: list[list[sqlite3.Row] | Exception] = []
+    for sql, params in statements:
+        try:
+            outcomes.append(conn.execute(sql, params).fetchall())
+        except sqlite3.Error as exc:
+            # A constraint error backs out that statement only; a full disk or an I/O error
+            # ends the whole transaction, and then nothing of the group was kept.
+            if not conn.in_transaction:
+                return [exc] * len(statements)
+            outcomes.append(exc)
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        return [exc] * len(statements)
+    return outcomes
+
+
 class Database:
     def __init__(
-        self, path: str, writer: aiosqlite.Connection, readers: list[aiosqlite.Connection]
+        self,
+        path: str,
+        inline: sqlite3.Connection,
+        writer: aiosqlite.Connection,
+        readers: list[aiosqlite.Connection],
+        busy_timeout_ms: int,
     ):
         self.path = path
+        self._inline = inline
         self._writer = writer
         self._readers = readers
         self._reader = readers[0]
         self._next_reader = itertools.cycle(readers)
+        self._busy_timeout = busy_timeout_ms / 1000
         self._write_lock = asyncio.Lock()
+        self._queued: list[tuple[str, tuple[object, ...], asyncio.Future[list[sqlite3.Row]]]] = []
+        self._committer: asyncio.Task[None] | None = None
+        self._commits_since_checkpoint = 0
+        self._checkpointer: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Database:
         path = str(path)
         writer = await _open(path, busy_timeout_ms)
         await writer.execute_fetchall("PRAGMA journal_mode = WAL")
-        db = cls(path, writer, [await _open(path, busy_timeout_ms) for _ in range(READERS)])
+        inline = sqlite3.connect(path, isolation_level=None)
+        inline.row_factory = sqlite3.Row
+        # The loop must never sleep inside SQLite: a busy file fails at once here and is waited
+        # for with asyncio instead (see _commit_queued), and checkpoints, which write the
+        # database file and sync it, run on a reader's thread (see _checkpoint).
+        for pragma in ("busy_timeout = 0", "foreign_keys = ON", "synchronous = NORMAL"):
+            inline.execute(f"PRAGMA {pragma}").fetchall()
+        inline.execute("PRAGMA wal_autocheckpoint = 0").fetchall()
+        readers = [await _open(path, busy_timeout_ms) for _ in range(READERS)]
+        db = cls(path, inline, writer, readers, busy_timeout_ms)
         await db.migrate()
         return db
 
     async def close(self) -> None:
+        for task in (self._committer, self._checkpointer):
+            if task is not None:
+                await task  # queued writes are committed, not dropped
+        self._inline.close()
         for reader in self._readers:
             await reader.close()
         await self._writer.close()
@@ -74,25 +153,73 @@ class Database:
     def reader(self) -> aiosqlite.Connection:
         return self._reader
 
-    # Each aiosqlite call is a hop to the connection's thread and back; these helpers fetch in
-    # one hop instead of three (execute, fetch, close), which matters on the hot path.
-    async def fetchall(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+    async def fetchall(
+        self, sql: str, params: Sequence[object] = (), *, inline: bool = False
+    ) -> list[sqlite3.Row]:
+        """Rows of a query; `inline` for the short, indexed queries of the conversation hot path,
+        which run on the loop's connection (see the module's docstring)."""
+        if inline:
+            try:
+                return self._inline.execute(sql, params).fetchall()
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc):
+                    raise
+                # Rare in WAL mode (another process recovering the log): wait on a thread.
+        # execute_fetchall is one hop to the thread and back; a cursor would take three.
         return list(await next(self._next_reader).execute_fetchall(sql, params))
 
-    async def fetchone(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
-        rows = await next(self._next_reader).execute_fetchall(sql, params)
-        return next(iter(rows), None)
+    async def fetchone(
+        self, sql: str, params: Sequence[object] = (), *, inline: bool = False
+    ) -> sqlite3.Row | None:
+        return next(iter(await self.fetchall(sql, params, inline=inline)), None)
 
     async def write(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
-        """One statement on its own (SQLite makes a lone statement atomic), in a single hop;
-        returns the rows of a RETURNING clause."""
-        async with self._write_lock:
-            try:
-                return list(await self._writer.execute_fetchall(sql, params))
-            except sqlite3.OperationalError as exc:
-                if "locked" in str(exc) or "busy" in str(exc):
-                    raise DatabaseBusy(str(exc)) from exc
-                raise
+        """One statement, committed before this returns; gives the rows of a RETURNING clause.
+
+        Writes are committed in groups: whoever writes while a commit is under way joins the next
+        one, in a single transaction. Each statement stays atomic on its own: a failing one is
+        backed out alone and its caller gets the error, while the others are committed.
+        """
+        done: asyncio.Future[list[sqlite3.Row]] = asyncio.get_running_loop().create_future()
+        self._queued.append((sql, tuple(params), done))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_queued())
+        return await done
+
+    async def _commit_queued(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._queued:
+            async with self._write_lock:
+                batch, self._queued = self._queued, []
+                statements = [(sql, params) for sql, params, _ in batch]
+                deadline = loop.time() + self._busy_timeout
+                while True:
+                    try:
+                        outcomes = _run_group(self._inline, statements)
+                        break
+                    except _Busy as exc:
+                        if loop.time() >= deadline:
+                            outcomes = [DatabaseBusy(str(exc.__cause__))] * len(batch)
+                            break
+                        await asyncio.sleep(_BUSY_RETRY_SECONDS)
+            for (_, _, done), outcome in zip(batch, outcomes, strict=True):
+                if done.done():
+                    continue
+                if isinstance(outcome, Exception):
+                    done.set_exception(_domain_error(outcome))
+                else:
+                    done.set_result(outcome)
+            self._commits_since_checkpoint += 1
+            if self._commits_since_checkpoint >= _CHECKPOINT_EVERY and (
+                self._checkpointer is None or self._checkpointer.done()
+            ):
+                self._commits_since_checkpoint = 0
+                self._checkpointer = asyncio.create_task(self._checkpoint())
+
+    async def _checkpoint(self) -> None:
+        """Copy the write-ahead log into the database file, off the loop. PASSIVE never waits
+        for readers or writers; what it cannot copy now is copied next time."""
+        await self._readers[-1].execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -101,9 +228,7 @@ class Database:
             try:
                 await self._writer.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
-                if "locked" in str(exc) or "busy" in str(exc):
-                    raise DatabaseBusy(str(exc)) from exc
-                raise
+                raise _domain_error(exc) from exc
             try:
                 yield self._writer
             except BaseException:

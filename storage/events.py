@@ -51,7 +51,9 @@ class Events:
         self._db = db
 
     async def get(self, *, event_id: int) -> Event:
-        row = await self._db.fetchone(f"SELECT {_COLUMNS} {_FROM} WHERE e.id = ?", (event_id,))
+        row = await self._db.fetchone(
+            f"SELECT {_COLUMNS} {_FROM} WHERE e.id = ?", (event_id,), inline=True
+        )
         if row is None:
             raise NotFound("event", event_id)
         return _event(row)
@@ -80,6 +82,7 @@ class Events:
             f"SELECT {_COLUMNS}, count(*) OVER () AS total {_FROM} WHERE {' AND '.join(where)} "
             "ORDER BY e.starts_at, e.id LIMIT ? OFFSET ?",
             (*params, limit, offset),
+            inline=True,
         )
         total = rows[0]["total"] if rows else 0
         return [_event(r) for r in rows], total
@@ -89,5 +92,6 @@ class Events:
             f"SELECT DISTINCT e.category {_FROM} WHERE {_LISTED} AND e.ends_at > ? "
             "AND e.starts_at < ? ORDER BY e.category",
             (to_db(now), to_db(until)),
+            inline=True,
         )
         return [r[0] for r in rows]

@@ -42,7 +42,7 @@ class Libraries:
         # The 22 regencies are fixed by the first migration; read them once.
         if self._regencies is None:
             rows = await self._db.fetchall(
-                "SELECT code, name, kind FROM regencies ORDER BY position"
+                "SELECT code, name, kind FROM regencies ORDER BY position", inline=True
             )
             self._regencies = [Regency(r["code"], r["name"], r["kind"]) for r in rows]
         return self._regencies
@@ -55,7 +55,7 @@ class Libraries:
 
     async def get(self, *, library_id: int) -> Library:
         row = await self._db.fetchone(
-            f"SELECT {_COLUMNS} FROM libraries WHERE id = ?", (library_id,)
+            f"SELECT {_COLUMNS} FROM libraries WHERE id = ?", (library_id,), inline=True
         )
         if row is None:
             raise NotFound("library", library_id)
@@ -69,6 +69,7 @@ class Libraries:
             f"SELECT {_COLUMNS}, count(*) OVER () AS total FROM libraries "
             f"ORDER BY regency_code IS NOT ? , {_LEVEL_ORDER}, name LIMIT ? OFFSET ?",
             (regency_code, limit, offset),
+            inline=True,
         )
         total = rows[0]["total"] if rows else await self.count()
         return [_library(r) for r in rows], total
@@ -78,6 +79,7 @@ class Libraries:
             f"SELECT {_COLUMNS} FROM libraries WHERE regency_code = ? "
             f"ORDER BY {_LEVEL_ORDER}, name",
             (regency_code,),
+            inline=True,
         )
         return [_library(r) for r in rows]
 
@@ -89,9 +91,10 @@ class Libraries:
             f"WHERE lower(name) LIKE ? OR lower(coalesce(village, '')) LIKE ? "
             f"ORDER BY {_LEVEL_ORDER}, name LIMIT ?",
             (pattern, pattern, limit),
+            inline=True,
         )
         return [_library(r) for r in rows]
 
     async def count(self) -> int:
-        row = await self._db.fetchone("SELECT count(*) FROM libraries")
+        row = await self._db.fetchone("SELECT count(*) FROM libraries", inline=True)
         return int(row[0]) if row else 0

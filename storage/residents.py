@@ -40,12 +40,13 @@ class Residents:
         row = await self._db.fetchone(
             f"SELECT {RESIDENT_COLUMNS} FROM residents WHERE channel = ? AND external_id = ?",
             (channel, external_id),
+            inline=True,
         )
         return None if row is None else resident_from_row(row)
 
     async def get(self, *, resident_id: int) -> Resident:
         row = await self._db.fetchone(
-            f"SELECT {RESIDENT_COLUMNS} FROM residents WHERE id = ?", (resident_id,)
+            f"SELECT {RESIDENT_COLUMNS} FROM residents WHERE id = ?", (resident_id,), inline=True
         )
         if row is None:
             raise NotFound("resident", resident_id)
