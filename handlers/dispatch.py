@@ -8,7 +8,6 @@ so nothing of a conversation lives only in this process.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -40,7 +39,8 @@ class _KeyedLocks:
         self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
 
     def acquire_slot(self, key: tuple[str, str]) -> asyncio.Lock:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        held = self._locks.get(key)
+        lock, users = held if held is not None else (asyncio.Lock(), 0)
         self._locks[key] = (lock, users + 1)
         return lock
 
@@ -96,7 +96,6 @@ class Dispatcher:
                     channel=incoming.channel, external_id=incoming.user_id
                 )
             language = _language(resident.language if resident else None, session.state, incoming)
-            before = json.dumps(session.state, sort_keys=True)
             if incoming.username and session.state.get("username") != incoming.username.casefold():
                 # Admins name people by @username when granting roles; it is kept here, in the
                 # row that already exists for everyone who wrote, saved only when it changes.
@@ -119,8 +118,7 @@ class Dispatcher:
                 session.state["choices"] = [[c.label, c.payload] for c in shown]
             else:
                 session.state.pop("choices", None)
-            if json.dumps(session.state, sort_keys=True) != before:
-                await self.storage.sessions.save(session)
+            await self.storage.sessions.save(session)  # only if it changed
             return ctx.replies
         except DatabaseBusy:
             log.warning("database busy while handling %s", incoming)

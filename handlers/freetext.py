@@ -4,6 +4,7 @@ person's language, because people mix them."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 from handlers import events, libraries
@@ -32,8 +33,13 @@ def _normalise(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s?]", " ", text.lower()).split())
 
 
+@functools.cache
+def _starting_a_word(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(rf"\b{re.escape(p)}" for p in phrases))
+
+
 def _has(text: str, phrases: tuple[str, ...]) -> bool:
-    return any(re.search(rf"\b{re.escape(p)}", text) for p in phrases)
+    return _starting_a_word(phrases).search(text) is not None
 
 
 async def answer(ctx: Context) -> None:

@@ -61,6 +61,8 @@ class Choice:
     payload: str
 
     def __post_init__(self) -> None:
+        if 0 < len(self.payload) <= MAX_PAYLOAD_BYTES // 4:
+            return  # a UTF-8 character is at most 4 bytes: short payloads always fit
         size = len(self.payload.encode("utf-8"))
         if not 1 <= size <= MAX_PAYLOAD_BYTES:
             raise ValueError(f"payload of {size} bytes: {self.payload!r}")

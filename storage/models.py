@@ -82,6 +82,8 @@ class Session:
     channel: str
     external_id: str
     state: dict[str, Any] = field(default_factory=dict)
+    # The state as stored, so an unchanged state is not written again.
+    stored: str = field(default="", repr=False, compare=False)
 
     @property
     def flow(self) -> str | None:

@@ -456,8 +456,9 @@ class Registrations:
         return str(row[0])
 
     async def event_by_code(self, *, code: str) -> int:
-        row = await _fetchone(
-            self._db.reader, "SELECT id FROM events WHERE checkin_code = ?", (normalise_code(code),)
+        # Every short word typed in free text is tried as a code: an indexed lookup on the loop.
+        row = await self._db.fetchone(
+            "SELECT id FROM events WHERE checkin_code = ?", (normalise_code(code),), inline=True
         )
         if row is None:
             raise WrongCode(code)

@@ -20,8 +20,8 @@ class Sessions:
             (channel, external_id),
             inline=True,
         )
-        state = json.loads(row["state"]) if row else {}
-        return Session(channel=channel, external_id=external_id, state=state)
+        stored = row["state"] if row else ""
+        return Session(channel, external_id, json.loads(stored) if stored else {}, stored)
 
     async def load_with_resident(
         self, *, channel: str, external_id: str
@@ -35,24 +35,24 @@ class Sessions:
             inline=True,
         )
         assert row is not None  # the outer SELECT 1 always yields one row
-        state = json.loads(row["state"]) if row["state"] else {}
+        stored = row["state"] or ""
         resident = resident_from_row(row) if row["id"] is not None else None
-        return Session(channel=channel, external_id=external_id, state=state), resident
+        return Session(channel, external_id, json.loads(stored) if stored else {}, stored), resident
 
     async def save(self, session: Session) -> None:
-        """Returns once the state is committed (almost every message changes its session; the
-        database commits such writes in groups, see `Database.write`)."""
+        """Writes the state if it changed since it was loaded; returns once it is committed
+        (almost every message changes its session: such writes are committed in groups, see
+        `Database.write`)."""
+        state = json.dumps(session.state, separators=(",", ":"), sort_keys=True)
+        if state == session.stored or (not session.stored and not session.state):
+            return
         await self._db.write(
             "INSERT INTO sessions (channel, external_id, state, updated_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (channel, external_id) "
             "DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-            (
-                session.channel,
-                session.external_id,
-                json.dumps(session.state, separators=(",", ":")),
-                to_db(utcnow()),
-            ),
+            (session.channel, session.external_id, state, to_db(utcnow())),
         )
+        session.stored = state
 
     async def delete(self, *, channel: str, external_id: str) -> None:
         async with self._db.transaction() as conn:
