@@ -8,6 +8,7 @@ so nothing of a conversation lives only in this process.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -27,6 +28,8 @@ Respond = Callable[[list[Reply]], Awaitable[None]]
 _NUMBERED = re.compile(r"^\W*\d+\.\s*")
 
 
+# The same menu labels come back with every typed message.
+@functools.lru_cache(maxsize=4096)
 def _words(text: str) -> str:
     """A label's words without emoji, arrows or punctuation, for matching what people type."""
     return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())

@@ -29,6 +29,8 @@ _CATEGORY_WORDS = {
 }
 
 
+# Regency names are normalised on every free-text message, and people repeat the same words.
+@functools.lru_cache(maxsize=4096)
 def _normalise(text: str) -> str:
     return " ".join(re.sub(r"[^\w\s?]", " ", text.lower()).split())
 
@@ -50,6 +52,9 @@ async def answer(ctx: Context) -> None:
         return
     if text in _MENU:
         main_menu(ctx)
+        return
+    if words <= _GREETINGS:  # only a greeting ("halo", "pagi"): nothing to look up
+        main_menu(ctx, "freetext.greeting")
         return
     if words & _HELP:
         await show_help(ctx)

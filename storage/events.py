@@ -78,14 +78,18 @@ class Events:
         if category is not None:
             where.append("e.category = ?")
             params.append(category)
+        condition = " AND ".join(where)
         rows = await self._db.fetchall(
-            f"SELECT {_COLUMNS}, count(*) OVER () AS total {_FROM} WHERE {' AND '.join(where)} "
-            "ORDER BY e.starts_at, e.id LIMIT ? OFFSET ?",
+            f"SELECT {_COLUMNS} {_FROM} WHERE {condition} ORDER BY e.starts_at, e.id "
+            "LIMIT ? OFFSET ?",
             (*params, limit, offset),
             inline=True,
         )
-        total = rows[0]["total"] if rows else 0
-        return [_event(r) for r in rows], total
+        # Two simple queries cost half of one with count(*) OVER (), which sorts every match.
+        counted = await self._db.fetchone(
+            f"SELECT count(*) {_FROM} WHERE {condition}", params, inline=True
+        )
+        return [_event(r) for r in rows], int(counted[0]) if counted else 0
 
     async def categories(self, *, now: datetime, until: datetime) -> list[str]:
         rows = await self._db.fetchall(

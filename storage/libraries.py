@@ -66,13 +66,12 @@ class Libraries:
     ) -> tuple[list[Library], int]:
         """Libraries with the resident's regency first, then the rest; and the total count."""
         rows = await self._db.fetchall(
-            f"SELECT {_COLUMNS}, count(*) OVER () AS total FROM libraries "
+            f"SELECT {_COLUMNS} FROM libraries "
             f"ORDER BY regency_code IS NOT ? , {_LEVEL_ORDER}, name LIMIT ? OFFSET ?",
             (regency_code, limit, offset),
             inline=True,
         )
-        total = rows[0]["total"] if rows else await self.count()
-        return [_library(r) for r in rows], total
+        return [_library(r) for r in rows], await self.count()
 
     async def in_regency(self, *, regency_code: str) -> list[Library]:
         rows = await self._db.fetchall(
