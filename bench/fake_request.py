@@ -16,9 +16,12 @@ BOT_USER = {"id": 7000000001, "is_bot": True, "first_name": "Pustaka", "username
 
 
 class InstantBotApi(BaseRequest):
-    def __init__(self) -> None:
+    def __init__(self, watch: tuple[str, ...] = ()) -> None:
         self.calls = 0
         self.sent = 0  # messages (send* methods)
+        # Messages whose text is one of these (an error reply, say) are counted.
+        self._watch = set(watch)
+        self.watched = 0
         self._ids = itertools.count(1)
 
     async def initialize(self) -> None:
@@ -49,6 +52,7 @@ class InstantBotApi(BaseRequest):
             result = BOT_USER
         elif api_method.startswith("send"):
             self.sent += 1
+            self.watched += params.get("text") in self._watch
             result = {
                 "message_id": next(self._ids),
                 "date": int(time.time()),
