@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -27,9 +28,11 @@ import aiosqlite
 
 from storage.errors import DatabaseBusy
 
+log = logging.getLogger(__name__)
+
 BUSY_TIMEOUT_MS = 5000
-# Each aiosqlite connection is one thread; with a few, reads from different people do not queue
-# behind each other (SQLite releases the GIL while it works).
+# Each aiosqlite connection is one thread; with a few, one long report or export does not hold
+# up the other reads that run there.
 READERS = 3
 # While another process writes, a group of writes is tried again this often.
 _BUSY_RETRY_SECONDS = 0.01
@@ -70,6 +73,10 @@ def _domain_error(exc: Exception) -> Exception:
 class _Busy(Exception):
     """Another process holds the write lock; the group is tried again a little later."""
 
+    def __init__(self, error: sqlite3.Error) -> None:
+        super().__init__(str(error))
+        self.error = error
+
 
 def _run_group(
     conn: sqlite3.Connection, statements: list[tuple[str, tuple[object, ...]]]
@@ -79,7 +86,7 @@ def _run_group(
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.Error as exc:
         if _is_busy(exc):
-            raise _Busy() from exc
+            raise _Busy(exc) from exc
         return [exc] * len(statements)
     outcomes: list[list[sqlite3.Row] | Exception] = []
     for sql, params in statements:
@@ -156,8 +163,9 @@ class Database:
     async def fetchall(
         self, sql: str, params: Sequence[object] = (), *, inline: bool = False
     ) -> list[sqlite3.Row]:
-        """Rows of a query; `inline` for the short, indexed queries of the conversation hot path,
-        which run on the loop's connection (see the module's docstring)."""
+        """Rows of a query. `inline` runs it on the loop's connection (see the module's
+        docstring): only for queries an index or a small table bounds, which take well under a
+        millisecond; anything that scans a growing table stays on a reader's thread."""
         if inline:
             try:
                 return self._inline.execute(sql, params).fetchall()
@@ -199,7 +207,7 @@ class Database:
                         break
                     except _Busy as exc:
                         if loop.time() >= deadline:
-                            outcomes = [DatabaseBusy(str(exc.__cause__))] * len(batch)
+                            outcomes = [exc.error] * len(batch)
                             break
                         await asyncio.sleep(_BUSY_RETRY_SECONDS)
             for (_, _, done), outcome in zip(batch, outcomes, strict=True):
@@ -219,7 +227,10 @@ class Database:
     async def _checkpoint(self) -> None:
         """Copy the write-ahead log into the database file, off the loop. PASSIVE never waits
         for readers or writers; what it cannot copy now is copied next time."""
-        await self._readers[-1].execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
+        try:
+            await self._readers[-1].execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as exc:  # the log just grows a little longer until the next one
+            log.warning("WAL checkpoint failed: %s", exc)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:

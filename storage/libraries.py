@@ -83,7 +83,8 @@ class Libraries:
         return [_library(r) for r in rows]
 
     async def search(self, *, text: str, limit: int = 5) -> list[Library]:
-        """Libraries whose name or village contains `text` (case-insensitive)."""
+        """Libraries whose name or village contains `text` (case-insensitive). A scan of every
+        library, so it runs on a reader's thread, not on the loop."""
         pattern = f"%{text.strip().lower()}%"
         rows = await self._db.fetchall(
             f"SELECT {_COLUMNS} FROM libraries "
