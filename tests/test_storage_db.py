@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -39,14 +41,26 @@ async def test_a_failing_write_fails_alone_in_its_group(tmp_path: Path) -> None:
         await db.close()
 
 
+@asynccontextmanager
+async def _write_locked_elsewhere(
+    path: Path, busy_timeout_ms: int
+) -> AsyncIterator[tuple[Database, sqlite3.Connection]]:
+    """A database whose write lock another process (here: another connection) holds until the
+    test rolls that connection back."""
+    db = await Database.open(path, busy_timeout_ms=busy_timeout_ms)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        yield db, other
+    finally:
+        other.close()
+        await db.close()
+
+
 async def test_another_process_holding_the_write_lock_is_waited_for_while_the_loop_serves(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "busy.db"
-    db = await Database.open(path, busy_timeout_ms=3000)
-    other = sqlite3.connect(path, isolation_level=None)
-    try:
-        other.execute("BEGIN IMMEDIATE")
+    async with _write_locked_elsewhere(tmp_path / "busy.db", 3000) as (db, other):
         asyncio.get_running_loop().call_later(0.3, other.rollback)
         ticks = 0
 
@@ -59,32 +73,21 @@ async def test_another_process_holding_the_write_lock_is_waited_for_while_the_lo
         ticking = asyncio.create_task(ticker())
         await db.write(UPSERT, ("t", "waited", "{}"))
         ticking.cancel()
-        # Hot-path reads went on meanwhile too: WAL readers never wait for a writer.
-        assert ticks >= 15
+        assert ticks >= 15  # the loop went on serving while the write waited 0.3 s
         assert await _states(db) == {"waited": "{}"}
-    finally:
-        other.close()
-        await db.close()
 
 
 async def test_a_write_lock_held_past_the_busy_timeout_is_a_database_busy_error(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "locked.db"
-    db = await Database.open(path, busy_timeout_ms=100)
-    other = sqlite3.connect(path, isolation_level=None)
-    try:
-        other.execute("BEGIN IMMEDIATE")
+    async with _write_locked_elsewhere(tmp_path / "locked.db", 100) as (db, other):
         row = await db.fetchone("SELECT count(*) FROM sessions", inline=True)
         assert row is not None and row[0] == 0  # reading is not blocked
         with pytest.raises(DatabaseBusy):
             await db.write(UPSERT, ("t", "lost?", "{}"))
-        other.execute("ROLLBACK")
+        other.rollback()
         await db.write(UPSERT, ("t", "later", "{}"))
         assert await _states(db) == {"later": "{}"}
-    finally:
-        other.close()
-        await db.close()
 
 
 async def test_the_log_is_checkpointed_into_the_database_file(
