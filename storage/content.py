@@ -15,9 +15,10 @@ from typing import Protocol
 
 import aiosqlite
 
-from storage.clock import to_db
+from storage.clock import to_db, utcnow
 from storage.db import Database
 from storage.errors import NotFound, StorageError
+from storage.registrations import promote_waitlisted
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +68,14 @@ class ImportResult:
     libraries_updated: int
     events_inserted: int
     events_updated: int
+    promoted: int = 0  # people on a waitlist given a seat by a raised capacity
 
     def __str__(self) -> str:
-        return (
+        text = (
             f"{self.libraries_inserted} libraries added, {self.libraries_updated} updated; "
             f"{self.events_inserted} events added, {self.events_updated} updated"
         )
+        return text + (f"; {self.promoted} waitlisted people got a seat" if self.promoted else "")
 
 
 class ContentImportError(StorageError):
@@ -185,12 +188,17 @@ class ContentRepo:
                     _event_row(event, library_id=library_id, is_sample=is_sample),
                 )
             events_updated = sum(1 for e in content.events if e.slug in existing)
+            # A raised capacity seats the waitlist, in arrival order, as it does from the chat.
+            promoted = 0
+            for event_id in existing.values():
+                promoted += len(await promote_waitlisted(conn, event_id, utcnow()))
 
         return ImportResult(
             libraries_inserted=len(content.libraries) - libraries_updated,
             libraries_updated=libraries_updated,
             events_inserted=len(content.events) - events_updated,
             events_updated=events_updated,
+            promoted=promoted,
         )
 
     @staticmethod

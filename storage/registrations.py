@@ -720,20 +720,41 @@ async def _cancel_row(
     # A cancelled event gives nobody a seat: promoting would tell people to come to nothing.
     if current.event_status in ("cancelled", "finished"):
         return None
+    return await _promote_first(conn, current.event_id, now)
+
+
+async def promote_waitlisted(
+    conn: aiosqlite.Connection, event_id: int, now: datetime
+) -> list[Registration]:
+    """Give free seats (after the capacity was raised) to the waitlist in arrival order, inside
+    the caller's transaction; each promoted person is told through the outbox."""
+    event = await _event_row(conn, event_id)
+    if event["status"] in ("cancelled", "finished", "draft"):
+        return []
+    promoted: list[Registration] = []
+    while (registration := await _promote_first(conn, event_id, now)) is not None:
+        promoted.append(registration)
+    return promoted
+
+
+async def _promote_first(
+    conn: aiosqlite.Connection, event_id: int, now: datetime
+) -> Registration | None:
+    """The first waitlisted registration takes a free seat, if there is one."""
     first = await _fetchone(
         conn,
         "SELECT id FROM registrations WHERE event_id = ? AND status = 'waitlisted' "
         "ORDER BY waitlist_seq LIMIT 1",
-        (current.event_id,),
+        (event_id,),
     )
     if first is None:
         return None
     seat = await conn.execute(
         "UPDATE events SET seats_taken = seats_taken + 1 "
         "WHERE id = ? AND (capacity IS NULL OR seats_taken < capacity)",
-        (current.event_id,),
+        (event_id,),
     )
-    if seat.rowcount != 1:  # capacity was lowered below the registrations: keep them waiting
+    if seat.rowcount != 1:  # no seat free (the capacity may be below the registrations)
         return None
     await conn.execute(
         "UPDATE registrations SET status = 'confirmed', waitlist_seq = NULL WHERE id = ?",

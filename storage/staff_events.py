@@ -15,6 +15,7 @@ from storage.db import Database
 from storage.errors import NotFound, StorageError
 from storage.events import _COLUMNS, _FROM, _event
 from storage.models import Event
+from storage.registrations import promote_waitlisted
 from storage.staff import StaffRole, audit
 
 
@@ -279,9 +280,10 @@ class StaffEventsWrite:
 
     async def update(
         self, *, event_id: int, field: str, value: object, actor: str, role: str, now: datetime
-    ) -> None:
+    ) -> int:
         """Change one of place, capacity, registration deadline or questions. Time changes go
-        through the registrations repository, which tells the registrants."""
+        through the registrations repository, which tells the registrants. A raised capacity
+        goes to the waitlist first, in arrival order; returns how many were given a seat."""
         columns = {
             "place": "place",
             "capacity": "capacity",
@@ -304,15 +306,18 @@ class StaffEventsWrite:
                 if int(row[0]) > int(str(value)):
                     raise CapacityTooLow(int(row[0]))
             await conn.execute(f"UPDATE events SET {column} = ? WHERE id = ?", (value, event_id))
+            promoted = await promote_waitlisted(conn, event_id, now) if field == "capacity" else []
             await audit(
                 conn,
                 actor=actor,
                 role=role,
                 action=f"event.{field}",
                 target=f"event:{event_id}",
-                detail=str(value)[:200],
+                detail=str(value)[:200]
+                + (f" ({len(promoted)} from the waitlist)" if promoted else ""),
                 now=now,
             )
+        return len(promoted)
 
 
 class StaffEvents(_Reads, StaffEventsWrite):

@@ -19,6 +19,7 @@ from bot.content import (
     load_content_file,
     parse_content,
 )
+from storage import Storage
 from storage.clock import utcnow
 from storage.content import ContentImportError, ContentRepo, EventRecord, LibraryRecord
 from storage.db import Database
@@ -561,6 +562,45 @@ async def test_capacity_below_seats_taken_is_refused(db: Database) -> None:
         )
 
     assert await snapshot(db) == before
+
+
+async def test_a_raised_capacity_in_a_reimport_seats_the_waitlist(tmp_path: Path) -> None:
+    storage = await Storage.open(tmp_path / "waitlist.db")
+    try:
+        repo = ContentRepo(storage.db)
+
+        def with_capacity(seats: int) -> Content:
+            text = BASE.replace(
+                '    ends: "+5 11:30"\n', f'    ends: "+5 11:30"\n    capacity: {seats}\n'
+            )
+            return parse_content(text, timezone=TZ, today=wita_today())
+
+        await repo.import_content(with_capacity(1), is_sample=False)
+        event_id = (await _ids(storage.db))["acara-dua"]
+        registrations = []
+        for user in ("1", "2", "3"):
+            person = await storage.residents.ensure(channel="t", external_id=user, language="id")
+            await storage.residents.give_consent(resident_id=person.id)
+            registrations.append(
+                await storage.registrations.register(
+                    event_id=event_id, resident_id=person.id, name=f"Warga {user}", now=utcnow()
+                )
+            )
+        assert [r.status for r in registrations] == ["confirmed", "waitlisted", "waitlisted"]
+
+        result = await repo.import_content(with_capacity(2), is_sample=False)
+
+        assert result.promoted == 1 and "1 waitlisted people got a seat" in str(result)
+        now = [await storage.registrations.get(registration_id=r.id) for r in registrations]
+        assert [r.status for r in now] == ["confirmed", "confirmed", "waitlisted"]
+        told = await storage.db.fetchall("SELECT dedupe_key FROM outbox ORDER BY id")
+        assert [row[0] for row in told] == [f"promotion:{registrations[1].id}"]
+    finally:
+        await storage.close()
+
+
+async def _ids(db: Database) -> dict[str, int]:
+    return {row[0]: row[1] for row in await db.fetchall("SELECT slug, id FROM events")}
 
 
 async def test_event_of_a_library_nobody_imported_is_refused(db: Database) -> None:

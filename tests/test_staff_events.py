@@ -106,6 +106,37 @@ async def test_only_librarians_create_and_batal_leaves(tg: TelegramHarness) -> N
     assert "kedaluwarsa" in texts(await tg.tap(LIBRARIAN, "nev:c:computer"))
 
 
+async def test_raising_the_capacity_seats_the_waitlist_in_arrival_order(
+    tg: TelegramHarness, runtime: Runtime
+) -> None:
+    await tg.send(ADMIN, f"/beriperan {LIBRARIAN} pustakawan perpus-ende")
+    await _create(tg, LIBRARIAN, "Kelas Tenun Ikat")  # 2 seats
+    event_id = await _event_id(runtime, "Kelas Tenun Ikat")
+    registered = []
+    for user in (8601, 8602, 8603, 8604, 8605):
+        person = await resident(runtime, user, "ende")
+        registered.append(
+            await runtime.storage.registrations.register(
+                event_id=event_id, resident_id=person.id, name=f"Warga {user}", now=utcnow()
+            )
+        )
+    assert [r.status for r in registered] == ["confirmed"] * 2 + ["waitlisted"] * 3
+
+    await tg.tap(LIBRARIAN, f"sev:ed:{event_id}:capacity")
+    calls = await tg.send(LIBRARIAN, "4")
+    assert "2 orang dari daftar tunggu mendapat kursi" in texts(calls)
+    assert "4/4 kursi terisi" in texts(calls)
+    now = [await runtime.storage.registrations.get(registration_id=r.id) for r in registered]
+    assert [r.status for r in now] == ["confirmed"] * 4 + ["waitlisted"]
+    told = await outbox_rows(runtime, "promotion:")
+    assert sorted(row["dedupe_key"] for row in told) == sorted(
+        f"promotion:{r.id}" for r in registered[2:4]
+    )
+    # Saving the same capacity again promotes nobody and says nothing about the waitlist.
+    await tg.tap(LIBRARIAN, f"sev:ed:{event_id}:capacity")
+    assert "daftar tunggu" not in texts(await tg.send(LIBRARIAN, "4"))
+
+
 async def test_manage_edit_open_close_and_scope(tg: TelegramHarness, runtime: Runtime) -> None:
     await tg.send(ADMIN, f"/beriperan {LIBRARIAN} pustakawan perpus-ende")
     await _create(tg, LIBRARIAN, "Pelatihan Jualan Online", save="draft")

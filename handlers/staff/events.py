@@ -479,7 +479,7 @@ async def edit_typed(ctx: Context, role: StaffRole) -> None:
         expired(ctx)
         return
     try:
-        await ctx.storage.staff_events.update(
+        promoted = await ctx.storage.staff_events.update(
             event_id=event.id,
             field=str(field),
             value=value,
@@ -492,6 +492,8 @@ async def edit_typed(ctx: Context, role: StaffRole) -> None:
         return
     _end(ctx)
     ctx.say(ctx.t("staff.ev.saved"))
+    if promoted:
+        ctx.say(ctx.t("staff.ev.promoted", count=promoted))
     await _show(ctx, role, await ctx.storage.events.get(event_id=event.id))
 
 
