@@ -15,7 +15,7 @@ from typing import Protocol
 
 import aiosqlite
 
-from storage.clock import to_db, utcnow
+from storage.clock import opt_to_db, to_db, utcnow
 from storage.db import Database
 from storage.errors import NotFound, StorageError
 from storage.registrations import promote_waitlisted
@@ -132,10 +132,6 @@ ON CONFLICT (slug) DO UPDATE SET
 """
 
 
-def _opt_to_db(moment: datetime | None) -> str | None:
-    return None if moment is None else to_db(moment)
-
-
 async def _ids_by_slug(
     conn: aiosqlite.Connection, table: str, slugs: Iterable[str]
 ) -> dict[str, int]:
@@ -240,8 +236,8 @@ def _event_row(event: EventRecord, *, library_id: int, is_sample: bool) -> tuple
         event.capacity,
         event.status,
         json.dumps(list(event.questions)),
-        _opt_to_db(event.registration_opens_at),
-        _opt_to_db(event.registration_closes_at),
+        opt_to_db(event.registration_opens_at),
+        opt_to_db(event.registration_closes_at),
         event.waitlist_limit,
         int(is_sample),
     )

@@ -18,7 +18,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.clock import from_db, opt_from_db, to_db
+from storage.clock import from_db, opt_from_db, opt_to_db, to_db
 from storage.db import Database
 from storage.errors import ConsentRequired, NotFound, StorageError
 from storage.outbox import OutboxMessage, enqueue
@@ -621,7 +621,7 @@ class Registrations:
             "open",
             allowed=("draft", "open", "closed"),
             extra="registration_opens_at = ?, registration_closes_at = ?",
-            params=(_opt(opens_at), _opt(closes_at)),
+            params=(opt_to_db(opens_at), opt_to_db(closes_at)),
         )
 
     async def close_event(self, *, event_id: int) -> LifecycleResult:
@@ -872,10 +872,6 @@ def _validate(answers: Answers) -> None:
         raise ValueError(f"gender {answers.gender!r}")
     if answers.age_band is not None and answers.age_band not in AGE_BANDS:
         raise ValueError(f"age band {answers.age_band!r}")
-
-
-def _opt(moment: datetime | None) -> str | None:
-    return None if moment is None else to_db(moment)
 
 
 def normalise_code(text: str) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.clock import from_db, opt_from_db, to_db
+from storage.clock import from_db, opt_from_db, opt_to_db, to_db
 from storage.db import Database
 from storage.errors import NotFound, StorageError
 from storage.events import _COLUMNS, _FROM, _event
@@ -260,9 +260,7 @@ class StaffEventsWrite:
                     event.capacity,
                     event.status,
                     json.dumps(list(event.questions)),
-                    None
-                    if event.registration_closes_at is None
-                    else to_db(event.registration_closes_at),
+                    opt_to_db(event.registration_closes_at),
                 ),
             )
             event_id = cur.lastrowid

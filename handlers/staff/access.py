@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable, Collection
 from handlers import help
 from handlers.common import expired
 from handlers.types import Context
+from storage.errors import NotFound
+from storage.models import Event
 from storage.staff import ROLES, StaffRole
 
 StaffCommand = Callable[[Context, StaffRole], Awaitable[None]]
@@ -29,6 +31,21 @@ ALL_STAFF = ROLES
 
 class OutOfScope(Exception):
     """The role exists but does not reach this object (another regency's event, ...)."""
+
+
+async def event_in_reach(
+    ctx: Context, value: str, reaches: Callable[[Event], bool]
+) -> Event | None:
+    """The event a button names, or None if there is none; OutOfScope if `reaches` refuses it."""
+    if not value.isdigit():
+        return None
+    try:
+        event = await ctx.storage.events.get(event_id=int(value))
+    except NotFound:
+        return None
+    if not reaches(event):
+        raise OutOfScope(value)
+    return event
 
 
 async def _role_for(ctx: Context, allowed: Collection[str]) -> tuple[StaffRole | None, bool]:

@@ -23,12 +23,11 @@ from zoneinfo import ZoneInfo
 
 from handlers.common import clip, expired, page_count, pager, parse_page
 from handlers.events import CATEGORIES
-from handlers.staff.access import OutOfScope
+from handlers.staff.access import event_in_reach
 from handlers.staff.broadcast import resident_text
 from handlers.staff.when import parse_local, parse_local_range
 from handlers.types import Choice, Context
 from storage.broadcasts import Audience, EmptyAudience
-from storage.errors import NotFound
 from storage.models import Event
 from storage.registrations import EventCancelled, RegistrationClosed
 from storage.staff import StaffRole
@@ -57,15 +56,7 @@ def _draft(ctx: Context, flow: str) -> dict[str, Any] | None:
 
 async def managed_event(ctx: Context, role: StaffRole, value: str) -> Event | None:
     """The event named by a button, if it exists; OutOfScope if the role does not manage it."""
-    if not value.isdigit():
-        return None
-    try:
-        event = await ctx.storage.events.get(event_id=int(value))
-    except NotFound:
-        return None
-    if not role.manages_library(event.library_id):
-        raise OutOfScope(value)
-    return event
+    return await event_in_reach(ctx, value, lambda event: role.manages_library(event.library_id))
 
 
 # --- create ---------------------------------------------------------------------------------

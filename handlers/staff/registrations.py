@@ -13,7 +13,7 @@ import io
 from zoneinfo import ZoneInfo
 
 from handlers.common import clip, expired, page_count, pager, parse_page
-from handlers.staff.access import OutOfScope
+from handlers.staff.access import event_in_reach
 from handlers.staff.events import event_choice
 from handlers.types import Choice, Context, Document, Reply
 from storage.errors import NotFound
@@ -27,15 +27,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 async def scoped_event(ctx: Context, role: StaffRole, value: str) -> Event | None:
-    if not value.isdigit():
-        return None
-    try:
-        event = await ctx.storage.events.get(event_id=int(value))
-    except NotFound:
-        return None
-    if not role.covers_event(event):
-        raise OutOfScope(value)
-    return event
+    """The event named by a button, if it exists; OutOfScope if the role does not cover it."""
+    return await event_in_reach(ctx, value, role.covers_event)
 
 
 async def pick_event(ctx: Context, role: StaffRole, *, page: int, action: str) -> None:
