@@ -552,8 +552,8 @@ async def my_events(ctx: Context) -> None:
 
 
 async def _mine(ctx: Context, arg: str) -> Registration | None:
-    """The registration a payload names, if it is this resident's and its event still takes
-    place; else the expired (or "event cancelled") answer."""
+    """The registration a payload names, if it is this resident's, not cancelled, and its event
+    still takes place; else the expired (or "already cancelled", "event cancelled") answer."""
     if ctx.resident is None or not arg.isdigit():
         expired(ctx)
         return None
@@ -570,15 +570,15 @@ async def _mine(ctx: Context, arg: str) -> Registration | None:
         # registrations as they were, so nothing is cancelled, nor a calendar file sent, now.
         _end(ctx, ctx.t("reg.event_cancelled"))
         return None
+    if registration.status == "cancelled":
+        _end(ctx, ctx.t("reg.already_cancelled"))
+        return None
     return registration
 
 
 async def ask_cancel(ctx: Context, arg: str) -> None:
     registration = await _mine(ctx, arg)
     if registration is None:
-        return
-    if registration.status == "cancelled":
-        _end(ctx, ctx.t("reg.already_cancelled"))
         return
     ctx.say(
         ctx.t(
@@ -601,7 +601,7 @@ async def cancel(ctx: Context, arg: str) -> None:
         result = await ctx.storage.registrations.cancel(
             registration_id=registration.id, resident_id=ctx.resident.id, now=ctx.now
         )
-    except AlreadyCancelled:
+    except AlreadyCancelled:  # cancelled meanwhile, from another device
         _end(ctx, ctx.t("reg.already_cancelled"))
         return
     except CancelClosed:
@@ -620,9 +620,6 @@ async def calendar(ctx: Context, arg: str) -> None:
     """ics:<registration id>: the event as an .ics document."""
     registration = await _mine(ctx, arg)
     if registration is None:
-        return
-    if registration.status == "cancelled":
-        _end(ctx, ctx.t("reg.already_cancelled"))
         return
     event = await ctx.storage.events.get(event_id=registration.event_id)
     content = event_ics(

@@ -237,6 +237,18 @@ async def _one(conn: aiosqlite.Connection, registration_id: int) -> Registration
     return _registration(row)
 
 
+async def _consenting(conn: aiosqlite.Connection, resident_id: int) -> Any:
+    """The resident's row (consent_at, name); ConsentRequired unless they agreed."""
+    row = await _fetchone(
+        conn, "SELECT consent_at, name FROM residents WHERE id = ?", (resident_id,)
+    )
+    if row is None:
+        raise NotFound("resident", resident_id)
+    if row["consent_at"] is None:
+        raise ConsentRequired(f"resident {resident_id} has not agreed")
+    return row
+
+
 async def _event_row(conn: aiosqlite.Connection, event_id: int) -> Any:
     row = await _fetchone(
         conn,
@@ -291,13 +303,7 @@ class Registrations:
             raise ValueError("empty name")
         _validate(answers)
         async with self._db.transaction() as conn:
-            resident = await _fetchone(
-                conn, "SELECT consent_at FROM residents WHERE id = ?", (resident_id,)
-            )
-            if resident is None:
-                raise NotFound("resident", resident_id)
-            if resident["consent_at"] is None:
-                raise ConsentRequired(f"resident {resident_id} has not agreed")
+            await _consenting(conn, resident_id)
             event = await _event_row(conn, event_id)
             _check_open(event, now)
             if proxy:
@@ -498,13 +504,7 @@ class Registrations:
             if event is None:
                 raise WrongCode(code)
             _check_window(event, now)
-            resident = await _fetchone(
-                conn, "SELECT consent_at, name FROM residents WHERE id = ?", (resident_id,)
-            )
-            if resident is None:
-                raise NotFound("resident", resident_id)
-            if resident["consent_at"] is None:
-                raise ConsentRequired(f"resident {resident_id} has not agreed")
+            resident = await _consenting(conn, resident_id)
             own = await _fetchone(
                 conn,
                 "SELECT id, status, attended_at FROM registrations WHERE event_id = ? "
