@@ -17,6 +17,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -25,7 +26,14 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from telegram import Update  # noqa: E402
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters  # noqa: E402
+from telegram.ext import (  # noqa: E402
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from bench.fake_request import BOT_USER, InstantBotApi  # noqa: E402
 from bot.channels.telegram import TelegramChannel  # noqa: E402
@@ -38,7 +46,7 @@ TOKEN = "123456:BENCH"
 RESIDENTS = 500
 
 
-def _updates(bot: object, n: int, event_ids: list[int]) -> list[dict[str, object]]:
+def _updates(n: int, event_ids: list[int]) -> list[dict[str, object]]:
     """A realistic mix: each resident onboards, then browses menus, events and types text."""
     rng = random.Random(7)
     seq = iter(range(1, 10**9))
@@ -153,15 +161,15 @@ async def _echo_rate(raw: list[dict[str, object]]) -> tuple[float, int]:
         .build()
     )
     app.add_handler(MessageHandler(filters.ALL, echo))
-    from telegram.ext import CallbackQueryHandler
-
     app.add_handler(CallbackQueryHandler(echo))
     async with app:
         seconds = await _drive(app, raw)
     return len(raw) / seconds, request.calls
 
 
-async def _pustaka_rate(raw_factory, db: Path) -> tuple[float, int, int]:  # type: ignore[no-untyped-def]
+async def _pustaka_rate(
+    raw_factory: Callable[[list[int]], list[dict[str, object]]], db: Path
+) -> tuple[float, int, int]:
     settings = Settings(telegram_token=Secret(TOKEN), db_path=str(db))
     runtime = await Runtime.open(settings)
     text = resources.files("bot.sample").joinpath("ntt.yaml").read_text("utf-8")
@@ -169,8 +177,8 @@ async def _pustaka_rate(raw_factory, db: Path) -> tuple[float, int, int]:  # typ
     await ContentRepo(runtime.storage.db).import_content(
         parse_content(text, timezone=settings.timezone, today=today), is_sample=True
     )
-    async with runtime.storage.db.reader.execute("SELECT id FROM events WHERE status='open'") as c:
-        event_ids = [r[0] for r in await c.fetchall()]
+    rows = await runtime.storage.db.fetchall("SELECT id FROM events WHERE status = 'open'")
+    event_ids = [row[0] for row in rows]
     # A bench that answered with "something went wrong" would measure the error path.
     request = InstantBotApi(
         watch=tuple(runtime.translator.text("id", k) for k in ("common.error", "common.busy"))
@@ -199,10 +207,10 @@ async def main() -> None:
     for round_ in range(rounds):
         with tempfile.TemporaryDirectory() as tmp:
             rate, our_calls, count = await _pustaka_rate(
-                lambda ids: _updates(None, n, ids), Path(tmp) / f"bench{round_}.db"
+                lambda ids: _updates(n, ids), Path(tmp) / f"bench{round_}.db"
             )
         ours.append(rate)
-        echo, echo_calls = await _echo_rate(_updates(None, count, [1]))
+        echo, echo_calls = await _echo_rate(_updates(count, [1]))
         echoes.append(echo)
     ratio = max(ours) / max(echoes)
     print(
