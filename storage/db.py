@@ -120,7 +120,6 @@ class Database:
         self._inline = inline
         self._writer = writer
         self._readers = readers
-        self._reader = readers[0]
         self._next_reader = itertools.cycle(readers)
         self._busy_timeout = busy_timeout_ms / 1000
         self._write_lock = asyncio.Lock()
@@ -158,7 +157,9 @@ class Database:
 
     @property
     def reader(self) -> aiosqlite.Connection:
-        return self._reader
+        """A reader connection for a query of its own; taken in turn, like `fetchall` does, so
+        one long report does not hold up the reads behind it."""
+        return next(self._next_reader)
 
     async def fetchall(
         self, sql: str, params: Sequence[object] = (), *, inline: bool = False
@@ -174,7 +175,7 @@ class Database:
                     raise
                 # Rare in WAL mode (another process recovering the log): wait on a thread.
         # execute_fetchall is one hop to the thread and back; a cursor would take three.
-        return list(await next(self._next_reader).execute_fetchall(sql, params))
+        return list(await self.reader.execute_fetchall(sql, params))
 
     async def fetchone(
         self, sql: str, params: Sequence[object] = (), *, inline: bool = False
@@ -249,7 +250,7 @@ class Database:
                 await self._writer.execute("COMMIT")
 
     async def schema_version(self) -> int:
-        async with self._reader.execute("PRAGMA user_version") as cur:
+        async with self.reader.execute("PRAGMA user_version") as cur:
             row = await cur.fetchone()
         return int(row[0]) if row else 0
 
