@@ -18,13 +18,8 @@ class Sessions:
         self._db = db
 
     async def load(self, *, channel: str, external_id: str) -> Session:
-        row = await self._db.fetchone(
-            "SELECT state FROM sessions WHERE channel = ? AND external_id = ?",
-            (channel, external_id),
-            inline=True,
-        )
-        stored = row["state"] if row else ""
-        return Session(channel, external_id, json.loads(stored) if stored else {}, stored)
+        session, _ = await self.load_with_resident(channel=channel, external_id=external_id)
+        return session
 
     async def load_with_resident(
         self, *, channel: str, external_id: str
