@@ -267,10 +267,12 @@ def _summary(ctx: Context, draft: dict[str, Any], library: str) -> str:
 
 
 async def manage(ctx: Context, role: StaffRole) -> None:
-    await _list(ctx, role, 0)
+    await pick_event(ctx, role, page=0, target="sev:e:{}", pages="sev:l:{}")
 
 
-async def _list(ctx: Context, role: StaffRole, page: int) -> None:
+async def pick_event(ctx: Context, role: StaffRole, *, page: int, target: str, pages: str) -> None:
+    """A page of the events this role covers: a tap leads to `target` with the event's id in
+    place of {}, the pager to `pages` with the page number."""
     size = ctx.settings.page_size
     events, total = await ctx.storage.staff_events.for_role(
         role=role, now=ctx.now, offset=page * size, limit=size
@@ -278,8 +280,8 @@ async def _list(ctx: Context, role: StaffRole, page: int) -> None:
     if not events:
         ctx.say(ctx.t("staff.events.none"))
         return
-    choices = [event_choice(ctx, e, f"sev:e:{e.id}") for e in events]
-    choices += pager(ctx, page=page, total=total, page_size=size, payload="sev:l:{}")
+    choices = [event_choice(ctx, e, target.format(e.id)) for e in events]
+    choices += pager(ctx, page=page, total=total, page_size=size, payload=pages)
     ctx.say(ctx.t("staff.ev.pick", page=page + 1, pages=page_count(total, size)), *choices)
 
 
@@ -329,7 +331,7 @@ async def manage_button(ctx: Context, role: StaffRole, arg: str) -> None:
     action, _, rest = arg.partition(":")
     if action == "l":
         try:
-            await _list(ctx, role, parse_page(rest))
+            await pick_event(ctx, role, page=parse_page(rest), target="sev:e:{}", pages="sev:l:{}")
         except ValueError:
             expired(ctx)
         return

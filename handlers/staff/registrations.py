@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from handlers.common import clip, expired, page_count, pager, parse_page
 from handlers.staff.access import event_in_reach
-from handlers.staff.events import event_choice
+from handlers.staff.events import pick_event
 from handlers.types import Choice, Context, Document, Reply
 from storage.errors import NotFound
 from storage.models import Event
@@ -31,23 +31,14 @@ async def scoped_event(ctx: Context, role: StaffRole, value: str) -> Event | Non
     return await event_in_reach(ctx, value, role.covers_event)
 
 
-async def pick_event(ctx: Context, role: StaffRole, *, page: int, action: str) -> None:
+async def _pick(ctx: Context, role: StaffRole, *, page: int, action: str) -> None:
     """The events this role covers; `action` is the payload prefix a tap leads to."""
-    size = ctx.settings.page_size
-    events, total = await ctx.storage.staff_events.for_role(
-        role=role, now=ctx.now, offset=page * size, limit=size
-    )
-    if not events:
-        ctx.say(ctx.t("staff.events.none"))
-        return
     target = {"spe": "spe:e:{}:0", "sex": "sex:e:{}"}[action]
-    choices = [event_choice(ctx, e, target.format(e.id)) for e in events]
-    choices += pager(ctx, page=page, total=total, page_size=size, payload=f"{action}:l:" + "{}")
-    ctx.say(ctx.t("staff.ev.pick", page=page + 1, pages=page_count(total, size)), *choices)
+    await pick_event(ctx, role, page=page, target=target, pages=f"{action}:l:" + "{}")
 
 
 async def registrations(ctx: Context, role: StaffRole) -> None:
-    await pick_event(ctx, role, page=0, action="spe")
+    await _pick(ctx, role, page=0, action="spe")
 
 
 async def registrations_button(ctx: Context, role: StaffRole, arg: str) -> None:
@@ -56,7 +47,7 @@ async def registrations_button(ctx: Context, role: StaffRole, arg: str) -> None:
     parts = rest.split(":")
     try:
         if action == "l":
-            await pick_event(ctx, role, page=parse_page(rest), action="spe")
+            await _pick(ctx, role, page=parse_page(rest), action="spe")
             return
         event = await scoped_event(ctx, role, parts[0])
         if event is None:
@@ -149,7 +140,7 @@ def _person_label(ctx: Context, person: Person) -> str:
 
 
 async def export(ctx: Context, role: StaffRole) -> None:
-    await pick_event(ctx, role, page=0, action="sex")
+    await _pick(ctx, role, page=0, action="sex")
 
 
 async def export_button(ctx: Context, role: StaffRole, arg: str) -> None:
@@ -157,7 +148,7 @@ async def export_button(ctx: Context, role: StaffRole, arg: str) -> None:
     action, _, rest = arg.partition(":")
     if action == "l":
         try:
-            await pick_event(ctx, role, page=parse_page(rest), action="sex")
+            await _pick(ctx, role, page=parse_page(rest), action="sex")
         except ValueError:
             expired(ctx)
         return
