@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from bot.runtime import Runtime
-from storage.clock import to_db, utcnow
+from tests import flow_scenarios
 from tests.telegram_harness import TelegramHarness, payloads, texts
 
 USER = 6001
@@ -16,50 +14,22 @@ async def test_libraries_near_me_come_first_with_their_details(tg: TelegramHarne
     calls = await tg.send(USER, "/layanan")
     first = calls[0].buttons[0]
     assert "Ende" in first[0]
-    calls = await tg.tap(USER, first[1])
-    text = texts(calls)
-    assert "Alamat:" in text and "Jam buka:" in text and "Layanan:" in text
-    assert "Contoh data" in text
+    await flow_scenarios.open_library(tg, USER, first[1])
 
 
 async def test_events_list_and_details_in_both_languages(
     tg: TelegramHarness, runtime: Runtime
 ) -> None:
-    await tg.onboard(USER, language="en", regency="kota-kupang")
-    calls = await tg.send(USER, "/events", "en")
-    assert "Events in the next 30 days" in texts(calls)
-    event_payload = next(p for p in payloads(calls) if p.startswith("ev:"))
-    calls = await tg.tap(USER, event_payload, "en")
-    event = await runtime.storage.events.get(event_id=int(event_payload[3:]))
-    text = texts(calls)
-    assert event.title in text
-    assert " at " in text and "WITA" in text
-    assert "Seats left" in text or "No seat limit" in text
-
-    await tg.send(USER, "/bahasa", "en")
-    await tg.tap(USER, "lang:id")
-    calls = await tg.tap(USER, event_payload)
-    assert " pukul " in texts(calls) and "WITA" in texts(calls)
+    details = await flow_scenarios.events_list_and_details_in_both_languages(
+        tg, USER, runtime, language="en"
+    )
+    assert "Seats left" in details or "No seat limit" in details
 
 
 async def test_many_events_are_paged_under_telegram_limits(
     tg: TelegramHarness, runtime: Runtime
 ) -> None:
-    start = utcnow() + timedelta(days=2)
-    async with runtime.storage.db.transaction() as conn:
-        for n in range(120):
-            begins = start + timedelta(hours=n)
-            await conn.execute(
-                "INSERT INTO events (slug, library_id, title, category, description, starts_at,"
-                " ends_at, capacity) VALUES (?, 1, ?, 'computer', ?, ?, ?, 20)",
-                (
-                    f"bulk-{n}",
-                    f"Kelas komputer {n} " + "x" * 80,
-                    "d" * 900,
-                    to_db(begins),
-                    to_db(begins + timedelta(hours=2)),
-                ),
-            )
+    await flow_scenarios.add_bulk_events(runtime, 120)
     await tg.onboard(USER)
     calls = await tg.tap(USER, "evs:*:*:30:0")
     seen_pages = 0
@@ -75,33 +45,14 @@ async def test_many_events_are_paged_under_telegram_limits(
 
 
 async def test_category_filter(tg: TelegramHarness) -> None:
-    await tg.onboard(USER)
-    calls = await tg.tap(USER, "evc:*:30")
-    assert "evs:*:weaving:30:0" in payloads(calls)
-    calls = await tg.tap(USER, "evs:*:weaving:30:0")
-    assert "Tenun ikat" in texts(calls)
+    await flow_scenarios.category_filter(tg, USER)
 
 
 async def test_stale_or_meaningless_buttons_get_the_expired_answer(tg: TelegramHarness) -> None:
-    await tg.onboard(USER)
-    for payload in [
-        "ev:999999",
-        "lib:abc",
-        "zzz:1",
-        "evs:*:*:30:999",
-        "evs:nowhere:*:30:0",
-        "consent:yes",
-        "lang:fr",
-        "del:yes",
-        "evs:broken",
-    ]:
-        calls = await tg.tap(USER, payload)
-        assert "kedaluwarsa" in texts(calls), payload
-        assert "menu" in payloads(calls) or "libs:0" in payloads(calls)
+    await flow_scenarios.stale_or_meaningless_buttons_get_the_expired_answer(tg, USER)
 
 
 async def test_free_text_never_meets_silence(tg: TelegramHarness) -> None:
-    await tg.onboard(USER, regency="sikka")
     cases = {
         "jam buka": "Jam buka",
         "acara minggu ini": "7 hari",
@@ -111,17 +62,11 @@ async def test_free_text_never_meets_silence(tg: TelegramHarness) -> None:
         "tenun": "Tenun ikat",
         "asdfgh qwerty": "belum mengerti",
     }
-    for said, expected in cases.items():
-        calls = await tg.send(USER, said)
-        assert calls and expected in texts(calls), (said, texts(calls))
+    await flow_scenarios.free_text_never_meets_silence(tg, USER, cases)
 
 
 async def test_unknown_commands_media_and_oversized_text(tg: TelegramHarness) -> None:
-    await tg.onboard(USER, language="en")
-    calls = await tg.send(USER, "/frobnicate", "en")
-    assert "don't know that command" in texts(calls)
-    calls = await tg.send(USER, "x" * 1500, "en")
-    assert "too long" in texts(calls)
+    await flow_scenarios.unknown_command_and_oversized_text(tg, USER, language="en")
     update = tg.message_update(USER, "ignored", "en")
     data = update.to_dict()
     del data["message"]["text"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.channels.telegram import TelegramChannel
 from bot.runtime import Runtime
+from tests import flow_scenarios
 from tests.fakes.telegram_api import FakeBotApi
 from tests.telegram_harness import TelegramHarness, payloads, texts
 
@@ -54,28 +55,9 @@ async def test_full_onboarding_in_english(tg: TelegramHarness, runtime: Runtime)
 async def test_declining_consent_still_lets_people_browse(
     tg: TelegramHarness, runtime: Runtime
 ) -> None:
-    await tg.send(USER, "/start")
-    await tg.tap(USER, "lang:id")
-    calls = await tg.tap(USER, "consent:no")
-    assert "tidak menyimpan profil" in texts(calls)
-    assert await runtime.storage.residents.find(channel="telegram", external_id=str(USER)) is None
-
-    calls = await tg.tap(USER, "libs:0")
-    assert "Perpustakaan terdekat" in texts(calls)
-    calls = await tg.send(USER, "/acara")
-    assert "di seluruh NTT" in texts(calls)
-    calls = await tg.send(USER, "/datasaya")
-    assert "tidak menyimpan profil" in texts(calls)
-    # A regency button from the skipped step cannot store anything.
-    calls = await tg.tap(USER, "home:ende")
-    assert "kedaluwarsa" in texts(calls)
-    assert await runtime.storage.residents.find(channel="telegram", external_id=str(USER)) is None
-    # Agreeing later through /privasi works.
-    calls = await tg.send(USER, "/privasi")
-    assert payloads(calls) == ["consent:yes", "consent:no"]
-    await tg.tap(USER, "consent:yes")
-    resident = await runtime.storage.residents.find(channel="telegram", external_id=str(USER))
-    assert resident is not None and resident.has_consent
+    await flow_scenarios.declining_consent_still_lets_people_browse(
+        tg, USER, lambda: runtime.storage.residents.find(channel="telegram", external_id=str(USER))
+    )
 
 
 async def test_restart_in_the_middle_of_onboarding_resumes(
@@ -104,10 +86,4 @@ async def test_restart_in_the_middle_of_onboarding_resumes(
 async def test_typing_the_number_or_words_of_a_choice_picks_it(
     tg: TelegramHarness, runtime: Runtime
 ) -> None:
-    await tg.send(USER, "/start")
-    calls = await tg.send(USER, "2")  # 2 = English
-    assert "Privacy notice" in texts(calls)
-    calls = await tg.send(USER, "i agree")
-    assert "Which regency" in texts(calls)
-    calls = await tg.send(USER, "Ende")
-    assert "Your area: Ende." in texts(calls)
+    await flow_scenarios.typing_the_number_or_words_of_a_choice_picks_it(tg, USER)

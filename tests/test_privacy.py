@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.runtime import Runtime
-from tests.telegram_harness import TelegramHarness, payloads, texts
+from tests import flow_scenarios
+from tests.telegram_harness import TelegramHarness, texts
 
 USER = 7001
 
@@ -24,36 +25,18 @@ async def test_my_data_shows_what_is_stored(tg: TelegramHarness) -> None:
 
 async def test_delete_my_data_after_confirmation(tg: TelegramHarness, runtime: Runtime) -> None:
     await tg.onboard(USER, language="en", regency="alor")
-    calls = await tg.send(USER, "/deletemydata", "en")
-    assert payloads(calls) == ["del:yes", "del:no"]
-    calls = await tg.tap(USER, "del:no", "en")
-    assert "not deleted" in texts(calls)
+    await flow_scenarios.declining_deletion_keeps_my_data(tg, USER, language="en")
     assert (await _resident(runtime)).regency_code == "alor"
 
-    await tg.send(USER, "/hapusdata", "en")
-    calls = await tg.tap(USER, "del:yes", "en")
-    assert "has been deleted" in texts(calls)
-    resident = await _resident(runtime)
-    assert resident is not None and not resident.has_consent
-    assert resident.regency_code is None and resident.name is None
-    # The confirmation button cannot be replayed.
-    calls = await tg.tap(USER, "del:yes", "en")
-    assert "expired" in texts(calls)
+    resident = await flow_scenarios.deleting_my_data_after_confirmation(
+        tg, USER, lambda: _resident(runtime), language="en"
+    )
+    assert resident.name is None
 
 
 async def test_stop_and_resume_announcements(tg: TelegramHarness, runtime: Runtime) -> None:
-    await tg.onboard(USER)
-    calls = await tg.send(USER, "/berhenti")
-    assert "tidak akan menerima pengumuman" in texts(calls)
-    assert (await _resident(runtime)).announcements_off
-    await tg.tap(USER, "ann:on")
-    assert not (await _resident(runtime)).announcements_off
+    await flow_scenarios.stop_and_resume_announcements(tg, USER, lambda: _resident(runtime))
 
 
 async def test_cancel_leaves_any_flow(tg: TelegramHarness) -> None:
-    await tg.onboard(USER)
-    await tg.send(USER, "/hapusdata")
-    calls = await tg.send(USER, "/batal")
-    assert "dibatalkan" in texts(calls)
-    calls = await tg.tap(USER, "del:yes")
-    assert "kedaluwarsa" in texts(calls)
+    await flow_scenarios.cancel_leaves_any_flow(tg, USER)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 
 from bot.channels.telegram import TelegramChannel
 from bot.notifications import render
@@ -16,12 +17,21 @@ from tests.fakes.telegram_api import FakeBotApi
 from tests.registration_scenarios import (
     COMPUTER,
     KELOR,
+    check_in_too_early_then_an_unknown_code,
+    closed_while_on_the_summary,
     event_id,
+    leave_the_flow_at_every_step,
     outbox_rows,
     own_registration,
+    promotion_of_budi,
+    proxy_repeat_limit_and_own_seat,
+    refused_without_consent,
+    register_and_confirm,
     register_first_time,
+    register_someone_else,
     resident_id,
     set_event,
+    stale_and_foreign_buttons_get_clear_answers,
 )
 from tests.telegram_harness import TelegramHarness, buttons, payloads, texts
 
@@ -138,14 +148,11 @@ async def test_waitlist_promotion_message_through_outbox(
     await set_event(runtime, event, capacity=1, waitlist_limit=1)
     for user in (ANA, BUDI, CITRA):
         await tg.onboard(user)
-    await register_first_time(tg, ANA, event, "Ana")
-    calls = await tg.tap(ANA, f"reg!:{event}")
+    calls = await register_and_confirm(tg, ANA, event, "Ana")
     assert "Anda terdaftar" in texts(calls)
-    await register_first_time(tg, BUDI, event, "Budi")
-    calls = await tg.tap(BUDI, f"reg!:{event}")
+    calls = await register_and_confirm(tg, BUDI, event, "Budi")
     assert "daftar tunggu nomor 1" in texts(calls)
-    await register_first_time(tg, CITRA, event, "Citra")
-    calls = await tg.tap(CITRA, f"reg!:{event}")
+    calls = await register_and_confirm(tg, CITRA, event, "Citra")
     assert "kursi dan daftar tunggu untuk acara ini sudah penuh" in texts(calls)
 
     calls = await tg.send(BUDI, "/acarasaya")
@@ -153,19 +160,9 @@ async def test_waitlist_promotion_message_through_outbox(
     rid = await own_registration(runtime, ANA, event)
     calls = await tg.tap(ANA, f"rc:{rid}")
     assert "orang berikutnya di daftar tunggu" in texts(calls)
-    rows = await outbox_rows(runtime, "promotion")
     budi = await own_registration(runtime, BUDI, event)
-    assert [r["dedupe_key"] for r in rows] == [f"promotion:{budi}"]
-    assert rows[0]["recipient"] == str(BUDI)
-    rendered = await render(
-        "promotion",
-        json.loads(str(rows[0]["params"])),
-        str(rows[0]["language"]),
-        runtime.translator,
-        runtime.storage,
-    )
-    assert "Kabar baik" in rendered.text and "Budi" in rendered.text and "WITA" in rendered.text
-    assert f"rc?:{budi}" in [c.payload for c in rendered.choices]
+    _, rendered = await promotion_of_budi(runtime, budi, str(BUDI))
+    assert "WITA" in rendered.text
     calls = await tg.send(BUDI, "/acarasaya")
     assert "Budi — ✅ terdaftar" in texts(calls)
 
@@ -222,21 +219,10 @@ async def test_cancelled_and_rescheduled_event_messages(
 
 async def test_closed_registration_and_no_consent(tg: TelegramHarness, runtime: Runtime) -> None:
     event = await event_id(runtime, COMPUTER)
-    await tg.send(BUDI, "/start")
-    await tg.tap(BUDI, "lang:id")
-    await tg.tap(BUDI, "consent:no")
-    calls = await tg.tap(BUDI, f"reg:{event}")
-    assert "belum menyetujui" in texts(calls) and "/privasi" in texts(calls)
-    assert "privacy" in payloads(calls)
-    calls = await tg.send(BUDI, "/hadir ABCD")
-    assert "belum menyetujui" in texts(calls)
+    calls = await refused_without_consent(tg, BUDI, event)
+    assert "/privasi" in texts(calls)
 
-    await tg.onboard(ANA)
-    await register_first_time(tg, ANA, event, "Ana")
-    # The librarian closes registration while Ana looks at her summary.
-    await runtime.storage.registrations.close_event(event_id=event)
-    calls = await tg.tap(ANA, f"reg!:{event}")
-    assert "pendaftaran untuk acara ini sudah ditutup" in texts(calls)
+    await closed_while_on_the_summary(tg, runtime, ANA, event)
     calls = await tg.tap(ANA, f"ev:{event}")
     assert f"reg:{event}" not in payloads(calls)
     await runtime.storage.registrations.open_event(
@@ -261,39 +247,12 @@ async def test_proxy_registration_and_its_limit(tg: TelegramHarness, runtime: Ru
         assert "atas nama orang lain" in texts(calls)
         calls = await tg.tap(ANA, f"reg!:{event}")
         assert f"{name} terdaftar" in texts(calls)
-    # The same person twice is recognised, not a third seat.
-    await tg.tap(ANA, f"regp:{event}")
-    await tg.send(ANA, "nenek yuliana")
-    for _ in range(3):
-        await tg.tap(ANA, "rq:-")
-    calls = await tg.tap(ANA, f"reg!:{event}")
-    assert "sudah Anda daftarkan" in texts(calls)
-    await tg.tap(ANA, f"regp:{event}")
-    await tg.send(ANA, "Ibu Maria")
-    for _ in range(3):
-        await tg.tap(ANA, "rq:-")
-    calls = await tg.tap(ANA, f"reg!:{event}")
-    assert "2 orang lain" in texts(calls)
-    # Proxies do not stop the volunteer registering themself, and show in "Acara saya".
-    await register_first_time(tg, ANA, event, "Ana Kader")
-    await tg.tap(ANA, f"reg!:{event}")
-    calls = await tg.send(ANA, "/acarasaya")
-    text = texts(calls)
-    assert "Nenek Yuliana" in text and "Bapak Yosef" in text and "Ana Kader" in text
-    assert len([p for p in payloads(calls) if p.startswith("rc?:")]) == 3
-    assert (await runtime.storage.events.get(event_id=event)).seats_taken == 3
+    await proxy_repeat_limit_and_own_seat(tg, runtime, ANA, event)
 
 
 async def test_cancel_leaves_the_flow_at_every_step(tg: TelegramHarness) -> None:
     await tg.onboard(ANA)
-    for steps in ([], ["Ana"], ["Ana", "rq:female"], ["Ana", "rq:female", "rq:u18"]):
-        await tg.tap(ANA, "reg:1")
-        for step in steps:
-            await (tg.tap(ANA, step) if step.startswith("rq:") else tg.send(ANA, step))
-        calls = await tg.send(ANA, "/batal")
-        assert "dibatalkan" in texts(calls), steps
-        calls = await tg.tap(ANA, "rq:male")
-        assert "kedaluwarsa" in texts(calls)
+    await leave_the_flow_at_every_step(tg, ANA, 1)
     # The ✖ button does the same, and the typed text afterwards is not taken as a name.
     await tg.tap(ANA, "reg:1")
     await tg.tap(ANA, "batal")
@@ -332,27 +291,11 @@ async def test_check_in_by_code_with_proxies_walk_ins_and_windows(
     event = await event_id(runtime, COMPUTER)
     await tg.onboard(ANA)
     await tg.onboard(BUDI, language="en")
-    await register_first_time(tg, ANA, event, "Ana")
-    await tg.tap(ANA, f"reg!:{event}")
-    await tg.tap(ANA, f"regp:{event}")
-    await tg.send(ANA, "Nenek Yuliana")
-    for _ in range(3):
-        await tg.tap(ANA, "rq:-")
-    await tg.tap(ANA, f"reg!:{event}")
+    await register_and_confirm(tg, ANA, event, "Ana")
+    await register_someone_else(tg, ANA, event, "Nenek Yuliana")
     code = await runtime.storage.registrations.checkin_code(event_id=event)
 
-    calls = await tg.send(ANA, f"/hadir {code}")
-    assert "bisa dicatat dari" in texts(calls) and "WITA" in texts(calls)
-
-    now = utcnow()
-    await set_event(
-        runtime,
-        event,
-        starts_at=to_db(now + timedelta(minutes=30)),
-        ends_at=to_db(now + timedelta(hours=3)),
-    )
-    calls = await tg.send(ANA, "/hadir ZZZZ")
-    assert "tidak dikenal" in texts(calls)
+    await check_in_too_early_then_an_unknown_code(tg, runtime, ANA, event, code)
     calls = await tg.send(ANA, code.lower())  # still waiting for a code after the wrong one
     assert "Kehadiran Anda tercatat" in texts(calls)
     proxy = [p for p in payloads(calls) if p.startswith("hdp:")]
@@ -377,30 +320,9 @@ async def test_check_in_by_code_with_proxies_walk_ins_and_windows(
 async def test_stale_and_foreign_buttons_get_clear_answers(
     tg: TelegramHarness, runtime: Runtime
 ) -> None:
-    event = await event_id(runtime, COMPUTER)
-    await tg.onboard(ANA)
-    await tg.onboard(BUDI)
-    await register_first_time(tg, ANA, event, "Ana")
-    await tg.tap(ANA, f"reg!:{event}")
-    anas = await own_registration(runtime, ANA, event)
-    for payload in (
-        f"rc:{anas}",  # someone else's registration
-        f"ics:{anas}",
-        "rc?:999999",
-        "ics:abc",
-        "hdp:999999",
-        "reg:999999",
-        "reg!:999999",
-        "rq:female",
-        "regu",
-        "regn",
-        "rega",
-        "reg:x",
-    ):
-        calls = await tg.tap(BUDI, payload)
-        assert "kedaluwarsa" in texts(calls), payload
-        assert "kesalahan" not in texts(calls), payload
-    assert (await runtime.storage.registrations.get(registration_id=anas)).status == "confirmed"
+    await stale_and_foreign_buttons_get_clear_answers(
+        tg, runtime, ANA, BUDI, partial(own_registration, runtime)
+    )
 
 
 async def test_deleting_personal_data_cancels_and_anonymises(
@@ -410,10 +332,8 @@ async def test_deleting_personal_data_cancels_and_anonymises(
     await set_event(runtime, event, capacity=1)
     await tg.onboard(ANA)
     await tg.onboard(BUDI)
-    await register_first_time(tg, ANA, event, "Ana")
-    await tg.tap(ANA, f"reg!:{event}")
-    await register_first_time(tg, BUDI, event, "Budi")
-    await tg.tap(BUDI, f"reg!:{event}")
+    await register_and_confirm(tg, ANA, event, "Ana")
+    await register_and_confirm(tg, BUDI, event, "Budi")
     anas = await own_registration(runtime, ANA, event)
     await tg.send(ANA, "/hapusdata")
     await tg.tap(ANA, "del:yes")
@@ -431,8 +351,7 @@ async def test_my_data_shows_registrations_and_remembered_answers(
 ) -> None:
     event = await event_id(runtime, COMPUTER)
     await tg.onboard(ANA)
-    await register_first_time(tg, ANA, event, "Ana")
-    await tg.tap(ANA, f"reg!:{event}")
+    await register_and_confirm(tg, ANA, event, "Ana")
     calls = await tg.send(ANA, "/datasaya")
     text = texts(calls)
     assert "Pendaftaran acara mendatang: 1" in text

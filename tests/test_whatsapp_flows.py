@@ -10,7 +10,8 @@ from datetime import timedelta
 import pytest
 
 from bot.runtime import Runtime
-from storage.clock import to_db, utcnow
+from storage.clock import utcnow
+from tests import flow_scenarios
 from tests.whatsapp_harness import WhatsAppHarness, buttons, payloads, restarted, texts
 
 PHONE = "6281234500001"  # as Meta sends it (wa_id)
@@ -175,35 +176,14 @@ async def test_a_more_row_from_an_old_list_gets_the_expired_answer(wa: WhatsAppH
 async def test_declining_consent_still_lets_people_browse(
     wa: WhatsAppHarness, runtime: Runtime
 ) -> None:
-    await wa.send(PHONE, "/start")
-    await wa.tap(PHONE, "lang:id")
-    sent = await wa.tap(PHONE, "consent:no")
-    assert "tidak menyimpan profil" in texts(sent)
-    assert await _resident(runtime) is None
-    sent = await wa.tap(PHONE, "libs:0")
-    assert "Perpustakaan terdekat" in texts(sent)
-    sent = await wa.send(PHONE, "/acara")
-    assert "di seluruh NTT" in texts(sent)
-    sent = await wa.send(PHONE, "/datasaya")
-    assert "tidak menyimpan profil" in texts(sent) and "whatsapp" in texts(sent)
-    sent = await wa.tap(PHONE, "home:ende")
-    assert "kedaluwarsa" in texts(sent)
-    assert await _resident(runtime) is None
-    sent = await wa.send(PHONE, "/privasi")
-    assert payloads(sent) == ["consent:yes", "consent:no"]
-    await wa.tap(PHONE, "consent:yes")
-    resident = await _resident(runtime)
-    assert resident is not None and resident.has_consent
+    my_data = await flow_scenarios.declining_consent_still_lets_people_browse(
+        wa, PHONE, lambda: _resident(runtime)
+    )
+    assert "whatsapp" in texts(my_data)
 
 
 async def test_typing_the_number_or_words_of_a_choice_picks_it(wa: WhatsAppHarness) -> None:
-    await wa.send(PHONE, "/start")
-    sent = await wa.send(PHONE, "2")  # 2 = English
-    assert "Privacy notice" in texts(sent)
-    sent = await wa.send(PHONE, "i agree")
-    assert "Which regency" in texts(sent)
-    sent = await wa.send(PHONE, "Ende")
-    assert "Your area: Ende." in texts(sent)
+    await flow_scenarios.typing_the_number_or_words_of_a_choice_picks_it(wa, PHONE)
 
 
 async def test_libraries_near_me_come_first_with_their_details(wa: WhatsAppHarness) -> None:
@@ -211,47 +191,19 @@ async def test_libraries_near_me_come_first_with_their_details(wa: WhatsAppHarne
     sent = await wa.send(PHONE, "/layanan")
     first = buttons(sent)[0]
     assert "Ende" in first[0] or "Ende" in sent[-1].rows[0].get("description", "")
-    sent = await wa.tap(PHONE, first[1])
-    text = texts(sent)
-    assert "Alamat:" in text and "Jam buka:" in text and "Layanan:" in text
-    assert "Contoh data" in text
+    await flow_scenarios.open_library(wa, PHONE, first[1])
 
 
 async def test_events_list_and_details_in_both_languages(
     wa: WhatsAppHarness, runtime: Runtime
 ) -> None:
-    await wa.onboard(PHONE, language="en", regency="kota-kupang")
-    sent = await wa.send(PHONE, "/events")
-    assert "Events in the next 30 days" in texts(sent)
-    event_payload = next(p for p in payloads(sent) if p.startswith("ev:"))
-    sent = await wa.tap(PHONE, event_payload)
-    event = await runtime.storage.events.get(event_id=int(event_payload[3:]))
-    text = texts(sent)
-    assert event.title in text and " at " in text and "WITA" in text
-    await wa.send(PHONE, "/bahasa")
-    await wa.tap(PHONE, "lang:id")
-    sent = await wa.tap(PHONE, event_payload)
-    assert " pukul " in texts(sent) and "WITA" in texts(sent)
+    await flow_scenarios.events_list_and_details_in_both_languages(wa, PHONE, runtime)
 
 
 async def test_many_events_are_paged_under_whatsapp_limits(
     wa: WhatsAppHarness, runtime: Runtime
 ) -> None:
-    start = utcnow() + timedelta(days=2)
-    async with runtime.storage.db.transaction() as conn:
-        for n in range(60):
-            begins = start + timedelta(hours=n)
-            await conn.execute(
-                "INSERT INTO events (slug, library_id, title, category, description, starts_at,"
-                " ends_at, capacity) VALUES (?, 1, ?, 'computer', ?, ?, ?, 20)",
-                (
-                    f"bulk-{n}",
-                    f"Kelas komputer {n} " + "x" * 80,
-                    "d" * 900,
-                    to_db(begins),
-                    to_db(begins + timedelta(hours=2)),
-                ),
-            )
+    await flow_scenarios.add_bulk_events(runtime, 60)
     await wa.onboard(PHONE)
     sent = await wa.tap(PHONE, "evs:*:*:30:0")
     pages = 0
@@ -274,33 +226,14 @@ async def test_many_events_are_paged_under_whatsapp_limits(
 
 
 async def test_category_filter(wa: WhatsAppHarness) -> None:
-    await wa.onboard(PHONE)
-    sent = await wa.tap(PHONE, "evc:*:30")
-    assert "evs:*:weaving:30:0" in payloads(sent)
-    sent = await wa.tap(PHONE, "evs:*:weaving:30:0")
-    assert "Tenun ikat" in texts(sent)
+    await flow_scenarios.category_filter(wa, PHONE)
 
 
 async def test_stale_or_meaningless_buttons_get_the_expired_answer(wa: WhatsAppHarness) -> None:
-    await wa.onboard(PHONE)
-    for payload in [
-        "ev:999999",
-        "lib:abc",
-        "zzz:1",
-        "evs:*:*:30:999",
-        "evs:nowhere:*:30:0",
-        "consent:yes",
-        "lang:fr",
-        "del:yes",
-        "evs:broken",
-    ]:
-        sent = await wa.tap(PHONE, payload)
-        assert "kedaluwarsa" in texts(sent), payload
-        assert "menu" in payloads(sent) or "libs:0" in payloads(sent)
+    await flow_scenarios.stale_or_meaningless_buttons_get_the_expired_answer(wa, PHONE)
 
 
 async def test_free_text_never_meets_silence(wa: WhatsAppHarness) -> None:
-    await wa.onboard(PHONE, regency="sikka")
     cases = {
         "jam buka": "Jam buka",
         "acara minggu ini": "7 hari",
@@ -309,9 +242,7 @@ async def test_free_text_never_meets_silence(wa: WhatsAppHarness) -> None:
         "tenun": "Tenun ikat",
         "asdfgh qwerty": "belum mengerti",
     }
-    for said, expected in cases.items():
-        sent = await wa.send(PHONE, said)
-        assert sent and expected in texts(sent), (said, texts(sent))
+    await flow_scenarios.free_text_never_meets_silence(wa, PHONE, cases)
 
 
 async def test_my_data_shows_the_phone_number(wa: WhatsAppHarness) -> None:
@@ -323,38 +254,19 @@ async def test_my_data_shows_the_phone_number(wa: WhatsAppHarness) -> None:
 
 async def test_delete_my_data_after_confirmation(wa: WhatsAppHarness, runtime: Runtime) -> None:
     await wa.onboard(PHONE, language="en", regency="alor")
-    sent = await wa.send(PHONE, "/deletemydata")
-    assert payloads(sent) == ["del:yes", "del:no"]
-    sent = await wa.tap(PHONE, "del:no")
-    assert "not deleted" in texts(sent)
-    await wa.send(PHONE, "/hapusdata")
-    sent = await wa.tap(PHONE, "del:yes")
-    assert "has been deleted" in texts(sent)
-    resident = await _resident(runtime)
-    assert resident is not None and not resident.has_consent and resident.regency_code is None
-    sent = await wa.tap(PHONE, "del:yes")
-    assert "expired" in texts(sent)
+    await flow_scenarios.declining_deletion_keeps_my_data(wa, PHONE)
+    await flow_scenarios.deleting_my_data_after_confirmation(wa, PHONE, lambda: _resident(runtime))
 
 
 async def test_stop_and_resume_announcements(wa: WhatsAppHarness, runtime: Runtime) -> None:
-    await wa.onboard(PHONE)
-    sent = await wa.send(PHONE, "/berhenti")
-    assert "tidak akan menerima pengumuman" in texts(sent)
+    sent = await flow_scenarios.stop_and_resume_announcements(wa, PHONE, lambda: _resident(runtime))
     # "🔔 Aktifkan pengumuman lagi" is too long for a button: cut on a word, with an ellipsis.
     titles = [title for title, _ in buttons(sent)]
     assert all(len(t) <= 20 for t in titles) and titles[0].endswith("…")
-    assert (await _resident(runtime)).announcements_off
-    await wa.tap(PHONE, "ann:on")
-    assert not (await _resident(runtime)).announcements_off
 
 
 async def test_cancel_leaves_any_flow(wa: WhatsAppHarness) -> None:
-    await wa.onboard(PHONE)
-    await wa.send(PHONE, "/hapusdata")
-    sent = await wa.send(PHONE, "/batal")
-    assert "dibatalkan" in texts(sent)
-    sent = await wa.tap(PHONE, "del:yes")
-    assert "kedaluwarsa" in texts(sent)
+    await flow_scenarios.cancel_leaves_any_flow(wa, PHONE)
 
 
 async def test_the_window_opened_by_a_message_closes_after_24_hours(
@@ -391,11 +303,7 @@ async def test_the_window_opened_by_a_message_closes_after_24_hours(
 
 
 async def test_unknown_commands_and_oversized_text(wa: WhatsAppHarness) -> None:
-    await wa.onboard(PHONE, language="en")
-    sent = await wa.send(PHONE, "/frobnicate")
-    assert "don't know that command" in texts(sent)
-    sent = await wa.send(PHONE, "x" * 1500)
-    assert "too long" in texts(sent)
+    await flow_scenarios.unknown_command_and_oversized_text(wa, PHONE)
 
 
 async def test_stored_pages_keep_the_page_shown_and_read_older_rows(runtime: Runtime) -> None:

@@ -10,6 +10,7 @@ import asyncio
 import json
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -27,12 +28,20 @@ from tests.fakes.whatsapp_api import FakeGraphApi, Sent
 from tests.registration_scenarios import (
     COMPUTER,
     KELOR,
+    check_in_too_early_then_an_unknown_code,
+    closed_while_on_the_summary,
     event_id,
-    outbox_rows,
+    leave_the_flow_at_every_step,
     own_registration,
+    promotion_of_budi,
+    proxy_repeat_limit_and_own_seat,
+    refused_without_consent,
+    register_and_confirm,
     register_first_time,
+    register_someone_else,
     resident_id,
     set_event,
+    stale_and_foreign_buttons_get_clear_answers,
 )
 from tests.whatsapp_harness import (
     FakeClock,
@@ -224,8 +233,7 @@ async def test_prefilled_name_kept_with_its_button_and_choices_typed_by_words(
 ) -> None:
     await wa.onboard(ANA, regency="kota-kupang")
     first, second = await event_id(runtime, COMPUTER), await event_id(runtime, KELOR)
-    await register_first_time(wa, ANA, first, "Yohana Bria")
-    await wa.tap(ANA, f"reg!:{first}")
+    await register_and_confirm(wa, ANA, first, "Yohana Bria")
     # Change the name on the second event's summary, then keep it after all.
     await wa.tap(ANA, f"reg:{second}")
     sent = await wa.tap(ANA, "regn")
@@ -256,8 +264,7 @@ async def test_already_registered_full_event_and_waitlist_with_promotion(
     await set_event(runtime, event, capacity=1, waitlist_limit=1)
     for phone in (ANA, BUDI, CITRA):
         await wa.onboard(phone)
-    await register_first_time(wa, ANA, event, "Ana")
-    sent = await wa.tap(ANA, f"reg!:{event}")
+    sent = await register_and_confirm(wa, ANA, event, "Ana")
     assert "Anda terdaftar" in texts(sent)
     # A second tap on the old confirmation, or Daftar again: the same seat is shown.
     for payload in (f"reg!:{event}", f"reg:{event}"):
@@ -268,15 +275,13 @@ async def test_already_registered_full_event_and_waitlist_with_promotion(
         assert_fits_whatsapp(sent)
     assert (await runtime.storage.events.get(event_id=event)).seats_taken == 1
 
-    await register_first_time(wa, BUDI, event, "Budi")
-    sent = await wa.tap(BUDI, f"reg!:{event}")
+    sent = await register_and_confirm(wa, BUDI, event, "Budi")
     assert "daftar tunggu nomor 1" in texts(sent)
     budi = await own(runtime, BUDI, event)
     # Waiting: no calendar yet; three choices are reply buttons.
     assert payloads(sent) == [f"rc?:{budi}", "my", "menu"]
     assert sent[-1].interactive_type == "button"
-    await register_first_time(wa, CITRA, event, "Citra")
-    sent = await wa.tap(CITRA, f"reg!:{event}")
+    sent = await register_and_confirm(wa, CITRA, event, "Citra")
     assert "kursi dan daftar tunggu untuk acara ini sudah penuh" in texts(sent)
     assert payloads(sent) == ["my", "menu"]
 
@@ -286,21 +291,10 @@ async def test_already_registered_full_event_and_waitlist_with_promotion(
     sent = await wa.tap(ANA, payloads(sent)[0])  # ❌ Batal 1. …
     sent = await wa.tap(ANA, payloads(sent)[0], "Ya, batalkan")
     assert "orang berikutnya di daftar tunggu" in texts(sent)
-    rows = await outbox_rows(runtime, "promotion")
-    assert [r["dedupe_key"] for r in rows] == [f"promotion:{budi}"]
-    assert rows[0]["recipient"] == user(BUDI)
-    rendered = await render(
-        "promotion",
-        json.loads(str(rows[0]["params"])),
-        str(rows[0]["language"]),
-        runtime.translator,
-        runtime.storage,
-    )
-    assert "Kabar baik" in rendered.text and "Budi" in rendered.text
-    assert f"rc?:{budi}" in [c.payload for c in rendered.choices]
+    row, _ = await promotion_of_budi(runtime, budi, user(BUDI))
     # Budi wrote minutes ago: the worker's send is free-form, three reply buttons.
     before = len(wa.api.sent)
-    await _deliver_row(wa, runtime, {**rows[0], "kind": "promotion"})
+    await _deliver_row(wa, runtime, {**row, "kind": "promotion"})
     (promotion,) = wa.api.sent[before:]
     assert promotion.interactive_type == "button" and "Kabar baik" in promotion.text
     assert [p for _, p in promotion.buttons] == [f"ics:{budi}", f"rc?:{budi}", "my"]
@@ -325,28 +319,10 @@ async def test_proxy_registration_and_its_limit(wa: WhatsAppHarness, runtime: Ru
         sent = await wa.tap(ANA, f"reg!:{event}")
         assert f"{name} terdaftar" in texts(sent)
         assert_fits_whatsapp(sent)
-    await wa.tap(ANA, f"regp:{event}")
-    await wa.send(ANA, "nenek yuliana")
-    for _ in range(3):
-        await wa.tap(ANA, "rq:-")
-    sent = await wa.tap(ANA, f"reg!:{event}")
-    assert "sudah Anda daftarkan" in texts(sent)
-    await wa.tap(ANA, f"regp:{event}")
-    await wa.send(ANA, "Ibu Maria")
-    for _ in range(3):
-        await wa.tap(ANA, "rq:-")
-    sent = await wa.tap(ANA, f"reg!:{event}")
-    assert "2 orang lain" in texts(sent)
-    await register_first_time(wa, ANA, event, "Ana Kader")
-    await wa.tap(ANA, f"reg!:{event}")
-    sent = await wa.send(ANA, "/acarasaya")
-    text = texts(sent)
-    assert "Nenek Yuliana" in text and "Bapak Yosef" in text and "Ana Kader" in text
+    sent = await proxy_repeat_limit_and_own_seat(wa, runtime, ANA, event)
     # Three cancel buttons and the menu: a list, each row titled within 24 characters.
     assert sent[-1].interactive_type == "list"
-    assert len([p for p in payloads(sent) if p.startswith("rc?:")]) == 3
     assert_fits_whatsapp(sent)
-    assert (await runtime.storage.events.get(event_id=event)).seats_taken == 3
 
 
 async def test_check_in_with_the_command_and_the_code_typed_alone(
@@ -355,28 +331,12 @@ async def test_check_in_with_the_command_and_the_code_typed_alone(
     event = await event_id(runtime, COMPUTER)
     await wa.onboard(ANA)
     await wa.onboard(BUDI, language="en")
-    await register_first_time(wa, ANA, event, "Ana")
-    await wa.tap(ANA, f"reg!:{event}")
+    await register_and_confirm(wa, ANA, event, "Ana")
     for name in ("Nenek Yuliana", "Nenek Yulita"):
-        await wa.tap(ANA, f"regp:{event}")
-        await wa.send(ANA, name)
-        for _ in range(3):
-            await wa.tap(ANA, "rq:-")
-        await wa.tap(ANA, f"reg!:{event}")
+        await register_someone_else(wa, ANA, event, name)
     code = await runtime.storage.registrations.checkin_code(event_id=event)
 
-    sent = await wa.send(ANA, f"/hadir {code}")
-    assert "bisa dicatat dari" in texts(sent) and "WITA" in texts(sent)
-
-    now = utcnow()
-    await set_event(
-        runtime,
-        event,
-        starts_at=to_db(now + timedelta(minutes=30)),
-        ends_at=to_db(now + timedelta(hours=3)),
-    )
-    sent = await wa.send(ANA, "/hadir ZZZZ")
-    assert "tidak dikenal" in texts(sent)
+    await check_in_too_early_then_an_unknown_code(wa, runtime, ANA, event, code)
     sent = await wa.send(ANA, f"/hadir {code}")
     assert "Kehadiran Anda tercatat" in texts(sent)
     # Two names that look alike once cut to 20 characters: a list keeps them apart.
@@ -422,44 +382,14 @@ async def test_check_in_asks_for_the_code_when_sent_without_one(
 async def test_stale_and_foreign_buttons_get_clear_answers(
     wa: WhatsAppHarness, runtime: Runtime
 ) -> None:
-    event = await event_id(runtime, COMPUTER)
-    await wa.onboard(ANA)
-    await wa.onboard(BUDI)
-    await register_first_time(wa, ANA, event, "Ana")
-    await wa.tap(ANA, f"reg!:{event}")
-    anas = await own(runtime, ANA, event)
-    for payload in (
-        f"rc:{anas}",  # someone else's registration
-        f"ics:{anas}",
-        "rc?:999999",
-        "ics:abc",
-        "hdp:999999",
-        "reg:999999",
-        "reg!:999999",
-        "rq:female",
-        "regu",
-        "regn",
-        "rega",
-        "reg:x",
-    ):
-        sent = await wa.tap(BUDI, payload)
-        assert "kedaluwarsa" in texts(sent), payload
-        assert "kesalahan" not in texts(sent), payload
-    assert (await runtime.storage.registrations.get(registration_id=anas)).status == "confirmed"
+    await stale_and_foreign_buttons_get_clear_answers(wa, runtime, ANA, BUDI, partial(own, runtime))
     assert not wa.api.uploads
 
 
 async def test_batal_leaves_the_flow_at_every_step(wa: WhatsAppHarness, runtime: Runtime) -> None:
     event = await event_id(runtime, COMPUTER)
     await wa.onboard(ANA)
-    for steps in ([], ["Ana"], ["Ana", "rq:female"], ["Ana", "rq:female", "rq:u18"]):
-        await wa.tap(ANA, f"reg:{event}")
-        for step in steps:
-            await (wa.tap(ANA, step) if step.startswith("rq:") else wa.send(ANA, step))
-        sent = await wa.send(ANA, "/batal")
-        assert "dibatalkan" in texts(sent), steps
-        sent = await wa.tap(ANA, "rq:male")
-        assert "kedaluwarsa" in texts(sent)
+    await leave_the_flow_at_every_step(wa, ANA, event)
     # The ✖ button, and "Batal" typed in the name step, do the same; the text afterwards is
     # not taken as a name.
     await wa.tap(ANA, f"reg:{event}")
@@ -496,19 +426,9 @@ async def test_flow_interrupted_by_a_restart_of_the_server(
 
 async def test_no_consent_and_closed_registration(wa: WhatsAppHarness, runtime: Runtime) -> None:
     event = await event_id(runtime, COMPUTER)
-    await wa.send(BUDI, "/start")
-    await wa.tap(BUDI, "lang:id")
-    await wa.tap(BUDI, "consent:no")
-    sent = await wa.tap(BUDI, f"reg:{event}")
-    assert "belum menyetujui" in texts(sent) and "privacy" in payloads(sent)
-    sent = await wa.send(BUDI, "/hadir ABCD")
-    assert "belum menyetujui" in texts(sent)
+    await refused_without_consent(wa, BUDI, event)
 
-    await wa.onboard(ANA)
-    await register_first_time(wa, ANA, event, "Ana")
-    await runtime.storage.registrations.close_event(event_id=event)
-    sent = await wa.tap(ANA, f"reg!:{event}")
-    assert "pendaftaran untuk acara ini sudah ditutup" in texts(sent)
+    sent = await closed_while_on_the_summary(wa, runtime, ANA, event)
     assert payloads(sent) == ["my", "menu"]
 
 
@@ -555,10 +475,8 @@ async def test_registration_messages_outside_the_window_go_as_the_documented_tem
     await set_event(runtime, event, capacity=1)
     await wa.onboard(ANA)
     await wa.onboard(BUDI, language="en")
-    await register_first_time(wa, ANA, event, "Ana")
-    await wa.tap(ANA, f"reg!:{event}")
-    await register_first_time(wa, BUDI, event, "Budi")
-    await wa.tap(BUDI, f"reg!:{event}")
+    await register_and_confirm(wa, ANA, event, "Ana")
+    await register_and_confirm(wa, BUDI, event, "Budi")
     # A day later, with no message from Budi since, Ana gives up her seat and the library
     # moves the event, then cancels it: Budi's 24-hour window is closed for all three messages.
     wa_clock.advance(timedelta(hours=25))
