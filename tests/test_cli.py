@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
+
+from tests.pustaka_process import pustaka_env, run_pustaka
 
 
 def _pustaka(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "PUSTAKA_"))}
-    env["PUSTAKA_DB"] = str(tmp_path / "pustaka.db")
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=60,
-    )
+    env = pustaka_env(PUSTAKA_DB=str(tmp_path / "pustaka.db"))
+    return run_pustaka(tmp_path, env, *args, stdin=stdin)
 
 
 def test_init_sample_then_if_missing_keeps_it(tmp_path: Path) -> None:

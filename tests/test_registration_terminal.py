@@ -4,12 +4,11 @@ of check-in codes."""
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 from pathlib import Path
 
 from bot.channels.terminal import chat
 from bot.runtime import Runtime
+from tests.pustaka_process import pustaka_env, run_pustaka
 
 
 async def test_register_and_cancel_in_the_terminal_chat(runtime: Runtime) -> None:
@@ -61,17 +60,9 @@ async def test_numbers_pick_choices_even_in_typing_steps(runtime: Runtime) -> No
 
 
 def test_cli_lists_checkin_codes(tmp_path: Path) -> None:
-    env = {"PUSTAKA_DB": str(tmp_path / "p.db"), "PATH": "/usr/bin:/bin"}
-    run = [sys.executable, "-m", "bot"]
-    subprocess.run([*run, "init", "--sample"], env=env, cwd=tmp_path, check=True, timeout=60)
-    done = subprocess.run(
-        [*run, "registrations"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    env = pustaka_env(PUSTAKA_DB=str(tmp_path / "p.db"))
+    assert run_pustaka(tmp_path, env, "init", "--sample").returncode == 0
+    done = run_pustaka(tmp_path, env, "registrations")
     assert done.returncode == 0, done.stderr
     assert "code" in done.stdout and "sampel-komputer-dasar-kupang-1" in done.stdout
     row = next(

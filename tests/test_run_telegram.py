@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from tests.fakes.telegram_api import FakeBotApi
+from tests.pustaka_process import pustaka_env, start_pustaka_run
 
 
 class PollingFakeBotApi(FakeBotApi):
@@ -43,22 +42,12 @@ async def test_run_serves_telegram_by_long_polling(tmp_path: Path) -> None:
             },
         }
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "PUSTAKA_"))}
-    env |= {
-        "TELEGRAM_BOT_TOKEN": api.token,
-        "TELEGRAM_API_URL": api.url,
-        "PUSTAKA_DB": str(tmp_path / "run.db"),
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    env = pustaka_env(
+        TELEGRAM_BOT_TOKEN=api.token,
+        TELEGRAM_API_URL=api.url,
+        PUSTAKA_DB=str(tmp_path / "run.db"),
     )
+    process = await start_pustaka_run(tmp_path, env)
     try:
         for _ in range(300):  # up to ~30 s on a slow machine
             if api.sent(4321):

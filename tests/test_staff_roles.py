@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from bot.runtime import Runtime
+from tests.pustaka_process import pustaka_env, run_pustaka
 from tests.staff_support import ADMIN, library_id, resident
 from tests.staff_support import settings as settings  # noqa: F401 - fixture with an admin
 from tests.telegram_harness import TelegramHarness, buttons, payloads, texts
@@ -190,19 +189,10 @@ async def test_config_admins_follow_the_configuration(runtime: Runtime) -> None:
 
 def test_terminal_chat_as_a_configured_admin(tmp_path: Path) -> None:
     """`pustaka chat --as USER_ID` gives the terminal that Telegram user's role."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "PUSTAKA_"))}
-    env.update(PUSTAKA_DB=str(tmp_path / "pustaka.db"), PUSTAKA_ADMINS="9001")
+    env = pustaka_env(PUSTAKA_DB=str(tmp_path / "pustaka.db"), PUSTAKA_ADMINS="9001")
 
     def pustaka(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "bot", *args],
-            env=env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            timeout=60,
-        )
+        return run_pustaka(tmp_path, env, *args, stdin=stdin)
 
     assert pustaka("init", "--sample").returncode == 0
     done = pustaka("chat", "--as", "9001", stdin="/peran\n/beriperan 555 pustakawan perpus-ende\n")

@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import os
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from handlers.staff.stats import month_bounds, previous_months
 from storage.clock import to_db, utcnow
 from storage.staff_events import NewEvent
 from tests.fakes.telegram_api import FakeBotApi
+from tests.pustaka_process import pustaka_env, run_pustaka
 from tests.staff_support import ADMIN, library_id
 from tests.staff_support import settings as settings  # noqa: F401 - fixture with an admin
 from tests.telegram_harness import TelegramHarness, payloads, texts
@@ -181,18 +180,10 @@ async def test_report_command_writes_the_same_figures(
 ) -> None:
     month = await _dataset(runtime)
     out = tmp_path / "report.csv"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "PUSTAKA_"))}
-    env["PUSTAKA_DB"] = str(db_path)
+    env = pustaka_env(PUSTAKA_DB=str(db_path))
 
     def pustaka(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "bot", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            timeout=60,
-        )
+        return run_pustaka(tmp_path, env, *args)
 
     done = await asyncio.to_thread(
         pustaka, "report", "--month", month, "--regency", "ende", "--out", str(out)

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import socket
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -22,6 +19,7 @@ from bot.web import WebServer, build_app
 from tests.fakes import whatsapp_api as wa_fake
 from tests.fakes.telegram_api import FakeBotApi
 from tests.fakes.whatsapp_api import FakeGraphApi
+from tests.pustaka_process import free_port, pustaka_env, start_pustaka_run
 from tests.telegram_harness import TelegramHarness
 from tests.whatsapp_harness import APP_SECRET, VERIFY_TOKEN, sign
 
@@ -91,20 +89,9 @@ async def test_telegram_webhook_with_a_wrong_or_missing_secret_is_refused(
     assert fake_api.sent(USER) == []
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_pustaka_run_serves_whatsapp(tmp_path: Path, wa_api: FakeGraphApi) -> None:
-    port = _free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TELEGRAM_", "PUSTAKA_", "WHATSAPP_"))
-    }
-    env.update(
+    port = free_port()
+    env = pustaka_env(
         PUSTAKA_DB=str(tmp_path / "pustaka.db"),
         PUSTAKA_HTTP_PORT=str(port),
         WHATSAPP_TOKEN=wa_fake.TOKEN,
@@ -114,16 +101,7 @@ async def test_pustaka_run_serves_whatsapp(tmp_path: Path, wa_api: FakeGraphApi)
         WHATSAPP_API_URL=wa_api.url,
         WHATSAPP_API_VERSION=wa_fake.VERSION,
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await start_pustaka_run(tmp_path, env)
     try:
         base = f"http://127.0.0.1:{port}"
         async with aiohttp.ClientSession() as http:
@@ -181,13 +159,8 @@ async def test_pustaka_run_serves_whatsapp(tmp_path: Path, wa_api: FakeGraphApi)
 
 
 async def test_pustaka_run_serves_telegram_by_webhook(tmp_path: Path, fake_api: FakeBotApi) -> None:
-    port = _free_port()
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TELEGRAM_", "PUSTAKA_", "WHATSAPP_"))
-    }
-    env.update(
+    port = free_port()
+    env = pustaka_env(
         PUSTAKA_DB=str(tmp_path / "pustaka.db"),
         PUSTAKA_HTTP_PORT=str(port),
         TELEGRAM_BOT_TOKEN=fake_api.token,
@@ -195,16 +168,7 @@ async def test_pustaka_run_serves_telegram_by_webhook(tmp_path: Path, fake_api: 
         TELEGRAM_WEBHOOK_URL="https://pustaka.example.id/webhooks/telegram",
         TELEGRAM_WEBHOOK_SECRET=SECRET,
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await start_pustaka_run(tmp_path, env)
     try:
         await _until(
             lambda: any(c.method == "setWebhook" for c in fake_api.calls), "setWebhook at start"
