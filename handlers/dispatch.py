@@ -11,9 +11,11 @@ import asyncio
 import functools
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from handlers.router import TEXT_STEPS, route
 from handlers.types import Context, CoreSettings, Incoming, Reply, Translator
@@ -26,36 +28,39 @@ log = logging.getLogger(__name__)
 LANGUAGES = ("id", "en")
 Respond = Callable[[list[Reply]], Awaitable[None]]
 _NUMBERED = re.compile(r"^\W*\d+\.\s*")
+K = TypeVar("K")
 
 
 # The same menu labels come back with every typed message.
 @functools.lru_cache(maxsize=4096)
-def _words(text: str) -> str:
-    """A label's words without emoji, arrows or punctuation, for matching what people type."""
+def words_of(text: str) -> str:
+    """Typed text or a label as its lower-case words, without emoji, arrows or punctuation, for
+    matching what people type against what they were shown."""
     return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
 
 
-class _KeyedLocks:
-    """An asyncio.Lock per key, dropped when nobody holds or waits for it."""
+class KeyedLocks(Generic[K]):
+    """Turns per key (a person): an asyncio.Lock each, dropped when nobody holds or waits for it."""
 
     def __init__(self) -> None:
-        self._locks: dict[tuple[str, str], tuple[asyncio.Lock, int]] = {}
+        self._locks: dict[K, tuple[asyncio.Lock, int]] = {}
 
-    def acquire_slot(self, key: tuple[str, str]) -> asyncio.Lock:
+    @asynccontextmanager
+    async def turn(self, key: K) -> AsyncIterator[None]:
+        """Hold `key`'s turn. The place in line is taken when this is entered, before anything
+        awaits, so turns are given in the order they were asked for."""
         held = self._locks.get(key)
         lock, users = held if held is not None else (asyncio.Lock(), 0)
         self._locks[key] = (lock, users + 1)
-        return lock
-
-    def release_slot(self, key: tuple[str, str]) -> None:
-        lock, users = self._locks[key]
-        if users <= 1:
-            del self._locks[key]
-        else:
-            self._locks[key] = (lock, users - 1)
-
-    def __len__(self) -> int:
-        return len(self._locks)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
 
 
 class Dispatcher:
@@ -70,25 +75,21 @@ class Dispatcher:
         self.translator = translator
         self.settings = settings or CoreSettings()
         self.clock = clock
-        self._locks = _KeyedLocks()
+        self._turns: KeyedLocks[tuple[str, str]] = KeyedLocks()
 
     async def handle(self, incoming: Incoming, respond: Respond | None = None) -> list[Reply]:
         """Handle one message; `respond` sends the replies while this person's turn is still held,
         so two quick taps are answered in the order they were made."""
-        lock = self._locks.acquire_slot(incoming.key)
-        try:
-            async with lock:
-                replies = await self._handle(incoming)
-                if respond is not None and replies:
-                    await respond(replies)
-                return replies
-        finally:
-            self._locks.release_slot(incoming.key)
+        async with self._turns.turn(incoming.key):
+            replies = await self._handle(incoming)
+            if respond is not None and replies:
+                await respond(replies)
+            return replies
 
     async def _handle(self, incoming: Incoming) -> list[Reply]:
         """The one error handler of the core: whatever fails, the person hears it in their
         language and nothing half-done is kept (state is saved only after the handler ran)."""
-        language = _language(None, {}, incoming)
+        language = choose_language(None, {}, incoming.language_hint)
         try:
             session, resident = await self.storage.sessions.load_with_resident(
                 channel=incoming.channel, external_id=incoming.user_id
@@ -98,7 +99,9 @@ class Dispatcher:
                 await self.storage.outbox.reachable_again(
                     channel=incoming.channel, external_id=incoming.user_id
                 )
-            language = _language(resident.language if resident else None, session.state, incoming)
+            language = choose_language(
+                resident.language if resident else None, session.state, incoming.language_hint
+            )
             if incoming.username and session.state.get("username") != incoming.username.casefold():
                 # Admins name people by @username when granting roles; it is kept here, in the
                 # row that already exists for everyone who wrote, saved only when it changes.
@@ -131,8 +134,10 @@ class Dispatcher:
             return [Reply(self.translator.text(language, "common.error"))]
 
 
-def _language(stored: str | None, state: dict[str, object], incoming: Incoming) -> str:
-    for candidate in (stored, state.get("lang"), (incoming.language_hint or "")[:2]):
+def choose_language(stored: str | None, state: dict[str, object], hint: str | None) -> str:
+    """The language to answer in: the resident's stored choice, else the one picked during
+    onboarding (kept in the session), else the client's, else Indonesian."""
+    for candidate in (stored, state.get("lang"), (hint or "")[:2]):
         if candidate in LANGUAGES:
             return str(candidate)
     return "id"
@@ -150,8 +155,8 @@ def _as_choice(incoming: Incoming, state: dict[str, object]) -> Incoming:
     text = incoming.text.strip()
     if text.isdigit() and 1 <= int(text) <= len(choices):
         return replace(incoming, payload=choices[int(text) - 1][1])
-    words = _words(text)
+    words = words_of(text)
     for label, payload in choices:
-        if words and words == _words(_NUMBERED.sub("", str(label))):
+        if words and words == words_of(_NUMBERED.sub("", str(label))):
             return replace(incoming, payload=payload)
     return incoming

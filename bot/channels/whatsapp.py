@@ -18,7 +18,6 @@ import hashlib
 import hmac
 import json
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -39,7 +38,7 @@ from bot.channels.base import (
     Unreachable,
 )
 from bot.config_whatsapp import WhatsAppSettings
-from handlers.dispatch import Dispatcher, Respond
+from handlers.dispatch import Dispatcher, KeyedLocks, Respond, choose_language, words_of
 from handlers.types import Choice, Document, Incoming, Reply, Translator
 from storage import Storage
 from storage.clock import utcnow
@@ -379,7 +378,7 @@ class WhatsAppChannel:
         self._http: aiohttp.ClientSession | None = None
         self._sender: WhatsAppSender | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._order: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._turns: KeyedLocks[str] = KeyedLocks()
 
     async def start(self) -> None:
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
@@ -486,21 +485,17 @@ class WhatsAppChannel:
             return
         phone = normalise_phone(sender)
         # Taken before the first await, so one person's messages are handled in arrival order.
-        lock = self._take_turn(phone)
-        try:
-            async with lock:
-                now = self.clock()
-                if not await self.repo.claim_message(message_id=message_id, now=now):
-                    log.info("duplicate WhatsApp message %s ignored", message_id)
-                    return
-                if kind in _IGNORED_TYPES:
-                    return
-                await self.repo.record_inbound(
-                    phone=phone, at=min(_moment(message.get("timestamp"), now), now)
-                )
-                await self._dispatch(phone, message)
-        finally:
-            self._leave_turn(phone)
+        async with self._turns.turn(phone):
+            now = self.clock()
+            if not await self.repo.claim_message(message_id=message_id, now=now):
+                log.info("duplicate WhatsApp message %s ignored", message_id)
+                return
+            if kind in _IGNORED_TYPES:
+                return
+            await self.repo.record_inbound(
+                phone=phone, at=min(_moment(message.get("timestamp"), now), now)
+            )
+            await self._dispatch(phone, message)
 
     async def _dispatch(self, phone: str, message: dict[str, Any]) -> None:
         hint = language_hint(phone)
@@ -559,7 +554,7 @@ class WhatsAppChannel:
         the page shown picks that row. Only while that list is the last thing the bot offered;
         anything else (and numbers on the first page, which mean the same either way) is left to
         the core's usual matching of typed choices."""
-        words = _words(text)
+        words = words_of(text)
         if not words or text.lstrip().startswith("/"):
             return False
         pages = await self.repo.load_pages(phone=phone)
@@ -575,7 +570,9 @@ class WhatsAppChannel:
         start = pages.page * render.PAGE_ROWS
         on_page = choices[start : start + render.PAGE_ROWS]
         more = pages.page + 1 < render.page_count(len(choices))
-        more_words = {_words(self.translator.text(lang, "whatsapp.more")) for lang in ("id", "en")}
+        more_words = {
+            words_of(self.translator.text(lang, "whatsapp.more")) for lang in ("id", "en")
+        }
         if more and (words in more_words or words == str(len(on_page) + 1)):
             await self.sender.send_page(phone, choices, pages.language, pages.page + 1)
             return True
@@ -603,30 +600,11 @@ class WhatsAppChannel:
         return respond
 
     async def _language(self, phone: str, hint: str) -> str:
-        """The language the core just answered in: stored choice, else the session's, else hint."""
-        resident = await self.storage.residents.find(channel=CHANNEL, external_id=phone)
-        if resident is not None:
-            return resident.language
-        session = await self.storage.sessions.load(channel=CHANNEL, external_id=phone)
-        lang = session.state.get("lang")
-        return lang if lang in ("id", "en") else hint
-
-    def _take_turn(self, phone: str) -> asyncio.Lock:
-        lock, users = self._order.get(phone, (asyncio.Lock(), 0))
-        self._order[phone] = (lock, users + 1)
-        return lock
-
-    def _leave_turn(self, phone: str) -> None:
-        lock, users = self._order[phone]
-        if users <= 1:
-            del self._order[phone]
-        else:
-            self._order[phone] = (lock, users - 1)
-
-
-def _words(text: str) -> str:
-    """Typed text or a label as its lower-case words, without emoji, arrows or punctuation."""
-    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
+        """The language the core just answered in, chosen the way the core chooses it."""
+        session, resident = await self.storage.sessions.load_with_resident(
+            channel=CHANNEL, external_id=phone
+        )
+        return choose_language(resident.language if resident else None, session.state, hint)
 
 
 def _dicts(value: object) -> list[dict[str, Any]]:
