@@ -1,8 +1,37 @@
-"""Pieces every flow uses: the main menu, the "expired" answer, paging buttons."""
+"""Pieces every flow uses: the main menu, the "expired" answer, paging buttons, and matching
+what people type against the choices they were shown."""
 
 from __future__ import annotations
 
+import functools
+import re
+
 from handlers.types import Choice, Context
+
+_NUMBERED = re.compile(r"^\W*\d+\.\s*")
+
+
+# The same menu labels come back with every typed message.
+@functools.lru_cache(maxsize=4096)
+def words_of(text: str) -> str:
+    """Typed text or a label as its lower-case words, without emoji, arrows or punctuation, for
+    matching what people type against what they were shown."""
+    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
+
+
+def typed_choice(text: str, shown: object) -> str | None:
+    """The payload of the shown choice (a session's [[label, payload], ...]) that typed text
+    names by its number or its words ("1. " in front of a label does not count), if any."""
+    if not isinstance(shown, list) or not shown:
+        return None
+    text = text.strip()
+    if text.isdigit() and 1 <= int(text) <= len(shown):
+        return str(shown[int(text) - 1][1])
+    words = words_of(text)
+    for label, payload in shown:
+        if words and words == words_of(_NUMBERED.sub("", str(label))):
+            return str(payload)
+    return None
 
 
 def menu_choices(ctx: Context) -> list[Choice]:

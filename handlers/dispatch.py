@@ -8,15 +8,14 @@ so nothing of a conversation lives only in this process.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
 from typing import Generic, TypeVar
 
+from handlers.common import typed_choice
 from handlers.router import TEXT_STEPS, route
 from handlers.types import Context, CoreSettings, Incoming, Reply, Translator
 from storage import Storage
@@ -27,16 +26,7 @@ log = logging.getLogger(__name__)
 
 LANGUAGES = ("id", "en")
 Respond = Callable[[list[Reply]], Awaitable[None]]
-_NUMBERED = re.compile(r"^\W*\d+\.\s*")
 K = TypeVar("K")
-
-
-# The same menu labels come back with every typed message.
-@functools.lru_cache(maxsize=4096)
-def words_of(text: str) -> str:
-    """Typed text or a label as its lower-case words, without emoji, arrows or punctuation, for
-    matching what people type against what they were shown."""
-    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
 
 
 class KeyedLocks(Generic[K]):
@@ -149,14 +139,5 @@ def _as_choice(incoming: Incoming, state: dict[str, object]) -> Incoming:
         return incoming
     if (state.get("flow"), state.get("step")) in TEXT_STEPS:
         return incoming  # the flow is waiting for typed words, such as a name
-    choices = state.get("choices")
-    if not isinstance(choices, list) or not choices:
-        return incoming
-    text = incoming.text.strip()
-    if text.isdigit() and 1 <= int(text) <= len(choices):
-        return replace(incoming, payload=choices[int(text) - 1][1])
-    words = words_of(text)
-    for label, payload in choices:
-        if words and words == words_of(_NUMBERED.sub("", str(label))):
-            return replace(incoming, payload=payload)
-    return incoming
+    payload = typed_choice(incoming.text, state.get("choices"))
+    return incoming if payload is None else replace(incoming, payload=payload)

@@ -21,10 +21,9 @@ restart mid-way resumes where the person was):
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from handlers.common import clip, expired, main_menu
+from handlers.common import clip, expired, main_menu, typed_choice
 from handlers.ics import event_ics
 from handlers.types import Choice, Context, Document, Reply
 from storage.errors import ConsentRequired, NotFound
@@ -228,24 +227,10 @@ def _draft(ctx: Context) -> dict[str, Any] | None:
     return draft
 
 
-def _typed_choice(ctx: Context) -> str | None:
+async def _typed_as_tap(ctx: Context) -> bool:
     """In a typing step the dispatcher leaves text alone; on channels without buttons (terminal,
     WhatsApp lists) people still type a shown choice's number or words, so honour those here."""
-    shown = ctx.session.state.get("choices")
-    if not isinstance(shown, list):
-        return None
-    text = ctx.incoming.text.strip()
-    if text.isdigit() and 1 <= int(text) <= len(shown):
-        return str(shown[int(text) - 1][1])
-    words = re.sub(r"[^\w\s]", " ", text.casefold()).split()
-    for label, payload in shown:
-        if words and words == re.sub(r"[^\w\s]", " ", str(label).casefold()).split():
-            return str(payload)
-    return None
-
-
-async def _typed_as_tap(ctx: Context) -> bool:
-    payload = _typed_choice(ctx)
+    payload = typed_choice(ctx.incoming.text, ctx.session.state.get("choices"))
     if payload is None:
         return False
     prefix, _, arg = payload.partition(":")

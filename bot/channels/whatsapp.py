@@ -38,7 +38,8 @@ from bot.channels.base import (
     Unreachable,
 )
 from bot.config_whatsapp import WhatsAppSettings
-from handlers.dispatch import Dispatcher, KeyedLocks, Respond, choose_language, words_of
+from handlers.common import words_of
+from handlers.dispatch import Dispatcher, KeyedLocks, Respond, choose_language
 from handlers.types import Choice, Document, Incoming, Reply, Translator
 from storage import Storage
 from storage.clock import utcnow
