@@ -42,7 +42,7 @@ from bot.channels.base import (
 from bot.channels.textsplit import split_text
 from bot.config import Settings
 from bot.delivery.limits import INTERACTIVE, ChannelLimiter
-from handlers.dispatch import Dispatcher, Respond
+from handlers.dispatch import Dispatcher, Respond, choose_language
 from handlers.router import COMMANDS
 from handlers.types import Choice, Incoming, Reply, Translator
 
@@ -241,9 +241,7 @@ class TelegramChannel:
         log.error("error while handling %r", update, exc_info=context.error)
         if isinstance(update, Update) and update.effective_chat is not None:
             user = update.effective_user
-            language = (
-                "en" if user is not None and (user.language_code or "").startswith("en") else "id"
-            )
+            language = choose_language(None, {}, user.language_code if user else None)
             try:
                 await context.bot.send_message(
                     update.effective_chat.id, self.translator.text(language, "common.error")
