@@ -176,8 +176,7 @@ class Broadcasts:
 
     async def count(self, audience: Audience) -> int:
         sql, params = _recipients_sql(audience)
-        async with self._db.reader.execute(f"SELECT count(*) {sql}", params) as cur:
-            row = await cur.fetchone()
+        row = await self._db.fetchone(f"SELECT count(*) {sql}", params)
         return int(row[0]) if row else 0
 
     async def create(
@@ -272,10 +271,7 @@ class Broadcasts:
         return await self.get(broadcast_id=broadcast_id)
 
     async def get(self, *, broadcast_id: int) -> Broadcast:
-        async with self._db.reader.execute(
-            "SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,)
-        ) as cur:
-            row = await cur.fetchone()
+        row = await self._db.fetchone("SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,))
         if row is None:
             raise NotFound("broadcast", broadcast_id)
         return _broadcast(row)
@@ -283,23 +279,22 @@ class Broadcasts:
     async def by_author(
         self, *, author: str, offset: int = 0, limit: int = 5
     ) -> tuple[list[Broadcast], int]:
-        async with self._db.reader.execute(
+        rows = await self._db.fetchall(
             "SELECT *, count(*) OVER () AS total FROM broadcasts WHERE author = ? "
             "ORDER BY id DESC LIMIT ? OFFSET ?",
             (author, limit, offset),
-        ) as cur:
-            rows = list(await cur.fetchall())
+        )
         total = rows[0]["total"] if rows else 0
         return [_broadcast(r) for r in rows], total
 
     async def progress(self, *, broadcast_id: int) -> Progress:
         low, high = _key_range(broadcast_id)
-        async with self._db.reader.execute(
+        rows = await self._db.fetchall(
             "SELECT status, count(*) FROM outbox WHERE dedupe_key >= ? AND dedupe_key < ? "
             "GROUP BY status",
             (low, high),
-        ) as cur:
-            counts = {r[0]: int(r[1]) for r in await cur.fetchall()}
+        )
+        counts = {r[0]: int(r[1]) for r in rows}
         return Progress(
             sent=counts.get("sent", 0),
             failed=counts.get("failed", 0),

@@ -19,7 +19,7 @@ import asyncio
 import itertools
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -29,6 +29,9 @@ import aiosqlite
 from storage.errors import DatabaseBusy
 
 log = logging.getLogger(__name__)
+
+# Positional (?) or named (:name) parameters, as sqlite3 takes them.
+Params = Sequence[object] | Mapping[str, object]
 
 BUSY_TIMEOUT_MS = 5000
 # Each aiosqlite connection is one thread; with a few, one long report or export does not hold
@@ -162,7 +165,7 @@ class Database:
         return next(self._next_reader)
 
     async def fetchall(
-        self, sql: str, params: Sequence[object] = (), *, inline: bool = False
+        self, sql: str, params: Params = (), *, inline: bool = False
     ) -> list[sqlite3.Row]:
         """Rows of a query. `inline` runs it on the loop's connection (see the module's
         docstring): only for queries an index or a small table bounds, which take well under a
@@ -178,7 +181,7 @@ class Database:
         return list(await self.reader.execute_fetchall(sql, params))
 
     async def fetchone(
-        self, sql: str, params: Sequence[object] = (), *, inline: bool = False
+        self, sql: str, params: Params = (), *, inline: bool = False
     ) -> sqlite3.Row | None:
         return next(iter(await self.fetchall(sql, params, inline=inline)), None)
 

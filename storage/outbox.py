@@ -315,29 +315,20 @@ class OutboxRepo:
             return cur.rowcount
 
     async def reachable_again(self, *, channel: str, external_id: str) -> bool:
-        """Someone flagged unreachable wrote to us: they can be written to again. A read first,
-        so the common case (never blocked) costs no write."""
-        async with self._db.reader.execute(
-            "SELECT 1 FROM residents WHERE channel = ? AND external_id = ? "
-            "AND unreachable_at IS NOT NULL",
-            (channel, external_id),
-        ) as cur:
-            if await cur.fetchone() is None:
-                return False
-        async with self._db.transaction() as conn:
-            await conn.execute(
-                "UPDATE residents SET unreachable_at = NULL, updated_at = ? "
-                "WHERE channel = ? AND external_id = ?",
-                (to_db(utcnow()), channel, external_id),
-            )
-        return True
+        """Someone flagged unreachable wrote to us: they can be written to again. False if they
+        were not flagged (the dispatcher calls this only for those it saw flagged)."""
+        rows = await self._db.write(
+            "UPDATE residents SET unreachable_at = NULL, updated_at = ? "
+            "WHERE channel = ? AND external_id = ? AND unreachable_at IS NOT NULL RETURNING id",
+            (to_db(utcnow()), channel, external_id),
+        )
+        return bool(rows)
 
     async def is_unreachable(self, *, channel: str, external_id: str) -> bool:
-        async with self._db.reader.execute(
+        row = await self._db.fetchone(
             "SELECT unreachable_at FROM residents WHERE channel = ? AND external_id = ?",
             (channel, external_id),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         return row is not None and row[0] is not None
 
     async def cancel(
@@ -386,36 +377,32 @@ class OutboxRepo:
     async def stats(self) -> OutboxStats:
         by_status: dict[str, int] = {}
         by_kind: dict[str, dict[str, int]] = {}
-        async with self._db.reader.execute(
+        for kind, status, count in await self._db.fetchall(
             "SELECT kind, status, count(*) FROM outbox GROUP BY kind, status ORDER BY kind, status"
-        ) as cur:
-            for kind, status, count in await cur.fetchall():
-                by_status[status] = by_status.get(status, 0) + count
-                by_kind.setdefault(kind, {})[status] = count
-        async with self._db.reader.execute(
+        ):
+            by_status[status] = by_status.get(status, 0) + count
+            by_kind.setdefault(kind, {})[status] = count
+        row = await self._db.fetchone(
             "SELECT due_at, kind, dedupe_key FROM outbox WHERE status = 'pending' "
             "ORDER BY due_at, id LIMIT 1"
-        ) as cur:
-            row = await cur.fetchone()
+        )
         oldest = None if row is None else (from_db(row[0]), row[1], row[2])
         return OutboxStats(by_status=by_status, by_kind=by_kind, oldest_pending=oldest)
 
     async def status_of(self, *, dedupe_key: str) -> tuple[str, str | None, datetime] | None:
         """Status, last error and due time of one row (tests and the CLI)."""
-        async with self._db.reader.execute(
+        row = await self._db.fetchone(
             "SELECT status, last_error, due_at FROM outbox WHERE dedupe_key = ?", (dedupe_key,)
-        ) as cur:
-            row = await cur.fetchone()
+        )
         return None if row is None else (row[0], row[1], from_db(row[2]))
 
     async def next_due(self, *, channels: Sequence[str]) -> datetime | None:
         """When the earliest pending row of these channels falls due (lets the worker sleep)."""
         if not channels:
             return None
-        async with self._db.reader.execute(
+        row = await self._db.fetchone(
             f"SELECT min(due_at) FROM outbox WHERE status = 'pending' "
             f"AND channel IN ({_marks(channels)})",
             tuple(channels),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         return None if row is None or row[0] is None else from_db(row[0])

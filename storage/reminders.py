@@ -192,10 +192,9 @@ class Reminders:
             )
 
     async def reminders_off(self, *, resident_id: int) -> bool:
-        async with self._db.reader.execute(
+        row = await self._db.fetchone(
             "SELECT reminders_off FROM residents WHERE id = ?", (resident_id,)
-        ) as cur:
-            row = await cur.fetchone()
+        )
         return bool(row and row[0])
 
     async def set_reminders_off(self, *, resident_id: int, off: bool) -> None:

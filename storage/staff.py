@@ -122,20 +122,18 @@ class Staff:
         self._db = db
 
     async def role_of(self, *, channel: str, external_id: str) -> StaffRole | None:
-        async with self._db.reader.execute(
+        row = await self._db.fetchone(
             f"{_ROLE_SELECT} WHERE s.channel = ? AND s.external_id = ?", (channel, external_id)
-        ) as cur:
-            row = await cur.fetchone()
+        )
         return None if row is None else _role(row)
 
     async def roles(self, *, offset: int = 0, limit: int = 20) -> tuple[list[StaffRole], int]:
-        async with self._db.reader.execute(
+        rows = await self._db.fetchall(
             _ROLE_SELECT.replace(" FROM ", ", count(*) OVER () AS total FROM ", 1) + " "
             "ORDER BY CASE s.role WHEN 'admin' THEN 0 WHEN 'coordinator' THEN 1 ELSE 2 END, "
             "s.regency_code, l.name, s.external_id LIMIT ? OFFSET ?",
             (limit, offset),
-        ) as cur:
-            rows = list(await cur.fetchall())
+        )
         total = rows[0]["total"] if rows else 0
         return [_role(r) for r in rows], total
 
@@ -248,13 +246,12 @@ class Staff:
     async def audit_entries(
         self, *, offset: int = 0, limit: int = 10
     ) -> tuple[list[AuditEntry], int]:
-        async with self._db.reader.execute(
+        rows = await self._db.fetchall(
             "SELECT id, at, actor, role, action, target, detail, "
             "(SELECT count(*) FROM audit_log) AS total FROM audit_log "
             "ORDER BY id DESC LIMIT ? OFFSET ?",
             (limit, offset),
-        ) as cur:
-            rows = list(await cur.fetchall())
+        )
         total = rows[0]["total"] if rows else 0
         return [
             AuditEntry(
@@ -272,28 +269,23 @@ class Staff:
     async def find_username(self, *, channel: str, username: str) -> str | None:
         """The chat id of someone who wrote to the bot with this @username (kept in their
         session row by the dispatcher), or None."""
-        async with self._db.reader.execute(
+        row = await self._db.fetchone(
             "SELECT external_id FROM sessions WHERE channel = ? "
             "AND json_extract(state, '$.username') = ?",
             (channel, username.lstrip("@").casefold()),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         return None if row is None else str(row[0])
 
     async def library_id(self, *, slug: str) -> int | None:
-        async with self._db.reader.execute(
-            "SELECT id FROM libraries WHERE slug = ?", (slug,)
-        ) as cur:
-            row = await cur.fetchone()
+        row = await self._db.fetchone("SELECT id FROM libraries WHERE slug = ?", (slug,))
         return None if row is None else int(row[0])
 
     # Topic subscriptions -------------------------------------------------------------------
 
     async def topics_of(self, *, resident_id: int) -> set[str]:
-        async with self._db.reader.execute(
+        rows = await self._db.fetchall(
             "SELECT topic FROM topic_subscriptions WHERE resident_id = ?", (resident_id,)
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return {r[0] for r in rows}
 
     async def toggle_topic(self, *, resident_id: int, topic: str) -> bool:

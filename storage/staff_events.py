@@ -56,13 +56,12 @@ class _Reads:
             where.append("l.regency_code = ?")
             params.append(regency_code)
         stamp = to_db(now)
-        async with self._db.reader.execute(
+        rows = await self._db.fetchall(
             f"SELECT {_COLUMNS}, count(*) OVER () AS total {_FROM} WHERE {' AND '.join(where)} "
             "ORDER BY e.ends_at < ?, CASE WHEN e.ends_at >= ? THEN e.starts_at END, "
             "e.starts_at DESC, e.id LIMIT ? OFFSET ?",
             (*params, stamp, stamp, limit, offset),
-        ) as cur:
-            rows = list(await cur.fetchall())
+        )
         total = rows[0]["total"] if rows else 0
         return [_event(r) for r in rows], total
 
@@ -150,7 +149,7 @@ class StaffEventsWrite:
     _db: Database
 
     async def counts(self, *, event_id: int, now: datetime) -> EventCounts:
-        async with self._db.reader.execute(
+        row = await self._db.fetchone(
             "SELECT e.ends_at, "
             "coalesce(sum(g.status = 'confirmed'), 0), coalesce(sum(g.status = 'waitlisted'), 0), "
             "coalesce(sum(g.is_proxy = 1 AND g.status IN ('confirmed', 'waitlisted')), 0), "
@@ -159,8 +158,7 @@ class StaffEventsWrite:
             "FROM events e LEFT JOIN registrations g ON g.event_id = e.id WHERE e.id = ? "
             "GROUP BY e.id",
             (event_id,),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         if row is None:
             raise NotFound("event", event_id)
         ended = from_db(row[0]) <= now
@@ -176,23 +174,21 @@ class StaffEventsWrite:
     async def people(
         self, *, event_id: int, offset: int = 0, limit: int = 8
     ) -> tuple[list[Person], int]:
-        async with self._db.reader.execute(
+        rows = await self._db.fetchall(
             _PEOPLE_SELECT.replace("SELECT ", "SELECT count(*) OVER () AS total, ", 1)
             + f"WHERE g.event_id = ? AND g.status IN {_LISTED_PEOPLE} "
             f"ORDER BY {_PEOPLE_ORDER} LIMIT ? OFFSET ?",
             (event_id, limit, offset),
-        ) as cur:
-            rows = list(await cur.fetchall())
+        )
         total = rows[0]["total"] if rows else 0
         return [_person(r) for r in rows], total
 
     async def all_people(self, *, event_id: int) -> list[Person]:
-        async with self._db.reader.execute(
+        rows = await self._db.fetchall(
             _PEOPLE_SELECT + f"WHERE g.event_id = ? AND g.status IN {_LISTED_PEOPLE} "
             f"ORDER BY {_PEOPLE_ORDER}",
             (event_id,),
-        ) as cur:
-            rows = await cur.fetchall()
+        )
         return [_person(r) for r in rows]
 
     async def set_attended(

@@ -122,13 +122,12 @@ class Stats:
         )
 
     async def _count(self, sql: str, params: dict[str, object]) -> int:
-        async with self._db.reader.execute(sql, params) as cur:
-            row = await cur.fetchone()
+        row = await self._db.fetchone(sql, params)
         return 0 if row is None else int(row[0])
 
     async def _grouped(self, expression_and_from: str, params: dict[str, object]) -> dict[str, int]:
         key, _, rest = expression_and_from.partition(" FROM ")
-        async with self._db.reader.execute(
+        rows = await self._db.fetchall(
             f"SELECT {key} AS k, count(*) FROM {rest} GROUP BY k", params
-        ) as cur:
-            return {str(r[0]): int(r[1]) for r in await cur.fetchall()}
+        )
+        return {str(r[0]): int(r[1]) for r in rows}

@@ -83,10 +83,9 @@ class WhatsAppRepo:
             )
 
     async def last_inbound(self, *, phone: str) -> datetime | None:
-        async with self._db.reader.execute(
+        row = await self._db.fetchone(
             "SELECT last_inbound_at FROM whatsapp_contacts WHERE phone = ?", (phone,)
-        ) as cur:
-            row = await cur.fetchone()
+        )
         return opt_from_db(row["last_inbound_at"] if row else None)
 
     async def in_window(self, *, phone: str, now: datetime) -> bool:
@@ -130,11 +129,10 @@ class WhatsAppRepo:
             await conn.execute("DELETE FROM whatsapp_outside_reach WHERE phone = ?", (phone,))
 
     async def outside_reach_count(self, *, now: datetime) -> int:
-        async with self._db.reader.execute(
+        row = await self._db.fetchone(
             "SELECT count(*) FROM whatsapp_outside_reach WHERE reached_at >= ?",
             (to_db(now - WINDOW),),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         return int(row[0]) if row else 0
 
     async def save_pages(
@@ -169,11 +167,9 @@ class WhatsAppRepo:
             )
 
     async def load_pages(self, *, phone: str) -> ListPages | None:
-        async with self._db.reader.execute(
-            "SELECT list_key, language, choices FROM whatsapp_list_pages WHERE phone = ?",
-            (phone,),
-        ) as cur:
-            row = await cur.fetchone()
+        row = await self._db.fetchone(
+            "SELECT list_key, language, choices FROM whatsapp_list_pages WHERE phone = ?", (phone,)
+        )
         if row is None:
             return None
         stored = json.loads(row["choices"])
@@ -233,24 +229,22 @@ class WhatsAppRepo:
 
     async def receipt_for_outbox(self, *, outbox_id: int) -> Receipt | None:
         """The latest receipt of an outbox row, also when it arrived before the row had its id."""
-        async with self._db.reader.execute(
+        row = await self._db.fetchone(
             "SELECT r.external_id, o.id AS outbox_id, r.status, r.error "
             "FROM outbox o JOIN whatsapp_receipts r ON r.external_id = o.external_id "
             "WHERE o.id = ?",
             (outbox_id,),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         if row is None:
             return None
         return Receipt(row["external_id"], row["outbox_id"], row["status"], row["error"])
 
     async def receipt(self, *, external_id: str) -> Receipt | None:
-        async with self._db.reader.execute(
+        row = await self._db.fetchone(
             "SELECT external_id, outbox_id, status, error FROM whatsapp_receipts "
             "WHERE external_id = ?",
             (external_id,),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         if row is None:
             return None
         return Receipt(row["external_id"], row["outbox_id"], row["status"], row["error"])
