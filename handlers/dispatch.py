@@ -11,12 +11,10 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from handlers.common import typed_choice
-from handlers.router import TEXT_STEPS, route
+from handlers.router import route
 from handlers.types import Context, CoreSettings, Incoming, Reply, Translator
 from storage import Storage
 from storage.clock import utcnow
@@ -97,7 +95,7 @@ class Dispatcher:
                 # row that already exists for everyone who wrote, saved only when it changes.
                 session.state["username"] = incoming.username.casefold()
             ctx = Context(
-                incoming=_as_choice(incoming, session.state),
+                incoming=incoming,
                 storage=self.storage,
                 translator=self.translator,
                 settings=self.settings,
@@ -108,10 +106,14 @@ class Dispatcher:
             )
             await route(ctx)
             language = ctx.language
-            # Remember the last choices so "2" or a button's words pick one on every channel.
+            # Remember the last choices so "2", a button's words or what it means ("iya",
+            # "cewek", "40") pick one on every channel (handlers/understand.py).
             shown = [c for reply in ctx.replies for c in reply.choices]
             if shown:
-                session.state["choices"] = [[c.label, c.payload] for c in shown]
+                session.state["choices"] = [
+                    [c.label, c.payload, c.means] if c.means else [c.label, c.payload]
+                    for c in shown
+                ]
             else:
                 session.state.pop("choices", None)
             await self.storage.sessions.save(session)  # only if it changed
@@ -131,13 +133,3 @@ def choose_language(stored: str | None, state: dict[str, object], hint: str | No
         if candidate in LANGUAGES:
             return str(candidate)
     return "id"
-
-
-def _as_choice(incoming: Incoming, state: dict[str, object]) -> Incoming:
-    """Typed text that names a choice shown last time (its number or its words) acts as a tap."""
-    if incoming.command is not None or incoming.payload is not None:
-        return incoming
-    if (state.get("flow"), state.get("step")) in TEXT_STEPS:
-        return incoming  # the flow is waiting for typed words, such as a name
-    payload = typed_choice(incoming.text, state.get("choices"))
-    return incoming if payload is None else replace(incoming, payload=payload)

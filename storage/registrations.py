@@ -27,6 +27,7 @@ GENDERS = ("female", "male", "unsaid")
 AGE_BANDS = ("u18", "18_35", "36_55", "55p")
 QUESTIONS = ("gender", "age_band", "village")
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 6  # as storage/migrations make them
 # Check-in opens this long before the start, so people arriving early are not turned away.
 CHECKIN_EARLY = timedelta(hours=1)
 MAX_NAME_CHARS = 80
