@@ -130,6 +130,7 @@ PAYLOADS: dict[str, PayloadHandler] = {
     "home?": _no_arg(privacy.change_regency),
     "home": onboarding.choose_regency,
     "libs": libraries.show_list,
+    "libr": freetext.regency_button,
     "lib": libraries.show_one,
     "evs": events.show_list,
     "evc": events.choose_category,
@@ -207,7 +208,7 @@ async def _typed_as_choice(ctx: Context) -> bool:
     elif match.options:
         ctx.say(
             ctx.t("steps.which_one"),
-            *(Choice(label, payload) for label, payload in match.options),
+            *(Choice(label, payload, means) for label, payload, means in match.options),
         )
         return True
     return False

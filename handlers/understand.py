@@ -18,33 +18,33 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 
-def _vocabulary(words: str) -> frozenset[str]:
+def vocabulary(words: str) -> frozenset[str]:
     return frozenset(words.split())
 
 
-YES_WORDS = _vocabulary(
+YES_WORDS = vocabulary(
     "ya iya iyaa iyo iye yoi yup yes yess betul benar bener setuju ok oke okay okey okee okeh "
     "boleh mau siap sip lanjut gas agree sure y"
 )
-NO_WORDS = _vocabulary(
+NO_WORDS = vocabulary(
     "tidak tdk gak ga gk nggak ngga enggak engga ndak nda sonde son jangan jgn batal no nope "
     "nggk tida tak n"
 )
 # Words people add around an answer ("iya kak", "setuju e", "boleh sudah") that change nothing.
-FILLER_WORDS = _vocabulary(
+FILLER_WORDS = vocabulary(
     "kak ka kk kaka pak bapak bpk bu ibu mama bapa om tanta nona nyong bro sis e eh deh dong "
     "sudah su sdh saja sa aja ja toh to lah kok ko ya ah oh mas mba mbak adik admin min sayang "
     "please pls tolong terima kasih makasih"
 )
 GENDER_WORDS: Mapping[str, frozenset[str]] = {
-    "female": _vocabulary(
+    "female": vocabulary(
         "perempuan prempuan perempuann wanita cewek cewe cwe ibu perem p f female woman girl "
         "nona mama"
     ),
-    "male": _vocabulary(
+    "male": vocabulary(
         "laki laki2 lakilaki lelaki pria cowok cowo cwo bapak l m male man boy nyong"
     ),
-    "unsaid": _vocabulary("rahasia privat"),
+    "unsaid": vocabulary("rahasia privat"),
 }
 
 _NUMBER = re.compile(r"(?:no|nomor|nmr|nomer|pilih|pilihan|angka|number)?\s*([0-9]{1,4})")
@@ -117,7 +117,7 @@ class Match:
     """What typed text picked: one payload, or several that it could mean (ask which)."""
 
     payload: str | None = None
-    options: tuple[tuple[str, str], ...] = ()
+    options: tuple[tuple[str, str, str], ...] = ()  # (label, payload, means)
 
 
 NO_MATCH = Match()
@@ -182,7 +182,7 @@ def _by_place(
         return Match(places[codes[0]])
     if len(codes) > 1:
         by_payload = {payload: label for label, payload, _ in choices}
-        return Match(options=tuple((by_payload[places[c]], places[c]) for c in codes))
+        return Match(options=tuple((by_payload[places[c]], places[c], f"place:{c}") for c in codes))
     return None
 
 
@@ -196,7 +196,9 @@ def _by_label_words(words: str, choices: list[tuple[str, str, str]], labels: lis
             return Match(choices[inside[0]][1])
     if len(words) < 4:
         return NO_MATCH
-    best = process.extract(words, labels, scorer=fuzz.WRatio, limit=2, score_cutoff=86)
+    # The whole text against the whole label: "perempuan" typed "perempaun", not "acara besok"
+    # for the label "Acara" (that is a question for the free-text answers).
+    best = process.extract(words, labels, scorer=fuzz.ratio, limit=2, score_cutoff=85)
     if len(best) == 1 or (len(best) == 2 and best[0][1] - best[1][1] >= 6):
         return Match(choices[best[0][2]][1])
     return NO_MATCH

@@ -91,6 +91,29 @@ class Events:
         )
         return [_event(r) for r in rows], int(counted[0]) if counted else 0
 
+    async def titled(
+        self, *, words: list[str], now: datetime, until: datetime, limit: int = 5
+    ) -> tuple[list[Event], int]:
+        """Listed upcoming events whose title contains every one of `words` (any case), soonest
+        first; and how many there are. ("kelor" finds "Olahan Kelor: Teh, Kue dan Keripik".)"""
+        if not words:
+            return [], 0
+        where = [_LISTED, "e.ends_at > ?", "e.starts_at < ?"]
+        params: list[object] = [to_db(now), to_db(until)]
+        for word in words:
+            where.append("e.title LIKE ? ESCAPE '\\'")
+            escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            params.append(f"%{escaped}%")
+        condition = " AND ".join(where)
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS}, count(*) OVER () AS total {_FROM} WHERE {condition} "
+            "ORDER BY e.starts_at, e.id LIMIT ?",
+            (*params, limit),
+            inline=True,
+        )
+        total = int(rows[0]["total"]) if rows else 0
+        return [_event(r) for r in rows], total
+
     async def categories(self, *, now: datetime, until: datetime) -> list[str]:
         rows = await self._db.fetchall(
             f"SELECT DISTINCT e.category {_FROM} WHERE {_LISTED} AND e.ends_at > ? "
