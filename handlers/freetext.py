@@ -208,12 +208,7 @@ async def _events(ctx: Context, said: Understood, intro: str | None = None) -> N
     where = said.regencies[0] if said.regencies else (ctx.home_regency or "*")
     if not said.regencies and where != "*" and not await _any_events(ctx, said, where):
         where = "*"  # nothing near home then: everywhere, rather than an empty list
-    if (
-        said.rest
-        and said.category is None
-        and said.window is None
-        and await _titled(ctx, said, intro)
-    ):
+    if said.rest and said.window is None and await _titled(ctx, said, intro):
         return
     window = said.window
     if window is None or window.label in _ROLLING:
@@ -249,7 +244,8 @@ async def _any_events(ctx: Context, said: Understood, where: str) -> bool:
 
 async def _titled(ctx: Context, said: Understood, intro: str | None = None) -> bool:
     """Events with the words in their title ("kelor", "tenun buna")."""
-    for words in (said.rest, said.rest[:1]):
+    tries = [said.rest] + ([[w] for w in said.rest] if len(said.rest) > 1 else [])
+    for words in tries:
         found, total = await ctx.storage.events.titled(
             words=words,
             now=ctx.now,
@@ -370,7 +366,7 @@ intents.add("register", ("daftar", "register", "sign up", "join", "mau daftar"),
             rank=40)  # fmt: skip
 intents.add(
     "events",
-    ("acara", "pelatihan", "training", "kelas", "class", "jadwal", "agenda", "whats on",
+    ("acara", "pelatihan", "training", "kelas", "class", "jadwal", "agenda", "what s on",
      "kursus", "lomba", "pameran", "kegiatan"),
     _events,
     rank=45,
@@ -382,8 +378,14 @@ intents.add(
     _libraries_intent,
     rank=50,
 )  # fmt: skip
-intents.add("language", ("bahasa", "language", "ganti bahasa", "english please"), _language,
-            rank=60)  # fmt: skip
+intents.add(
+    "language",
+    ("ganti bahasa", "ubah bahasa", "pilih bahasa", "language", "change language",
+     "english please"),
+    _language,
+    rank=60,
+)  # fmt: skip
+intents.add("language_word", ("bahasa", "bhs"), _language, rank=61, whole=True)
 intents.add("privacy", ("privasi", "privacy", "data saya", "my data"), _privacy, rank=62)
 intents.add("reminders", ("pengingat", "reminder", "reminders", "ingatkan"), _reminders,
             rank=64)  # fmt: skip

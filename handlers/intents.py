@@ -66,7 +66,8 @@ STOP_WORDS = vocabulary(
     pekan depan besok lusa sekarang nanti acara perpustakaan library libraries pelatihan
     training kelas class event events daftar apakah adakah gimana boleh ingin e eh oh
     sampai mulai berapa lama masih terus tapi sama saja orang kita kami mereka dia lain
-    kah lah toh to ka pe pung punya na nya dong pergi datang"""
+    kah lah toh to ka pe pung punya na nya dong pergi datang belajar blajar lokal baru gratis
+    cara ajar kelas"""
 )
 
 _DAYS = {
@@ -132,7 +133,8 @@ def add(name: str, phrases: tuple[str, ...], answer: Answer, *, rank: int = 50,
     """Register an intent; a feature calls this once, at import, in its own module."""
     if any(i.name == name for i in INTENTS):
         raise ValueError(f"intent {name!r} registered twice")
-    intent = Intent(name, tuple(normal(p) for p in phrases), answer, rank, whole)
+    written = tuple(" ".join(CANONICAL.get(w, w) for w in normal(p).split()) for p in phrases)
+    intent = Intent(name, tuple(dict.fromkeys(written)), answer, rank, whole)
     INTENTS.append(intent)
     INTENTS.sort(key=lambda i: i.rank)
     _patterns.cache_clear()
@@ -149,7 +151,7 @@ def _patterns() -> tuple[tuple[Intent, re.Pattern[str]], ...]:
 
 
 CATEGORY_WORDS: Mapping[str, tuple[str, ...]] = {
-    "computer": ("komputer", "computer", "internet", "laptop", "word", "excel", "hoaks"),
+    "computer": ("komputer", "computer", "internet", "laptop", "word", "excel"),
     "food": ("olahan", "pangan", "makanan", "food", "kuliner", "masak", "kue", "jagung"),
     "marketing": ("pemasaran", "marketing", "umkm", "jualan", "jual online", "usaha"),
     "english": ("bahasa inggris", "english", "inggris"),
@@ -268,10 +270,14 @@ def understand(raw: str, aliases: Mapping[str, tuple[str, ...]], today: date) ->
     found.regencies = places_named(place_words, aliases)
     named = _alias_words(place_words, aliases) if found.regencies else set()
     intent_words = {w for p in found.intent.phrases for w in p.split()} if found.intent else set()
+    category_words = (
+        {w for p in CATEGORY_WORDS[found.category] for w in p.split()} if found.category else set()
+    )
     found.rest = [
         w
         for w in words
         if w not in STOP_WORDS
+        and w not in category_words
         and w not in named
         and w not in intent_words
         and w not in _TIME_WORDS

@@ -51,7 +51,10 @@ async def ask_language(ctx: Context) -> None:
 
 
 def _ask_language(ctx: Context, key: str) -> None:
-    ctx.say(ctx.t(key), *(Choice(label, f"lang:{code}") for code, label in LANGUAGES))
+    ctx.say(
+        ctx.t(key),
+        *(Choice(label, f"lang:{code}", means=f"lang:{code}") for code, label in LANGUAGES),
+    )
 
 
 async def _reask_language(ctx: Context) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from rapidfuzz import fuzz, process
 
 from handlers.types import Context
-from handlers.understand import normal, places_named
+from handlers.understand import normal, places_named, vocabulary
 
 # Built from the regencies (fixed) and the content file's aliases; rebuilt when those change.
 _tables: dict[int, dict[str, tuple[str, ...]]] = {}
@@ -37,13 +37,48 @@ async def regencies_in(ctx: Context, words: str) -> list[str]:
     return places_named(words, await place_aliases(ctx))
 
 
+# Words of many library names that name none in particular.
+_GENERIC = vocabulary(
+    "perpustakaan perpus taman baca bacaan masyarakat desa kelurahan daerah kabupaten kota "
+    "provinsi dinas dan kearsipan library tbm pustaka umum"
+)
+
+
 async def libraries_named(ctx: Context, words: str, limit: int = 5) -> list[int]:
-    """Libraries whose name or village the words name (typos forgiven), best first."""
-    if len(words) < 4:
+    """Libraries whose name or village has every distinctive typed word (typos forgiven), in
+    the usual order (province, regency, village)."""
+    wanted = [w for w in words.split() if len(w) >= 4 and w not in _GENERIC]
+    if not wanted:
         return []
     names = await ctx.storage.libraries.names()
-    choices = {i: normal(f"{name} {village}") for i, (_, name, _, village) in enumerate(names)}
-    hits = process.extract(
-        words, choices, scorer=fuzz.partial_token_set_ratio, limit=limit, score_cutoff=90
-    )
-    return [names[index][0] for _, _, index in hits]
+    index = _index(names)
+    found: set[int] | None = None
+    for word in wanted:
+        ids: set[int] = set(index.get(word, ()))
+        if not ids:
+            for token, _, _ in process.extract(
+                word, index.keys(), scorer=fuzz.ratio, score_cutoff=85, limit=3
+            ):
+                ids |= index[token]
+        found = ids if found is None else found & ids
+        if not found:
+            return []
+    assert found is not None
+    return [library_id for library_id, _, _, _ in names if library_id in found][:limit]
+
+
+_indexes: dict[int, dict[str, set[int]]] = {}
+
+
+def _index(names: list[tuple[int, str, str, str]]) -> dict[str, set[int]]:
+    """Word -> the libraries with it in their name or village, built once per content version."""
+    found = _indexes.get(id(names))
+    if found is None:
+        found = {}
+        for library_id, name, _, village in names:
+            for word in normal(f"{name} {village}").split():
+                if len(word) >= 4 and word not in _GENERIC:
+                    found.setdefault(word, set()).add(library_id)
+        _indexes.clear()
+        _indexes[id(names)] = found
+    return found

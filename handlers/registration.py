@@ -278,8 +278,8 @@ async def _typed_as_tap(ctx: Context) -> bool:
     """In a typing step typed words are the answer, unless they name a shown choice (its
     number, its words, or "ya" for "Pakai nama ini"): then they act as that tap."""
     payload = match_choice(ctx.incoming.text, ctx.session.state.get("choices")).payload
-    if payload is None:
-        return False
+    if payload is None or (payload == "batal" and ctx.incoming.text.strip().isdigit()):
+        return False  # "1" typed as a name is not the ✖ Batal button
     prefix, _, arg = payload.partition(":")
     if prefix == "batal":
         _leave_flow(ctx)

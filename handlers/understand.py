@@ -24,17 +24,17 @@ def vocabulary(words: str) -> frozenset[str]:
 
 YES_WORDS = vocabulary(
     "ya iya iyaa iyo iye yoi yup yes yess betul benar bener setuju ok oke okay okey okee okeh "
-    "boleh mau siap sip lanjut gas agree sure y"
+    "boleh mau siap sip lanjut gas agree sure y daftar"
 )
 NO_WORDS = vocabulary(
     "tidak tdk gak ga gk nggak ngga enggak engga ndak nda sonde son jangan jgn batal no nope "
-    "nggk tida tak n"
+    "nggk tida tak n skip lewati lewat"
 )
 # Words people add around an answer ("iya kak", "setuju e", "boleh sudah") that change nothing.
 FILLER_WORDS = vocabulary(
     "kak ka kk kaka pak bapak bpk bu ibu mama bapa om tanta nona nyong bro sis e eh deh dong "
-    "sudah su sdh saja sa aja ja toh to lah kok ko ya ah oh mas mba mbak adik admin min sayang "
-    "please pls tolong terima kasih makasih"
+    "sudah su sdh saja sa aja ja toh to lah kok ko ah oh mas mba mbak adik admin min sayang "
+    "please pls tolong terima kasih makasih i"
 )
 GENDER_WORDS: Mapping[str, frozenset[str]] = {
     "female": vocabulary(
@@ -45,6 +45,10 @@ GENDER_WORDS: Mapping[str, frozenset[str]] = {
         "laki laki2 lakilaki lelaki pria cowok cowo cwo bapak l m male man boy nyong"
     ),
     "unsaid": vocabulary("rahasia privat"),
+}
+LANGUAGE_WORDS: Mapping[str, frozenset[str]] = {
+    "lang:id": vocabulary("indonesia indo ind id indonesian bahasa bhs melayu"),
+    "lang:en": vocabulary("english inggris eng en engels"),
 }
 
 _NUMBER = re.compile(r"(?:no|nomor|nmr|nomer|pilih|pilihan|angka|number)?\s*([0-9]{1,4})")
@@ -158,6 +162,11 @@ def _by_meaning(text: str, meanings: dict[str, str]) -> Match | None:
     answer = yes_or_no(text)
     if answer is not None and answer in meanings:
         return Match(meanings[answer])
+    if "lang:id" in meanings:
+        said = set(normal(text).split())
+        found = [m for m, vocabulary_ in LANGUAGE_WORDS.items() if said & vocabulary_]
+        if len(found) == 1 and found[0] in meanings:
+            return Match(meanings[found[0]])
     gender = _gender(text) if "female" in meanings else None
     if gender is not None and gender in meanings:
         return Match(meanings[gender])
@@ -190,7 +199,7 @@ def _by_label_words(words: str, choices: list[tuple[str, str, str]], labels: lis
     """All typed words inside exactly one label ("indonesia" -> "Bahasa Indonesia"), or one
     label close enough to the typed words despite a typo."""
     typed = set(words.split())
-    if all(len(w) >= 3 or w.isdigit() for w in typed):
+    if sum(len(w) for w in typed) >= 3:
         inside = [i for i, label in enumerate(labels) if typed <= set(label.split())]
         if len(inside) == 1:
             return Match(choices[inside[0]][1])
@@ -212,6 +221,11 @@ def places_named(words: str, aliases: Mapping[str, tuple[str, ...]]) -> list[str
         return []
     if words in aliases:
         return list(aliases[words])
+    candidates = _long_aliases(aliases)
+    if len(words) >= 8:  # a typo in a longer name ("timor tengah selatn")
+        hit = process.extractOne(words, candidates, scorer=fuzz.ratio, score_cutoff=90)
+        if hit is not None:
+            return list(aliases[hit[0]])
     tokens = words.split()
     found: list[tuple[int, tuple[str, ...]]] = []
     for size in (3, 2, 1):
@@ -228,7 +242,6 @@ def places_named(words: str, aliases: Mapping[str, tuple[str, ...]]) -> list[str
                 codes_found += [c for c in codes if c not in codes_found]
         return codes_found
     # A typo: one word close to one alias of five letters or more ("sika", "mangarai").
-    candidates = [a for a in aliases if len(a) >= 5]
     for token in tokens:
         if len(token) < 4:
             continue
@@ -236,3 +249,16 @@ def places_named(words: str, aliases: Mapping[str, tuple[str, ...]]) -> list[str
         if hit is not None:
             return list(aliases[hit[0]])
     return []
+
+
+_long: dict[int, tuple[str, ...]] = {}
+
+
+def _long_aliases(aliases: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """The aliases long enough to forgive a typo in (cached per alias table)."""
+    found = _long.get(id(aliases))
+    if found is None:
+        found = tuple(a for a in aliases if len(a) >= 5)
+        _long.clear()
+        _long[id(aliases)] = found
+    return found
