@@ -105,6 +105,8 @@ async def _check_in(ctx: Context, code: str, *, quiet: bool) -> bool:
     _leave(ctx)
     if result.already:
         text = ctx.t("reg.checkin_already", title=result.event_title)
+    elif result.from_waitlist:
+        text = ctx.t("reg.checkin_from_waitlist", title=result.event_title)
     elif result.walk_in:
         text = ctx.t("reg.checkin_walk_in", title=result.event_title)
     else:

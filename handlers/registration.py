@@ -495,6 +495,8 @@ def _already(ctx: Context, registration: Registration) -> None:
 def status_text(ctx: Context, registration: Registration) -> str:
     if registration.event_status == "cancelled":
         return ctx.t("reg.status_event_cancelled")
+    if registration.attended_at is not None:
+        return ctx.t("reg.status_attended")
     if registration.status == "waitlisted":
         return ctx.t("reg.status_waitlisted", position=registration.position)
     return ctx.t("reg.status_confirmed")
@@ -550,6 +552,7 @@ async def my_events(ctx: Context) -> None:
         return
     lines = [ctx.t("reg.my_title")]
     choices: list[Choice] = []
+    several = len({item.name for item in items}) > 1
     for number, item in enumerate(items[:_MY_LIMIT], start=1):
         lines.append(
             ctx.t(
@@ -561,13 +564,15 @@ async def my_events(ctx: Context) -> None:
                 status=status_text(ctx, item),
             )
         )
-        if item.event_status != "cancelled" and ctx.now < item.event_starts_at:
-            choices.append(
-                Choice(
-                    clip(ctx.t("reg.cancel_item", number=number, title=item.event_title), 60),
-                    f"rc?:{item.id}",
-                )
-            )
+        if (
+            item.attended_at is None
+            and item.event_status != "cancelled"
+            and (ctx.now < item.event_starts_at)
+        ):
+            # A kader who registered several people sees whose seat each button frees.
+            key = "reg.cancel_item_named" if several else "reg.cancel_item"
+            label = ctx.t(key, number=number, title=item.event_title, name=item.name or "-")
+            choices.append(Choice(clip(label, 60), f"rc?:{item.id}"))
     if len(items) > _MY_LIMIT:
         lines.append(ctx.t("reg.my_more", count=len(items) - _MY_LIMIT))
     choices.append(ctx.choice("common.menu", "menu"))
@@ -595,6 +600,9 @@ async def _mine(ctx: Context, arg: str) -> Registration | None:
         return None
     if registration.status == "cancelled":
         _end(ctx, ctx.t("reg.already_cancelled"))
+        return None
+    if registration.attended_at is not None and ctx.incoming.payload != f"ics:{arg}":
+        _end(ctx, ctx.t("reg.attended_no_cancel"))
         return None
     return registration
 

@@ -4,9 +4,11 @@ answered. Each channel's test file runs them all (tests/test_conversation_*.py).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from bot.runtime import Runtime
+from storage.clock import to_db, utcnow
 from tests.registration_scenarios import COMPUTER, event_id, set_event
 from tests.telegram_harness import payloads, texts
 
@@ -138,3 +140,84 @@ async def full_event_says_waiting_list(harness: Any, runtime: Runtime, user: Any
     replies = await harness.tap(user, f"ev:{event}")
     labels = [label for reply in replies for label, _ in reply.buttons]
     assert "⏳ Masuk daftar tunggu" in labels and "📝 Daftar" not in labels
+
+
+async def resident_screens_do_what_people_expect(harness: Any, runtime: Runtime, user: Any) -> None:
+    """A kader registers herself and two neighbours: "Acara saya" names whose seat each cancel
+    button frees; /hapusdata lists all three before asking; a waiting-list neighbour who is
+    marked present counts as registered; an attended registration cannot be cancelled."""
+    from tests.registration_scenarios import register_and_confirm, register_someone_else
+
+    event = await event_id(runtime, COMPUTER)
+    await harness.onboard(user)
+    await register_and_confirm(harness, user, event, "Mama Yuliana")
+    await register_someone_else(harness, user, event, "Nenek Sofia")
+    taken = (await runtime.storage.events.get(event_id=event)).seats_taken
+    await set_event(runtime, event, capacity=taken)  # full: Bapa Frans waits
+    replies = await register_someone_else(harness, user, event, "Bapa Frans")
+    assert "daftar tunggu" in texts(replies)
+    replies = await harness.send(user, "/acarasaya")
+    labels = [label for reply in replies for label, _ in reply.buttons]
+    assert any("Nenek Sofia" in label for label in labels), labels
+    assert any("Bapa Frans" in label for label in labels), labels
+    replies = await harness.send(user, "/hapusdata")
+    text = texts(replies)
+    assert "akan dibatalkan" in text
+    assert all(name in text for name in ("Mama Yuliana", "Nenek Sofia", "Bapa Frans"))
+    replies = await harness.send(user, "tidak")
+    assert "tidak dihapus" in texts(replies)
+    # The class begins in half an hour: check-in is open.
+    soon = utcnow() + timedelta(minutes=30)
+    await set_event(runtime, event, starts_at=to_db(soon), ends_at=to_db(soon + timedelta(hours=2)))
+    code = await runtime.storage.registrations.checkin_code(event_id=event)
+    replies = await harness.send(user, code)
+    assert "Kehadiran Anda tercatat" in texts(replies)
+    frans = next(p for r in replies for label, p in r.buttons if "Bapa Frans" in label)
+    await harness.tap(user, frans)
+    mine = await runtime.storage.registrations.upcoming(
+        resident_id=(await _resident_of(runtime, harness, user)).id, now=utcnow()
+    )
+    statuses = {r.name: r.status for r in mine}
+    assert statuses["Bapa Frans"] == "confirmed"  # from the waiting list, not a walk-in
+    replies = await harness.send(user, "/acarasaya")
+    assert "sudah hadir" in texts(replies)
+    own = next(r for r in mine if r.name == "Mama Yuliana")
+    assert f"rc?:{own.id}" not in payloads(replies)
+    replies = await harness.tap(user, f"rc?:{own.id}")
+    assert "tidak bisa dibatalkan" in texts(replies)
+
+
+async def _resident_of(runtime: Runtime, harness: Any, user: Any) -> Any:
+    for channel, external in (("telegram", str(user)), ("whatsapp", "+" + str(user))):
+        found = await runtime.storage.residents.find(channel=channel, external_id=external)
+        if found is not None:
+            return found
+    raise AssertionError(user)
+
+
+async def every_screen_fits_a_cheap_phone(harness: Any, runtime: Runtime, user: Any) -> None:
+    """On the sample data, no resident-facing message is over 1,000 characters, event lists show
+    at most 5 events a page, and lists say the data is a sample."""
+    await harness.send(user, "/start")
+    seen = list(await harness.tap(user, "lang:id"))
+    await harness.tap(user, "consent:yes")
+    seen += await harness.tap(user, "home:kota-kupang")
+    for command in ("/menu", "/layanan", "/acara", "/bantuan", "/privasi", "/datasaya",
+                    "/acarasaya", "/pengingat", "/langganan", "/hapusdata", "/batal"):  # fmt: skip
+        seen += await harness.send(user, command)
+    libraries = await harness.tap(user, "libs:0")
+    events = await harness.tap(user, "evs:*:*:30:0")
+    assert "Contoh data" in texts(libraries) and "Contoh data" in texts(events)
+    seen += libraries + events
+    for page in range(1, 6):
+        seen += await harness.tap(user, f"evs:*:*:30:{page}")
+        seen += await harness.tap(user, f"libs:{page}")
+    rows = await runtime.storage.db.fetchall("SELECT id FROM events")
+    for row in rows:
+        seen += await harness.tap(user, f"ev:{row[0]}")
+    for said in ("jam buka", "acara minggu ini", "kupang", "tenun", "kelor", "halo", "asdf"):
+        seen += await harness.send(user, said)
+    too_long = [r.text[:60] for r in seen if len(r.text) > 1000]
+    assert not too_long, too_long
+    for reply in seen:
+        assert sum(1 for _, p in reply.buttons if p.startswith("ev:")) <= 5

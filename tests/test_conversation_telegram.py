@@ -65,3 +65,13 @@ async def test_agreeing_from_a_detour_returns_to_the_event(
 
     event = await event_id(runtime, COMPUTER)
     await agreeing_from_a_detour_returns_to_the_event(tg, 7008, event)
+
+
+async def test_resident_screens_do_what_people_expect(
+    tg: TelegramHarness, runtime: Runtime
+) -> None:
+    await scenarios.resident_screens_do_what_people_expect(tg, runtime, 7009)
+
+
+async def test_every_screen_fits_a_cheap_phone(tg: TelegramHarness, runtime: Runtime) -> None:
+    await scenarios.every_screen_fits_a_cheap_phone(tg, runtime, 7010)

@@ -72,3 +72,13 @@ async def test_agreeing_from_a_detour_returns_to_the_event(
 ) -> None:
     event = await event_id(runtime, COMPUTER)
     await agreeing_from_a_detour_returns_to_the_event(wa, "6281200007008", event)
+
+
+async def test_resident_screens_do_what_people_expect(
+    wa: WhatsAppHarness, runtime: Runtime
+) -> None:
+    await scenarios.resident_screens_do_what_people_expect(wa, runtime, "6281200007009")
+
+
+async def test_every_screen_fits_a_cheap_phone(wa: WhatsAppHarness, runtime: Runtime) -> None:
+    await scenarios.every_screen_fits_a_cheap_phone(wa, runtime, "6281200007010")
