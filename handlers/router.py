@@ -175,7 +175,10 @@ TEXT_STEPS: dict[tuple[str, str], Command] = {
         for step in ("title", "description", "place", "when", "capacity", "deadline")
     },
     (staff_events.EDIT, "field"): access.step(staff_events.edit_typed, access.LIBRARIANS),
-    (staff_events.EDIT, "cancel_note"): access.step(staff_events.edit_typed, access.LIBRARIANS),
+    **{
+        (staff_events.EDIT, step): access.step(staff_events.edit_typed, access.LIBRARIANS)
+        for step in ("cancel_choice", "cancel_note", "cancel_confirm", "confirm_change")
+    },
 }
 # Steps that take a photo (its caption is the text); elsewhere a photo gets "text only".
 PHOTO_STEPS = {(broadcast.FLOW, "text")}

@@ -25,7 +25,8 @@ PayloadHandler = Callable[[Context, str], Awaitable[None]]
 
 ADMIN = ("admin",)
 COORDINATORS = ("admin", "coordinator")
-LIBRARIANS = ("admin", "librarian")
+# What a librarian does for their library, admins and coordinators do within their scope.
+LIBRARIANS = ROLES
 ALL_STAFF = ROLES
 
 

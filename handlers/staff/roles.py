@@ -44,6 +44,7 @@ ROLE_COMMANDS = {
     "admin": (
         "siaran",
         "siaranku",
+        "acarabaru",
         "kelolaacara",
         "peserta",
         "ekspor",
@@ -52,7 +53,15 @@ ROLE_COMMANDS = {
         "cabutperan",
         "audit",
     ),
-    "coordinator": ("siaran", "siaranku", "peserta", "ekspor", "statistik"),
+    "coordinator": (
+        "acarabaru",
+        "kelolaacara",
+        "siaran",
+        "siaranku",
+        "peserta",
+        "ekspor",
+        "statistik",
+    ),
     "librarian": ("acarabaru", "kelolaacara", "siaran", "siaranku", "peserta", "ekspor"),
 }
 
