@@ -149,6 +149,7 @@ PAYLOADS: dict[str, PayloadHandler] = {
     "srl": access.payload(roles.list_page, "srl", access.ADMIN),
     "srg": access.payload(roles.grant_button, "srg", access.ADMIN),
     "sau": access.payload(roles.audit_page, "sau", access.ADMIN),
+    "srv": access.payload(roles.revoke_button, "srv", access.ADMIN),
     "bc": access.payload(broadcast.button, "bc"),
     "bcm": access.payload(broadcast.mine_page, "bcm"),
     "stc": _staff_button,
@@ -168,6 +169,7 @@ TEXT_STEPS: dict[tuple[str, str], Command] = {
     (attendance.FLOW, "code"): attendance.typed_code,
     (roles.FLOW_GRANT, "who"): access.step(roles.who_typed, access.ADMIN),
     (roles.FLOW_REVOKE, "who"): access.step(roles.who_typed, access.ADMIN),
+    (roles.FLOW_REVOKE, "confirm"): access.step(roles.revoke_typed, access.ADMIN),
     (broadcast.FLOW, "text"): access.step(broadcast.text_typed),
     (broadcast.FLOW, "when"): access.step(broadcast.when_typed),
     **{
