@@ -375,3 +375,19 @@ async def test_finish_only_after_the_start(tg: TelegramHarness, runtime: Runtime
     assert "Status: selesai" in texts(calls)
     entries, _ = await runtime.storage.staff.audit_entries()
     assert any(e.action == "event.finish" and e.target == f"event:{event_id}" for e in entries)
+
+
+async def test_an_event_made_in_the_chat_gives_a_calendar_file_named_after_it(
+    tg: TelegramHarness, runtime: Runtime
+) -> None:
+    """It was `staff-28abc51225f3.ics`: the random slug of a chat-made event."""
+    await tg.send(ADMIN, f"/beriperan {LIBRARIAN} pustakawan perpus-ende")
+    await _create(tg, LIBRARIAN, "Kelas Tenun Ikat Sumba")
+    event_id = await _event_id(runtime, "Kelas Tenun Ikat Sumba")
+    person = await resident(runtime, 8606, "ende")
+    registration = await runtime.storage.registrations.register(
+        event_id=event_id, resident_id=person.id, name="Ama Kewa", now=utcnow()
+    )
+    calls = await tg.tap(8606, f"ics:{registration.id}")
+    day = _local(10, "%Y-%m-%d")
+    assert calls[0].params["document"]["filename"] == f"kelas-tenun-ikat-sumba-{day}.ics"
