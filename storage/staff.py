@@ -7,6 +7,7 @@ event / library?") the same way.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -266,15 +267,40 @@ class Staff:
             )
 
     async def audit_entries(
-        self, *, offset: int = 0, limit: int = 10
+        self,
+        *,
+        offset: int = 0,
+        limit: int = 10,
+        actor: str | None = None,
+        target: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> tuple[list[AuditEntry], int]:
+        """Newest first, optionally only one person's actions or actions on one person, only
+        one target ('event:5'), only [since, until)."""
+        where = ["1"]
+        params: list[object] = []
+        if actor is not None:
+            where.append("(actor = ? OR target = ?)")
+            params += [actor, actor]
+        if target is not None:
+            where.append("target = ?")
+            params.append(target)
+        if since is not None:
+            where.append("at >= ?")
+            params.append(to_db(since))
+        if until is not None:
+            where.append("at < ?")
+            params.append(to_db(until))
+        condition = " AND ".join(where)
         rows = await self._db.fetchall(
-            "SELECT id, at, actor, role, action, target, detail, "
-            "(SELECT count(*) FROM audit_log) AS total FROM audit_log "
+            f"SELECT id, at, actor, role, action, target, detail FROM audit_log WHERE {condition} "
             "ORDER BY id DESC LIMIT ? OFFSET ?",
-            (limit, offset),
+            (*params, limit, offset),
         )
-        total = rows[0]["total"] if rows else 0
+        counted = await self._db.fetchone(
+            f"SELECT count(*) FROM audit_log WHERE {condition}", tuple(params)
+        )
         return [
             AuditEntry(
                 id=r["id"],
@@ -286,7 +312,19 @@ class Staff:
                 detail=r["detail"],
             )
             for r in rows
-        ], total
+        ], int(counted[0]) if counted else 0
+
+    async def names(self, *, identities: Sequence[str]) -> dict[str, str]:
+        """'channel:id' -> the name the person gave (residents who agreed to the notice)."""
+        if not identities:
+            return {}
+        rows = await self._db.fetchall(
+            "SELECT channel || ':' || external_id AS who, name FROM residents "
+            "WHERE channel || ':' || external_id IN (SELECT value FROM json_each(?)) "
+            "AND name IS NOT NULL AND name <> ''",
+            (json.dumps(list(identities)),),
+        )
+        return {str(r["who"]): str(r["name"]) for r in rows}
 
     async def find_username(self, *, channel: str, username: str) -> str | None:
         """The chat id of someone who wrote to the bot with this @username (kept in their

@@ -187,9 +187,14 @@ async def test_roles_list_and_audit_for_admins_in_english(
     assert "telegram:7103 — Coordinator — all of NTT" in text
     calls = await tg.send(ADMIN, "/audit", "en")
     text = texts(calls)
-    assert "Recent audit entries" in text
-    assert "role.grant telegram:7103 coordinator province" in text
-    assert "/beriperan" in text  # commands are audited by their Indonesian name
+    assert "Audit log (page 1/1)" in text
+    # In words, with the time in WITA; the admin who configured nobody shows by name or id.
+    assert (
+        f"WITA · telegram:{ADMIN}, Admin (province): granted the role Coordinator (province) "
+        "to telegram:7103"
+    ) in text
+    assert f"telegram:{ADMIN}, Admin (province): opened /beriperan" in text
+    assert "srg" not in text and "srl" not in text  # no raw button payloads
 
 
 async def test_configuration_only_adds_admins(runtime: Runtime) -> None:

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from handlers.common import clip, expired, page_count, pager, parse_page
 from handlers.events import CATEGORIES
 from handlers.staff.access import OutOfScope
+from handlers.staff.nav import nav
 from handlers.staff.when import parse_local
 from handlers.types import Choice, Context, Reply, Translator
 from storage import Storage
@@ -369,7 +370,7 @@ async def _create(ctx: Context, role: StaffRole, draft: dict[str, object]) -> No
             now=ctx.now,
         )
     except EmptyAudience:
-        ctx.say(ctx.t("staff.bc.nobody"))
+        ctx.say(ctx.t("staff.bc.nobody"), *nav(ctx))
         return
     number = ctx.translator.number(ctx.language, broadcast.recipients)
     if broadcast.status == "scheduled":
@@ -378,11 +379,13 @@ async def _create(ctx: Context, role: StaffRole, draft: dict[str, object]) -> No
                 "staff.bc.scheduled", id=broadcast.id, count=number, when=ctx.when(broadcast.due_at)
             ),
             ctx.choice("staff.bc.view", f"bc:v:{broadcast.id}"),
+            *nav(ctx),
         )
     else:
         ctx.say(
             ctx.t("staff.bc.queued", id=broadcast.id, count=number),
             ctx.choice("staff.bc.view", f"bc:v:{broadcast.id}"),
+            *nav(ctx),
         )
 
 
@@ -409,7 +412,7 @@ async def _mine_page(ctx: Context, role: StaffRole, page: int) -> None:
         author=role.actor, offset=page * size, limit=size
     )
     if not items:
-        ctx.say(ctx.t("staff.bc.mine_none"))
+        ctx.say(ctx.t("staff.bc.mine_none"), *nav(ctx))
         return
     lines = [ctx.t("staff.bc.mine_title", page=page + 1, pages=page_count(total, size))]
     choices = []
@@ -417,7 +420,7 @@ async def _mine_page(ctx: Context, role: StaffRole, page: int) -> None:
         lines.append(await _summary(ctx, item))
         choices.append(Choice(clip(f"#{item.id} {item.text}", 40), f"bc:v:{item.id}"))
     choices += pager(ctx, page=page, total=total, page_size=size, payload="bcm:{}")
-    ctx.say("\n\n".join(lines), *choices)
+    ctx.say("\n\n".join(lines), *choices, *nav(ctx))
 
 
 async def _summary(ctx: Context, item: Broadcast) -> str:
@@ -488,6 +491,7 @@ async def manage_button(ctx: Context, role: StaffRole, arg: str) -> None:
             ctx.t("staff.bc.cancel_confirm", id=item.id),
             ctx.choice("staff.bc.yes_cancel", f"bc:cy:{item.id}"),
             ctx.choice("staff.bc.keep", f"bc:v:{item.id}"),
+            *nav(ctx, "bcm:0"),
         )
         return
     if action == "cy":
@@ -496,14 +500,15 @@ async def manage_button(ctx: Context, role: StaffRole, arg: str) -> None:
                 broadcast_id=item.id, actor=role.actor, role=role.role, now=ctx.now
             )
         except NotCancellable:
-            ctx.say(ctx.t("staff.bc.not_cancellable", id=item.id))
+            ctx.say(ctx.t("staff.bc.not_cancellable", id=item.id), *nav(ctx, "bcm:0"))
             return
         ctx.say(
             ctx.t(
                 "staff.bc.cancelled_one",
                 id=item.id,
                 count=ctx.translator.number(ctx.language, stopped),
-            )
+            ),
+            *nav(ctx, "bcm:0"),
         )
         return
     expired(ctx)
@@ -516,6 +521,7 @@ async def progress_reply(ctx: Context, broadcast_id: int, *, edit: bool) -> Repl
     choices = [ctx.choice("staff.bc.refresh", f"bc:v:{item.id}")]
     if item.status in ("scheduled", "running"):
         choices.append(ctx.choice("staff.bc.cancel_this", f"bc:c:{item.id}"))
+    choices += nav(ctx, "bcm:0")
     return Reply(text, tuple(choices), edit=edit)
 
 
