@@ -98,6 +98,20 @@ def _parser() -> argparse.ArgumentParser:
         "Events that have not ended: start (WITA), check-in code, seats, waiting list, "
         "present and walk-ins, and the title.",
     )
+    demo = command(
+        "demo-reminder",
+        "move a sample event so its 2-hour reminder comes within a minute",
+        "Move a sample event (one you registered for in `pustaka chat`, else the soonest open "
+        "one) to start 2 hours and 1 minute from now. Registrants are told of the new time at "
+        "once, and the 2-hour reminder falls due a minute later: a running `pustaka chat` "
+        "prints both. Only sample events are moved.",
+    )
+    demo.add_argument(
+        "--as",
+        dest="as_user",
+        metavar="USER_ID",
+        help="the Telegram user id used with `pustaka chat --as` (default: the terminal user)",
+    )
     audit = command(
         "audit",
         "the audit log in words (who did what, WITA)",
@@ -136,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         "report": _report,
         "registrations": _registrations,
         "audit": _audit,
+        "demo-reminder": _demo_reminder,
     }
     try:
         status = asyncio.run(commands[args.command](settings, args))
@@ -159,9 +174,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
                 "No channel configured (set TELEGRAM_BOT_TOKEN to serve Telegram): "
                 "opening the terminal chat."
             )
-            from bot.channels.terminal import chat
-
-            await chat(runtime.dispatcher)
+            await _terminal_chat(runtime, settings, "terminal", "local")
             return 0
         from bot.serve import serve
 
@@ -176,17 +189,37 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _chat(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.channels.terminal import chat
-
     runtime = await Runtime.open(settings)
     try:
         if args.as_user:
-            await chat(runtime.dispatcher, channel="telegram", user_id=args.as_user)
+            await _terminal_chat(runtime, settings, "telegram", args.as_user)
         else:
-            await chat(runtime.dispatcher)
+            await _terminal_chat(runtime, settings, "terminal", "local")
         return 0
     finally:
         await runtime.close()
+
+
+async def _terminal_chat(runtime: Runtime, settings: Settings, channel: str, user: str) -> None:
+    """The terminal chat with the delivery worker running in the same process, so reminders,
+    promotions and announcements for this identity show up as they fall due."""
+    from bot.channels.terminal import chat
+    from bot.terminal_delivery import TerminalDelivery
+
+    delivery = TerminalDelivery(
+        runtime.storage,
+        runtime.translator,
+        channel=channel,
+        recipient=user,
+        sink=sys.stdout,
+        timezone=settings.timezone,
+        reminder_offsets=settings.reminder_offsets,
+    )
+    await delivery.start()
+    try:
+        await chat(runtime.dispatcher, channel=channel, user_id=user)
+    finally:
+        await delivery.stop()
 
 
 async def _outbox(settings: Settings, args: argparse.Namespace) -> int:
@@ -366,6 +399,48 @@ async def _registrations(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     finally:
         await storage.close()
+
+
+async def _demo_reminder(settings: Settings, args: argparse.Namespace) -> int:
+    """A sample event moved to start in 2 h 1 min, so a reminder can be seen without waiting."""
+    from datetime import timedelta
+
+    now = utcnow()
+    channel, user = ("telegram", args.as_user) if args.as_user else ("terminal", "local")
+    storage = await Storage.open(settings.db_path)
+    try:
+        person = await storage.residents.find(channel=channel, external_id=user)
+        candidates = []
+        for item in await storage.registrations.overview(now=now):
+            event = await storage.events.get(event_id=item.event_id)
+            if not event.is_sample or event.status != "open" or event.starts_at <= now:
+                continue
+            mine = []
+            if person is not None:
+                mine = await storage.registrations.for_resident(
+                    resident_id=person.id, event_id=event.id
+                )
+            candidates.append((not any(r.status == "confirmed" for r in mine), event))
+        if not candidates:
+            print("No open sample event to move: run `pustaka init --sample` first.")
+            return 1
+        _, event = min(candidates, key=lambda pair: (pair[0], pair[1].starts_at))
+        starts = now + timedelta(hours=2, minutes=1)
+        result = await storage.registrations.reschedule_event(
+            event_id=event.id,
+            starts_at=starts,
+            ends_at=starts + (event.ends_at - event.starts_at),
+            now=now,
+        )
+    finally:
+        await storage.close()
+    local = starts.astimezone(ZoneInfo(settings.timezone))
+    print(
+        f"'{event.title}' now starts {local:%d-%m-%Y %H.%M} WITA; {result.notified} registrants "
+        "told. Its 2-hour reminder falls due in about a minute (a running `pustaka chat` "
+        "prints it)."
+    )
+    return 0
 
 
 async def _audit(settings: Settings, args: argparse.Namespace) -> int:

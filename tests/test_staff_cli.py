@@ -13,7 +13,17 @@ from storage.clock import utcnow
 from tests.pustaka_process import COMMAND, pustaka_env, run_pustaka
 
 WITA = ZoneInfo("Asia/Makassar")
-SUBCOMMANDS = ("run", "chat", "init", "import", "outbox", "report", "registrations", "audit")
+SUBCOMMANDS = (
+    "run",
+    "chat",
+    "init",
+    "import",
+    "outbox",
+    "report",
+    "registrations",
+    "audit",
+    "demo-reminder",
+)
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
