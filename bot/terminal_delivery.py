@@ -45,6 +45,8 @@ class TerminalSender:
         self._zone = ZoneInfo(timezone)
 
     async def send(self, message: Outbound) -> str | None:
+        if message.kind == "staff_menu":
+            return None  # a terminal has no command menu; /peran lists the commands
         if message.recipient != self.recipient:
             raise Deferred(OTHERS_RETRY_SECONDS, "terminal chat: for someone else")
         stamp = datetime.now(self._zone).strftime("%H.%M")

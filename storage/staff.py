@@ -8,6 +8,7 @@ event / library?") the same way.
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,7 @@ from storage.clock import from_db, to_db, utcnow
 from storage.db import Database
 from storage.errors import NotFound, StorageError
 from storage.models import Event
+from storage.outbox import OutboxMessage, enqueue
 
 ROLES = ("admin", "coordinator", "librarian")
 CONFIG = "config"
@@ -115,6 +117,41 @@ async def audit(
     )
 
 
+# Channels with a per-chat command menu (Telegram's BotCommandScopeChat).
+MENU_CHANNELS = ("telegram",)
+MENU_KIND = "staff_menu"
+
+
+async def menu_changed(
+    conn: aiosqlite.Connection, *, channel: str, external_id: str, now: datetime | None = None
+) -> None:
+    """Queue an update of the person's command menu (their staff commands, or none), inside
+    the transaction that changed their roles; rendered from the roles held at delivery."""
+    if channel not in MENU_CHANNELS:
+        return
+    stamp = to_db(now or utcnow())
+    async with conn.execute(
+        "SELECT language FROM residents WHERE channel = ? AND external_id = ?",
+        (channel, external_id),
+    ) as cur:
+        row = await cur.fetchone()
+    await enqueue(
+        conn,
+        OutboxMessage(
+            # Each change is news (two within one second too): a fresh key every time.
+            dedupe_key=f"{MENU_KIND}:{channel}:{external_id}:{stamp}:{uuid.uuid4().hex[:8]}",
+            kind=MENU_KIND,
+            channel=channel,
+            recipient=external_id,
+            text="",
+            language=str(row[0]) if row is not None else "id",
+            params={"channel": channel, "external_id": external_id},
+            priority=10,
+            due_at=now,
+        ),
+    )
+
+
 class Staff:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -157,6 +194,7 @@ class Staff:
                 )
                 if cur.rowcount:
                     added += 1
+                    await menu_changed(conn, channel=channel, external_id=user_id)
                     await audit(
                         conn,
                         actor=CONFIG,
@@ -192,6 +230,7 @@ class Staff:
                 "granted_by = excluded.granted_by, granted_at = excluded.granted_at",
                 (channel, external_id, role, regency_code, library_id, by.actor, stamp),
             )
+            await menu_changed(conn, channel=channel, external_id=external_id, now=now)
             scope = regency_code or (f"library:{library_id}" if library_id else "province")
             await audit(
                 conn,
@@ -239,6 +278,7 @@ class Staff:
                 "DELETE FROM staff_roles WHERE channel = ? AND external_id = ? AND role = ?",
                 (channel, external_id, role),
             )
+            await menu_changed(conn, channel=channel, external_id=external_id, now=now)
             await audit(
                 conn,
                 actor=by.actor,

@@ -7,9 +7,10 @@ from storage.db import Database
 
 
 async def pending_for_others(db: Database, *, channel: str, recipient: str) -> int:
-    """Rows queued (pending, due or later) for anyone but (channel, recipient)."""
+    """Messages queued (pending, due or later) for anyone but (channel, recipient); command
+    menu updates are no messages."""
     row = await db.fetchone(
-        "SELECT count(*) FROM outbox WHERE status = 'pending' "
+        "SELECT count(*) FROM outbox WHERE status = 'pending' AND kind <> 'staff_menu' "
         "AND NOT (channel = ? AND recipient = ?)",
         (channel, recipient),
     )
