@@ -234,7 +234,12 @@ def to_csv(header: list[str], rows: list[list[str]]) -> bytes:
 
 def to_xlsx(header: list[str], rows: list[list[str]], title: str) -> bytes:
     from openpyxl import Workbook  # imported here: only exports need it
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+    # Text is cleaned where it enters (handlers/textnorm.py), but rows stored before that, or
+    # imported content, may still hold control characters, which openpyxl refuses outright.
+    rows = [[ILLEGAL_CHARACTERS_RE.sub("", cell) for cell in row] for row in rows]
+    title = ILLEGAL_CHARACTERS_RE.sub("", title)
     book = Workbook()
     sheet = book.active
     sheet.title = "".join(c for c in title if c not in "[]:*?/\\")[:31] or "Peserta"
