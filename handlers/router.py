@@ -150,6 +150,7 @@ PAYLOADS: dict[str, PayloadHandler] = {
     "srl": access.payload(roles.list_page, "srl", access.ADMIN),
     "srg": access.payload(roles.grant_button, "srg", access.ADMIN),
     "sau": access.payload(roles.audit_page, "sau", access.ADMIN),
+    "srv": access.payload(roles.revoke_button, "srv", access.ADMIN),
     "bc": access.payload(broadcast.button, "bc"),
     "bcm": access.payload(broadcast.mine_page, "bcm"),
     "stc": _staff_button,
@@ -169,6 +170,7 @@ TEXT_STEPS: dict[tuple[str, str], Command] = {
     (attendance.FLOW, "code"): attendance.typed_code,
     (roles.FLOW_GRANT, "who"): access.step(roles.who_typed, access.ADMIN),
     (roles.FLOW_REVOKE, "who"): access.step(roles.who_typed, access.ADMIN),
+    (roles.FLOW_REVOKE, "confirm"): access.step(roles.revoke_typed, access.ADMIN),
     (broadcast.FLOW, "text"): access.step(broadcast.text_typed),
     (broadcast.FLOW, "when"): access.step(broadcast.when_typed),
     **{
@@ -176,7 +178,10 @@ TEXT_STEPS: dict[tuple[str, str], Command] = {
         for step in ("title", "description", "place", "when", "capacity", "deadline")
     },
     (staff_events.EDIT, "field"): access.step(staff_events.edit_typed, access.LIBRARIANS),
-    (staff_events.EDIT, "cancel_note"): access.step(staff_events.edit_typed, access.LIBRARIANS),
+    **{
+        (staff_events.EDIT, step): access.step(staff_events.edit_typed, access.LIBRARIANS)
+        for step in ("cancel_choice", "cancel_note", "cancel_confirm", "confirm_change")
+    },
 }
 # No payload we make holds a number this long (SQLite's integers end at 19 digits): a crafted
 # one would overflow where it is bound as an id.
