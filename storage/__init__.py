@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storage.broadcasts import Broadcasts
+from storage.catalogue import Catalogue
 from storage.db import BUSY_TIMEOUT_MS, Database
 from storage.events import Events
 from storage.libraries import Libraries
@@ -35,6 +36,7 @@ class Storage:
     registrations: Registrations
     outbox: OutboxRepo
     reminders: Reminders
+    catalogue: Catalogue
 
     @classmethod
     async def open(cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Storage:
@@ -52,7 +54,9 @@ class Storage:
             registrations=Registrations(db),
             outbox=OutboxRepo(db),
             reminders=Reminders(db),
+            catalogue=Catalogue(db),
         )
 
     async def close(self) -> None:
+        await self.catalogue.close()
         await self.db.close()
