@@ -13,6 +13,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.channels.base import ChannelSender
+from bot.dashboard.serve import dashboard_apps
 from bot.delivery.limits import ChannelLimiter, Limits
 from bot.delivery.service import for_settings, telegram_limiter
 from bot.runtime import Runtime
@@ -66,7 +67,11 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
         limiters[TELEGRAM] = limiter
 
     delivery = for_settings(runtime.storage, runtime.translator, settings, senders, limiters)
-    server = WebServer(build_app(routes, channels)) if settings.web_enabled else None
+    server = (
+        WebServer(build_app(routes, channels, dashboard_apps(runtime)))
+        if settings.web_enabled
+        else None
+    )
     delivering = False
     try:
         if server is not None:
