@@ -87,16 +87,27 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
+    terminal = not (settings.telegram_enabled or settings.whatsapp is not None)
+    if terminal:
+        from bot.dashboard.serve import terminal_settings
+
+        settings = terminal_settings(settings)
     runtime = await Runtime.open(settings)
     try:
-        if not (settings.telegram_enabled or settings.whatsapp is not None):
+        if terminal:
             print(
                 "No channel configured (set TELEGRAM_BOT_TOKEN to serve Telegram): "
                 "opening the terminal chat."
             )
             from bot.channels.terminal import chat
+            from bot.dashboard.serve import start_terminal_dashboard
 
-            await chat(runtime.dispatcher)
+            dashboard = await start_terminal_dashboard(runtime)
+            try:
+                await chat(runtime.dispatcher)
+            finally:
+                if dashboard is not None:
+                    await dashboard.stop()
             return 0
         from bot.serve import serve
 

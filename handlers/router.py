@@ -24,6 +24,7 @@ from handlers import (
 )
 from handlers.common import expired, main_menu
 from handlers.staff import access, broadcast, roles, stats
+from handlers.staff import dashboard as staff_dashboard
 from handlers.staff import events as staff_events
 from handlers.staff import registrations as staff_registrations
 from handlers.types import MAX_PAYLOAD_BYTES, MAX_TEXT_CHARS, Context
@@ -93,6 +94,7 @@ STAFF_COMMANDS: list[tuple[str, str, Command]] = [
     ("peserta", "registrations", access.command(staff_registrations.registrations, "peserta")),
     ("ekspor", "export", access.command(staff_registrations.export, "ekspor")),
     ("statistik", "stats", access.command(stats.show, "statistik", access.COORDINATORS)),
+    ("dasbor", "dashboard", access.command(staff_dashboard.open_dashboard, "dasbor")),
 ]
 
 
