@@ -167,14 +167,26 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
+    terminal = not (settings.telegram_enabled or settings.whatsapp is not None)
+    if terminal:
+        from bot.dashboard.serve import terminal_settings
+
+        settings = terminal_settings(settings)
     runtime = await Runtime.open(settings)
     try:
-        if not (settings.telegram_enabled or settings.whatsapp is not None):
+        if terminal:
             print(
                 "No channel configured (set TELEGRAM_BOT_TOKEN to serve Telegram): "
                 "opening the terminal chat."
             )
-            await _terminal_chat(runtime, settings, "terminal", "local")
+            from bot.dashboard.serve import start_terminal_dashboard
+
+            dashboard = await start_terminal_dashboard(runtime)
+            try:
+                await _terminal_chat(runtime, settings, "terminal", "local")
+            finally:
+                if dashboard is not None:
+                    await dashboard.stop()
             return 0
         from bot.serve import serve
 

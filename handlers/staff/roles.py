@@ -10,6 +10,7 @@ or answered with /beriperan). Granting, when parts are missing, asks with button
 from __future__ import annotations
 
 from handlers.common import clip, expired, page_count, pager, parse_page, typed_choice
+from handlers.phone_numbers import NotAPhoneNumber, normalise_phone
 from handlers.staff import audit_text
 from handlers.staff.access import OutOfScope
 from handlers.staff.answers import yes_no
@@ -107,6 +108,18 @@ async def _list(ctx: Context, page: int) -> None:
     )
 
 
+def _who_unknown(ctx: Context, who: str) -> None:
+    """A typed phone number gets the reason it was refused; anything else the usual hint."""
+    number = who.strip().lstrip("+")[:1].isdigit()
+    if number and who.rpartition(":")[0] in ("", "whatsapp") and ctx.incoming.channel != "telegram":
+        try:
+            normalise_phone(who.rpartition(":")[2])
+        except NotAPhoneNumber as exc:
+            ctx.say(ctx.t(f"phone_numbers.{exc.reason}", number=who))
+            return
+    ctx.say(ctx.t("staff.roles.who_unknown", who=who))
+
+
 async def _resolve(ctx: Context, word: str) -> str | None:
     """'channel:user_id' for a typed id or @username, or None."""
     word = word.strip()
@@ -115,8 +128,11 @@ async def _resolve(ctx: Context, word: str) -> str | None:
         return f"telegram:{found}" if found else None
     channel, _, ident = word.rpartition(":")
     channel = channel or ctx.incoming.channel
-    if channel == "whatsapp" and ident.startswith("+") and ident[1:].isdigit():
-        return f"whatsapp:{ident}"
+    if channel == "whatsapp":
+        try:
+            return f"whatsapp:{normalise_phone(ident)}"
+        except NotAPhoneNumber:
+            return None
     if channel in ("telegram", "terminal") and ident.isdigit():
         return f"{channel}:{ident}"
     return None
@@ -135,7 +151,7 @@ async def grant(ctx: Context, role: StaffRole) -> None:
     """/beriperan [who] [role] [regency code | all | library slug]"""
     target, rest, named = await _target_from(ctx, ctx.incoming.args.split())
     if named and target is None:
-        ctx.say(ctx.t("staff.roles.who_unknown", who=ctx.incoming.args.split()[0]))
+        _who_unknown(ctx, ctx.incoming.args.split()[0])
         return
     ctx.session.state.update(flow=FLOW_GRANT, step="who", draft={})
     if target is None:
@@ -181,7 +197,7 @@ async def who_typed(ctx: Context, role: StaffRole) -> None:
     else:
         target = await _resolve(ctx, ctx.incoming.text)
     if target is None:
-        ctx.say(ctx.t("staff.roles.who_unknown", who=clip(ctx.incoming.text, 40)))
+        _who_unknown(ctx, clip(ctx.incoming.text, 40))
         return
     ctx.session.state["draft"] = {"target": target}
     if ctx.session.flow == FLOW_REVOKE:
@@ -279,7 +295,7 @@ async def revoke(ctx: Context, role: StaffRole) -> None:
     words = ctx.incoming.args.split()
     target, rest, named = await _target_from(ctx, words)
     if named and target is None:
-        ctx.say(ctx.t("staff.roles.who_unknown", who=words[0]))
+        _who_unknown(ctx, words[0])
         return
     if target is None:
         ctx.session.state.update(flow=FLOW_REVOKE, step="who", draft={})
