@@ -97,7 +97,7 @@ async def test_admin_grants_a_coordinator_by_username_with_buttons(
     tg.usernames[COORDINATOR] = "Maria_Alor"
     await tg.onboard(COORDINATOR, regency="alor")  # has written to the bot: username known
     calls = await tg.send(ADMIN, "/beriperan @maria_alor")
-    assert payloads(calls) == ["srg:r:admin", "srg:r:coordinator", "srg:r:librarian"]
+    assert payloads(calls) == ["srg:r:admin", "srg:r:coordinator", "srg:r:librarian", "stc:peran"]
     calls = await tg.tap(ADMIN, "srg:r:coordinator")
     assert "srg:s:*" in payloads(calls) and "srg:s:alor" in payloads(calls)
     calls = await tg.tap(ADMIN, "srg:s:alor")

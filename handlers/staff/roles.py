@@ -213,6 +213,7 @@ async def _next_grant_question(ctx: Context, role: StaffRole) -> None:
         ctx.say(
             ctx.t("staff.roles.ask_role", who=draft["target"]),
             *(ctx.choice(f"staff.role.{r}", f"srg:r:{r}") for r in ROLES),
+            *nav(ctx),
         )
         return
     regencies = await ctx.storage.libraries.regencies()
@@ -221,11 +222,13 @@ async def _next_grant_question(ctx: Context, role: StaffRole) -> None:
             ctx.t("staff.roles.ask_regency"),
             ctx.choice("staff.roles.province", "srg:s:*"),
             *(Choice(r.name, f"srg:s:{r.code}") for r in regencies),
+            *nav(ctx),
         )
         return
     ctx.say(
         ctx.t("staff.roles.ask_library_regency"),
         *(Choice(r.name, f"srg:lr:{r.code}") for r in regencies),
+        *nav(ctx),
     )
 
 
@@ -251,11 +254,12 @@ async def grant_button(ctx: Context, role: StaffRole, arg: str) -> None:
     if action == "lr" and draft.get("role") == "librarian" and value in codes:
         libraries = await ctx.storage.libraries.in_regency(regency_code=value)
         if not libraries:
-            ctx.say(ctx.t("staff.roles.no_library"))
+            ctx.say(ctx.t("staff.roles.no_library"), *nav(ctx))
             return
         ctx.say(
             ctx.t("staff.roles.ask_library"),
             *(Choice(clip(lib.name, 60), f"srg:l:{lib.id}") for lib in libraries),
+            *nav(ctx),
         )
         return
     if action == "l" and draft.get("role") == "librarian" and value.isdigit():
