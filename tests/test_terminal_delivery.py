@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import subprocess
+import threading
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,7 +15,7 @@ from bot.runtime import Runtime
 from bot.terminal_delivery import TerminalDelivery
 from storage.clock import from_db, utcnow
 from storage.staff_events import NewEvent
-from tests.pustaka_process import pustaka_env, run_pustaka
+from tests.pustaka_process import COMMAND, pustaka_env, run_pustaka
 from tests.staff_support import library_id
 
 
@@ -124,3 +127,46 @@ async def test_demo_reminder_makes_a_reminder_due_within_a_minute(
     )
     due = [from_db(r[0]) for r in reminders]
     assert any(timedelta(0) < d - utcnow() <= timedelta(minutes=1) for d in due), due
+
+
+def test_pustaka_chat_prints_an_announcement_as_it_is_delivered(tmp_path: Path) -> None:
+    """Announcements said "sedang dikirim" and stayed pending in the terminal chat."""
+    env = pustaka_env(PUSTAKA_DB=str(tmp_path / "pustaka.db"), PUSTAKA_ADMINS="9001")
+    assert run_pustaka(tmp_path, env, "init", "--sample").returncode == 0
+    seen: list[str] = []
+    arrived = threading.Event()
+    with subprocess.Popen(
+        [*COMMAND, "chat", "--as", "9001"],
+        env=env,
+        cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ) as process:
+        assert process.stdin is not None and process.stdout is not None
+        output = process.stdout
+
+        def read() -> None:
+            for line in output:
+                seen.append(line)
+                if "Pesan masuk" in line:
+                    arrived.set()
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        # Onboard as a resident of Ende (an admin hears announcements too), then announce.
+        for typed in ("1", "1", "11", "/siaran", "Perpustakaan buka sampai malam.", "1", "1", "1"):
+            process.stdin.write(typed + "\n")
+            process.stdin.flush()
+            time.sleep(0.3)  # one line at a time, as a person types
+        try:
+            assert arrived.wait(30), "".join(seen)  # bounded wait for the worker
+        finally:
+            process.stdin.write("/quit\n")
+            process.stdin.flush()
+            process.wait(30)
+            reader.join(5)
+    text = "".join(seen)
+    after = text[text.index("Pesan masuk") :]
+    assert "WITA] Pesan masuk:" in text and "Perpustakaan buka sampai malam." in after
