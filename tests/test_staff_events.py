@@ -330,7 +330,6 @@ async def test_a_cancelled_event_is_restored_with_seats_and_waitlist_order(
     await tg.tap(LIBRARIAN, f"sev:xn:{event_id}")
     calls = await tg.tap(LIBRARIAN, f"sev:xy:{event_id}")
     assert f"sev:r:{event_id}" in payloads(calls)
-    # A registration cancelled meanwhile gives nobody a seat of a cancelled event.
     calls = await tg.tap(LIBRARIAN, f"sev:r:{event_id}")
     assert "2 kursi terdaftar dan 2 daftar tunggu" in texts(calls)
     calls = await tg.tap(LIBRARIAN, f"sev:ry:{event_id}")
@@ -338,6 +337,7 @@ async def test_a_cancelled_event_is_restored_with_seats_and_waitlist_order(
     assert "Status: dibuka" in texts(calls)
     after = await runtime.storage.staff_events.all_people(event_id=event_id)
     assert [(p.name, p.status) for p in after] == [(p.name, p.status) for p in before]
+    assert [p.status for p in after] == ["confirmed", "confirmed", "waitlisted", "waitlisted"]
     assert len(await outbox_rows(runtime, f"event_restored:{event_id}")) == 4
     event = await runtime.storage.events.get(event_id=event_id)
     assert (event.status, event.seats_taken) == ("open", 2)
@@ -346,7 +346,26 @@ async def test_a_cancelled_event_is_restored_with_seats_and_waitlist_order(
     await tg.tap(LIBRARIAN, f"sev:xn:{event_id}")
     await tg.tap(LIBRARIAN, f"sev:xy:{event_id}")
     assert len(await outbox_rows(runtime, f"event_cancelled:{event_id}")) == 8
+    # A seat given up while the event is off goes to the first on the waiting list once it is
+    # back (a cancelled event gives nobody a seat).
+    first = next(p for p in after if p.status == "confirmed")
+    seat_holder = await runtime.storage.registrations.get(registration_id=first.registration_id)
+    assert seat_holder.resident_id is not None
+    await runtime.storage.registrations.cancel(
+        registration_id=first.registration_id, resident_id=seat_holder.resident_id, now=utcnow()
+    )
+    waiting = [p.name for p in await runtime.storage.staff_events.all_people(event_id=event_id)]
+    await tg.tap(LIBRARIAN, f"sev:ry:{event_id}")
+    now_listed = await runtime.storage.staff_events.all_people(event_id=event_id)
+    assert [(p.name, p.status) for p in now_listed] == [
+        (waiting[0], "confirmed"),
+        (waiting[1], "confirmed"),
+        (waiting[2], "waitlisted"),
+    ]
+    assert await outbox_rows(runtime, "promotion:")
     # Once the event has started it cannot come back.
+    for step in ("x", "xn", "xy"):
+        await tg.tap(LIBRARIAN, f"sev:{step}:{event_id}")
     async with runtime.storage.db.transaction() as conn:
         await conn.execute(
             "UPDATE events SET starts_at = ?, ends_at = ? WHERE id = ?",
