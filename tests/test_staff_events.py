@@ -282,6 +282,11 @@ async def test_a_no_word_never_cancels_the_event(tg: TelegramHarness, runtime: R
     assert "tidak dibatalkan" in texts(await tg.send(LIBRARIAN, "tidak jadi"))
     assert (await runtime.storage.events.get(event_id=event_id)).status == "open"
     assert not await outbox_rows(runtime, f"event_cancelled:{event_id}")
+    # The same in English.
+    calls = await tg.tap(LIBRARIAN, f"sev:x:{event_id}", "en")
+    assert "Cancel \"Kelas Merajut Anak\"? 1 registrants will be told" in texts(calls)
+    await tg.tap(LIBRARIAN, f"sev:xn:{event_id}", "en")
+    assert "is not cancelled" in texts(await tg.send(LIBRARIAN, "nope", "en"))
     # The confirmation button of an old message does nothing once the step is gone.
     assert "kedaluwarsa" in texts(await tg.tap(LIBRARIAN, f"sev:xy:{event_id}"))
     assert (await runtime.storage.events.get(event_id=event_id)).status == "open"
@@ -298,9 +303,10 @@ async def test_cancel_with_a_message_to_registrants(tg: TelegramHarness, runtime
     assert {f"sev:xm:{event_id}", f"sev:xn:{event_id}", f"sev:k:{event_id}"} <= set(payloads(calls))
     await tg.tap(LIBRARIAN, f"sev:xm:{event_id}")
     assert "5–500 karakter" in texts(await tg.send(LIBRARIAN, "maaf"))
-    calls = await tg.send(LIBRARIAN, "Pengajar sakit; kelas diganti bulan depan.")
-    # The note is shown as registrants will read it, and nothing has happened yet.
-    assert "«Pengajar sakit; kelas diganti bulan depan.»" in texts(calls)
+    calls = await tg.send(LIBRARIAN, "Pengajar tidak bisa datang; kelas diganti bulan depan.")
+    # The note is shown as registrants will read it ("tidak" inside a sentence is no "no"),
+    # and nothing has happened yet.
+    assert "«Pengajar tidak bisa datang; kelas diganti bulan depan.»" in texts(calls)
     assert ("❌ Ya, batalkan acara", f"sev:xy:{event_id}") in [b for c in calls for b in c.buttons]
     assert (await runtime.storage.events.get(event_id=event_id)).status == "open"
     calls = await tg.send(LIBRARIAN, "Ya, batalkan acara")  # the button's words, typed
@@ -315,7 +321,7 @@ async def test_cancel_with_a_message_to_registrants(tg: TelegramHarness, runtime
     calls = await tg.tap(LIBRARIAN, f"sev:e:{event_id}")
     assert "Status: dibatalkan" in texts(calls) and f"sev:x:{event_id}" not in payloads(calls)
     entries, _ = await runtime.storage.staff.audit_entries()
-    assert any(e.action == "event.cancel" and "Pengajar sakit" in e.detail for e in entries)
+    assert any(e.action == "event.cancel" and "Pengajar tidak bisa" in e.detail for e in entries)
 
 
 async def test_a_cancelled_event_is_restored_with_seats_and_waitlist_order(
