@@ -205,6 +205,35 @@ class Staff:
                     )
         return added
 
+    async def queue_menus(self) -> int:
+        """One command-menu update for every staff identity whose set of roles has not had one
+        yet (staff from before menus existed; a database copied to a new bot). The key names
+        the roles, so a restart queues nothing new. Returns how many were queued."""
+        rows = await self._db.fetchall(
+            "SELECT channel, external_id, group_concat(role, '+') AS held FROM "
+            "(SELECT channel, external_id, role FROM staff_roles ORDER BY role) "
+            "GROUP BY channel, external_id"
+        )
+        added = 0
+        async with self._db.transaction() as conn:
+            for row in rows:
+                if row["channel"] not in MENU_CHANNELS:
+                    continue
+                key = f"{MENU_KIND}:{row['channel']}:{row['external_id']}:roles={row['held']}"
+                added += await enqueue(
+                    conn,
+                    OutboxMessage(
+                        dedupe_key=key,
+                        kind=MENU_KIND,
+                        channel=row["channel"],
+                        recipient=row["external_id"],
+                        text="",
+                        params={"channel": row["channel"], "external_id": row["external_id"]},
+                        priority=10,
+                    ),
+                )
+        return added
+
     async def grant(
         self,
         *,

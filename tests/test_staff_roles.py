@@ -312,6 +312,17 @@ async def test_staff_see_their_commands_in_their_chat_menu(
     assert [(c.method, _json(c.params["scope"])["chat_id"]) for c in calls] == [
         ("deleteMyCommands", 7107)
     ]
+    # Staff from before menus existed get one at the next start; a restart adds nothing.
+    async with runtime.storage.db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO staff_roles (channel, external_id, role, regency_code, library_id, "
+            "granted_by, granted_at) VALUES ('telegram', '7108', 'coordinator', NULL, NULL, "
+            "'telegram:9001', '2026-01-01T00:00:00Z')"
+        )
+    assert await runtime.storage.staff.queue_menus() == 1  # the admin's was queued at start
+    assert await runtime.storage.staff.queue_menus() == 0
+    calls = await deliver()
+    assert [_json(c.params["scope"])["chat_id"] for c in calls] == [7108]
 
 
 def _json(value: object) -> Any:
