@@ -103,6 +103,15 @@ async def test_every_staff_screen_has_back_and_menu(tg: TelegramHarness, runtime
         assert any(
             p.endswith(":0") and p.startswith(("sev:l", "spe:")) for p in payloads(screens[name])
         ), name
+    # Inside an announcement: the audience question and its sub-lists lead back.
+    await tg.send(LIBRARIAN, "/siaran")
+    calls = await tg.send(LIBRARIAN, "Perpustakaan buka sampai malam.")
+    assert "stc:peran" in payloads(calls)
+    calls = await tg.tap(LIBRARIAN, "bc:a:ts")
+    assert "bc:aud" in payloads(calls) and "stc:peran" in payloads(calls)
+    calls = await tg.tap(LIBRARIAN, "bc:aud")
+    assert "bc:a:all" in payloads(calls)
+    assert "stc:peran" in payloads(await tg.tap(LIBRARIAN, "bc:x"))
     # The staff menu button opens the commands of one's role.
     calls = await tg.tap(LIBRARIAN, "stc:peran")
     assert "stc:kelolaacara" in payloads(calls)

@@ -88,7 +88,7 @@ async def _ask_audience(ctx: Context, role: StaffRole) -> None:
     choices.append(ctx.choice("staff.bc.aud_registrants", "bc:a:es:0"))
     choices.append(ctx.choice("staff.bc.aud_waitlist", "bc:a:ws:0"))
     choices.append(ctx.choice("staff.bc.cancel", "bc:x"))
-    ctx.say(ctx.t("staff.bc.ask_audience"), *choices)
+    ctx.say(ctx.t("staff.bc.ask_audience"), *choices, *nav(ctx))
 
 
 def check_audience(role: StaffRole, audience: Audience, event: Event | None = None) -> None:
@@ -117,7 +117,9 @@ async def audience_button(ctx: Context, role: StaffRole, arg: str) -> None:
     elif kind == "rs" and role.province_wide:
         regencies = await ctx.storage.libraries.regencies()
         ctx.say(
-            ctx.t("staff.bc.ask_regency"), *(Choice(r.name, f"bc:a:r:{r.code}") for r in regencies)
+            ctx.t("staff.bc.ask_regency"),
+            *(Choice(r.name, f"bc:a:r:{r.code}") for r in regencies),
+            *nav(ctx, "bc:aud"),
         )
         return
     elif kind == "r":
@@ -131,6 +133,7 @@ async def audience_button(ctx: Context, role: StaffRole, arg: str) -> None:
         ctx.say(
             ctx.t("staff.bc.ask_topic"),
             *(ctx.choice(f"events.category.{c}", f"bc:a:t:{c}") for c in CATEGORIES),
+            *nav(ctx, "bc:aud"),
         )
         return
     elif kind == "t" and value in CATEGORIES:
@@ -197,7 +200,11 @@ async def _pick_event(ctx: Context, role: StaffRole, kind: str, page_text: str) 
         for e in events
     ]
     choices += pager(ctx, page=page, total=total, page_size=size, payload=f"bc:a:{kind}:" + "{}")
-    ctx.say(ctx.t("staff.bc.ask_event", page=page + 1, pages=page_count(total, size)), *choices)
+    ctx.say(
+        ctx.t("staff.bc.ask_event", page=page + 1, pages=page_count(total, size)),
+        *choices,
+        *nav(ctx, "bc:aud"),
+    )
 
 
 async def describe_audience(ctx: Context, audience: Audience) -> str:
@@ -260,14 +267,15 @@ async def send_button(ctx: Context, role: StaffRole, arg: str) -> None:
     if arg == "x":
         for key in ("flow", "step", "draft"):
             ctx.session.state.pop(key, None)
-        ctx.say(ctx.t("staff.bc.cancelled"))
+        ctx.say(ctx.t("staff.bc.cancelled"), *nav(ctx))
+        return
+    if arg == "aud" and draft is not None and "text" in draft:
+        # Back to the audience question, from its sub-lists or from the preview.
+        ctx.session.state["step"] = "audience"
+        await _ask_audience(ctx, role)
         return
     if draft is None or "aud" not in draft:
         expired(ctx)
-        return
-    if arg == "aud":
-        ctx.session.state["step"] = "audience"
-        await _ask_audience(ctx, role)
         return
     if arg == "now":
         draft.pop("due", None)
