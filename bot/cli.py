@@ -254,7 +254,8 @@ async def _outbox(settings: Settings, args: argparse.Namespace) -> int:
             print(f"    {kind}: {detail}")
         if stats.oldest_pending is not None:
             due, kind, key = stats.oldest_pending
-            print(f"  oldest pending: {key} ({kind}), due {due:%Y-%m-%d %H:%M:%S} UTC")
+            local = due.astimezone(ZoneInfo(settings.timezone))
+            print(f"  oldest pending: {key} ({kind}), due {local:%d-%m-%Y %H.%M.%S} WITA")
         return 0
     finally:
         await storage.close()
