@@ -137,6 +137,16 @@ async def test_admins_and_coordinators_create_for_a_library_in_scope(
         event_id=await _event_id(runtime, "Pelatihan Pemasaran Digital UMKM")
     )
     assert (event.library_id, event.capacity, event.status) == (alor, None, "open")
+    # The Ende coordinator manages Ende's events, not this Alor one.
+    calls = await tg.send(COORDINATOR, "/kelolaacara")
+    assert f"sev:e:{event.id}" not in payloads(calls)
+    for payload in (f"sev:e:{event.id}", f"sev:x:{event.id}", f"sev:ed:{event.id}:time"):
+        assert "kedaluwarsa" in texts(await tg.tap(COORDINATOR, payload)), payload
+    ende_events, _ = await runtime.storage.staff_events.in_scope(
+        now=utcnow(), library_id=await library_id(runtime, "perpus-ende")
+    )
+    calls = await tg.tap(COORDINATOR, f"sev:e:{ende_events[0].id}")
+    assert f"sev:x:{ende_events[0].id}" in payloads(calls)
 
 
 async def test_raising_the_capacity_seats_the_waitlist_in_arrival_order(
