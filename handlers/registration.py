@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 from handlers import steps
 from handlers.common import clip, expired, main_menu
+from handlers.filenames import ics_filename
 from handlers.ics import event_ics
 from handlers.steps import Accepts, Step
 from handlers.types import Choice, Context, Document, Reply
@@ -666,7 +667,9 @@ async def calendar(ctx: Context, arg: str) -> None:
         Reply(
             text=ctx.t("reg.ics_caption", title=event.title),
             document=Document(
-                filename=f"{event.slug[:40]}.ics", content=content, mime_type="text/calendar"
+                filename=ics_filename(event.title, event.starts_at, ctx.settings.timezone),
+                content=content,
+                mime_type="text/calendar",
             ),
         )
     )

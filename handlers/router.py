@@ -7,6 +7,7 @@ most 64 bytes; a prefix not listed here, or an argument that no longer means any
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
@@ -17,6 +18,7 @@ from handlers import (
     help,
     libraries,
     onboarding,
+    paging,
     privacy,
     registration,
     reminders,
@@ -26,9 +28,10 @@ from handlers import (
 from handlers.common import expired, main_menu
 from handlers.places import place_aliases
 from handlers.staff import access, broadcast, roles, stats
+from handlers.staff import dashboard as staff_dashboard
 from handlers.staff import events as staff_events
 from handlers.staff import registrations as staff_registrations
-from handlers.types import MAX_TEXT_CHARS, Choice, Context
+from handlers.types import MAX_PAYLOAD_BYTES, MAX_TEXT_CHARS, Choice, Context
 from handlers.understand import match_choice
 
 Command = Callable[[Context], Awaitable[None]]
@@ -101,6 +104,7 @@ STAFF_COMMANDS: list[tuple[str, str, Command]] = [
     ("peserta", "registrations", access.command(staff_registrations.registrations, "peserta")),
     ("ekspor", "export", access.command(staff_registrations.export, "ekspor")),
     ("statistik", "stats", access.command(stats.show, "statistik", access.COORDINATORS)),
+    ("dasbor", "dashboard", access.command(staff_dashboard.open_dashboard, "dasbor")),
 ]
 
 
@@ -160,6 +164,7 @@ PAYLOADS: dict[str, PayloadHandler] = {
     "srl": access.payload(roles.list_page, "srl", access.ADMIN),
     "srg": access.payload(roles.grant_button, "srg", access.ADMIN),
     "sau": access.payload(roles.audit_page, "sau", access.ADMIN),
+    "srv": access.payload(roles.revoke_button, "srv", access.ADMIN),
     "bc": access.payload(broadcast.button, "bc"),
     "bcm": access.payload(broadcast.mine_page, "bcm"),
     "stc": _staff_button,
@@ -177,6 +182,7 @@ PAYLOADS: dict[str, PayloadHandler] = {
 TEXT_STEPS: dict[tuple[str, str], Command] = {
     (roles.FLOW_GRANT, "who"): access.step(roles.who_typed, access.ADMIN),
     (roles.FLOW_REVOKE, "who"): access.step(roles.who_typed, access.ADMIN),
+    (roles.FLOW_REVOKE, "confirm"): access.step(roles.revoke_typed, access.ADMIN),
     (broadcast.FLOW, "text"): access.step(broadcast.text_typed),
     (broadcast.FLOW, "when"): access.step(broadcast.when_typed),
     **{
@@ -184,8 +190,15 @@ TEXT_STEPS: dict[tuple[str, str], Command] = {
         for step in ("title", "description", "place", "when", "capacity", "deadline")
     },
     (staff_events.EDIT, "field"): access.step(staff_events.edit_typed, access.LIBRARIANS),
-    (staff_events.EDIT, "cancel_note"): access.step(staff_events.edit_typed, access.LIBRARIANS),
+    **{
+        (staff_events.EDIT, step): access.step(staff_events.edit_typed, access.LIBRARIANS)
+        for step in ("cancel_choice", "cancel_note", "cancel_confirm", "confirm_change")
+    },
 }
+# No payload we make holds a number this long (SQLite's integers end at 19 digits): a crafted
+# one would overflow where it is bound as an id.
+_HUGE_NUMBER = re.compile(r"\d{19,}")
+
 # Steps that take a photo (its caption is the text); elsewhere a photo gets "text only".
 PHOTO_STEPS = {(broadcast.FLOW, "text")}
 
@@ -202,7 +215,12 @@ async def _typed_as_choice(ctx: Context) -> bool:
     shown = ctx.session.state.get("choices")
     if not shown:
         return False
-    match = match_choice(ctx.incoming.text, shown, await place_aliases(ctx))
+    aliases = await place_aliases(ctx)
+    match = match_choice(ctx.incoming.text, shown, aliases)
+    listed = ctx.session.state.get(paging.KEPT)
+    if match.payload is None and not match.options and listed:
+        # A long list shown a page at a time: "TTS" names a regency on any page.
+        match = match_choice(ctx.incoming.text, listed, aliases, numbers=False)
     if match.payload is not None:
         ctx.incoming = replace(ctx.incoming, payload=match.payload)
     elif match.options:
@@ -234,7 +252,15 @@ async def route(ctx: Context) -> None:
         if await _typed_as_choice(ctx):
             return
         incoming = ctx.incoming
+        if paging.is_page_turn(incoming.payload):
+            paging.show_page(ctx)
+            return
     if incoming.payload is not None:
+        if len(incoming.payload.encode()) > MAX_PAYLOAD_BYTES or _HUGE_NUMBER.search(
+            incoming.payload
+        ):
+            expired(ctx)  # not one of ours (WhatsApp ids may be 256 bytes; ours are <= 64)
+            return
         if found is not None and not steps.belongs(found[0], incoming.payload):
             steps.leave(ctx)  # another screen's button
         prefix, _, arg = incoming.payload.partition(":")

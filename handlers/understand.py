@@ -128,17 +128,22 @@ NO_MATCH = Match()
 
 
 def match_choice(
-    text: str, shown: object, aliases: Mapping[str, tuple[str, ...]] | None = None
+    text: str,
+    shown: object,
+    aliases: Mapping[str, tuple[str, ...]] | None = None,
+    *,
+    numbers: bool = True,
 ) -> Match:
     """The shown choice typed text names: its number, its words (or enough of them, or with a
-    typo), what it means (yes/no, a gender, an age band) or an alias of its place."""
+    typo), what it means (yes/no, a gender, an age band) or an alias of its place. `numbers`
+    False: a list not on the screen (other pages of it), where "2" means nothing."""
     if not isinstance(shown, list) or not shown or not text.strip():
         return NO_MATCH
     choices = [(str(c[0]), str(c[1]), str(c[2]) if len(c) > 2 else "") for c in shown]
     words = normal(text)
     if not words:
         return NO_MATCH
-    number = typed_number(text)
+    number = typed_number(text) if numbers else None
     if number is not None and 1 <= number <= len(choices):
         return Match(choices[number - 1][1])
     meanings = {means: payload for _, payload, means in choices if means}
