@@ -242,8 +242,26 @@ def _date(text: str, raw: str, today: date) -> Window | None:
     return None
 
 
+# People send the same few things over and over ("halo", "jam buka", "acara minggu ini"): what
+# they mean is kept per text, for one alias table and one day at a time.
+_CACHE_SIZE = 4096
+_cache: dict[str, Understood] = {}
+_cache_for: list[object] = [None]
+
+
 def understand(raw: str, aliases: Mapping[str, tuple[str, ...]], today: date) -> Understood:
-    """Intent, place, time, category and the words left over, from one free-text message."""
+    """Intent, place, time, category and the words left over, from one free-text message (the
+    result is shared: read it, do not change it)."""
+    if _cache_for[0] != (id(aliases), today) or len(_cache) >= _CACHE_SIZE:
+        _cache.clear()
+        _cache_for[0] = (id(aliases), today)
+    found = _cache.get(raw)
+    if found is None:
+        found = _cache[raw] = _understand(raw, aliases, today)
+    return found
+
+
+def _understand(raw: str, aliases: Mapping[str, tuple[str, ...]], today: date) -> Understood:
     stripped = raw.strip()
     words = _canonical(normal(stripped).split())
     text = " ".join(words)

@@ -215,9 +215,11 @@ async def _typed_as_choice(ctx: Context) -> bool:
     shown = ctx.session.state.get("choices")
     if not shown:
         return False
-    aliases = await place_aliases(ctx)
-    match = match_choice(ctx.incoming.text, shown, aliases)
     listed = ctx.session.state.get(paging.KEPT)
+    # The alias table only matters where places are offered (the regency question).
+    places = any(len(c) > 2 and str(c[2]).startswith("place:") for c in shown)
+    aliases = await place_aliases(ctx) if places or listed else None
+    match = match_choice(ctx.incoming.text, shown, aliases)
     if match.payload is None and not match.options and listed:
         # A long list shown a page at a time: "TTS" names a regency on any page.
         match = match_choice(ctx.incoming.text, listed, aliases, numbers=False)
