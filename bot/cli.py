@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.catalogue import cli as catalogue_cli
 from bot.config import ConfigError, Settings, load_settings
 from bot.content import ContentError, load_content_file, parse_content
 from bot.runtime import Runtime
@@ -52,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--lang", choices=["id", "en"], default="id")
     report.add_argument("--out", default="-", help="CSV file to write (default: print)")
     sub.add_parser("registrations", help="upcoming events: check-in codes and registrations")
+    catalogue_cli.add_parser(sub)
     return parser
 
 
@@ -79,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         "outbox": _outbox,
         "report": _report,
         "registrations": _registrations,
+        "harvest": _harvest,
     }
     try:
         return asyncio.run(commands[args.command](settings, args))
@@ -166,6 +169,10 @@ async def _init(settings: Settings, args: argparse.Namespace) -> int:
             )
             result = await ContentRepo(storage.db).import_content(content, is_sample=True)
             print(f"{settings.db_path}: sample content loaded ({result}).")
+            # The sample libraries' book catalogue, from the bundled OAI-PMH responses.
+            await catalogue_cli.harvest(storage, None, quiet=True)
+            books = sum(s.records for s in await storage.catalogue.sources())
+            print(f"{settings.db_path}: sample book catalogue loaded ({books} books).")
         else:
             print(f"{settings.db_path}: database ready.")
         return 0
@@ -266,6 +273,16 @@ async def _registrations(settings: Settings, args: argparse.Namespace) -> int:
                 f"{item.slug} ({item.status})"
             )
         return 0
+    finally:
+        await storage.close()
+
+
+async def _harvest(settings: Settings, args: argparse.Namespace) -> int:
+    storage = await Storage.open(settings.db_path)
+    try:
+        if args.status:
+            return await catalogue_cli.status(storage, args.library, settings.timezone)
+        return await catalogue_cli.harvest(storage, args.library)
     finally:
         await storage.close()
 

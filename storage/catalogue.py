@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from storage.catalogue_text import (
     digest,
     fold,
+    old_spellings,
     one_typo_away,
     query_words,
     stem,
@@ -391,7 +392,8 @@ class Catalogue:
 
     def _near_terms(self, conn: sqlite3.Connection, word: str) -> list[str]:
         found: list[str] = []
-        for candidate in sorted(one_typo_away(word)):
+        # Old spellings first: "pramudya" is far likelier to mean Pramoedya than a typo.
+        for candidate in [*sorted(old_spellings(word)), *sorted(one_typo_away(word))]:
             if conn.execute(
                 "SELECT 1 FROM catalogue_vocab WHERE term = ?", (candidate,)
             ).fetchone():
