@@ -7,6 +7,7 @@ from pathlib import Path
 
 from storage.broadcasts import Broadcasts
 from storage.catalogue import Catalogue
+from storage.dashboard import DashboardRepo
 from storage.db import BUSY_TIMEOUT_MS, Database
 from storage.events import Events
 from storage.libraries import Libraries
@@ -37,6 +38,7 @@ class Storage:
     outbox: OutboxRepo
     reminders: Reminders
     catalogue: Catalogue
+    dashboard: DashboardRepo
 
     @classmethod
     async def open(cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Storage:
@@ -55,6 +57,7 @@ class Storage:
             outbox=OutboxRepo(db),
             reminders=Reminders(db),
             catalogue=Catalogue(db),
+            dashboard=DashboardRepo(db),
         )
 
     async def close(self) -> None:
