@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from importlib.abc import Traversable
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -59,8 +60,9 @@ class BundledCatalogue:
 
 @asynccontextmanager
 async def bundled_server() -> AsyncIterator[Callable[[CatalogueSource], str | None]]:
-    """Serve both sample catalogues on loopback; yields the URL to harvest a source from (the
-    bundled one for a sample library, its own for the rest)."""
+    """Serve both sample catalogues on loopback; yields the URL to harvest a source from: the
+    bundled one for a sample library whose address is the sample's `.invalid` one, None (its
+    own address) for every other."""
     catalogues = {system: BundledCatalogue(system) for system in ("inlislite", "slims")}
 
     async def handle(request: web.Request) -> web.Response:
@@ -78,7 +80,10 @@ async def bundled_server() -> AsyncIterator[Callable[[CatalogueSource], str | No
     port = runner.addresses[0][1]
 
     def url_for(source: CatalogueSource) -> str | None:
-        return f"http://127.0.0.1:{port}/{source.system}" if source.is_sample else None
+        host = urlsplit(source.url).hostname or ""
+        if source.is_sample and host.endswith(".invalid"):
+            return f"http://127.0.0.1:{port}/{source.system}"
+        return None
 
     try:
         yield url_for

@@ -8,7 +8,8 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from handlers.staff.registrations import to_csv
+from handlers.staff.export_files import Cell as FileCell
+from handlers.staff.export_files import to_csv
 
 Cell = str | int | float | None
 
@@ -81,7 +82,7 @@ def _file_value(column: Column, value: Cell) -> Cell:
 
 def csv_bytes(table: Table) -> bytes:
     """UTF-8 with BOM, like the chat's export (one writer for both)."""
-    rows = [
+    rows: list[list[FileCell]] = [
         [str(_file_value(c, v)) for c, v in zip(table.columns, row, strict=True)]
         for row in table.rows
     ]

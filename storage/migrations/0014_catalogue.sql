@@ -1,6 +1,6 @@
 -- The libraries' book catalogues, harvested over OAI-PMH (bot/catalogue/), and their search index.
--- Numbered after the issue (12) rather than the next free number, so that migrations added on
--- other branches at the same time do not share its number.
+-- Was 0012 until another branch took that number too (two files with one number: the second is
+-- never applied); tests/test_catalogue_storage.py now checks that the numbers are unique.
 
 -- Which system a library's catalogue runs on and how its harvests went.
 CREATE TABLE catalogue_sources (
