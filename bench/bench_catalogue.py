@@ -19,6 +19,7 @@ and whether Indonesian stemming helps recall.
 from __future__ import annotations
 
 import asyncio
+import json
 import multiprocessing
 import random
 import re
@@ -190,6 +191,7 @@ def _fill(path: Path, m: int) -> None:
     rng = random.Random(7)
     books = _books(20_000)
     batch: list[tuple[object, ...]] = []
+    terms: set[str] = set()
     insert = (
         "INSERT INTO catalogue_records (library_id, identifier, title, authors, subjects, stems, "
         "publisher, year, call_number, isbn, language, work_key, digest) "
@@ -214,12 +216,14 @@ def _fill(path: Path, m: int) -> None:
             language="ind",
         )
         row = staging_row(library_ids[i % len(library_ids)], record)
-        batch.append((row[0], row[1], *row[3:]))
+        batch.append((row[0], row[1], *row[3:-1]))
+        terms.update(json.loads(str(row[-1])))
         if len(batch) >= 20_000:
             conn.executemany(insert, batch)
             batch = []
     if batch:
         conn.executemany(insert, batch)
+    conn.executemany("INSERT OR IGNORE INTO catalogue_terms VALUES (?)", [(t,) for t in terms])
     conn.execute("COMMIT")
     conn.execute("INSERT INTO catalogue_fts (catalogue_fts) VALUES ('optimize')")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
