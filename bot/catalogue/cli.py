@@ -15,7 +15,11 @@ from storage import Storage
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     harvest = sub.add_parser(
-        "harvest", help="harvest the libraries' book catalogues (OAI-PMH) into the search index"
+        "harvest",
+        help="harvest the libraries' book catalogues (OAI-PMH) into the search index",
+        description="Harvest every library's INLISLite or SLiMS catalogue (catalogue: in the "
+        "content file) over OAI-PMH into the search index; a failed harvest keeps the previous "
+        "catalogue. See docs/catalogue.md.",
     )
     harvest.add_argument("--library", metavar="SLUG", help="only this library")
     harvest.add_argument(

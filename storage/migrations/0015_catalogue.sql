@@ -1,7 +1,7 @@
 -- The libraries' book catalogues, harvested over OAI-PMH (bot/catalogue/), and their search index.
--- Was 0012 until another branch took that number too (two files with one number: the second is
--- never applied); tests/test_catalogue_storage.py now checks that the numbers are unique. A
--- database that applied it as 0012 meets it again here: hence IF NOT EXISTS throughout.
+-- Was 0012, then 0014, until another branch took those numbers too (two files with one number: the
+-- second is never applied); tests/test_catalogue_storage.py checks that the numbers are unique. A
+-- database that applied it under an earlier number meets it again: hence IF NOT EXISTS throughout.
 
 -- Which system a library's catalogue runs on and how its harvests went.
 CREATE TABLE IF NOT EXISTS catalogue_sources (
@@ -86,3 +86,5 @@ CREATE TABLE catalogue_staging (
 
 -- Every word in the index, for finding the words one typo away from a typed one quickly.
 CREATE TABLE IF NOT EXISTS catalogue_terms (term TEXT PRIMARY KEY) WITHOUT ROWID;
+-- Records harvested before this table existed (the migration's earlier number) get their words.
+INSERT OR IGNORE INTO catalogue_terms (term) SELECT term FROM catalogue_vocab;
