@@ -93,6 +93,8 @@ def _line(ctx: Context, number: int, book: Book) -> str:
     by = ", ".join(book.authors[:2]) or ctx.t("catalogue.no_author")
     details = " · ".join(p for p in (by, book.year) if p)
     where = book.library_name + (f" — {book.call_number}" if book.call_number else "")
+    if book.holders > 1:
+        where += " " + ctx.t("catalogue.elsewhere", count=book.holders - 1)
     return f"{number}. {book.title}\n   {details}\n   📍 {where}"
 
 

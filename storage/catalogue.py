@@ -107,6 +107,7 @@ class Book:
     regency_code: str
     opening_hours: str
     is_sample: bool
+    holders: int = 1  # records of this book (the same work) in all libraries
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +135,8 @@ def _split(value: str) -> tuple[str, ...]:
 
 _BOOK_COLUMNS = (
     "r.id, r.title, r.authors, r.subjects, r.year, r.publisher, r.isbn, r.call_number, "
-    "l.id AS library_id, l.name AS library_name, l.regency_code, l.opening_hours, r.is_sample"
+    "l.id AS library_id, l.name AS library_name, l.regency_code, l.opening_hours, r.is_sample, "
+    "(SELECT count(*) FROM catalogue_records w WHERE w.work_key = r.work_key) AS holders"
 )
 
 
@@ -153,6 +155,7 @@ def _book(row: Any) -> Book:
         regency_code=row["regency_code"],
         opening_hours=row["opening_hours"],
         is_sample=bool(row["is_sample"]),
+        holders=int(row["holders"]),
     )
 
 
@@ -478,18 +481,28 @@ class Catalogue:
                 scored[int(rowid)] = (0, float(score))
         if not scored:
             return []
-        regencies = dict(
-            conn.execute(
-                "SELECT r.id, l.regency_code FROM catalogue_records r "
+        where: dict[int, tuple[str, str]] = {
+            int(r[0]): (str(r[1]), str(r[2]))
+            for r in conn.execute(
+                "SELECT r.id, l.regency_code, r.work_key FROM catalogue_records r "
                 "JOIN libraries l ON l.id = r.library_id "
                 "WHERE r.id IN (SELECT value FROM json_each(?))",
                 (json.dumps(list(scored)),),
             ).fetchall()
-        )
+        }
         order = sorted(
-            scored, key=lambda i: (regencies.get(i) != home, scored[i][0], scored[i][1], -i)
+            (i for i in scored if i in where),
+            key=lambda i: (where[i][0] != home, scored[i][0], scored[i][1], -i),
         )
-        return order[:RESULT_CAP]
+        # One line per book: the same title in several libraries is listed once, at its copy
+        # nearest the resident; "which library has it?" lists them all.
+        works: set[str] = set()
+        unique = []
+        for i in order:
+            if where[i][1] not in works:
+                works.add(where[i][1])
+                unique.append(i)
+        return unique[:RESULT_CAP]
 
     def _search(self, text: str, home: str | None) -> tuple[list[int], bool]:
         words = query_words(text)

@@ -57,7 +57,10 @@ async def test_free_text_finds_books_own_regency_first_and_which_library_has_it(
 async def test_a_book_in_two_libraries_names_both(harvested: Runtime, tg: TelegramHarness) -> None:
     await tg.onboard(USER, regency="kota-kupang")
     calls = await tg.send(USER, "/buku bumi manusia")
-    assert "1. Bumi Manusia" in texts(calls)
+    # Listed once, at the copy in the resident's regency, with the other library counted.
+    assert texts(calls).count("Bumi Manusia\n") == 1
+    assert "1. Bumi Manusia" in texts(calls) and "(+1 perpustakaan lain)" in texts(calls)
+    assert "Provinsi NTT" in texts(calls) and "Sikka" not in texts(calls)
     calls = await tg.tap(USER, payloads(calls)[0])
     text = texts(calls)
     assert "Pramoedya Ananta Toer" in text

@@ -42,6 +42,9 @@ async def test_harvest_command_and_status_after_a_failure(tmp_path: Path) -> Non
     content = tmp_path / "perpus.yaml"
     content.write_text(LIBRARY.format(system="slims", url=server.url), "utf-8")
     try:
+        nothing = await asyncio.to_thread(run_pustaka, tmp_path, env, "harvest")
+        assert nothing.returncode == 0
+        assert "No library has a catalogue configured" in nothing.stdout
         done = await asyncio.to_thread(run_pustaka, tmp_path, env, "import", str(content))
         assert done.returncode == 0, done.stderr
         done = await asyncio.to_thread(run_pustaka, tmp_path, env, "harvest")

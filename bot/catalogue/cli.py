@@ -53,7 +53,10 @@ async def status(storage: Storage, slug: str | None, timezone: str) -> int:
 
 async def harvest(storage: Storage, slug: str | None, *, quiet: bool = False) -> int:
     """Harvest every library (or one); exit status 1 when any of them failed."""
-    if slug is not None and not await storage.catalogue.sources(slug=slug):
+    if not await storage.catalogue.sources(slug=slug):
+        if slug is None:
+            print("No library has a catalogue configured (catalogue: in the content file).")
+            return 0
         print(f"--library: no catalogue is configured for {slug!r}", file=sys.stderr)
         return 1
     progress_for = Progress.quiet if quiet else for_terminal
