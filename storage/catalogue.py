@@ -4,10 +4,11 @@ A harvest (bot/catalogue/) writes what it reads into `catalogue_staging`, a page
 only when it has read everything does `finish_harvest` move it into `catalogue_records` in one
 transaction. A harvest that fails half way leaves the catalogue exactly as it was.
 
-Search is SQLite FTS5 (see migration 0012): words folded to lower case without accents, each word
-also matched as a prefix, a word found nowhere in the index replaced by the indexed words one typo
-away, and the Indonesian stems of the words matched in their own column. Ranked by bm25 with the
-title weighing most, then subjects, then authors; the resident's own regency comes first.
+Search is SQLite FTS5 (migration 0015): words folded to lower case without accents, a word that
+is not a whole indexed word also matched as a prefix, a word found nowhere in the index replaced
+by the indexed words one typo (or an old spelling) away, and the Indonesian stems of title and
+subjects in their own column. Ranked by bm25 with the title weighing most, then subjects, then
+authors; the resident's own regency comes first. docs/catalogue.md has the details and figures.
 
 `CatalogueSearch` is the protocol a PostgreSQL version (tsvector + pg_trgm) implements beside
 this one; the handlers only see it.
@@ -48,7 +49,7 @@ RESULT_CAP = 200
 # Books scored per tier (title, then any column), newest first. bm25 costs about a microsecond a
 # book and a common word ("pertanian") can match tens of thousands in a big network: scoring
 # them all took 50-80 ms over a million records. Below this many matches the ranking is exact.
-CANDIDATES = 600
+CANDIDATES = 300
 # Typo candidates looked up per word; the rest are too unlikely to be meant.
 _TYPO_TERMS = 8
 
@@ -466,8 +467,9 @@ class Catalogue:
         self, conn: sqlite3.Connection, match: tuple[str, str], home: str | None
     ) -> list[int]:
         """Book ids, the resident's regency first, then by bm25 (title weighing most). When
-        more books match than CANDIDATES, the newest CANDIDATES are scored, and those with
-        every word in the title are looked for separately so none of them is missed."""
+        more books match than CANDIDATES, the newest CANDIDATES are scored, and the newest
+        CANDIDATES with every word in the title are added, so title matches are not crowded
+        out by the rest."""
         weights = ", ".join(str(w) for w in _WEIGHTS)
         sql = (
             f"SELECT rowid, bm25(catalogue_fts, {weights}) FROM catalogue_fts "
