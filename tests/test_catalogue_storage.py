@@ -1,11 +1,9 @@
 """The catalogue index on its own: ranking (title, then subjects, then authors), accents, one
-typo per word, old spellings, stems, the resident's regency first, and unique migration numbers."""
+typo per word, old spellings, stems, the resident's regency first."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import AsyncIterator
-from importlib import resources
 from pathlib import Path
 
 import pytest
@@ -37,15 +35,6 @@ async def _put(storage: Storage, slug: str, *records: BookRecord) -> None:
 async def _titles(storage: Storage, text: str, home: str | None = None) -> list[str]:
     result = await storage.catalogue.search(text=text, home_regency=home, offset=0, limit=20)
     return [b.title for b in result.books]
-
-
-def test_migration_numbers_are_unique() -> None:
-    # Two files with one number: the second is silently never applied (storage/db.py migrate).
-    names = [
-        e.name for e in resources.files("storage.migrations").iterdir() if e.name.endswith(".sql")
-    ]
-    numbers = Counter(name[:4] for name in names)
-    assert [n for n, count in numbers.items() if count > 1] == []
 
 
 async def test_title_outranks_subject_outranks_author(storage: Storage) -> None:

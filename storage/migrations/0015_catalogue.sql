@@ -1,6 +1,6 @@
 -- The libraries' book catalogues, harvested over OAI-PMH (bot/catalogue/), and their search index.
 -- Was 0012, then 0014, until another branch took those numbers too (two files with one number: the
--- second is never applied); tests/test_catalogue_storage.py checks that the numbers are unique. A
+-- second is never applied); tests/test_migration_numbers.py checks that the numbers are unique. A
 -- database that applied it under an earlier number meets it again: hence IF NOT EXISTS throughout.
 
 -- Which system a library's catalogue runs on and how its harvests went.
