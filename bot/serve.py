@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from bot.catalogue.schedule import NightlyHarvest
 from bot.channels.base import Channel
 from bot.dashboard.serve import dashboard_apps
 from bot.delivery.service import DeliveryService, for_settings
@@ -47,6 +48,9 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
             {channel.name: channel.limiter for channel in channels},
         )
         await delivery.start()
+        # No leader election exists yet (one process per deployment): the nightly catalogue
+        # harvest runs in this process's scheduler.
+        NightlyHarvest(runtime.storage, settings.timezone).attach(delivery.scheduler)
         log.info("serving %s", ", ".join(names))
         await stop.wait()
         log.info("shutting down")
