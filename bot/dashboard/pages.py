@@ -223,7 +223,7 @@ class Pages:
         people = await self.storage.staff_events.all_people(event_id=event.id)
         table = Table(
             f"event-{event.id}",
-            f"{self.t('dashboard.table.registrants')} {event.id}",
+            self.t("dashboard.table.registrants"),
             [
                 self._col("name"),
                 self._col("status"),
@@ -260,7 +260,9 @@ class Pages:
         names = await self.regency_names()
         table = Table(
             "announcements" if event_id is None else f"event-{event_id}-announcements",
-            self.t("dashboard.table.announcements"),
+            self.t(
+                "dashboard.table.announcements" if event_id is None else "dashboard.events.sent_to"
+            ),
             [
                 self._col("created"),
                 self._col("due"),
