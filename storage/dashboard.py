@@ -289,6 +289,11 @@ class DashboardRepo:
             if not found:
                 return None
             expires = now + SESSION_ABSOLUTE
+            # Sessions nobody came back to are cleared here, so the table stays small.
+            await conn.execute(
+                "DELETE FROM dashboard_sessions WHERE expires_at <= ? OR last_seen_at <= ?",
+                (stamp, to_db(now - SESSION_IDLE)),
+            )
             await conn.execute(
                 "INSERT INTO dashboard_sessions (token_hash, channel, external_id, language, "
                 "created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -380,14 +385,6 @@ class DashboardRepo:
                 action="dashboard.sign_out",
                 now=now,
             )
-
-    async def end_sessions(self, *, channel: str, external_id: str) -> int:
-        rows = await self._db.write(
-            "DELETE FROM dashboard_sessions WHERE channel = ? AND external_id = ? "
-            "RETURNING token_hash",
-            (channel, external_id),
-        )
-        return len(rows)
 
     async def scope(self, *, channel: str, external_id: str) -> Scope:
         rows = await self._db.fetchall(

@@ -340,7 +340,7 @@ class Pages:
         totals = await self.storage.dashboard.monthly_attendance(
             scope=self.scope, bounds=[m.bounds(self.timezone) for m in months]
         )
-        return [m.label[2:] for m in months], [r for r, _ in totals], [a for _, a in totals]
+        return [f"{m.month:02d}" for m in months], [r for r, _ in totals], [a for _, a in totals]
 
 
 def _pct(value: float | None) -> float | None:
