@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from handlers.phone_numbers import NotAPhoneNumber, normalise_phone
+
 if TYPE_CHECKING:
     from bot.config_whatsapp import WhatsAppSettings
 
@@ -96,8 +98,14 @@ def _admins(value: str) -> tuple[StaffId, ...]:
         channel = channel or "telegram"
         if channel == "telegram" and ident.lstrip("-").isdigit():
             found.append(StaffId("telegram", ident))
-        elif channel == "whatsapp" and ident.startswith("+") and ident[1:].isdigit():
-            found.append(StaffId("whatsapp", ident))
+        elif channel == "whatsapp":
+            try:
+                found.append(StaffId("whatsapp", normalise_phone(ident)))
+            except NotAPhoneNumber as exc:
+                raise ConfigError(
+                    "PUSTAKA_ADMINS",
+                    f"{item!r}: an Indonesian mobile number (08…) or +<country code><number>",
+                ) from exc
         else:
             raise ConfigError(
                 "PUSTAKA_ADMINS",

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storage.broadcasts import Broadcasts
+from storage.catalogue import Catalogue
 from storage.dashboard import DashboardRepo
 from storage.db import BUSY_TIMEOUT_MS, Database
 from storage.events import Events
@@ -36,6 +37,7 @@ class Storage:
     registrations: Registrations
     outbox: OutboxRepo
     reminders: Reminders
+    catalogue: Catalogue
     dashboard: DashboardRepo
 
     @classmethod
@@ -54,8 +56,10 @@ class Storage:
             registrations=Registrations(db),
             outbox=OutboxRepo(db),
             reminders=Reminders(db),
+            catalogue=Catalogue(db),
             dashboard=DashboardRepo(db),
         )
 
     async def close(self) -> None:
+        await self.catalogue.close()
         await self.db.close()
