@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-import aiosqlite
-
 from storage.clock import opt_to_db, to_db, utcnow
-from storage.db import Database
+from storage.db import Database, Tx
 from storage.errors import NotFound, StorageError
 from storage.registrations import promote_waitlisted
 
@@ -132,9 +130,7 @@ ON CONFLICT (slug) DO UPDATE SET
 """
 
 
-async def _ids_by_slug(
-    conn: aiosqlite.Connection, table: str, slugs: Iterable[str]
-) -> dict[str, int]:
+async def _ids_by_slug(conn: Tx, table: str, slugs: Iterable[str]) -> dict[str, int]:
     # json_each keeps this one statement whatever the number of slugs (no bound-variable limit).
     async with conn.execute(
         f"SELECT slug, id FROM {table} WHERE slug IN (SELECT value FROM json_each(?))",
@@ -198,9 +194,7 @@ class ContentRepo:
         )
 
     @staticmethod
-    async def _run(
-        conn: aiosqlite.Connection, what: str, slug: str, sql: str, params: tuple[object, ...]
-    ) -> None:
+    async def _run(conn: Tx, what: str, slug: str, sql: str, params: tuple[object, ...]) -> None:
         try:
             await conn.execute(sql, params)
         except sqlite3.IntegrityError as exc:

@@ -18,10 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from storage.clock import from_db, to_db, utcnow
-from storage.db import Database
+from storage.db import Database, Tx
 
 # Interactive replies are not outbox rows, but rows may still be ranked among themselves:
 # a waitlist promotion should not wait behind a 10,000-person announcement.
@@ -54,7 +52,7 @@ class OutboxMessage:
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-async def enqueue(conn: aiosqlite.Connection, message: OutboxMessage) -> bool:
+async def enqueue(conn: Tx, message: OutboxMessage) -> bool:
     """Insert unless a row with the same dedupe key exists; True if a row was added."""
     now = to_db(utcnow())
     cur = await conn.execute(
@@ -81,7 +79,7 @@ async def enqueue(conn: aiosqlite.Connection, message: OutboxMessage) -> bool:
 
 
 async def cancel_pending(
-    conn: aiosqlite.Connection,
+    conn: Tx,
     *,
     reason: str,
     resident_id: int | None = None,

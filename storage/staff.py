@@ -12,10 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from storage.clock import from_db, to_db, utcnow
-from storage.db import Database
+from storage.db import Database, Tx
 from storage.errors import NotFound, StorageError
 from storage.models import Event
 
@@ -100,7 +98,7 @@ def _role(row: Any) -> StaffRole:
 
 
 async def audit(
-    conn: aiosqlite.Connection,
+    conn: Tx,
     *,
     actor: str,
     role: str | None,

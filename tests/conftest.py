@@ -19,6 +19,7 @@ from bot.content import parse_content
 from bot.runtime import Runtime
 from bot.web import WebServer, build_app
 from storage.content import ContentRepo
+from tests import pg_support
 from tests.fakes import whatsapp_api as wa_fake
 from tests.fakes.telegram_api import FakeBotApi
 from tests.fakes.whatsapp_api import FakeGraphApi
@@ -40,6 +41,18 @@ async def fake_api() -> AsyncIterator[FakeBotApi]:
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "pustaka.db"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh database on each engine: a SQLite file, then a PostgreSQL database of its own
+    (tests/pg_support.py says where the server comes from)."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "pustaka.db")
+        return
+    url = await pg_support.create_database()
+    yield url
+    await pg_support.drop_database(url)
 
 
 @pytest.fixture
