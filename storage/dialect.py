@@ -235,8 +235,25 @@ def _subquery_aliases(sql: str) -> str:
             return sql
 
 
+_IS_NOT_PARAM = re.compile(r"\bIS\s+NOT\s+(?=[?:])", re.IGNORECASE)
+_IS_PARAM = re.compile(r"\bIS\s+(?=[?:])", re.IGNORECASE)
+
+
+def _null_safe(sql: str) -> str:
+    """SQLite's `a IS ?` / `a IS NOT ?` compare null-safely; PostgreSQL spells it DISTINCT."""
+    out = []
+    for is_code, piece in _segments(sql):
+        if is_code:
+            piece = _IS_NOT_PARAM.sub("IS DISTINCT FROM ", piece)
+            piece = _IS_PARAM.sub("IS NOT DISTINCT FROM ", piece)
+        out.append(piece)
+    return "".join(out)
+
+
 def translate(sql: str, id_tables: frozenset[str]) -> Translated:
     text = _STRFTIME_NOW.sub(_NOW_TEXT, sql)
+    if _IS_PARAM.search(text) or _IS_NOT_PARAM.search(text):
+        text = _null_safe(text)
     if _FUNC.search(_mask(text)):
         text = _functions(text)
     if _SUBQUERY.search(text):

@@ -73,7 +73,7 @@ class WhatsAppRepo:
             await conn.execute(
                 "INSERT INTO whatsapp_contacts (phone, last_inbound_at) VALUES (?, ?) "
                 "ON CONFLICT (phone) DO UPDATE SET last_inbound_at = "
-                "max(last_inbound_at, excluded.last_inbound_at)",
+                "max(whatsapp_contacts.last_inbound_at, excluded.last_inbound_at)",
                 (phone, to_db(at)),
             )
             await conn.execute(

@@ -56,11 +56,23 @@ async def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIter
 
 
 @pytest.fixture
-def settings(fake_api: FakeBotApi, db_path: Path) -> Settings:
+async def app_db(db_path: Path) -> AsyncIterator[str]:
+    """The database the app under test runs on: the SQLite file, or with
+    PUSTAKA_TEST_ENGINE=postgresql a fresh PostgreSQL database (the whole suite on that engine)."""
+    if os.environ.get("PUSTAKA_TEST_ENGINE") != "postgresql":
+        yield str(db_path)
+        return
+    url = await pg_support.create_database()
+    yield url
+    await pg_support.drop_database(url)
+
+
+@pytest.fixture
+def settings(fake_api: FakeBotApi, app_db: str) -> Settings:
     return Settings(
         telegram_token=Secret(fake_api.token),
         telegram_api_url=fake_api.url,
-        db_path=str(db_path),
+        db_path=app_db,
     )
 
 
