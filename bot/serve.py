@@ -16,6 +16,7 @@ from bot.channels.base import ChannelSender
 from bot.delivery.limits import ChannelLimiter, Limits
 from bot.delivery.service import for_settings, telegram_limiter
 from bot.runtime import Runtime
+from bot.scaleout import ScaleOut
 from bot.web import WebServer, build_app
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
     channels: list[str] = []
     senders: dict[str, ChannelSender] = {}
     limiters: dict[str, ChannelLimiter] = {}
+    # PostgreSQL: inbox, shared limits, leader (bot/scaleout.py); SQLite: nothing changes.
+    scale = ScaleOut(runtime.storage)
 
     whatsapp = None
     if settings.whatsapp is not None:
@@ -40,6 +43,9 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
             settings.whatsapp, runtime.dispatcher, runtime.translator, runtime.storage
         )
         await whatsapp.start()
+        if scale.inbox is not None:
+            whatsapp.accept = scale.inbox.accept
+            scale.inbox.register(WHATSAPP, whatsapp.handle_stored)
         routes += whatsapp.routes()
         channels.append(WHATSAPP)
         senders[WHATSAPP] = whatsapp.sender
@@ -59,14 +65,24 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
         )
         app = telegram.build()
         if settings.telegram_webhook_url and settings.telegram_webhook_token:
-            webhook = TelegramWebhook(app, settings.telegram_webhook_token.get())
+            accept = scale.inbox.accept if scale.inbox is not None else None
+            webhook = TelegramWebhook(app, settings.telegram_webhook_token.get(), accept)
+            if scale.inbox is not None:
+                scale.inbox.register(TELEGRAM, webhook.handle_stored)
             routes += webhook.routes()
         channels.append(TELEGRAM)
         senders[TELEGRAM] = TelegramSender(app.bot)
         limiters[TELEGRAM] = limiter
 
+    scale.share_limits(limiters)
     delivery = for_settings(runtime.storage, runtime.translator, settings, senders, limiters)
-    server = WebServer(build_app(routes, channels)) if settings.web_enabled else None
+    scale.attach(delivery)
+
+    async def health() -> dict[str, object]:
+        reachable = await runtime.storage.db.ping()
+        return {"ok": reachable, "database": reachable, "roles": scale.roles()}
+
+    server = WebServer(build_app(routes, channels, health)) if settings.web_enabled else None
     delivering = False
     try:
         if server is not None:
@@ -80,8 +96,9 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
                 await webhook.register(settings.telegram_webhook_url)
             elif app.updater is not None:
                 await app.updater.start_polling()
+        await scale.start()
         await delivery.start()
-        delivering = True
+        delivering = scale.delivering = True
         log.info("serving %s", ", ".join(channels))
         await stop.wait()
         log.info("shutting down")
@@ -92,6 +109,8 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
             await server.stop()
         if delivering:
             await delivery.stop()
+            scale.delivering = False
+        await scale.stop()
         if whatsapp is not None:
             await whatsapp.close()
         if app is not None:

@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 
 # Positional (?) or named (:name) parameters, as sqlite3 takes them.
 Params = Sequence[object] | Mapping[str, object]
+# In a subquery that picks rows to claim: PostgreSQL skips rows another transaction is claiming
+# (storage/dialect.py); SQLite, whose writers take turns, reads it as a comment.
+SKIP_LOCKED = "/*FOR UPDATE SKIP LOCKED*/"
 # A row of either engine: sqlite3.Row or asyncpg.Record. Both are read by column name or index,
 # iterate over their values and give `keys()`.
 Row = Any

@@ -83,7 +83,12 @@ class DeliveryWorker:
 
     async def start(self) -> None:
         # Whatever a crash left claimed is pending again; see OutboxRepo.reset_sending.
-        reset = await self.storage.outbox.reset_sending()
+        # Several instances (PostgreSQL): only rows whose claim lease ran out are another's
+        # leftovers; the rest are being sent by live instances.
+        several = self.storage.db.engine == "postgresql"
+        reset = await self.storage.outbox.reset_sending(
+            lease_expired_at=utcnow() if several else None
+        )
         if reset:
             log.warning("%d outbox rows were in flight at the last stop; sending them again", reset)
         self._loop_task = asyncio.get_running_loop().create_task(self._run(), name="outbox")
