@@ -182,7 +182,12 @@ class OutboxRepo:
         self._db = db
 
     async def claim(
-        self, *, channels: Sequence[str], limit: int, now: datetime | None = None
+        self,
+        *,
+        channels: Sequence[str],
+        limit: int,
+        now: datetime | None = None,
+        lease: timedelta = CLAIM_LEASE,
     ) -> list[OutboxRow]:
         """Move up to `limit` due rows of these channels from pending to sending, in one write
         transaction so two claimers never take the same row; highest priority first, then the
@@ -220,7 +225,7 @@ class OutboxRepo:
                 f"AND channel IN ({chans}) AND due_at <= ? "
                 f"ORDER BY priority DESC, due_at, id LIMIT ? {SKIP_LOCKED}) "
                 f"RETURNING {_ROW}",
-                (stamp, to_db((now or utcnow()) + CLAIM_LEASE), *channels, stamp, limit),
+                (stamp, to_db((now or utcnow()) + lease), *channels, stamp, limit),
             )
             rows = [_row(r) for r in await cur.fetchall()]
             await cur.close()

@@ -133,7 +133,9 @@ def for_settings(
         translator,
         senders,
         limiters,
-        worker=WorkerSettings(concurrency=settings.delivery_concurrency),
+        worker=WorkerSettings(
+            concurrency=settings.delivery_concurrency, claim_lease=settings.delivery_lease
+        ),
         schedule=ScheduleSettings(reminder_offsets=settings.reminder_offsets),
     )
 

@@ -45,6 +45,7 @@ class WorkerSettings:
     backoff_base: float = 10.0  # seconds before the first retry; doubles each attempt
     backoff_cap: float = 3600.0
     shutdown_grace: float = 10.0  # how long a graceful stop waits for sends on the wire
+    claim_lease: float = 60.0  # several instances: a claimed row not sent by then goes back
 
 
 def backoff(attempt: int, settings: WorkerSettings) -> float:
@@ -135,7 +136,11 @@ class DeliveryWorker:
             # slot: fewer write transactions at full speed.
             if free >= max(limit // 4, 1) or not self._tasks:
                 try:
-                    rows = await self.storage.outbox.claim(channels=channels, limit=free)
+                    rows = await self.storage.outbox.claim(
+                        channels=channels,
+                        limit=free,
+                        lease=timedelta(seconds=self.settings.claim_lease),
+                    )
                 except Exception:
                     log.exception("could not claim outbox rows")
                     rows = []
