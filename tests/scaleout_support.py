@@ -62,7 +62,8 @@ class Cluster:
     async def start(self, count: int) -> None:
         for _ in range(count):
             port = free_port()
-            log = open(self.folder / f"run-{port}.log", "ab")  # noqa: SIM115 - the process's
+            # The process's output, for a failing test's reader.
+            log = open(self.folder / f"run-{port}.log", "ab")  # noqa: SIM115, ASYNC230
             process = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
