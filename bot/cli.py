@@ -1,4 +1,4 @@
-"""`pustaka` command line: run, chat, init, import, outbox."""
+"""`pustaka` command line: run, chat, init, import, outbox, migrate, copy, backup, restore."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot import cli_ops
 from bot.config import ConfigError, Settings, load_settings
 from bot.content import ContentError, load_content_file, parse_content
 from bot.runtime import Runtime
@@ -24,6 +25,7 @@ from storage.errors import NotFound
 log = logging.getLogger("pustaka")
 
 EXIT_CONFIG = 2
+_OPERATIONS: dict[str, cli_ops.Command] = {}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--lang", choices=["id", "en"], default="id")
     report.add_argument("--out", default="-", help="CSV file to write (default: print)")
     sub.add_parser("registrations", help="upcoming events: check-in codes and registrations")
+    _OPERATIONS.update(cli_ops.add_parsers(sub))
     return parser
 
 
@@ -79,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         "outbox": _outbox,
         "report": _report,
         "registrations": _registrations,
+        **_OPERATIONS,
     }
     try:
         return asyncio.run(commands[args.command](settings, args))
