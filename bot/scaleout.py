@@ -16,9 +16,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from datetime import timedelta
 
-from bot.delivery.limits import ChannelLimiter
+from bot.channels.base import Channel
 from bot.delivery.service import DeliveryService
 from bot.delivery.shared import SharedGate
 from bot.inbox import InboxRunner, instance_name
@@ -55,12 +56,19 @@ class ScaleOut:
             roles.append("delivery")
         return roles
 
-    def share_limits(self, limiters: dict[str, ChannelLimiter]) -> None:
-        if not self.enabled:
+    def connect(self, channels: Sequence[Channel]) -> None:
+        """Webhook channels store their updates in the inbox; every channel's limiter shares
+        its rate and pauses. Nothing changes on SQLite."""
+        if self.inbox is None:
             return
         gates = ChannelGates(self.storage.db)
-        for channel, limiter in limiters.items():
-            limiter.shared = SharedGate(gates, channel, limiter.limits.overall_rate)
+        for channel in channels:
+            use_inbox = getattr(channel, "use_inbox", None)
+            handler = use_inbox(self.inbox.accept) if use_inbox is not None else None
+            if handler is not None:
+                self.inbox.register(channel.name, handler)
+            limiter = channel.limiter
+            limiter.shared = SharedGate(gates, channel.name, limiter.limits.overall_rate)
 
     def attach(self, delivery: DeliveryService) -> None:
         delivery.is_leader = lambda: self.leader

@@ -6,7 +6,7 @@ decides when it runs."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 def build_app(
     routes: Sequence[web.RouteDef],
     channels: Sequence[str],
+    subapps: Mapping[str, web.Application] | None = None,
     health: Callable[[], Awaitable[dict[str, Any]]] | None = None,
 ) -> web.Application:
     served = list(channels)
@@ -32,6 +33,8 @@ def build_app(
     app = web.Application(client_max_size=1024**2)  # webhooks are small; refuse floods early
     app.router.add_get("/healthz", healthz)
     app.router.add_routes(routes)
+    for prefix, subapp in (subapps or {}).items():
+        app.add_subapp(prefix, subapp)  # the dashboard (bot/dashboard/web.py)
     return app
 
 

@@ -235,27 +235,35 @@ class SqliteTx(Tx):
         return bool(self._conn.in_transaction)
 
 
-def migration_files(engine: str = "sqlite") -> list[tuple[int, str]]:
-    """(number, SQL) of every migration. `NNNN_x.sql` is written for SQLite; PostgreSQL takes
-    its `NNNN_x.postgresql.sql` twin where one exists (triggers, SQLite-only functions) and
-    otherwise the SQLite file translated by storage/dialect.py."""
-    plain: dict[int, str] = {}
-    twins: dict[int, str] = {}
-    for entry in resources.files("storage.migrations").iterdir():
-        name = entry.name
-        if not (name.endswith(".sql") and name[:4].isdigit()):
+def migration_files(engine: str = "sqlite") -> list[tuple[int, str, str]]:
+    """(number, name, SQL) of every migration, in order. `NNNN_x.sql` is written for SQLite;
+    PostgreSQL takes its `NNNN_x.postgresql.sql` twin where one exists (triggers, SQLite-only
+    functions) and otherwise the SQLite file translated by storage/dialect.py. Two branches may
+    have used one number; both files are applied, in name order."""
+    files = {
+        entry.name: entry
+        for entry in resources.files("storage.migrations").iterdir()
+        if entry.name.endswith(".sql") and entry.name[:4].isdigit()
+    }
+    found = []
+    for name in sorted(files):
+        if name.endswith(".postgresql.sql"):
             continue
-        target = twins if name.endswith(".postgresql.sql") else plain
-        target[int(name[:4])] = entry.read_text(encoding="utf-8")
-    if engine == "sqlite":
-        return sorted(plain.items())
-    from storage.dialect import translate_schema
+        sql = files[name].read_text(encoding="utf-8")
+        if engine != "sqlite":
+            twin = files.get(name.removesuffix(".sql") + ".postgresql.sql")
+            if twin is not None:
+                sql = twin.read_text(encoding="utf-8")
+            else:
+                from storage.dialect import translate_schema
 
-    return sorted((n, twins.get(n) or translate_schema(sql)) for n, sql in plain.items())
+                sql = translate_schema(sql)
+        found.append((int(name[:4]), name.removesuffix(".sql"), sql))
+    return found
 
 
 def _migrations() -> list[tuple[int, str]]:
-    return migration_files("sqlite")
+    return [(number, sql) for number, _, sql in migration_files("sqlite")]
 
 
 async def _open(path: str, busy_timeout_ms: int) -> aiosqlite.Connection:

@@ -185,23 +185,22 @@ class PostgresDatabase(Database):
                 await conn.execute(_PRELUDE)
                 await conn.execute(
                     "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                    "version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+                    "name TEXT PRIMARY KEY, version INTEGER NOT NULL, applied_at TEXT NOT NULL)"
                 )
-                done = {
-                    int(r[0]) for r in await conn.fetch("SELECT version FROM schema_migrations")
-                }
-                for number, sql in migration_files("postgresql"):
-                    if number in done:
+                done = {str(r[0]) for r in await conn.fetch("SELECT name FROM schema_migrations")}
+                for number, name, sql in migration_files("postgresql"):
+                    if name in done:
                         continue
                     async with conn.transaction():
                         await conn.execute(sql)
                         await conn.execute(
-                            "INSERT INTO schema_migrations (version, applied_at) VALUES "
-                            "($1, to_char(now() AT TIME ZONE 'UTC', "
+                            "INSERT INTO schema_migrations (name, version, applied_at) VALUES "
+                            "($1, $2, to_char(now() AT TIME ZONE 'UTC', "
                             '\'YYYY-MM-DD"T"HH24:MI:SS"Z"\'))',
+                            name,
                             number,
                         )
-                    log.info("applied migration %04d", number)
+                    log.info("applied migration %s", name)
             finally:
                 await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
             rows = await conn.fetch(

@@ -16,6 +16,8 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
+from bot.channels import jsonbody
+
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/webhooks/telegram"
@@ -36,7 +38,7 @@ class TelegramWebhook:
     ) -> None:
         self.app = app
         self._secret = secret.encode()
-        self._accept = accept
+        self.accept = accept
 
     async def handle_stored(self, payload: str) -> None:
         """An update from the inbox, handled to the end before this returns."""
@@ -59,16 +61,24 @@ class TelegramWebhook:
             log.warning("Telegram webhook call without the right secret token refused")
             return web.Response(status=403, text="forbidden")
         try:
-            data = json.loads(await request.read())
+            data = jsonbody.load(await request.read())
+        except jsonbody.MalformedBody:
+            return web.Response(status=400, text="malformed update")
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            return web.Response(status=400, text="malformed update")
+        try:
             update = Update.de_json(data, self.app.bot)
-        except (ValueError, TypeError, KeyError):
+        except Exception as exc:
+            # The secret was right, so this is Telegram (or someone holding the secret) sending
+            # a shape PTB cannot read, such as {"message": "str"}: refused, not a 500.
+            log.warning("Telegram update %s could not be read: %r", data.get("update_id"), exc)
             return web.Response(status=400, text="malformed update")
         if update is None:
             return web.Response(status=400, text="malformed update")
-        if self._accept is not None:
+        if self.accept is not None:
             chat = update.effective_chat or update.effective_user
             person = str(chat.id) if chat is not None else f"update:{update.update_id}"
-            await self._accept(
+            await self.accept(
                 channel=CHANNEL,
                 platform_id=str(update.update_id),
                 person=person,

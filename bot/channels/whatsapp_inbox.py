@@ -10,7 +10,7 @@ from typing import Any
 
 
 def split_messages(
-    payload: dict[str, Any], normalise: Any
+    payload: dict[str, Any],
 ) -> tuple[dict[str, Any] | None, list[tuple[str, str, dict[str, Any]]]]:
     """(the payload without its messages, or None when nothing is left; [(message id, phone,
     one-message payload)])."""
@@ -33,7 +33,8 @@ def split_messages(
                 one = {k: v for k, v in value.items() if k not in ("statuses", "errors")}
                 one["messages"] = [message]
                 single = {"object": payload.get("object"), "entry": [{"changes": [{"value": one}]}]}
-                messages.append((message_id, normalise(sender), single))
+                # The sender's wa_id as sent (digits): one key per person, whatever its form.
+                messages.append((message_id, sender.strip().lstrip("+"), single))
             if value.get("statuses") or value.get("errors"):
                 anything_left = True
     return (rest if anything_left else None), messages
