@@ -7,6 +7,9 @@ contributors run). For PostgreSQL each text is translated once and cached:
 - scalar `max(a, b)` / `min(a, b)` become `greatest` / `least` (aggregates keep one argument);
 - `json_extract(x, '$.k')`, `json_each(x)`, `json_set(x, '$.k', v)` (v a number),
   `json_type(x)` become their jsonb forms (columns stay TEXT holding JSON, as in SQLite);
+- `group_concat(x, sep)` is `string_agg`, `ifnull` is `coalesce`, `hex(randomblob(n))` is
+  2n random hex digits;
+- a bare column in `DO UPDATE SET` is qualified with the table (PostgreSQL finds it ambiguous);
 - `strftime('%Y-%m-%dT%H:%M:%SZ', 'now')` becomes the same UTC text from `now()`;
 - an INSERT into a table with an `id` column gets `RETURNING id`, so `cursor.lastrowid` works.
 
@@ -152,7 +155,10 @@ def _top_level_args(inner: str) -> list[str]:
     return [a.strip() for a in args]
 
 
-_FUNC = re.compile(r"\b(max|min|json_extract|json_each|json_set|json_type)\s*\(", re.IGNORECASE)
+_FUNC = re.compile(
+    r"\b(max|min|json_extract|json_each|json_set|json_type|group_concat|ifnull)\s*\(",
+    re.IGNORECASE,
+)
 _KEPT = "\x00"
 _NOW_TEXT = (
     "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"  # ISO UTC, as to_db
@@ -197,6 +203,11 @@ def _functions(sql: str) -> str:
                 f"CAST(jsonb_set(CAST({args[0]} AS jsonb), '{{{key}}}', "
                 f"CAST(CAST({args[2]} AS text) AS jsonb)) AS text)"
             )
+        elif name == "group_concat":
+            separator = args[1] if len(args) > 1 else "','"
+            replacement = f"string_agg(CAST({args[0]} AS text), {separator})"
+        elif name == "ifnull":
+            replacement = f"coalesce({', '.join(args)})"
         else:  # json_type
             replacement = f"jsonb_typeof(CAST({args[0]} AS jsonb))"
         sql = sql[: found.start()] + replacement + sql[close_at + 1 :]
@@ -251,7 +262,51 @@ def _null_safe(sql: str) -> str:
     return "".join(out)
 
 
-def translate(sql: str, id_tables: frozenset[str]) -> Translated:
+_DO_UPDATE = re.compile(r"\bDO\s+UPDATE\s+SET\b", re.IGNORECASE)
+_WORD = re.compile(r"(?<![\w.\"])([A-Za-z_][A-Za-z0-9_]*)\b(?!\s*[.(])")
+_TARGET_BEFORE = re.compile(r"(\bSET|,)\s*$", re.IGNORECASE)
+_ASSIGN_AFTER = re.compile(r"\s*=(?!=)")
+
+
+def _qualify_upsert(sql: str, columns: Mapping[str, frozenset[str]]) -> str:
+    """In `ON CONFLICT ... DO UPDATE SET`, SQLite reads a bare column as the row's own;
+    PostgreSQL calls it ambiguous (it could be `excluded`'s). Qualify it with the table."""
+    masked = _mask(sql)
+    insert = _INSERT.match(masked)
+    update = _DO_UPDATE.search(masked)
+    if insert is None or update is None:
+        return sql
+    table = insert.group(1)
+    known = columns.get(table.lower(), frozenset())
+    out = [sql[: update.end()]]
+    last = update.end()
+    for m in _WORD.finditer(masked, update.end()):
+        word = m.group(1)
+        if word.lower() not in known:
+            continue
+        before = masked[: m.start()]
+        if _TARGET_BEFORE.search(before) and _ASSIGN_AFTER.match(masked, m.end()):
+            continue  # the column being set: never qualified
+        out.append(sql[last : m.start()])
+        out.append(f"{table}.{word}")
+        last = m.end()
+    out.append(sql[last:])
+    return "".join(out)
+
+
+_HEX_RANDOM = re.compile(r"\bhex\(\s*randomblob\(\s*(\d+)\s*\)\s*\)", re.IGNORECASE)
+
+
+def _hex_random(m: re.Match[str]) -> str:
+    digits = 2 * int(m.group(1))
+    return f"upper(substr(md5(random()::text || clock_timestamp()::text), 1, {digits}))"
+
+
+def translate(
+    sql: str,
+    id_tables: frozenset[str],
+    columns: Mapping[str, frozenset[str]] | None = None,
+) -> Translated:
     text = _STRFTIME_NOW.sub(_NOW_TEXT, sql).replace(
         "/*FOR UPDATE SKIP LOCKED*/", "FOR UPDATE SKIP LOCKED"
     )
@@ -261,6 +316,9 @@ def translate(sql: str, id_tables: frozenset[str]) -> Translated:
         text = _functions(text)
     if _SUBQUERY.search(text):
         text = _subquery_aliases(text)
+    text = _HEX_RANDOM.sub(_hex_random, text)
+    if columns and _DO_UPDATE.search(text):
+        text = _qualify_upsert(text, columns)
     text, names = _placeholders(text)
     masked = _mask(text)
     returns_rows = bool(_ROWS.match(masked) or _RETURNING.search(masked))

@@ -115,6 +115,7 @@ class PostgresDatabase(Database):
         self.path = url
         self.pool = pool
         self._id_tables: frozenset[str] = frozenset()
+        self._columns: dict[str, frozenset[str]] = {}
         self._cache: dict[str, Translated] = {}
         self._pool_tx = PgTx(self, pool)
 
@@ -134,7 +135,7 @@ class PostgresDatabase(Database):
     def translated(self, sql: str) -> Translated:
         found = self._cache.get(sql)
         if found is None:
-            found = translate(sql, self._id_tables)
+            found = translate(sql, self._id_tables, self._columns)
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
             self._cache[sql] = found
@@ -204,9 +205,13 @@ class PostgresDatabase(Database):
             finally:
                 await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
             rows = await conn.fetch(
-                "SELECT table_name FROM information_schema.columns "
-                "WHERE column_name = 'id' AND table_schema = current_schema()"
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema()"
             )
-        self._id_tables = frozenset(str(r[0]) for r in rows)
+        columns: dict[str, set[str]] = {}
+        for table, column in rows:
+            columns.setdefault(str(table), set()).add(str(column))
+        self._columns = {t: frozenset(c) for t, c in columns.items()}
+        self._id_tables = frozenset(t for t, c in columns.items() if "id" in c)
         self._cache.clear()
         return await self.schema_version()

@@ -53,14 +53,17 @@ def restore_sqlite(backup: str | Path, target: str | Path) -> int:
     return version
 
 
-def _tables_in_order(conn: sqlite3.Connection) -> list[str]:
+def tables_in_order(conn: sqlite3.Connection) -> list[str]:
     """Tables with every table a foreign key points to before the table itself."""
+    rows = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "ORDER BY name"
+    ).fetchall()
+    # Full-text indexes (virtual tables and their shadow tables) are SQLite's own; PostgreSQL
+    # searches the records themselves (storage/catalogue.py).
+    virtual = [name for name, sql in rows if str(sql).upper().startswith("CREATE VIRTUAL")]
     names = [
-        r[0]
-        for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-            "ORDER BY name"
-        )
+        name for name, _ in rows if not any(name == v or name.startswith(v + "_") for v in virtual)
     ]
     needs = {
         name: {r[2] for r in conn.execute(f"PRAGMA foreign_key_list('{name}')")} - {name}
@@ -99,7 +102,7 @@ async def copy_sqlite_to(source: str | Path, target: Database) -> list[TableCoun
 
 
 async def _copy(src: sqlite3.Connection, target: Database) -> list[TableCount]:
-    tables = _tables_in_order(src)
+    tables = tables_in_order(src)
     target_tables = {
         r[0]
         for r in await target.fetchall(

@@ -13,6 +13,7 @@ import pytest
 from storage import Storage
 from storage.clock import to_db, utcnow
 from storage.models import Session
+from storage.transfer import tables_in_order
 from tests import pg_support
 from tests.delivery_helpers import message
 from tests.pustaka_process import pustaka_env, run_pustaka
@@ -51,15 +52,13 @@ async def _fill(path: Path) -> None:
 
 
 def _counts(path: Path) -> dict[str, int]:
+    """Rows per table that the copy carries (SQLite's own full-text index tables excluded)."""
     conn = sqlite3.connect(path)
     try:
-        names = [
-            r[0]
-            for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-            )
-        ]
-        return {n: conn.execute(f"SELECT count(*) FROM {n}").fetchone()[0] for n in names}
+        return {
+            n: conn.execute(f"SELECT count(*) FROM {n}").fetchone()[0]
+            for n in tables_in_order(conn)
+        }
     finally:
         conn.close()
 
