@@ -69,6 +69,13 @@ async def _setup(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("text", schema="pg_catalog", encoder=str, decoder=str, format="text")
 
 
+async def _no_reset(conn: asyncpg.Connection) -> None:
+    """asyncpg resets a connection (RESET ALL, UNLISTEN, advisory unlock: one more round trip)
+    each time it goes back to the pool, that is after every query here. Nothing needs it: every
+    transaction ends before its connection goes back, no setting is changed, and the leader's
+    advisory lock is held on a connection of its own and released explicitly."""
+
+
 class PgTx(Tx):
     """Statements on one pooled connection (a transaction's) or on the pool (each alone)."""
 
@@ -123,7 +130,14 @@ class PostgresDatabase(Database):
     async def connect(
         cls, url: str, *, min_size: int = POOL_MIN, max_size: int = POOL_MAX
     ) -> PostgresDatabase:
-        pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size, init=_setup)
+        pool = await asyncpg.create_pool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            init=_setup,
+            reset=_no_reset,
+            statement_cache_size=1024,
+        )
         db = cls(url, pool)
         try:
             await db.migrate()
