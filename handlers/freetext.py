@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from handlers import (
     attendance,
+    books,
     events,
     help,
     intents,
@@ -300,6 +301,12 @@ async def _check_in(ctx: Context, said: Understood) -> None:
         await attendance.command(ctx)
 
 
+async def _books(ctx: Context, said: Understood) -> None:
+    """ "ada buku tentang kelor?": the libraries' catalogue (handlers/books.py)."""
+    if not await books.free_text(ctx, ctx.incoming.text):
+        await _sorry(ctx, said)
+
+
 async def _stop(ctx: Context, said: Understood) -> None:
     await privacy.stop_announcements(ctx)
 
@@ -355,6 +362,8 @@ intents.add(
 )  # fmt: skip
 intents.add("help", ("bantuan", "help", "tolong", "bantu", "cara pakai", "how to"), _help,
             rank=30)  # fmt: skip
+# A book asked for ("buku anak", "novel Pramoedya") before opening hours and event words.
+intents.add("books", tuple(books.ASKING), _books, rank=32)
 intents.add(
     "hours",
     ("jam buka", "buka jam", "jam layanan", "jam berapa", "buka", "tutup", "opening hours",

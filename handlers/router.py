@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from handlers import (
     attendance,
+    books,
     events,
     freetext,
     help,
@@ -84,6 +85,7 @@ COMMANDS: list[tuple[str, str, Command, str]] = [
     ("batal", "cancel", _cancel, "commands.cancel"),
     ("acarasaya", "myevents", registration.my_events, "commands.myevents"),
     ("hadir", "checkin", attendance.command, "commands.checkin"),
+    ("buku", "books", books.command, "catalogue.command"),
 ]
 
 # Staff commands: every one wrapped by the access check (role and scope, on every call) and kept
@@ -175,11 +177,16 @@ PAYLOADS: dict[str, PayloadHandler] = {
     "sst": access.payload(stats.month_button, "sst", access.COORDINATORS),
     # Reminders (handlers/reminders.py).
     "rmd": reminders.answer,
+    # The libraries' book catalogue (handlers/books.py).
+    "bk?": books.ask_button,
+    "bks": books.page_button,
+    "bk": books.holdings,
 }
 
 # Text typed while a staff flow waits for typed input (a name, a date): (flow, step) -> handler.
 # The residents' flows declare their steps with handlers/steps.py instead (steps.FLOWS).
 TEXT_STEPS: dict[tuple[str, str], Command] = {
+    (books.FLOW, "query"): books.typed_query,
     (roles.FLOW_GRANT, "who"): access.step(roles.who_typed, access.ADMIN),
     (roles.FLOW_REVOKE, "who"): access.step(roles.who_typed, access.ADMIN),
     (roles.FLOW_REVOKE, "confirm"): access.step(roles.revoke_typed, access.ADMIN),
