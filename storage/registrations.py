@@ -876,9 +876,7 @@ def _validate(answers: Answers) -> None:
         raise ValueError(f"age band {answers.age_band!r}")
 
 
-async def _seat_from_waitlist(
-    conn: Tx, event_id: int, registration_id: int, stamp: str
-) -> None:
+async def _seat_from_waitlist(conn: Tx, event_id: int, registration_id: int, stamp: str) -> None:
     """Someone from the waiting list came: they count as registered, not as a walk-in. They
     take a free seat if there is one; if not, the event has begun anyway (check-in opens just
     before it) and the seat count stays at capacity."""
