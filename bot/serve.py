@@ -63,6 +63,10 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
             routes += webhook.routes()
         channels.append(TELEGRAM)
         senders[TELEGRAM] = TelegramSender(app.bot)
+        if whatsapp is not None:  # announcement photos sent on Telegram, for WhatsApp residents
+            from bot.channels.telegram_files import photo_loader
+
+            whatsapp.sender.photo_loader = photo_loader(app.bot)
         limiters[TELEGRAM] = limiter
 
     delivery = for_settings(runtime.storage, runtime.translator, settings, senders, limiters)
