@@ -6,6 +6,7 @@ operators' alert, templates' categories and parameter caps, and staff typing pho
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -519,3 +520,50 @@ async def test_outside_the_window_a_user_id_only_person_gets_the_template_by_rec
     await wa.channel.sender.send(_reminder(USER_ID))
     sent = wa_api.to(USER_ID)[-1]
     assert sent.template_name == "pustaka_pengingat" and sent.body["recipient"] == USER_ID
+
+
+def _documented_bodies() -> dict[str, dict[str, str]]:
+    """name -> {language: body} of the templates docs/whatsapp.md tells operators to submit."""
+    docs = (Path(__file__).parent.parent / "docs" / "whatsapp.md").read_text("utf-8")
+    bodies: dict[str, dict[str, str]] = {}
+    for section in docs.split("\n### ")[1:]:
+        name = section.split("`", 2)[1]
+        for language in ("id", "en"):
+            marker = f"- **{language}**: `"
+            if marker in section:
+                bodies.setdefault(name, {})[language] = section.split(marker, 1)[1].split("`")[0]
+    return bodies
+
+
+async def test_documented_templates_fit_meta_limits_with_a_long_announcement(
+    tmp_path: Path, wa: WhatsAppHarness, wa_api: FakeGraphApi, wa_clock: FakeClock
+) -> None:
+    from tests.test_whatsapp_registration import documented_templates
+
+    templates = documented_templates(tmp_path)
+    bodies = _documented_bodies()
+    assert {t.name for t in templates.values()} == set(bodies)
+    assert templates["announcement"].marketing
+    assert not any(t.marketing for k, t in templates.items() if k != "announcement")
+    # event_cancelled says nothing promotional ("see other events"): it stays utility.
+    assert "lainnya" not in bodies["pustaka_acara_batal"]["id"].lower()
+    for template in templates.values():
+        fixed = max(len(re.sub(r"\{\{\d\}\}", "", body)) for body in bodies[template.name].values())
+        wa_api.template_bodies[template.name] = fixed
+        # body_chars in the documented file covers the longer language's own text.
+        assert fixed + sum(template.limits) <= 1024, template.name
+    wa.channel.sender.settings = whatsapp_settings(wa_api, templates=templates)
+    await wa.onboard(PHONE)
+    wa_clock.advance(timedelta(hours=25))
+    text = "Perpustakaan keliling datang ke desa Anda. " * 60  # 2,580 characters
+    await wa.channel.sender.send(
+        Outbound(
+            "+" + PHONE,
+            text,
+            kind="announcement",
+            params={"library": "Perpustakaan Daerah Kabupaten Ende", "text": text},
+        )
+    )
+    sent = wa_api.to(PHONE)[-1]
+    assert sent.template_name == "pustaka_pengumuman"
+    assert sent.template_params[1].endswith("…") and wa_api.refused == []
