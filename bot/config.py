@@ -67,6 +67,8 @@ class Settings:
     telegram_rate: float = 25.0
     reminder_offsets: tuple[int, ...] = (24 * 60, 2 * 60)  # minutes before an event starts
     delivery_concurrency: int = 16
+    # The address people open the dashboard at (docs/dashboard.md); None: no dashboard.
+    public_url: str | None = None
 
     @property
     def telegram_enabled(self) -> bool:
@@ -75,7 +77,11 @@ class Settings:
     @property
     def web_enabled(self) -> bool:
         """The HTTP server runs for WhatsApp's webhook and for Telegram in webhook mode."""
-        return self.whatsapp is not None or self.telegram_webhook_url is not None
+        return (
+            self.whatsapp is not None
+            or self.telegram_webhook_url is not None
+            or self.public_url is not None
+        )
 
 
 def _url(variable: str, value: str) -> str:
@@ -206,6 +212,11 @@ def load_settings(
         delivery_concurrency=_positive_int(
             "PUSTAKA_DELIVERY_CONCURRENCY",
             values.get("PUSTAKA_DELIVERY_CONCURRENCY", "").strip() or "16",
+        ),
+        public_url=(
+            _url("PUSTAKA_PUBLIC_URL", values["PUSTAKA_PUBLIC_URL"].strip())
+            if values.get("PUSTAKA_PUBLIC_URL", "").strip()
+            else None
         ),
     )
 

@@ -23,7 +23,11 @@ class Runtime:
         storage = await Storage.open(settings.db_path)
         await storage.staff.seed_admins([(a.channel, a.user_id) for a in settings.admins])
         translator = Translator(settings.timezone)
-        dispatcher = Dispatcher(storage, translator, CoreSettings(timezone=settings.timezone))
+        dispatcher = Dispatcher(
+            storage,
+            translator,
+            CoreSettings(timezone=settings.timezone, dashboard_url=settings.public_url),
+        )
         return cls(settings, storage, translator, dispatcher)
 
     async def close(self) -> None:

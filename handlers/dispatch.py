@@ -15,9 +15,11 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Generic, TypeVar
 
+from handlers import paging
 from handlers.common import typed_choice
 from handlers.router import TEXT_STEPS, route
-from handlers.types import Context, CoreSettings, Incoming, Reply, Translator
+from handlers.textnorm import clean_incoming
+from handlers.types import Context, CoreSettings, Handled, Incoming, Reply, Translator
 from storage import Storage
 from storage.clock import utcnow
 from storage.errors import DatabaseBusy
@@ -25,7 +27,7 @@ from storage.errors import DatabaseBusy
 log = logging.getLogger(__name__)
 
 LANGUAGES = ("id", "en")
-Respond = Callable[[list[Reply]], Awaitable[None]]
+Respond = Callable[[Handled], Awaitable[None]]
 K = TypeVar("K")
 
 
@@ -67,16 +69,19 @@ class Dispatcher:
         self.clock = clock
         self._turns: KeyedLocks[tuple[str, str]] = KeyedLocks()
 
-    async def handle(self, incoming: Incoming, respond: Respond | None = None) -> list[Reply]:
+    async def handle(self, incoming: Incoming, respond: Respond | None = None) -> Handled:
         """Handle one message; `respond` sends the replies while this person's turn is still held,
-        so two quick taps are answered in the order they were made."""
+        so two quick taps are answered in the order they were made. The replies come back with
+        the language they are in and the choices they show, fitted to the channel's
+        capabilities (long lists paged, labels shortened)."""
+        incoming = clean_incoming(incoming)  # the one place text is normalised (textnorm.py)
         async with self._turns.turn(incoming.key):
             replies = await self._handle(incoming)
             if respond is not None and replies:
                 await respond(replies)
             return replies
 
-    async def _handle(self, incoming: Incoming) -> list[Reply]:
+    async def _handle(self, incoming: Incoming) -> Handled:
         """The one error handler of the core: whatever fails, the person hears it in their
         language and nothing half-done is kept (state is saved only after the handler ran)."""
         language = choose_language(None, {}, incoming.language_hint)
@@ -92,9 +97,15 @@ class Dispatcher:
             language = choose_language(
                 resident.language if resident else None, session.state, incoming.language_hint
             )
-            if incoming.username and session.state.get("username") != incoming.username.casefold():
-                # Admins name people by @username when granting roles; it is kept here, in the
-                # row that already exists for everyone who wrote, saved only when it changes.
+            if (
+                incoming.username
+                and resident is not None
+                and resident.has_consent
+                and session.state.get("username") != incoming.username.casefold()
+            ):
+                # Admins name people by @username when granting roles; it is kept here, saved
+                # only when it changes, and only for people who agreed to the privacy notice:
+                # before that nothing beyond the chat id is stored (UU PDP).
                 session.state["username"] = incoming.username.casefold()
             ctx = Context(
                 incoming=_as_choice(incoming, session.state),
@@ -106,22 +117,31 @@ class Dispatcher:
                 language=language,
                 now=self.clock(),
             )
-            await route(ctx)
+            turned = paging.is_page_turn(ctx.incoming.payload)
+            if turned:
+                paging.show_page(ctx)
+            else:
+                await route(ctx)
             language = ctx.language
+            replies = paging.fit(ctx, turned=turned)
             # Remember the last choices so "2" or a button's words pick one on every channel.
-            shown = [c for reply in ctx.replies for c in reply.choices]
+            shown = tuple(c for reply in replies for c in reply.choices)
             if shown:
                 session.state["choices"] = [[c.label, c.payload] for c in shown]
             else:
                 session.state.pop("choices", None)
             await self.storage.sessions.save(session)  # only if it changed
-            return ctx.replies
+            return Handled(replies, language=language, shown=shown)
         except DatabaseBusy:
             log.warning("database busy while handling %s", incoming)
-            return [Reply(self.translator.text(language, "common.busy"))]
+            return Handled(
+                [Reply(self.translator.text(language, "common.busy"))], language=language
+            )
         except Exception:
             log.exception("handler failed for %s", incoming)
-            return [Reply(self.translator.text(language, "common.error"))]
+            return Handled(
+                [Reply(self.translator.text(language, "common.error"))], language=language
+            )
 
 
 def choose_language(stored: str | None, state: dict[str, object], hint: str | None) -> str:

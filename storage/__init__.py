@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storage.broadcasts import Broadcasts
+from storage.catalogue import Catalogue
+from storage.dashboard import DashboardRepo
 from storage.db import BUSY_TIMEOUT_MS, Database
 from storage.events import Events
 from storage.libraries import Libraries
@@ -35,6 +37,8 @@ class Storage:
     registrations: Registrations
     outbox: OutboxRepo
     reminders: Reminders
+    catalogue: Catalogue
+    dashboard: DashboardRepo
 
     @classmethod
     async def open(cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Storage:
@@ -52,7 +56,10 @@ class Storage:
             registrations=Registrations(db),
             outbox=OutboxRepo(db),
             reminders=Reminders(db),
+            catalogue=Catalogue(db),
+            dashboard=DashboardRepo(db),
         )
 
     async def close(self) -> None:
+        await self.catalogue.close()
         await self.db.close()

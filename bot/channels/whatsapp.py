@@ -33,6 +33,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from bot.channels import jsonbody
 from bot.channels import whatsapp_render as render
 from bot.channels.base import (
     Deferred,
@@ -631,8 +632,8 @@ class WhatsAppChannel:
             log.warning("WhatsApp webhook with a missing or wrong signature refused")
             return web.Response(status=403, text="bad signature")
         try:
-            payload = json.loads(body)
-        except ValueError:
+            payload = jsonbody.load(body)  # bounded nesting: 1,000 levels was a RecursionError
+        except jsonbody.MalformedBody:
             return web.Response(status=400, text="malformed JSON")
         if not isinstance(payload, dict):
             return web.Response(status=400, text="expected a JSON object")
