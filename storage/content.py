@@ -52,6 +52,7 @@ class EventRecord:
     status: str  # draft | open | closed
     registration_opens_at: datetime | None
     registration_closes_at: datetime | None
+    line: int | None = None  # where the record starts in its file, for messages
 
 
 class ContentSource(Protocol):
@@ -88,6 +89,17 @@ class ContentImportError(StorageError):
         self.what = what
         self.slug = slug
         self.reason = reason
+
+
+class CapacityBelowRegistrations(ContentImportError):
+    """A re-import lowers an event's capacity below the seats people already hold."""
+
+    def __init__(self, event: EventRecord, taken: int) -> None:
+        super().__init__(
+            "event", event.slug, f"{taken} seats are taken, more than the capacity {event.capacity}"
+        )
+        self.event = event
+        self.taken = taken
 
 
 _UPSERT_LIBRARY = """
@@ -175,6 +187,7 @@ class ContentRepo:
                 conn, "libraries", (e.library_slug for e in content.events)
             )
             existing = await _ids_by_slug(conn, "events", (e.slug for e in content.events))
+            await _check_capacities(conn, content.events, existing)
             for event in content.events:
                 library_id = library_ids.get(event.library_slug)
                 if library_id is None:
@@ -209,6 +222,22 @@ class ContentRepo:
         except sqlite3.IntegrityError as exc:
             # Name the record: SQLite's own message says which rule, not which row.
             raise ContentImportError(what, slug, str(exc)) from exc
+
+
+async def _check_capacities(
+    conn: aiosqlite.Connection, events: Iterable[EventRecord], existing: dict[str, int]
+) -> None:
+    """Refuse, naming the event, a capacity below the seats already taken (the table's CHECK
+    would refuse it too, but with SQLite's words and no event)."""
+    for event in events:
+        if event.capacity is None or event.slug not in existing:
+            continue
+        async with conn.execute(
+            "SELECT seats_taken FROM events WHERE id = ?", (existing[event.slug],)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is not None and int(row[0]) > event.capacity:
+            raise CapacityBelowRegistrations(event, int(row[0]))
 
 
 async def _set_catalogues(conn: aiosqlite.Connection, libraries: Sequence[LibraryRecord]) -> None:

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from storage.clock import from_db, to_db
+from storage.clock import from_db, to_db, utcnow
 from storage.db import Database
 from storage.staff import audit
 from storage.stats import _HELD as HELD
@@ -436,7 +436,7 @@ class DashboardRepo:
 
     async def figures(self, *, scope: Scope, start: datetime, end: datetime) -> Figures:
         where, params = scope.where()
-        params |= {"start": to_db(start), "end": to_db(end)}
+        params |= {"start": to_db(start), "end": to_db(end), "now": to_db(utcnow())}
         joined = (
             "FROM events e JOIN libraries l ON l.id = e.library_id "
             f"LEFT JOIN registrations g ON g.event_id = e.id WHERE {HELD} AND {where}"
@@ -481,7 +481,7 @@ class DashboardRepo:
         """Per regency (`by='regency'`) or per library (`by='library'`) within the scope, each
         one listed even with nothing held in the month."""
         where, params = scope.where()
-        params |= {"start": to_db(start), "end": to_db(end)}
+        params |= {"start": to_db(start), "end": to_db(end), "now": to_db(utcnow())}
         figures = (
             f"count(DISTINCT e.id) AS events, {_CONFIRMED} AS registered, "
             f"{_CONFIRMED_PRESENT} AS attended_registered, {_ALL_PRESENT} AS attended, "
@@ -512,7 +512,7 @@ class DashboardRepo:
             names = await self._db.fetchall(
                 f"SELECT l.id, l.name, l.regency_code FROM libraries l WHERE {where} "
                 "ORDER BY l.regency_code, l.name",
-                {k: v for k, v in params.items() if k not in ("start", "end")},
+                {k: v for k, v in params.items() if k not in ("start", "end", "now")},
             )
             listed = [(str(r["id"]), str(r["name"]), str(r["regency_code"])) for r in names]
         counted = {str(r["k"]): r for r in await self._db.fetchall(sql, params)}
@@ -540,7 +540,11 @@ class DashboardRepo:
         """(registered, attended) for each [start, end) of `bounds` (consecutive months): one
         query over the whole range, bucketed here by each event's start."""
         where, params = scope.where()
-        params |= {"start": to_db(bounds[0][0]), "end": to_db(bounds[-1][1])}
+        params |= {
+            "start": to_db(bounds[0][0]),
+            "end": to_db(bounds[-1][1]),
+            "now": to_db(utcnow()),
+        }
         rows = await self._db.fetchall(
             f"SELECT e.starts_at, {_CONFIRMED}, {_ALL_PRESENT} "
             "FROM events e JOIN libraries l ON l.id = e.library_id "
@@ -577,7 +581,7 @@ class DashboardRepo:
         else:
             assert start is not None and end is not None
             when = "e.starts_at >= :start AND e.starts_at < :end"
-            params |= {"start": to_db(start), "end": to_db(end)}
+            params |= {"start": to_db(start), "end": to_db(end), "now": to_db(utcnow())}
             order = "e.starts_at DESC, e.id"
         rows = await self._db.fetchall(
             "SELECT e.id, e.title, l.name AS library_name, l.regency_code, e.starts_at, "
