@@ -571,3 +571,52 @@ async def test_documented_templates_fit_meta_limits_with_a_long_announcement(
     sent = wa_api.to(PHONE)[-1]
     assert sent.template_name == "pustaka_pengumuman"
     assert sent.template_params[1].endswith("…") and wa_api.refused == []
+
+
+async def test_an_account_error_reported_for_a_reply_still_pauses_and_alerts_once(
+    wa: WhatsAppHarness, runtime: Runtime, wa_api: FakeGraphApi, wa_clock: FakeClock
+) -> None:
+    await runtime.storage.staff.seed_admins([("telegram", "9001"), ("whatsapp", "+" + PHONE)])
+    await wa.onboard(PHONE)
+    reply_id = "wamid.TEST000004"  # an answer to the person, not an outbox row
+    for _ in range(2):  # Meta may report it for several messages: one alert per pause
+        assert (await wa.post(_failed(reply_id, 131042))).status == 200
+    pause = await WhatsAppRepo(runtime.storage.db).account_pause(now=wa_clock.now)
+    assert pause is not None and pause.code == 131042
+    alerts = await runtime.storage.db.fetchall(
+        "SELECT channel, recipient FROM outbox WHERE kind = 'ops_alert'"
+    )
+    # To the admin on Telegram only: the paused channel would not carry it.
+    assert [(a["channel"], a["recipient"]) for a in alerts] == [("telegram", "9001")]
+    with pytest.raises(AccountProblem):
+        await wa.channel.sender.send(_reminder("+" + PHONE))
+
+
+async def test_a_changed_user_id_keeps_the_person(
+    wa: WhatsAppHarness, runtime: Runtime, wa_api: FakeGraphApi
+) -> None:
+    await wa.onboard(USER_ID)
+    new_id = "ID.7700000000001"
+    system = envelope(
+        {
+            "messages": [
+                {
+                    "from_user_id": new_id,
+                    "id": "wamid.SYS-UID",
+                    "timestamp": "1764000000",
+                    "type": "system",
+                    "system": {
+                        "body": "User changed user id",
+                        "type": "user_changed_user_id",
+                        "user_id": new_id,
+                        "previous_user_id": USER_ID,
+                    },
+                }
+            ]
+        }
+    )
+    assert (await wa.post(system)).status == 200
+    sent = await wa.send(new_id, "/datasaya")
+    assert sent and all(s.body.get("recipient") == new_id for s in sent)
+    assert await _resident(runtime, new_id) is None  # the same resident, known as before
+    assert await _resident(runtime, USER_ID) is not None
