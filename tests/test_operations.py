@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from storage import Storage
-from storage.db import _migrations
 from storage.clock import to_db, utcnow
+from storage.db import _migrations
 from storage.models import Session
 from storage.transfer import tables_in_order
 from tests import pg_support
