@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
     runtime = await Runtime.open(settings)
     try:
-        if not (settings.telegram_enabled or settings.whatsapp is not None):
+        if not (settings.telegram_enabled or settings.whatsapp or settings.sms):
             print(
                 "No channel configured (set TELEGRAM_BOT_TOKEN to serve Telegram): "
                 "opening the terminal chat."
@@ -135,6 +135,7 @@ async def _outbox(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{settings.db_path}: outbox")
         if not stats.by_status:
             print("  empty")
+            await _sms_summary(storage, settings)
             return 0
         statuses = ("pending", "sending", "sent", "failed", "cancelled", "held")
         print("  " + "  ".join(f"{s}: {stats.by_status.get(s, 0)}" for s in statuses))
@@ -145,9 +146,28 @@ async def _outbox(settings: Settings, args: argparse.Namespace) -> int:
         if stats.oldest_pending is not None:
             due, kind, key = stats.oldest_pending
             print(f"  oldest pending: {key} ({kind}), due {due:%Y-%m-%d %H:%M:%S} UTC")
+        await _sms_summary(storage, settings)
         return 0
     finally:
         await storage.close()
+
+
+async def _sms_summary(storage: Storage, settings: Settings) -> None:
+    """SMS costs money per segment: today's messages and segments against the budget."""
+    day = await storage.sms.day(day=_today(settings).date().isoformat())
+    rows = await storage.sms.outbox_counts()
+    if settings.sms is None and not day.segments and not rows:
+        return
+    budget = f" of {settings.sms.daily_limit}" if settings.sms is not None else ""
+    messages = sum(count for count, _ in day.by_kind.values())
+    print(
+        f"  sms today ({day.day} {settings.timezone}): {messages} messages, "
+        f"{day.segments} segments{budget}"
+    )
+    for kind, (count, segments) in day.by_kind.items():
+        print(f"    {kind}: {count} messages, {segments} segments")
+    if rows:
+        print("  sms rows: " + ", ".join(f"{status} {n}" for status, n in sorted(rows.items())))
 
 
 def _today(settings: Settings) -> datetime:
@@ -255,7 +275,7 @@ async def _registrations(settings: Settings, args: argparse.Namespace) -> int:
         found = await storage.registrations.overview(now=utcnow())
         print(
             f"{'code':<7} {'starts (UTC)':<17} {'seats':>9} {'wait':>5} {'here':>5} "
-            f"{'walk-in':>7}  event"
+            f"{'walk-in':>7}  event (#number for DAFTAR by SMS)"
         )
         for item in found:
             counts = item.counts
@@ -263,7 +283,7 @@ async def _registrations(settings: Settings, args: argparse.Namespace) -> int:
             print(
                 f"{item.checkin_code:<7} {item.starts_at:%Y-%m-%d %H:%M}  {seats:>9} "
                 f"{counts.waitlisted:>5} {counts.attended:>5} {counts.walk_ins:>7}  "
-                f"{item.slug} ({item.status})"
+                f"#{item.event_id} {item.slug} ({item.status})"
             )
         return 0
     finally:

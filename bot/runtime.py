@@ -23,7 +23,8 @@ class Runtime:
         storage = await Storage.open(settings.db_path)
         await storage.staff.seed_admins([(a.channel, a.user_id) for a in settings.admins])
         translator = Translator(settings.timezone)
-        dispatcher = Dispatcher(storage, translator, CoreSettings(timezone=settings.timezone))
+        core = CoreSettings(timezone=settings.timezone, sms=settings.sms is not None)
+        dispatcher = Dispatcher(storage, translator, core)
         return cls(settings, storage, translator, dispatcher)
 
     async def close(self) -> None:

@@ -19,6 +19,7 @@ from handlers import (
     privacy,
     registration,
     reminders,
+    sms_people,
     topics,
 )
 from handlers.common import expired, main_menu
@@ -111,6 +112,7 @@ for _id, _en, _handler, _key in COMMANDS:
 for _id, _en, _handler in STAFF_COMMANDS:
     COMMAND_HANDLERS[_id] = _handler
     COMMAND_HANDLERS[_en] = _handler
+COMMAND_HANDLERS.update(sms_people.COMMANDS)  # SMS numbers and the SMS keywords
 
 PAYLOADS: dict[str, PayloadHandler] = {
     "menu": _no_arg(_menu),
@@ -159,6 +161,8 @@ PAYLOADS: dict[str, PayloadHandler] = {
     "sst": access.payload(stats.month_button, "sst", access.COORDINATORS),
     # Reminders (handlers/reminders.py).
     "rmd": reminders.answer,
+    # SMS numbers (handlers/sms_people.py).
+    **sms_people.PAYLOADS,
 }
 
 # Text typed while a flow waits for typed input (a name, a date): (flow, step) -> handler.
@@ -176,6 +180,7 @@ TEXT_STEPS: dict[tuple[str, str], Command] = {
     },
     (staff_events.EDIT, "field"): access.step(staff_events.edit_typed, access.LIBRARIANS),
     (staff_events.EDIT, "cancel_note"): access.step(staff_events.edit_typed, access.LIBRARIANS),
+    **sms_people.TEXT_STEPS,
 }
 # Steps that take a photo (its caption is the text); elsewhere a photo gets "text only".
 PHOTO_STEPS = {(broadcast.FLOW, "text")}

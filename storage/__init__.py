@@ -14,6 +14,7 @@ from storage.registrations import Registrations
 from storage.reminders import Reminders
 from storage.residents import Residents
 from storage.sessions import Sessions
+from storage.sms import SmsRepo
 from storage.staff import Staff
 from storage.staff_events import StaffEvents
 from storage.stats import Stats
@@ -35,6 +36,7 @@ class Storage:
     registrations: Registrations
     outbox: OutboxRepo
     reminders: Reminders
+    sms: SmsRepo
 
     @classmethod
     async def open(cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Storage:
@@ -52,6 +54,7 @@ class Storage:
             registrations=Registrations(db),
             outbox=OutboxRepo(db),
             reminders=Reminders(db),
+            sms=SmsRepo(db),
         )
 
     async def close(self) -> None:
