@@ -14,7 +14,7 @@ COMMAND = (sys.executable, "-m", "bot")
 
 
 def pustaka_env(**settings: str) -> dict[str, str]:
-    """This environment without PUSTAKA_, TELEGRAM_, WHATSAPP_ or SMS_ variables, plus `settings`."""
+    """This environment without PUSTAKA_, TELEGRAM_, WHATSAPP_ or SMS_ settings, and `settings`."""
     env = {
         k: v
         for k, v in os.environ.items()
