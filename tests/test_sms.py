@@ -5,6 +5,7 @@ Telegram, the daily budget, duplicates and forged webhooks."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 
+from bot.channels.gsm7 import is_gsm7, segments, to_gsm7
 from bot.channels.sms import SmsChannel
 from bot.config import Secret, Settings
 from bot.config_sms import SmsSettings
@@ -26,7 +28,13 @@ from tests.delivery_helpers import until
 from tests.fakes import sms_gateway as fake
 from tests.fakes.sms_gateway import FakeSmsGateway, received, signed_event
 from tests.fakes.telegram_api import FakeBotApi
-from tests.registration_scenarios import COMPUTER, event_id, register_someone_else, set_event
+from tests.registration_scenarios import (
+    COMPUTER,
+    event_id,
+    register_and_confirm,
+    register_someone_else,
+    set_event,
+)
 from tests.telegram_harness import TelegramHarness, buttons, payloads, texts
 
 KADER = 4101
@@ -302,3 +310,72 @@ async def test_bad_or_old_signature_is_refused(
     assert gateway.to(phone) == []
     seen = await runtime.storage.db.fetchall("SELECT count(*) FROM sms_seen")
     assert seen[0][0] == 0
+
+
+async def test_resident_starts_by_sms_alone_and_registers_with_numbers(
+    runtime: Runtime, sms: Sms, gateway: FakeSmsGateway
+) -> None:
+    t = runtime.translator
+    phone = "+6285244445555"
+    event = await event_id(runtime, COMPUTER)
+    await sms.text(phone, f"DAFTAR {event}")
+    assert gateway.to(phone)[-1].startswith(t.text("id", "reg.consent_needed")[:40])
+    await sms.text(phone, "1")  # Privasi: the notice, cut to three segments
+    notice = to_gsm7(t.text("id", "privacy.notice"))
+    assert gateway.to(phone)[-1].startswith(notice[:100])
+    await sms.text(phone, "1")  # Setuju
+    regencies = gateway.to(phone)[-1]
+    # 22 regencies do not fit: the core pages them, nine numbers at a time.
+    assert regencies.splitlines()[-2] == f"9 {t.text('id', 'paging.more')}"
+    await sms.text(phone, "9")
+    await sms.text(phone, "3")  # Ende, on the second page
+    resident = await runtime.storage.residents.find(channel="sms", external_id=phone)
+    assert resident is not None and resident.regency_code == "ende"
+    await sms.text(phone, f"daftar {event}")
+    await sms.text(phone, "Maria Goreti")
+    for answer in ("1", "2", "Oelomin", "1"):  # perempuan, 18-35, village, Daftar sekarang
+        await sms.text(phone, answer)
+    mine = await runtime.storage.registrations.for_resident(resident_id=resident.id, event_id=event)
+    assert [(r.name, r.status) for r in mine] == [("Maria Goreti", "confirmed")]
+    # BATAL lists the registration to cancel by number.
+    await sms.text(phone, "BATAL")
+    assert "1 Batal" in gateway.to(phone)[-1]
+    # Each answer was one SMS within three segments, in GSM-7.
+    assert all(segments(text) <= 3 and is_gsm7(text) for text in gateway.to(phone))
+
+
+async def test_resident_adds_own_sms_number_verified_by_code(
+    runtime: Runtime, tg: TelegramHarness, sms: Sms, gateway: FakeSmsGateway
+) -> None:
+    t = runtime.translator
+    user, phone = 4102, "+6281377778888"
+    await tg.onboard(user)
+    asked = await tg.send(user, "/nomorsms")
+    assert t.text("id", "sms.number.ask") in texts(asked)
+    sent = await tg.send(user, "0813-7777-8888")
+    assert t.text("id", "sms.number.sent", phone="0813-7777-8888") in texts(sent)
+    await deliver_sms(runtime, sms, done=1)
+    [message] = gateway.to(phone)
+    code = re.search(r"\b(\d{6})\b", message)
+    assert code is not None
+    wrong = "000000" if code.group(1) != "000000" else "111111"
+    assert t.text("id", "sms.number.wrong", tries=4) in texts(await tg.send(user, wrong))
+    verified = await tg.send(user, code.group(1))
+    assert t.text("id", "sms.number.verified", phone="0813-7777-8888") in texts(verified)
+    resident = await runtime.storage.residents.find(channel="telegram", external_id=str(user))
+    assert resident is not None
+    assert await runtime.storage.sms.number_of(resident_id=resident.id) == phone
+    # Their own reminders now have an SMS copy to that number, besides the chat.
+    event = await event_id(runtime, COMPUTER)
+    await register_and_confirm(tg, user, event, "Yohana")
+    now = utcnow()
+    await runtime.storage.reminders.sync(default_offsets=(24 * 60,), now=now)
+    await sms.channel.copy_now(now - timedelta(minutes=1))
+    rows = await runtime.storage.db.fetchall(
+        "SELECT channel, recipient, params FROM outbox WHERE kind = 'reminder' ORDER BY id"
+    )
+    assert [(r["channel"], r["recipient"]) for r in rows] == [
+        ("telegram", str(user)),
+        ("sms", phone),
+    ]
+    assert json.loads(rows[1]["params"])["sms"] == "self"

@@ -257,8 +257,14 @@ class SmsChannel:
         self.clock = clock
         self.copy_seconds = copy_seconds
         self.wall_clock = wall_clock
+        # The phone's send rate is the only limit; no platform limits a number per recipient.
         self.limiter = ChannelLimiter(
-            Limits(overall_rate=settings.rate, overall_burst=1.0, chat_rate=1.0, chat_burst=2.0)
+            Limits(
+                overall_rate=settings.rate,
+                overall_burst=1.0,
+                chat_rate=settings.rate,
+                chat_burst=2.0,
+            )
         )
         self._gateway = gateway
         self._http: aiohttp.ClientSession | None = None
