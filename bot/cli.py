@@ -87,16 +87,27 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
+    terminal = not (settings.telegram_enabled or settings.whatsapp or settings.sms)
+    if terminal:
+        from bot.dashboard.serve import terminal_settings
+
+        settings = terminal_settings(settings)
     runtime = await Runtime.open(settings)
     try:
-        if not (settings.telegram_enabled or settings.whatsapp or settings.sms):
+        if terminal:
             print(
                 "No channel configured (set TELEGRAM_BOT_TOKEN to serve Telegram): "
                 "opening the terminal chat."
             )
             from bot.channels.terminal import chat
+            from bot.dashboard.serve import start_terminal_dashboard
 
-            await chat(runtime.dispatcher)
+            dashboard = await start_terminal_dashboard(runtime)
+            try:
+                await chat(runtime.dispatcher)
+            finally:
+                if dashboard is not None:
+                    await dashboard.stop()
             return 0
         from bot.serve import serve
 
@@ -226,7 +237,7 @@ async def _report(settings: Settings, args: argparse.Namespace) -> int:
     import io
 
     from bot.i18n import Translator
-    from handlers.staff.stats import compute, parse_month, previous_months, rows
+    from handlers.staff.stats import compute, find_regency, parse_month, previous_months, rows
 
     if args.month:
         chosen = parse_month(args.month)
@@ -237,17 +248,18 @@ async def _report(settings: Settings, args: argparse.Namespace) -> int:
         chosen = previous_months(utcnow(), settings.timezone, 1)[0]
     storage = await Storage.open(settings.db_path)
     try:
+        regency = None
         if args.regency is not None:
-            try:
-                await storage.libraries.regency(code=args.regency)
-            except NotFound:
-                print(f"--regency: unknown regency code {args.regency!r}", file=sys.stderr)
+            regency, closest = find_regency(await storage.libraries.regencies(), args.regency)
+            if regency is None:
+                hint = f"; did you mean {closest!r}?" if closest else ""
+                print(f"--regency: unknown regency {args.regency!r}{hint}", file=sys.stderr)
                 return 1
         stats = await compute(
             storage,
             year=chosen[0],
             month=chosen[1],
-            regency_code=args.regency,
+            regency_code=regency,
             timezone=settings.timezone,
         )
         figures = await rows(storage, Translator(settings.timezone), args.lang, stats)
@@ -258,7 +270,7 @@ async def _report(settings: Settings, args: argparse.Namespace) -> int:
     writer.writerow(["month", "scope", "section", "item", "value"])
     label = f"{chosen[0]}-{chosen[1]:02d}"
     for section, item, value in figures:
-        writer.writerow([label, args.regency or "ntt", section, item, value])
+        writer.writerow([label, regency or "ntt", section, item, value])
     if args.out == "-":
         print(out.getvalue(), end="")
     else:

@@ -14,6 +14,7 @@ from dotenv import dotenv_values
 
 from bot.config_base import ConfigError, Secret, http_url, whole_number
 from bot.config_sms import SmsSettings, load_sms_settings
+from handlers.phone_numbers import NotAPhoneNumber, normalise_phone
 
 if TYPE_CHECKING:
     from bot.config_whatsapp import WhatsAppSettings
@@ -44,6 +45,8 @@ class Settings:
     telegram_rate: float = 25.0
     reminder_offsets: tuple[int, ...] = (24 * 60, 2 * 60)  # minutes before an event starts
     delivery_concurrency: int = 16
+    # The address people open the dashboard at (docs/dashboard.md); None: no dashboard.
+    public_url: str | None = None
 
     @property
     def telegram_enabled(self) -> bool:
@@ -51,12 +54,13 @@ class Settings:
 
     @property
     def web_enabled(self) -> bool:
-        """The HTTP server runs for WhatsApp's and the SMS gateway's webhooks and for Telegram in
-        webhook mode."""
+        """The HTTP server runs for WhatsApp's and the SMS gateway's webhooks, for Telegram in
+        webhook mode, and for the dashboard."""
         return (
             self.whatsapp is not None
             or self.sms is not None
             or self.telegram_webhook_url is not None
+            or self.public_url is not None
         )
 
 
@@ -71,8 +75,14 @@ def _admins(value: str) -> tuple[StaffId, ...]:
         channel = channel or "telegram"
         if channel == "telegram" and ident.lstrip("-").isdigit():
             found.append(StaffId("telegram", ident))
-        elif channel == "whatsapp" and ident.startswith("+") and ident[1:].isdigit():
-            found.append(StaffId("whatsapp", ident))
+        elif channel == "whatsapp":
+            try:
+                found.append(StaffId("whatsapp", normalise_phone(ident)))
+            except NotAPhoneNumber as exc:
+                raise ConfigError(
+                    "PUSTAKA_ADMINS",
+                    f"{item!r}: an Indonesian mobile number (08…) or +<country code><number>",
+                ) from exc
         else:
             raise ConfigError(
                 "PUSTAKA_ADMINS",
@@ -180,6 +190,11 @@ def load_settings(
         delivery_concurrency=_positive_int(
             "PUSTAKA_DELIVERY_CONCURRENCY",
             values.get("PUSTAKA_DELIVERY_CONCURRENCY", "").strip() or "16",
+        ),
+        public_url=(
+            _url("PUSTAKA_PUBLIC_URL", values["PUSTAKA_PUBLIC_URL"].strip())
+            if values.get("PUSTAKA_PUBLIC_URL", "").strip()
+            else None
         ),
     )
 

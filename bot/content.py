@@ -73,7 +73,11 @@ _LIBRARY_KEYS: Final = {
     "opening_hours": True,
     "contact": False,
     "services": False,
+    "catalogue": False,
 }
+# A library's book catalogue, harvested over OAI-PMH (bot/catalogue/, docs/catalogue.md).
+_CATALOGUE_KEYS: Final = {"system": True, "url": True}
+CATALOGUE_SYSTEMS: Final = ("inlislite", "slims")
 _EVENT_KEYS: Final = {
     "slug": True,
     "library": True,
@@ -343,6 +347,7 @@ class _Parser:
         opening_hours = f.text("opening_hours", TEXT_MAX, required=True)
         contact = f.text("contact", TEXT_MAX)
         services = f.texts("services", SERVICE_MAX, SERVICES_MAX)
+        catalogue = self._catalogue(fields.get("catalogue"), f"{where}.catalogue")
         if level == "village" and village is None and "village" not in f.invalid:
             self.report(
                 fields.get("village", node), f"{where}.village is required for a village library"
@@ -360,7 +365,25 @@ class _Parser:
             opening_hours=opening_hours,
             contact=contact,
             services=services or (),
+            catalogue=catalogue,
         )
+
+    def _catalogue(self, node: Node | None, where: str) -> tuple[str, str] | None:
+        """`catalogue: {system: inlislite | slims, url: ...}`: (system, url) or None."""
+        if node is None or _is_null(node):
+            return None
+        fields = self._fields(node, where, _CATALOGUE_KEYS)
+        if fields is None:
+            return None
+        f = _Fields(self, fields, where)
+        system = f.choice("system", CATALOGUE_SYSTEMS, required=True)
+        url = f.text("url", TEXT_MAX, required=True)
+        if url is not None and not url.startswith(("http://", "https://")):
+            f._bad("url", f"must start with http:// or https:// (got '{url}')")
+            return None
+        if system is None or url is None:
+            return None
+        return (system, url)
 
     def _event(self, node: Node, where: str) -> EventRecord | None:
         before = len(self.problems)

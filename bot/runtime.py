@@ -23,7 +23,11 @@ class Runtime:
         storage = await Storage.open(settings.db_path)
         await storage.staff.seed_admins([(a.channel, a.user_id) for a in settings.admins])
         translator = Translator(settings.timezone)
-        core = CoreSettings(timezone=settings.timezone, sms=settings.sms is not None)
+        core = CoreSettings(
+            timezone=settings.timezone,
+            dashboard_url=settings.public_url,
+            sms=settings.sms is not None,
+        )
         dispatcher = Dispatcher(storage, translator, core)
         return cls(settings, storage, translator, dispatcher)
 

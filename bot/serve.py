@@ -12,6 +12,7 @@ import asyncio
 import logging
 
 from bot.channels.base import Channel
+from bot.dashboard.serve import dashboard_apps
 from bot.delivery.service import DeliveryService, for_settings
 from bot.runtime import Runtime
 from bot.web import WebServer, build_app
@@ -25,7 +26,9 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
     channels = build_channels(runtime)
     routes = [route for channel in channels for route in channel.routes()]
     names = [channel.name for channel in channels]
-    server = WebServer(build_app(routes, names)) if routes or settings.web_enabled else None
+    dashboards = dashboard_apps(runtime)
+    served = routes or dashboards or settings.web_enabled
+    server = WebServer(build_app(routes, names, dashboards)) if served else None
     started: list[Channel] = []
     delivery: DeliveryService | None = None
     try:

@@ -18,6 +18,7 @@ from typing import Generic, TypeVar
 from handlers import paging
 from handlers.common import typed_choice
 from handlers.router import TEXT_STEPS, route
+from handlers.textnorm import clean_incoming
 from handlers.types import Context, CoreSettings, Handled, Incoming, Reply, Translator
 from storage import Storage
 from storage.clock import utcnow
@@ -73,6 +74,7 @@ class Dispatcher:
         so two quick taps are answered in the order they were made. The replies come back with
         the language they are in and the choices they show, fitted to the channel's
         capabilities (long lists paged, labels shortened)."""
+        incoming = clean_incoming(incoming)  # the one place text is normalised (textnorm.py)
         async with self._turns.turn(incoming.key):
             replies = await self._handle(incoming)
             if respond is not None and replies:
@@ -95,9 +97,15 @@ class Dispatcher:
             language = choose_language(
                 resident.language if resident else None, session.state, incoming.language_hint
             )
-            if incoming.username and session.state.get("username") != incoming.username.casefold():
-                # Admins name people by @username when granting roles; it is kept here, in the
-                # row that already exists for everyone who wrote, saved only when it changes.
+            if (
+                incoming.username
+                and resident is not None
+                and resident.has_consent
+                and session.state.get("username") != incoming.username.casefold()
+            ):
+                # Admins name people by @username when granting roles; it is kept here, saved
+                # only when it changes, and only for people who agreed to the privacy notice:
+                # before that nothing beyond the chat id is stored (UU PDP).
                 session.state["username"] = incoming.username.casefold()
             ctx = Context(
                 incoming=_as_choice(incoming, session.state),

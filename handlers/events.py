@@ -104,7 +104,13 @@ async def choose_category(ctx: Context, arg: str) -> None:
     try:
         where, days_text = arg.split(":")
         days = int(days_text)
-    except ValueError:
+        if not 1 <= days <= MAX_WINDOW_DAYS:
+            raise ValueError(arg)
+        if where not in ("*", "h"):
+            await ctx.storage.libraries.regency(code=where)
+    except (ValueError, NotFound):
+        # Only what the list offered is put into the new buttons: a crafted argument reflected
+        # into them could make a payload longer than a button may carry.
         expired(ctx)
         return
     choices = [ctx.choice(f"events.category.{c}", f"evs:{where}:{c}:{days}:0") for c in CATEGORIES]

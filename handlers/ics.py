@@ -6,18 +6,27 @@ block; the file stays a few hundred bytes, which matters on patchy mobile data.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 _LINE_OCTETS = 75  # RFC 5545 §3.1: longer lines are folded
 
 
+# Control characters other than the line breaks escaped below have no place in a TEXT value.
+_CONTROLS = re.compile("[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _escape(text: str) -> str:
-    return (
+    # A lone CR ends a line for many calendar readers: it becomes an escaped line break like
+    # CRLF and LF, or a description could carry a line such as "ATTENDEE:..." of its own.
+    return _CONTROLS.sub(
+        "",
         text.replace("\\", "\\\\")
         .replace(";", "\\;")
         .replace(",", "\\,")
         .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
+        .replace("\r", "\\n")
+        .replace("\n", "\\n"),
     )
 
 

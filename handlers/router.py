@@ -7,6 +7,7 @@ most 64 bytes; a prefix not listed here, or an argument that no longer means any
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 
 from handlers import (
@@ -24,9 +25,10 @@ from handlers import (
 )
 from handlers.common import expired, main_menu
 from handlers.staff import access, broadcast, roles, stats
+from handlers.staff import dashboard as staff_dashboard
 from handlers.staff import events as staff_events
 from handlers.staff import registrations as staff_registrations
-from handlers.types import MAX_TEXT_CHARS, Context
+from handlers.types import MAX_PAYLOAD_BYTES, MAX_TEXT_CHARS, Context
 
 Command = Callable[[Context], Awaitable[None]]
 PayloadHandler = Callable[[Context, str], Awaitable[None]]
@@ -93,6 +95,7 @@ STAFF_COMMANDS: list[tuple[str, str, Command]] = [
     ("peserta", "registrations", access.command(staff_registrations.registrations, "peserta")),
     ("ekspor", "export", access.command(staff_registrations.export, "ekspor")),
     ("statistik", "stats", access.command(stats.show, "statistik", access.COORDINATORS)),
+    ("dasbor", "dashboard", access.command(staff_dashboard.open_dashboard, "dasbor")),
 ]
 
 
@@ -151,6 +154,7 @@ PAYLOADS: dict[str, PayloadHandler] = {
     "srl": access.payload(roles.list_page, "srl", access.ADMIN),
     "srg": access.payload(roles.grant_button, "srg", access.ADMIN),
     "sau": access.payload(roles.audit_page, "sau", access.ADMIN),
+    "srv": access.payload(roles.revoke_button, "srv", access.ADMIN),
     "bc": access.payload(broadcast.button, "bc"),
     "bcm": access.payload(broadcast.mine_page, "bcm"),
     "stc": _staff_button,
@@ -172,6 +176,7 @@ TEXT_STEPS: dict[tuple[str, str], Command] = {
     (attendance.FLOW, "code"): attendance.typed_code,
     (roles.FLOW_GRANT, "who"): access.step(roles.who_typed, access.ADMIN),
     (roles.FLOW_REVOKE, "who"): access.step(roles.who_typed, access.ADMIN),
+    (roles.FLOW_REVOKE, "confirm"): access.step(roles.revoke_typed, access.ADMIN),
     (broadcast.FLOW, "text"): access.step(broadcast.text_typed),
     (broadcast.FLOW, "when"): access.step(broadcast.when_typed),
     **{
@@ -179,9 +184,16 @@ TEXT_STEPS: dict[tuple[str, str], Command] = {
         for step in ("title", "description", "place", "when", "capacity", "deadline")
     },
     (staff_events.EDIT, "field"): access.step(staff_events.edit_typed, access.LIBRARIANS),
-    (staff_events.EDIT, "cancel_note"): access.step(staff_events.edit_typed, access.LIBRARIANS),
+    **{
+        (staff_events.EDIT, step): access.step(staff_events.edit_typed, access.LIBRARIANS)
+        for step in ("cancel_choice", "cancel_note", "cancel_confirm", "confirm_change")
+    },
     **sms_people.TEXT_STEPS,
 }
+# No payload we make holds a number this long (SQLite's integers end at 19 digits): a crafted
+# one would overflow where it is bound as an id.
+_HUGE_NUMBER = re.compile(r"\d{19,}")
+
 # Steps that take a photo (its caption is the text); elsewhere a photo gets "text only".
 PHOTO_STEPS = {(broadcast.FLOW, "text")}
 
@@ -200,6 +212,11 @@ async def route(ctx: Context) -> None:
         await (command or help.unknown_command)(ctx)
         return
     if incoming.payload is not None:
+        if len(incoming.payload.encode()) > MAX_PAYLOAD_BYTES or _HUGE_NUMBER.search(
+            incoming.payload
+        ):
+            expired(ctx)  # not one of ours (WhatsApp ids may be 256 bytes; ours are <= 64)
+            return
         prefix, _, arg = incoming.payload.partition(":")
         handler = PAYLOADS.get(prefix)
         if handler is None:

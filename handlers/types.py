@@ -149,6 +149,8 @@ class CoreSettings:
     page_size: int = 5
     # Seats one resident may take for others (family, neighbours) per event.
     proxy_limit: int = 5
+    # Where the staff dashboard is reached (PUSTAKA_PUBLIC_URL); None: not served.
+    dashboard_url: str | None = None
     # SMS is configured: offer adding SMS numbers (handlers/sms_people.py).
     sms: bool = False
 

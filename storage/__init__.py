@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storage.broadcasts import Broadcasts
+from storage.catalogue import Catalogue
+from storage.dashboard import DashboardRepo
 from storage.db import BUSY_TIMEOUT_MS, Database
 from storage.events import Events
 from storage.libraries import Libraries
@@ -37,6 +39,8 @@ class Storage:
     outbox: OutboxRepo
     reminders: Reminders
     sms: SmsRepo
+    catalogue: Catalogue
+    dashboard: DashboardRepo
 
     @classmethod
     async def open(cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Storage:
@@ -55,7 +59,10 @@ class Storage:
             outbox=OutboxRepo(db),
             reminders=Reminders(db),
             sms=SmsRepo(db),
+            catalogue=Catalogue(db),
+            dashboard=DashboardRepo(db),
         )
 
     async def close(self) -> None:
+        await self.catalogue.close()
         await self.db.close()

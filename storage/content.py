@@ -32,6 +32,8 @@ class LibraryRecord:
     opening_hours: str
     contact: str | None
     services: tuple[str, ...]
+    # (system, OAI-PMH base URL) of the library's book catalogue, if it has one to harvest.
+    catalogue: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +168,7 @@ class ContentRepo:
                     _library_row(library, is_sample=is_sample),
                 )
             libraries_updated = sum(1 for r in content.libraries if r.slug in known)
+            await _set_catalogues(conn, content.libraries)
 
             # Events may refer to libraries of this file or ones imported earlier.
             library_ids = await _ids_by_slug(
@@ -206,6 +209,23 @@ class ContentRepo:
         except sqlite3.IntegrityError as exc:
             # Name the record: SQLite's own message says which rule, not which row.
             raise ContentImportError(what, slug, str(exc)) from exc
+
+
+async def _set_catalogues(conn: aiosqlite.Connection, libraries: Sequence[LibraryRecord]) -> None:
+    """A library's catalogue source as the file names it; a harvest's figures are kept when only
+    the URL or the system changes."""
+    with_catalogue = [r for r in libraries if r.catalogue is not None]
+    if not with_catalogue:
+        return
+    ids = await _ids_by_slug(conn, "libraries", (r.slug for r in with_catalogue))
+    for library in with_catalogue:
+        assert library.catalogue is not None
+        system, url = library.catalogue
+        await conn.execute(
+            "INSERT INTO catalogue_sources (library_id, system, url) VALUES (?, ?, ?) "
+            "ON CONFLICT (library_id) DO UPDATE SET system = excluded.system, url = excluded.url",
+            (ids[library.slug], system, url),
+        )
 
 
 def _library_row(library: LibraryRecord, *, is_sample: bool) -> tuple[object, ...]:

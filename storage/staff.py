@@ -1,12 +1,12 @@
 """Staff roles and their scope, the audit log, usernames, and residents' topic subscriptions.
 
-A role is one row per chat identity. Scope rules live on `StaffRole` so every handler asks the
-same questions ("does this role cover that regency / event / library?") the same way.
+A role is one row per chat identity and role (a person may hold several). Scope rules live on
+`StaffRole` so every handler asks the same questions ("does this role cover that regency /
+event / library?") the same way.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -23,8 +23,8 @@ ROLES = ("admin", "coordinator", "librarian")
 CONFIG = "config"
 
 
-class ConfigAdmin(StorageError):
-    """Admins named in PUSTAKA_ADMINS come back at every start-up: they are changed there."""
+class LastAdmin(StorageError):
+    """Removing this admin would leave nobody able to grant or revoke roles."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +62,6 @@ class StaffRole:
             return event.library_id == self.library_id
         return self.covers_regency(event.regency_code)
 
-    def manages_library(self, library_id: int) -> bool:
-        """Who may create and change a library's events: its librarian, and admins."""
-        return self.role == "admin" or (self.role == "librarian" and self.library_id == library_id)
-
 
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
@@ -78,6 +74,7 @@ class AuditEntry:
     detail: str
 
 
+_ROLE_ORDER = "CASE s.role WHEN 'admin' THEN 0 WHEN 'coordinator' THEN 1 ELSE 2 END"
 _ROLE_SELECT = (
     "SELECT s.channel, s.external_id, s.role, s.regency_code, s.library_id, s.granted_by, "
     "s.granted_at, l.name AS library_name, l.regency_code AS library_regency "
@@ -122,38 +119,52 @@ class Staff:
         self._db = db
 
     async def role_of(self, *, channel: str, external_id: str) -> StaffRole | None:
-        row = await self._db.fetchone(
-            f"{_ROLE_SELECT} WHERE s.channel = ? AND s.external_id = ?", (channel, external_id)
+        """The person's widest role (admin, then coordinator, then librarian), or None."""
+        found = await self.roles_of(channel=channel, external_id=external_id)
+        return found[0] if found else None
+
+    async def roles_of(self, *, channel: str, external_id: str) -> list[StaffRole]:
+        """Every role the person holds, widest first."""
+        rows = await self._db.fetchall(
+            f"{_ROLE_SELECT} WHERE s.channel = ? AND s.external_id = ? ORDER BY {_ROLE_ORDER}",
+            (channel, external_id),
         )
-        return None if row is None else _role(row)
+        return [_role(r) for r in rows]
 
     async def roles(self, *, offset: int = 0, limit: int = 20) -> tuple[list[StaffRole], int]:
         rows = await self._db.fetchall(
             _ROLE_SELECT.replace(" FROM ", ", count(*) OVER () AS total FROM ", 1) + " "
-            "ORDER BY CASE s.role WHEN 'admin' THEN 0 WHEN 'coordinator' THEN 1 ELSE 2 END, "
-            "s.regency_code, l.name, s.external_id LIMIT ? OFFSET ?",
+            f"ORDER BY {_ROLE_ORDER}, s.regency_code, l.name, s.external_id LIMIT ? OFFSET ?",
             (limit, offset),
         )
         total = rows[0]["total"] if rows else 0
         return [_role(r) for r in rows], total
 
-    async def seed_admins(self, admins: Sequence[tuple[str, str]]) -> None:
-        """Make the configured ids admins, and drop config admins no longer configured."""
+    async def seed_admins(self, admins: Sequence[tuple[str, str]]) -> int:
+        """Make the configured ids admins. Only adds: an admin no longer configured keeps the
+        role until someone revokes it with /cabutperan (audited), so an empty PUSTAKA_ADMINS
+        on some start never removes anyone. Returns how many admins were added."""
         now = to_db(utcnow())
+        added = 0
         async with self._db.transaction() as conn:
-            await conn.execute(
-                "DELETE FROM staff_roles WHERE granted_by = ? AND channel || ':' || external_id "
-                "NOT IN (SELECT value FROM json_each(?))",
-                (CONFIG, json.dumps([f"{c}:{u}" for c, u in admins])),
-            )
             for channel, user_id in admins:
-                await conn.execute(
+                cur = await conn.execute(
                     "INSERT INTO staff_roles (channel, external_id, role, regency_code, "
                     "library_id, granted_by, granted_at) VALUES (?, ?, 'admin', NULL, NULL, ?, ?) "
-                    "ON CONFLICT (channel, external_id) DO UPDATE SET role = 'admin', "
-                    "regency_code = NULL, library_id = NULL, granted_by = excluded.granted_by",
+                    "ON CONFLICT (channel, external_id, role) DO NOTHING",
                     (channel, user_id, CONFIG, now),
                 )
+                if cur.rowcount:
+                    added += 1
+                    await audit(
+                        conn,
+                        actor=CONFIG,
+                        role=None,
+                        action="role.grant",
+                        target=f"{channel}:{user_id}",
+                        detail="admin province",
+                    )
+        return added
 
     async def grant(
         self,
@@ -166,21 +177,16 @@ class Staff:
         library_id: int | None = None,
         now: datetime | None = None,
     ) -> StaffRole:
+        """Add a role, or change the scope of one the person already holds; other roles they
+        hold stay."""
         if role not in ROLES:
             raise ValueError(role)
         stamp = to_db(now or utcnow())
         async with self._db.transaction() as conn:
-            async with conn.execute(
-                "SELECT granted_by FROM staff_roles WHERE channel = ? AND external_id = ?",
-                (channel, external_id),
-            ) as cur:
-                row = await cur.fetchone()
-            if row is not None and row[0] == CONFIG:
-                raise ConfigAdmin(f"{channel}:{external_id}")
             await conn.execute(
                 "INSERT INTO staff_roles (channel, external_id, role, regency_code, library_id, "
                 "granted_by, granted_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (channel, external_id) DO UPDATE SET role = excluded.role, "
+                "ON CONFLICT (channel, external_id, role) DO UPDATE SET "
                 "regency_code = excluded.regency_code, library_id = excluded.library_id, "
                 "granted_by = excluded.granted_by, granted_at = excluded.granted_at",
                 (channel, external_id, role, regency_code, library_id, by.actor, stamp),
@@ -195,26 +201,42 @@ class Staff:
                 detail=f"{role} {scope}",
                 now=now,
             )
-        granted = await self.role_of(channel=channel, external_id=external_id)
-        assert granted is not None
-        return granted
+        granted = [
+            r
+            for r in await self.roles_of(channel=channel, external_id=external_id)
+            if r.role == role
+        ]
+        return granted[0]
 
     async def revoke(
-        self, *, by: StaffRole, channel: str, external_id: str, now: datetime | None = None
+        self,
+        *,
+        by: StaffRole,
+        channel: str,
+        external_id: str,
+        role: str,
+        now: datetime | None = None,
     ) -> StaffRole:
+        """Remove one role. The last admin cannot be removed: nobody could grant roles again."""
         async with self._db.transaction() as conn:
             async with conn.execute(
-                f"{_ROLE_SELECT} WHERE s.channel = ? AND s.external_id = ?", (channel, external_id)
+                f"{_ROLE_SELECT} WHERE s.channel = ? AND s.external_id = ? AND s.role = ?",
+                (channel, external_id, role),
             ) as cur:
                 row = await cur.fetchone()
             if row is None:
                 raise NotFound("staff role", f"{channel}:{external_id}")
             old = _role(row)
-            if old.granted_by == CONFIG:
-                raise ConfigAdmin(old.actor)
+            if role == "admin":
+                async with conn.execute(
+                    "SELECT count(*) FROM staff_roles WHERE role = 'admin'"
+                ) as cur:
+                    counted = await cur.fetchone()
+                if counted is not None and int(counted[0]) <= 1:
+                    raise LastAdmin(old.actor)
             await conn.execute(
-                "DELETE FROM staff_roles WHERE channel = ? AND external_id = ?",
-                (channel, external_id),
+                "DELETE FROM staff_roles WHERE channel = ? AND external_id = ? AND role = ?",
+                (channel, external_id, role),
             )
             await audit(
                 conn,

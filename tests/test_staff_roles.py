@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
+from bot.config import Settings
 from bot.runtime import Runtime
 from tests.pustaka_process import pustaka_env, run_pustaka
 from tests.staff_support import ADMIN, library_id, resident
@@ -134,7 +136,9 @@ async def test_grant_by_forwarded_message_and_by_typed_answer(
         },
     }
     calls = await tg.send_raw(ADMIN, reply)
-    assert f"telegram:{OTHER}" in texts(calls) and "dicabut" in texts(calls)
+    assert f"telegram:{OTHER}" in texts(calls) and "srv:y:librarian" in payloads(calls)
+    calls = await tg.tap(ADMIN, "srv:y:librarian")
+    assert "dicabut" in texts(calls)
     assert await runtime.storage.staff.role_of(channel="telegram", external_id=str(OTHER)) is None
 
     # Typed answers to "who?" are checked.
@@ -152,14 +156,24 @@ async def test_revoke_takes_effect_at_once_even_mid_flow(
     await tg.send(ADMIN, "/beriperan 7102 librarian perpus-ende")
     await tg.send(LIBRARIAN, "/siaran")  # in the middle of writing an announcement
     calls = await tg.send(ADMIN, "/cabutperan 7102")
+    assert "Cabut peran Pustakawan" in texts(calls)
+    # A no-word keeps the role; the role works until the confirmation.
+    assert "tidak diubah" in texts(await tg.send(ADMIN, "sonde"))
+    assert await runtime.storage.staff.role_of(channel="telegram", external_id="7102")
+    await tg.send(ADMIN, "/cabutperan 7102")
+    calls = await tg.send(ADMIN, "Ya, cabut peran")  # the button's words, typed
     assert "dicabut" in texts(calls)
     unknown = texts(await tg.send(LIBRARIAN, "/tidakada"))
     assert texts(await tg.send(LIBRARIAN, "/siaran")) == unknown
     calls = await tg.send(LIBRARIAN, "Teks pengumuman yang terlambat")
     assert "bc:a:all" not in payloads(calls)
     assert "tidak punya peran" in texts(await tg.send(ADMIN, "/cabutperan 7102"))
-    # Admins from the configuration are changed there, not in chat.
-    assert "PUSTAKA_ADMINS" in texts(await tg.send(ADMIN, f"/cabutperan {ADMIN}"))
+    # The last admin cannot be removed, not even by themselves.
+    await tg.send(ADMIN, f"/cabutperan {ADMIN}")
+    assert "admin terakhir" in texts(await tg.tap(ADMIN, "srv:y:admin"))
+    assert await runtime.storage.staff.role_of(channel="telegram", external_id=str(ADMIN))
+    entries, _ = await runtime.storage.staff.audit_entries()
+    assert [e.target for e in entries if e.action == "role.revoke"] == ["telegram:7102"]
 
 
 async def test_roles_list_and_audit_for_admins_in_english(
@@ -178,13 +192,52 @@ async def test_roles_list_and_audit_for_admins_in_english(
     assert "/beriperan" in text  # commands are audited by their Indonesian name
 
 
-async def test_config_admins_follow_the_configuration(runtime: Runtime) -> None:
+async def test_configuration_only_adds_admins(runtime: Runtime) -> None:
+    """A start without PUSTAKA_ADMINS (or with other ids) removed the admin an earlier start
+    created, without a trace. Now the configuration only adds, and says so in the audit log."""
     staff = runtime.storage.staff
     assert (await staff.role_of(channel="telegram", external_id=str(ADMIN))) is not None
-    await staff.seed_admins([("telegram", "42")])
-    assert await staff.role_of(channel="telegram", external_id=str(ADMIN)) is None
+    assert await staff.seed_admins([]) == 0
+    assert await staff.seed_admins([("telegram", "42")]) == 1
+    assert await staff.seed_admins([("telegram", "42")]) == 0
+    kept = await staff.role_of(channel="telegram", external_id=str(ADMIN))
+    assert kept is not None and kept.role == "admin"
     role = await staff.role_of(channel="telegram", external_id="42")
     assert role is not None and role.role == "admin" and role.granted_by == "config"
+    entries, _ = await staff.audit_entries()
+    assert [e.target for e in entries if e.action == "role.grant"][0] == "telegram:42"
+
+
+async def test_an_admin_from_the_configuration_survives_a_start_without_it(
+    tg: TelegramHarness, runtime: Runtime, settings: Settings
+) -> None:
+    await tg.send(ADMIN, "/beriperan")  # an admin session open in the middle of a flow
+    restarted = await Runtime.open(replace(settings, admins=()))
+    await restarted.close()
+    calls = await tg.send(ADMIN, "7105")
+    assert "srg:r:admin" in payloads(calls)
+    calls = await tg.send(ADMIN, "/peran")
+    assert "Admin (provinsi)" in texts(calls)
+
+
+async def test_a_person_holds_several_roles(tg: TelegramHarness, runtime: Runtime) -> None:
+    await tg.send(ADMIN, "/beriperan 7106 pustakawan perpus-ende")
+    await tg.send(ADMIN, "/beriperan 7106 koordinator alor")
+    held = await runtime.storage.staff.roles_of(channel="telegram", external_id="7106")
+    assert [r.role for r in held] == ["coordinator", "librarian"]
+    calls = await tg.send(7106, "/peran")
+    assert "Koordinator — Alor" in texts(calls) and "Pustakawan — Perpustakaan" in texts(calls)
+    assert "stc:statistik" in payloads(calls)  # the coordinator's commands too
+    # Revoking asks which role, then confirms; the other role stays.
+    calls = await tg.send(ADMIN, "/cabutperan 7106")
+    assert {"srv:r:coordinator", "srv:r:librarian"} <= set(payloads(calls))
+    await tg.tap(ADMIN, "srv:r:coordinator")
+    await tg.tap(ADMIN, "srv:y:coordinator")
+    held = await runtime.storage.staff.roles_of(channel="telegram", external_id="7106")
+    assert [r.role for r in held] == ["librarian"]
+    # Effective on the next message, without a restart.
+    unknown = texts(await tg.send(7106, "/tidakada"))
+    assert texts(await tg.send(7106, "/statistik")) == unknown
 
 
 def test_terminal_chat_as_a_configured_admin(tmp_path: Path) -> None:

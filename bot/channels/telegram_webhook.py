@@ -8,12 +8,13 @@ same path long polling feeds, so the handlers cannot tell the modes apart.
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 
 from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
+
+from bot.channels import jsonbody
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +42,17 @@ class TelegramWebhook:
             log.warning("Telegram webhook call without the right secret token refused")
             return web.Response(status=403, text="forbidden")
         try:
-            data = json.loads(await request.read())
+            data = jsonbody.load(await request.read())
+        except jsonbody.MalformedBody:
+            return web.Response(status=400, text="malformed update")
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            return web.Response(status=400, text="malformed update")
+        try:
             update = Update.de_json(data, self.app.bot)
-        except (ValueError, TypeError, KeyError):
+        except Exception as exc:
+            # The secret was right, so this is Telegram (or someone holding the secret) sending
+            # a shape PTB cannot read, such as {"message": "str"}: refused, not a 500.
+            log.warning("Telegram update %s could not be read: %r", data.get("update_id"), exc)
             return web.Response(status=400, text="malformed update")
         if update is None:
             return web.Response(status=400, text="malformed update")

@@ -9,11 +9,14 @@ or answered with /beriperan). Granting, when parts are missing, asks with button
 
 from __future__ import annotations
 
-from handlers.common import clip, expired, page_count, pager, parse_page
+from handlers.common import clip, expired, page_count, pager, parse_page, typed_choice
+from handlers.phone_numbers import NotAPhoneNumber, normalise_phone
 from handlers.staff.access import OutOfScope
+from handlers.staff.answers import yes_no
+from handlers.staff.nav import nav
 from handlers.types import Choice, Context
 from storage.errors import NotFound
-from storage.staff import ROLES, ConfigAdmin, StaffRole
+from storage.staff import ROLES, LastAdmin, StaffRole
 
 FLOW_GRANT = "grant"
 FLOW_REVOKE = "revoke"
@@ -44,6 +47,7 @@ ROLE_COMMANDS = {
     "admin": (
         "siaran",
         "siaranku",
+        "acarabaru",
         "kelolaacara",
         "peserta",
         "ekspor",
@@ -52,20 +56,29 @@ ROLE_COMMANDS = {
         "cabutperan",
         "audit",
     ),
-    "coordinator": ("siaran", "siaranku", "peserta", "ekspor", "statistik"),
+    "coordinator": (
+        "acarabaru",
+        "kelolaacara",
+        "siaran",
+        "siaranku",
+        "peserta",
+        "ekspor",
+        "statistik",
+    ),
     "librarian": ("acarabaru", "kelolaacara", "siaran", "siaranku", "peserta", "ekspor"),
 }
 
 
 async def show_roles(ctx: Context, role: StaffRole) -> None:
-    """/peran: one's own role and its commands as buttons; admins also see everyone's roles."""
+    """/peran: one's own roles and their commands as buttons; admins also see everyone's."""
     if role.role == "admin":
         await _list(ctx, 0)
+    held = await ctx.storage.staff.roles_of(channel=role.channel, external_id=role.external_id)
+    described = "; ".join([await describe(ctx, r) for r in held] or [await describe(ctx, role)])
+    names = dict.fromkeys(name for r in held or [role] for name in ROLE_COMMANDS[r.role])
     ctx.say(
-        ctx.t("staff.roles.yours", role=await describe(ctx, role))
-        + "\n"
-        + ctx.t("staff.roles.commands_title"),
-        *(ctx.choice(f"staff.menu.{name}", f"stc:{name}") for name in ROLE_COMMANDS[role.role]),
+        ctx.t("staff.roles.yours", role=described) + "\n" + ctx.t("staff.roles.commands_title"),
+        *(ctx.choice(f"staff.menu.{name}", f"stc:{name}") for name in names),
     )
 
 
@@ -86,7 +99,23 @@ async def _list(ctx: Context, page: int) -> None:
     lines = [ctx.t("staff.roles.title", page=page + 1, pages=page_count(total, size))]
     for item in roles:
         lines.append(f"• {item.actor} — {await describe(ctx, item)}")
-    ctx.say("\n".join(lines), *pager(ctx, page=page, total=total, page_size=size, payload="srl:{}"))
+    ctx.say(
+        "\n".join(lines),
+        *pager(ctx, page=page, total=total, page_size=size, payload="srl:{}"),
+        *nav(ctx),
+    )
+
+
+def _who_unknown(ctx: Context, who: str) -> None:
+    """A typed phone number gets the reason it was refused; anything else the usual hint."""
+    number = who.strip().lstrip("+")[:1].isdigit()
+    if number and who.rpartition(":")[0] in ("", "whatsapp") and ctx.incoming.channel != "telegram":
+        try:
+            normalise_phone(who.rpartition(":")[2])
+        except NotAPhoneNumber as exc:
+            ctx.say(ctx.t(f"phone_numbers.{exc.reason}", number=who))
+            return
+    ctx.say(ctx.t("staff.roles.who_unknown", who=who))
 
 
 async def _resolve(ctx: Context, word: str) -> str | None:
@@ -97,8 +126,11 @@ async def _resolve(ctx: Context, word: str) -> str | None:
         return f"telegram:{found}" if found else None
     channel, _, ident = word.rpartition(":")
     channel = channel or ctx.incoming.channel
-    if channel == "whatsapp" and ident.startswith("+") and ident[1:].isdigit():
-        return f"whatsapp:{ident}"
+    if channel == "whatsapp":
+        try:
+            return f"whatsapp:{normalise_phone(ident)}"
+        except NotAPhoneNumber:
+            return None
     if channel in ("telegram", "terminal") and ident.isdigit():
         return f"{channel}:{ident}"
     return None
@@ -117,7 +149,7 @@ async def grant(ctx: Context, role: StaffRole) -> None:
     """/beriperan [who] [role] [regency code | all | library slug]"""
     target, rest, named = await _target_from(ctx, ctx.incoming.args.split())
     if named and target is None:
-        ctx.say(ctx.t("staff.roles.who_unknown", who=ctx.incoming.args.split()[0]))
+        _who_unknown(ctx, ctx.incoming.args.split()[0])
         return
     ctx.session.state.update(flow=FLOW_GRANT, step="who", draft={})
     if target is None:
@@ -163,11 +195,11 @@ async def who_typed(ctx: Context, role: StaffRole) -> None:
     else:
         target = await _resolve(ctx, ctx.incoming.text)
     if target is None:
-        ctx.say(ctx.t("staff.roles.who_unknown", who=clip(ctx.incoming.text, 40)))
+        _who_unknown(ctx, clip(ctx.incoming.text, 40))
         return
     ctx.session.state["draft"] = {"target": target}
     if ctx.session.flow == FLOW_REVOKE:
-        await _revoke(ctx, role, target)
+        await _ask_revoke(ctx, target, None)
         return
     await _next_grant_question(ctx, role)
 
@@ -241,50 +273,124 @@ async def _finish_grant(ctx: Context, by: StaffRole) -> None:
     for key in ("flow", "step", "draft"):
         ctx.session.state.pop(key, None)
     channel, _, external_id = str(draft["target"]).partition(":")
-    try:
-        granted = await ctx.storage.staff.grant(
-            by=by,
-            channel=channel,
-            external_id=external_id,
-            role=draft["role"],
-            regency_code=draft.get("regency") if draft["role"] == "coordinator" else None,
-            library_id=draft.get("library") if draft["role"] == "librarian" else None,
-            now=ctx.now,
-        )
-    except ConfigAdmin:
-        ctx.say(ctx.t("staff.roles.config_admin", who=draft["target"]))
-        return
-    ctx.say(ctx.t("staff.roles.granted", who=granted.actor, role=await describe(ctx, granted)))
+    granted = await ctx.storage.staff.grant(
+        by=by,
+        channel=channel,
+        external_id=external_id,
+        role=draft["role"],
+        regency_code=draft.get("regency") if draft["role"] == "coordinator" else None,
+        library_id=draft.get("library") if draft["role"] == "librarian" else None,
+        now=ctx.now,
+    )
+    ctx.say(
+        ctx.t("staff.roles.granted", who=granted.actor, role=await describe(ctx, granted)),
+        *nav(ctx),
+    )
 
 
 async def revoke(ctx: Context, role: StaffRole) -> None:
-    """/cabutperan [who]"""
-    target, _, named = await _target_from(ctx, ctx.incoming.args.split())
+    """/cabutperan [who] [role]"""
+    words = ctx.incoming.args.split()
+    target, rest, named = await _target_from(ctx, words)
     if named and target is None:
-        ctx.say(ctx.t("staff.roles.who_unknown", who=ctx.incoming.args.split()[0]))
+        _who_unknown(ctx, words[0])
         return
     if target is None:
         ctx.session.state.update(flow=FLOW_REVOKE, step="who", draft={})
         ctx.say(ctx.t("staff.roles.ask_who_revoke"))
         return
-    await _revoke(ctx, role, target)
+    wanted = ROLE_WORDS.get(rest[0].casefold()) if rest else None
+    await _ask_revoke(ctx, target, wanted)
 
 
-async def _revoke(ctx: Context, by: StaffRole, target: str) -> None:
+async def _ask_revoke(ctx: Context, target: str, wanted: str | None) -> None:
+    """Which role (when the person holds several), then the confirmation."""
+    channel, _, external_id = target.partition(":")
+    held = await ctx.storage.staff.roles_of(channel=channel, external_id=external_id)
+    if wanted is not None:
+        held = [r for r in held if r.role == wanted]
+    if not held:
+        _end(ctx)
+        ctx.say(ctx.t("staff.roles.no_role", who=target), *nav(ctx))
+        return
+    ctx.session.state.update(flow=FLOW_REVOKE, step="confirm", draft={"target": target})
+    if len(held) > 1:
+        ctx.say(
+            ctx.t("staff_safety.revoke.which", who=target),
+            *[Choice(clip(await describe(ctx, r), 60), f"srv:r:{r.role}") for r in held],
+            *nav(ctx),
+        )
+        return
+    await _confirm_revoke(ctx, held[0])
+
+
+async def _confirm_revoke(ctx: Context, old: StaffRole) -> None:
+    ctx.session.state["draft"]["role"] = old.role
+    ctx.say(
+        ctx.t("staff_safety.revoke.ask", who=old.actor, role=await describe(ctx, old)),
+        ctx.choice("staff_safety.revoke.yes", f"srv:y:{old.role}"),
+        ctx.choice("staff_safety.revoke.keep", "srv:k"),
+        *nav(ctx),
+    )
+
+
+def _end(ctx: Context) -> None:
     for key in ("flow", "step", "draft"):
         ctx.session.state.pop(key, None)
+
+
+async def revoke_button(ctx: Context, role: StaffRole, arg: str) -> None:
+    """srv:r:<role> (which one) | srv:y:<role> (confirmed) | srv:k (keep)"""
+    draft = ctx.session.state.get("draft")
+    action, _, value = arg.partition(":")
+    if ctx.session.flow != FLOW_REVOKE or not isinstance(draft, dict) or "target" not in draft:
+        expired(ctx)
+        return
+    target = str(draft["target"])
+    if action == "k":
+        _end(ctx)
+        ctx.say(ctx.t("staff_safety.revoke.kept", who=target), *nav(ctx))
+        return
     channel, _, external_id = target.partition(":")
+    held = {
+        r.role: r
+        for r in await ctx.storage.staff.roles_of(channel=channel, external_id=external_id)
+    }
+    if action == "r" and value in held:
+        await _confirm_revoke(ctx, held[value])
+        return
+    if action != "y" or value not in held or draft.get("role") != value:
+        expired(ctx)
+        return
+    _end(ctx)
     try:
         old = await ctx.storage.staff.revoke(
-            by=by, channel=channel, external_id=external_id, now=ctx.now
+            by=role, channel=channel, external_id=external_id, role=value, now=ctx.now
         )
+    except LastAdmin:
+        ctx.say(ctx.t("staff_safety.revoke.last_admin", who=target), *nav(ctx))
+        return
     except NotFound:
-        ctx.say(ctx.t("staff.roles.no_role", who=target))
+        ctx.say(ctx.t("staff.roles.no_role", who=target), *nav(ctx))
         return
-    except ConfigAdmin:
-        ctx.say(ctx.t("staff.roles.config_admin", who=target))
+    text = ctx.t("staff.roles.revoked", who=target, role=ctx.t(f"staff.role.{old.role}"))
+    if old.granted_by == "config":
+        text += "\n" + ctx.t("staff_safety.revoke.config_note")
+    ctx.say(text, *nav(ctx))
+
+
+async def revoke_typed(ctx: Context, role: StaffRole) -> None:
+    """Typing at the revoke confirmation: a no keeps the role; the buttons' words act as them."""
+    picked = typed_choice(ctx.incoming.text, ctx.session.state.get("choices"))
+    if picked is not None and picked.startswith("srv:"):
+        await revoke_button(ctx, role, picked.removeprefix("srv:"))
         return
-    ctx.say(ctx.t("staff.roles.revoked", who=target, role=ctx.t(f"staff.role.{old.role}")))
+    if yes_no(ctx.incoming.text) is False:
+        await revoke_button(ctx, role, "k")
+        return
+    ctx.say(ctx.t("staff_safety.revoke.tap_to_confirm"))
+    draft = ctx.session.state.get("draft") or {}
+    await _ask_revoke(ctx, str(draft.get("target", "")), draft.get("role"))
 
 
 async def show_audit(ctx: Context, role: StaffRole) -> None:
