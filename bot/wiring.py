@@ -57,3 +57,19 @@ CHANNELS: tuple[ChannelFactory, ...] = (_whatsapp, _telegram, _sms)
 
 def build_channels(runtime: Runtime) -> list[Channel]:
     return [channel for factory in CHANNELS if (channel := factory(runtime)) is not None]
+
+
+def connect_channels(channels: list[Channel]) -> None:
+    """What one started channel lends another: WhatsApp sends announcement photos a librarian
+    posted on Telegram, fetched through Telegram's bot."""
+    if not {"telegram", "whatsapp"} <= {channel.name for channel in channels}:
+        return
+    from bot.channels.telegram_service import TelegramService
+    from bot.channels.whatsapp_service import WhatsAppService
+
+    telegram = next((c for c in channels if isinstance(c, TelegramService)), None)
+    whatsapp = next((c for c in channels if isinstance(c, WhatsAppService)), None)
+    if telegram is not None and whatsapp is not None:
+        from bot.channels.telegram_files import photo_loader
+
+        whatsapp.channel.sender.photo_loader = photo_loader(telegram.app.bot)
