@@ -53,9 +53,9 @@ from bot.channels.whatsapp_errors import (
 )
 from bot.config_whatsapp import MARKETING_KINDS, WhatsAppSettings, WhatsAppTemplate
 from handlers.common import words_of
-from handlers.dispatch import Dispatcher, KeyedLocks, Respond, choose_language
+from handlers.dispatch import Dispatcher, KeyedLocks, Respond
 from handlers.phone_numbers import NotAPhoneNumber, from_wa_id
-from handlers.types import Choice, Document, Incoming, Reply, Translator
+from handlers.types import Choice, Document, Handled, Incoming, Reply, Translator
 from storage import Storage
 from storage.clock import utcnow
 from storage.whatsapp import Address, DailyLimitReached, WhatsAppRepo
@@ -900,15 +900,11 @@ class WhatsAppChannel:
         words = words_of(text)
         if not words or text.lstrip().startswith("/"):
             return False
+        # Stored pages are the last thing offered: the responder drops them when another reply
+        # replaces the list, so the session need not be read again to tell.
         pages = await self.repo.load_pages(phone=identity)
         if pages is None:
             return False
-        session = await self.storage.sessions.load(channel=CHANNEL, external_id=identity)
-        shown = session.state.get("choices")
-        if not isinstance(shown, list) or [str(c[1]) for c in shown if c] != [
-            payload for _, payload in pages.choices
-        ]:
-            return False  # another reply has replaced the list since
         choices = tuple(Choice(label, payload) for label, payload in pages.choices)
         start = pages.page * render.PAGE_ROWS
         on_page = choices[start : start + render.PAGE_ROWS]
@@ -928,8 +924,11 @@ class WhatsAppChannel:
         return False
 
     def _responder(self, identity: str, hint: str) -> Respond:
-        async def respond(replies: list[Reply]) -> None:
-            language = await self._language(identity, hint)
+        async def respond(handled: Handled) -> None:
+            language = handled.language  # the core says which: no second session load
+            replies: list[Reply] = handled
+            if len(handled.shown) <= render.MAX_ROWS and await self.repo.has_pages(phone=identity):
+                await self.repo.drop_pages(phone=identity)  # this reply replaces the long list
             address = await self.repo.address(identity=identity)
             if self.sender.combine:
                 replies = combine_replies(replies)
@@ -970,13 +969,6 @@ class WhatsAppChannel:
                     log.warning("could not tell %s what failed: %s", identity, exc)
 
         return respond
-
-    async def _language(self, identity: str, hint: str) -> str:
-        """The language the core just answered in, chosen the way the core chooses it."""
-        session, resident = await self.storage.sessions.load_with_resident(
-            channel=CHANNEL, external_id=identity
-        )
-        return choose_language(resident.language if resident else None, session.state, hint)
 
 
 def combine_replies(replies: list[Reply]) -> list[Reply]:
