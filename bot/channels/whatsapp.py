@@ -26,6 +26,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -52,6 +53,7 @@ from bot.channels.whatsapp_errors import (
     send_error,
 )
 from bot.config_whatsapp import MARKETING_KINDS, WhatsAppSettings, WhatsAppTemplate
+from bot.delivery.limits import BULK, INTERACTIVE, ChannelLimiter, Limits
 from handlers.common import words_of
 from handlers.dispatch import Dispatcher, KeyedLocks, Respond
 from handlers.phone_numbers import NotAPhoneNumber, from_wa_id
@@ -107,6 +109,31 @@ def signature_valid(body: bytes, header: str | None, secret: str) -> bool:
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest().encode()
     # Bytes, not str: compare_digest refuses non-ASCII str, and a header can carry anything.
     return hmac.compare_digest(expected, header.removeprefix("sha256=").encode())
+
+
+# Who the sender is writing to, and whether the delivery worker already took this row's first
+# token: set by WhatsAppSender around a delivery, read by LimiterPacer (same task, no argument
+# threading through every upload and send).
+_PACED_CHAT: ContextVar[str] = ContextVar("whatsapp_paced_chat", default="")
+_PREPAID: ContextVar[int] = ContextVar("whatsapp_prepaid", default=0)
+
+
+class LimiterPacer:
+    """The channel's one limiter, shared with the delivery worker, as the sender's pacer: every
+    Graph API call takes a token, replies to someone chatting now first. The first call of an
+    outbox row uses the token the worker already took for that row."""
+
+    def __init__(self, limiter: ChannelLimiter) -> None:
+        self.limiter = limiter
+
+    async def acquire(self, *, urgent: bool = False) -> None:
+        prepaid = _PREPAID.get()
+        if prepaid and not urgent:
+            _PREPAID.set(prepaid - 1)
+            return
+        await self.limiter.acquire(
+            _PACED_CHAT.get() or CHANNEL, priority=INTERACTIVE if urgent else BULK
+        )
 
 
 class TokenBucket:
@@ -262,7 +289,7 @@ class WhatsAppSender:
         translator: Translator,
         *,
         clock: Clock = utcnow,
-        bucket: TokenBucket | None = None,
+        bucket: TokenBucket | LimiterPacer | None = None,
         photo_loader: PhotoLoader | None = None,
         combine: bool = True,
     ) -> None:
@@ -283,6 +310,14 @@ class WhatsAppSender:
         identity = message.recipient
         if not (identity.startswith("+") and identity[1:].isdigit()) and not is_user_id(identity):
             raise PermanentError(f"not a WhatsApp identity: {identity!r}")
+        chat, prepaid = _PACED_CHAT.set(identity), _PREPAID.set(1)  # the worker took one token
+        try:
+            return await self._send_row(identity, message)
+        finally:
+            _PACED_CHAT.reset(chat)
+            _PREPAID.reset(prepaid)
+
+    async def _send_row(self, identity: str, message: Outbound) -> str | None:
         now = self.clock()
         await self.check_account(now)
         address = await self.repo.address(identity=identity)
@@ -396,6 +431,25 @@ class WhatsAppSender:
         """Free-form delivery (inside the window). `urgent`: an answer to someone chatting
         now, served before outbox rows. A file Meta would refuse, or whose upload fails, is
         left out and named in `failed_files`; the text and choices still go."""
+        chat = _PACED_CHAT.set(address.identity)
+        try:
+            return await self._deliver(
+                address, text, choices, document, language, photo=photo, urgent=urgent
+            )
+        finally:
+            _PACED_CHAT.reset(chat)
+
+    async def _deliver(
+        self,
+        address: Address,
+        text: str,
+        choices: tuple[Choice, ...],
+        document: Document | None,
+        language: str,
+        *,
+        photo: str | None,
+        urgent: bool,
+    ) -> Delivered:
         texts = self.list_texts(language, total=len(choices))
         done = Delivered()
         media: tuple[str, str, str] | None = None  # (message type, media id, file name)
@@ -511,7 +565,11 @@ class WhatsAppSender:
         self, address: Address, choices: tuple[Choice, ...], language: str, page: int
     ) -> None:
         texts = self.list_texts(language, total=len(choices), page=page)
-        await self.bucket.acquire(urgent=True)
+        chat = _PACED_CHAT.set(address.identity)
+        try:
+            await self.bucket.acquire(urgent=True)
+        finally:
+            _PACED_CHAT.reset(chat)
         await self._send(
             address, render.choices_message(texts.more_body, choices, texts, page=page)
         )
@@ -578,6 +636,12 @@ class WhatsAppChannel:
         self._sender: WhatsAppSender | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._turns: KeyedLocks[str] = KeyedLocks()
+        # The channel's one limiter: replies, outbox rows (the worker) and every Graph API call
+        # take their tokens here. Meta limits our number's throughput, not each recipient.
+        rate = settings.throughput
+        self.limiter = ChannelLimiter(
+            Limits(overall_rate=rate, chat_rate=rate, chat_burst=max(rate, 1.0))
+        )
 
     async def start(self) -> None:
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
@@ -588,12 +652,14 @@ class WhatsAppChannel:
             self.repo,
             self.translator,
             clock=self.clock,
+            bucket=LimiterPacer(self.limiter),
             photo_loader=self.photo_loader,
         )
 
     async def close(self) -> None:
         """Finish what was acknowledged to Meta (it will not send it again), then close."""
         await self.drain()
+        await self.limiter.close()
         if self._http is not None:
             await self._http.close()
 
