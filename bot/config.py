@@ -7,17 +7,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
 from bot.config_base import ConfigError, Secret, http_url, whole_number
 from bot.config_sms import SmsSettings, load_sms_settings
+from bot.config_whatsapp import WhatsAppSettings, load_whatsapp_settings
 from handlers.phone_numbers import NotAPhoneNumber, normalise_phone
-
-if TYPE_CHECKING:
-    from bot.config_whatsapp import WhatsAppSettings
 
 __all__ = ["ConfigError", "Secret", "Settings", "StaffId", "load_settings"]
 
@@ -64,7 +61,7 @@ class Settings:
         )
 
 
-_url = http_url  # bot/config_whatsapp.py still imports these two names from here
+_url = http_url
 _int = whole_number
 
 
@@ -103,9 +100,6 @@ def _token(value: str) -> Secret:
 
 
 def load_whatsapp(values: Mapping[str, str]) -> WhatsAppSettings | None:
-    # Imported here: bot.config_whatsapp builds on this module (ConfigError, Secret, _url).
-    from bot.config_whatsapp import load_whatsapp_settings
-
     return load_whatsapp_settings(values)
 
 
