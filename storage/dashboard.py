@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from storage.clock import from_db, to_db
+from storage.clock import from_db, to_db, utcnow
 from storage.db import Database
 from storage.staff import audit
 from storage.stats import _HELD as HELD
@@ -289,6 +289,11 @@ class DashboardRepo:
             if not found:
                 return None
             expires = now + SESSION_ABSOLUTE
+            # Sessions nobody came back to are cleared here, so the table stays small.
+            await conn.execute(
+                "DELETE FROM dashboard_sessions WHERE expires_at <= ? OR last_seen_at <= ?",
+                (stamp, to_db(now - SESSION_IDLE)),
+            )
             await conn.execute(
                 "INSERT INTO dashboard_sessions (token_hash, channel, external_id, language, "
                 "created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -381,14 +386,6 @@ class DashboardRepo:
                 now=now,
             )
 
-    async def end_sessions(self, *, channel: str, external_id: str) -> int:
-        rows = await self._db.write(
-            "DELETE FROM dashboard_sessions WHERE channel = ? AND external_id = ? "
-            "RETURNING token_hash",
-            (channel, external_id),
-        )
-        return len(rows)
-
     async def scope(self, *, channel: str, external_id: str) -> Scope:
         rows = await self._db.fetchall(
             "SELECT s.role, s.regency_code, s.library_id, l.regency_code AS library_regency "
@@ -436,7 +433,7 @@ class DashboardRepo:
 
     async def figures(self, *, scope: Scope, start: datetime, end: datetime) -> Figures:
         where, params = scope.where()
-        params |= {"start": to_db(start), "end": to_db(end)}
+        params |= {"start": to_db(start), "end": to_db(end), "now": to_db(utcnow())}
         joined = (
             "FROM events e JOIN libraries l ON l.id = e.library_id "
             f"LEFT JOIN registrations g ON g.event_id = e.id WHERE {HELD} AND {where}"
@@ -447,9 +444,17 @@ class DashboardRepo:
             params,
         )
         assert row is not None  # an aggregate always returns one row
-        present = f"{joined} AND {_PRESENT}"
-        genders = await self._grouped("coalesce(g.gender, 'unknown')", present, params)
-        ages = await self._grouped("coalesce(g.age_band, 'unknown')", present, params)
+        genders: dict[str, int] = {}
+        ages: dict[str, int] = {}
+        # One pass for both breakdowns: (gender, age band) pairs, added up here.
+        for gender, age, count in await self._db.fetchall(
+            "SELECT coalesce(g.gender, 'unknown'), coalesce(g.age_band, 'unknown'), count(*) "
+            f"{joined} AND {_PRESENT} GROUP BY coalesce(g.gender, 'unknown'), "
+            "coalesce(g.age_band, 'unknown')",
+            params,
+        ):
+            genders[gender] = genders.get(gender, 0) + int(count)
+            ages[age] = ages.get(age, 0) + int(count)
         resident_where, resident_params = scope.resident_where()
         new = await self._db.fetchone(
             "SELECT count(*) FROM residents r WHERE r.consent_at IS NOT NULL "
@@ -467,21 +472,13 @@ class DashboardRepo:
             by_age_band={k: ages.get(k, 0) for k in AGE_BANDS},
         )
 
-    async def _grouped(
-        self, key: str, from_where: str, params: dict[str, object]
-    ) -> dict[str, int]:
-        rows = await self._db.fetchall(
-            f"SELECT {key} AS k, count(*) {from_where} GROUP BY {key}", params
-        )
-        return {str(r[0]): int(r[1]) for r in rows}
-
     async def areas(
         self, *, scope: Scope, start: datetime, end: datetime, by: str
     ) -> list[AreaRow]:
         """Per regency (`by='regency'`) or per library (`by='library'`) within the scope, each
         one listed even with nothing held in the month."""
         where, params = scope.where()
-        params |= {"start": to_db(start), "end": to_db(end)}
+        params |= {"start": to_db(start), "end": to_db(end), "now": to_db(utcnow())}
         figures = (
             f"count(DISTINCT e.id) AS events, {_CONFIRMED} AS registered, "
             f"{_CONFIRMED_PRESENT} AS attended_registered, {_ALL_PRESENT} AS attended, "
@@ -512,7 +509,7 @@ class DashboardRepo:
             names = await self._db.fetchall(
                 f"SELECT l.id, l.name, l.regency_code FROM libraries l WHERE {where} "
                 "ORDER BY l.regency_code, l.name",
-                {k: v for k, v in params.items() if k not in ("start", "end")},
+                {k: v for k, v in params.items() if k not in ("start", "end", "now")},
             )
             listed = [(str(r["id"]), str(r["name"]), str(r["regency_code"])) for r in names]
         counted = {str(r["k"]): r for r in await self._db.fetchall(sql, params)}
@@ -540,7 +537,11 @@ class DashboardRepo:
         """(registered, attended) for each [start, end) of `bounds` (consecutive months): one
         query over the whole range, bucketed here by each event's start."""
         where, params = scope.where()
-        params |= {"start": to_db(bounds[0][0]), "end": to_db(bounds[-1][1])}
+        params |= {
+            "start": to_db(bounds[0][0]),
+            "end": to_db(bounds[-1][1]),
+            "now": to_db(utcnow()),
+        }
         rows = await self._db.fetchall(
             f"SELECT e.starts_at, {_CONFIRMED}, {_ALL_PRESENT} "
             "FROM events e JOIN libraries l ON l.id = e.library_id "
@@ -577,7 +578,7 @@ class DashboardRepo:
         else:
             assert start is not None and end is not None
             when = "e.starts_at >= :start AND e.starts_at < :end"
-            params |= {"start": to_db(start), "end": to_db(end)}
+            params |= {"start": to_db(start), "end": to_db(end), "now": to_db(utcnow())}
             order = "e.starts_at DESC, e.id"
         rows = await self._db.fetchall(
             "SELECT e.id, e.title, l.name AS library_name, l.regency_code, e.starts_at, "

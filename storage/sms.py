@@ -20,10 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from storage.clock import to_db
-from storage.db import Database
+from storage.db import Database, Tx
 from storage.errors import NotFound
 from storage.outbox import PRIORITY_PERSONAL
 from storage.registrations import CheckInClosed, WrongCode, _check_window, normalise_code
@@ -338,9 +336,7 @@ class SmsRepo:
         return written
 
 
-async def _targets(
-    conn: aiosqlite.Connection, row: Any
-) -> list[tuple[str, str, str, dict[str, Any]]]:
+async def _targets(conn: Tx, row: Any) -> list[tuple[str, str, str, dict[str, Any]]]:
     """(dedupe key, number, language, extra params) of the SMS copies one outbox row calls for."""
     params = json.loads(row["params"] or "{}")
     key = row["dedupe_key"]
@@ -388,7 +384,7 @@ async def _targets(
     return targets
 
 
-async def _scalar(conn: aiosqlite.Connection, sql: str, params: tuple[Any, ...]) -> int:
+async def _scalar(conn: Tx, sql: str, params: tuple[Any, ...]) -> int:
     async with conn.execute(sql, params) as cur:
         row = await cur.fetchone()
     return int(row[0]) if row is not None and row[0] is not None else 0

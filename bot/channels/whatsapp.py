@@ -52,6 +52,7 @@ from bot.channels.whatsapp_errors import (
     classify,
     send_error,
 )
+from bot.channels.whatsapp_inbox import split_messages
 from bot.config_whatsapp import MARKETING_KINDS, WhatsAppSettings, WhatsAppTemplate
 from bot.delivery.limits import BULK, INTERACTIVE, ChannelLimiter, Limits
 from handlers.common import words_of
@@ -635,6 +636,9 @@ class WhatsAppChannel:
         self._http: aiohttp.ClientSession | None = None
         self._sender: WhatsAppSender | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # Set when several instances serve the number: messages are stored in the inbox before
+        # the webhook is acknowledged and handled from there (bot/inbox.py).
+        self.accept: Callable[..., Awaitable[bool]] | None = None
         self._turns: KeyedLocks[str] = KeyedLocks()
         # The channel's one limiter: replies, outbox rows (the worker) and every Graph API call
         # take their tokens here. Meta limits our number's throughput, not each recipient.
@@ -703,10 +707,26 @@ class WhatsAppChannel:
             return web.Response(status=400, text="malformed JSON")
         if not isinstance(payload, dict):
             return web.Response(status=400, text="expected a JSON object")
+        if self.accept is not None:
+            rest, messages = split_messages(payload)
+            for message_id, phone, single in messages:
+                await self.accept(
+                    channel=CHANNEL,
+                    platform_id=message_id,
+                    person=phone,
+                    payload=json.dumps(single),
+                )
+            if rest is None:
+                return web.Response(text="ok")
+            payload = rest
         task = asyncio.create_task(self._process(payload))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return web.Response(text="ok")
+
+    async def handle_stored(self, payload: str) -> None:
+        """A message from the inbox, handled to the end before this returns."""
+        await self._process(json.loads(payload))
 
     async def _process(self, payload: dict[str, Any]) -> None:
         for field_name, value in _values(payload):

@@ -8,7 +8,6 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from handlers.staff.export_files import Cell as FileCell
 from handlers.staff.export_files import to_csv
 
 Cell = str | int | float | None
@@ -82,8 +81,9 @@ def _file_value(column: Column, value: Cell) -> Cell:
 
 def csv_bytes(table: Table) -> bytes:
     """UTF-8 with BOM, like the chat's export (one writer for both)."""
-    rows: list[list[FileCell]] = [
-        [str(_file_value(c, v)) for c, v in zip(table.columns, row, strict=True)]
+    rows = [
+        # Raw values: a negative number stays a number, not text to neutralise.
+        [_file_value(c, v) for c, v in zip(table.columns, row, strict=True)]
         for row in table.rows
     ]
     return to_csv([safe_text(c.label) for c in table.columns], rows)

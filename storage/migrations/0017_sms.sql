@@ -1,4 +1,4 @@
--- SMS (issue 14). Numbered 0014 after the issue, so branches adding 0007-0013 do not clash.
+-- SMS (issue 14).
 
 -- A resident's own number for SMS reminders, set only once they typed back the code we sent to
 -- it (proves the number is theirs). Personal data: cleared with the rest on deletion.
