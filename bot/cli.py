@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
-    terminal = not (settings.telegram_enabled or settings.whatsapp or settings.sms)
+    terminal = not settings.any_channel
     if terminal:
         from bot.dashboard.serve import terminal_settings
 

@@ -48,6 +48,11 @@ class Settings:
     public_url: str | None = None
 
     @property
+    def any_channel(self) -> bool:
+        """Some channel is configured (else `pustaka run` opens the terminal chat)."""
+        return any((self.telegram_token, self.whatsapp, self.sms))
+
+    @property
     def telegram_enabled(self) -> bool:
         return self.telegram_token is not None
 
