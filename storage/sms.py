@@ -110,6 +110,9 @@ class SmsRepo:
         """Take `segments` of the day's budget for one message; its ledger id, or None if the
         budget does not allow it (see the module's docstring)."""
         async with self._db.transaction() as conn:
+            # Concurrent sends read the day's total and add to it: they take turns (PostgreSQL;
+            # SQLite's write transactions already do), so the budget is never overspent.
+            await conn.lock("sms_budget", day)
             used = await _scalar(
                 conn, "SELECT coalesce(sum(segments), 0) FROM sms_sent WHERE day = ?", (day,)
             )

@@ -62,12 +62,12 @@ async def gateway() -> AsyncIterator[FakeSmsGateway]:
 
 
 @pytest.fixture
-def settings(fake_api: FakeBotApi, db_path: Path, gateway: FakeSmsGateway) -> Settings:
+def settings(fake_api: FakeBotApi, app_db: str, gateway: FakeSmsGateway) -> Settings:
     # Overrides conftest's: the same deployment with SMS configured.
     return Settings(
         telegram_token=Secret(fake_api.token),
         telegram_api_url=fake_api.url,
-        db_path=str(db_path),
+        db_path=app_db,
         sms=sms_settings(gateway),
     )
 
