@@ -1,6 +1,6 @@
 """WhatsApp messages per journey: how many messages Pustaka sends a resident on WhatsApp for
 onboarding, registering for an event (with "add to calendar") and answering a reminder, and
-for a coordinator's monthly statistics (text, month buttons and a chart).
+for a librarian's export of an event's list (two files and the Back/Menu buttons).
 
 Every message counts against the number's throughput and the per-person pair limit, and every
 template is billed; the fewer messages a journey takes, the cheaper and the calmer the chat on a
@@ -94,17 +94,18 @@ async def reminder_answer(wa: WhatsAppHarness, runtime: Runtime, phone: str) -> 
     await wa.tap(phone, f"rmd:ok:{registration_id}")
 
 
-async def statistics(wa: WhatsAppHarness, runtime: Runtime, phone: str) -> None:
-    """A coordinator's monthly figures: the text with month buttons, and the chart."""
+async def export(wa: WhatsAppHarness, runtime: Runtime, phone: str) -> None:
+    """A librarian's export of an event's list: the CSV, and the spreadsheet with its Back and
+    Menu buttons."""
     await runtime.storage.staff.seed_admins([("whatsapp", "+" + phone)])
-    await wa.send(phone, "/statistik")
+    await wa.tap(phone, f"sex:e:{await _event(runtime)}")
 
 
 JOURNEYS: list[tuple[str, Journey]] = [
     ("onboarding", onboarding),
     ("registration + calendar", registration),
     ("reminder answer", reminder_answer),
-    ("statistics (staff)", statistics),
+    ("export (staff)", export),
 ]
 
 

@@ -18,7 +18,7 @@ from bot.delivery.service import DeliveryService, for_settings
 from bot.runtime import Runtime
 from bot.scaleout import ScaleOut
 from bot.web import WebServer, build_app
-from bot.wiring import build_channels, connect_channels
+from bot.wiring import build_channels
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,6 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
         for channel in channels:
             started.append(channel)
             await channel.start()
-        connect_channels(channels)
         if server is not None:
             port = await server.start(settings.http_host, settings.http_port)
             log.info("HTTP server on http://%s:%s", settings.http_host, port)

@@ -56,20 +56,21 @@ CHANNELS: tuple[ChannelFactory, ...] = (_whatsapp, _telegram, _sms)
 
 
 def build_channels(runtime: Runtime) -> list[Channel]:
-    return [channel for factory in CHANNELS if (channel := factory(runtime)) is not None]
+    channels = [channel for factory in CHANNELS if (channel := factory(runtime)) is not None]
+    _share_photos(channels)
+    return channels
 
 
-def connect_channels(channels: list[Channel]) -> None:
-    """What one started channel lends another: WhatsApp sends announcement photos a librarian
-    posted on Telegram, fetched through Telegram's bot."""
-    if not {"telegram", "whatsapp"} <= {channel.name for channel in channels}:
+def _share_photos(channels: list[Channel]) -> None:
+    """An announcement written on Telegram with a photo reaches WhatsApp residents with that
+    photo: the WhatsApp sender fetches it through the Telegram bot (and uploads it to Meta once)."""
+    names = {channel.name: channel for channel in channels}
+    if "whatsapp" not in names or "telegram" not in names:
         return
+    from bot.channels.telegram_files import photo_loader
     from bot.channels.telegram_service import TelegramService
     from bot.channels.whatsapp_service import WhatsAppService
 
-    telegram = next((c for c in channels if isinstance(c, TelegramService)), None)
-    whatsapp = next((c for c in channels if isinstance(c, WhatsAppService)), None)
-    if telegram is not None and whatsapp is not None:
-        from bot.channels.telegram_files import photo_loader
-
-        whatsapp.channel.sender.photo_loader = photo_loader(telegram.app.bot)
+    whatsapp, telegram = names["whatsapp"], names["telegram"]
+    if isinstance(whatsapp, WhatsAppService) and isinstance(telegram, TelegramService):
+        whatsapp.channel.photo_loader = photo_loader(telegram.app.bot)

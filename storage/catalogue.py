@@ -300,7 +300,7 @@ class Catalogue:
         rows = await self._db.fetchall(
             "SELECT s.*, l.slug, l.name, l.is_sample FROM catalogue_sources s "
             "JOIN libraries l ON l.id = s.library_id "
-            "WHERE :slug IS NULL OR l.slug = :slug ORDER BY l.name",
+            "WHERE CAST(:slug AS TEXT) IS NULL OR l.slug = :slug ORDER BY l.name",
             {"slug": slug},
         )
         return [_source(r) for r in rows]

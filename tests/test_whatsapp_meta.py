@@ -259,7 +259,11 @@ async def test_exports_go_as_types_meta_takes_and_a_failed_file_does_not_stop_th
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ]
     assert wa_api.uploads[0]["filename"].endswith(".csv")
-    assert [s.type for s in sent] == ["document", "document"]
+    # The spreadsheet rides as the document header of its Back/Menu buttons' message: one
+    # message where a document and a separate "Silakan pilih" prompt took two.
+    assert [s.type for s in sent] == ["document", "interactive"]
+    header = sent[1].body["interactive"]["header"]
+    assert header["type"] == "document" and header["document"]["filename"].endswith(".xlsx")
     assert wa_api.refused == []
 
     # The CSV's upload fails: the spreadsheet still goes, and the person is told which file
@@ -267,26 +271,26 @@ async def test_exports_go_as_types_meta_takes_and_a_failed_file_does_not_stop_th
     csv_name = wa_api.uploads[0]["filename"]
     wa_api.fail_uploads[csv_name] = (400, graph_error(131053, "Media upload error"))
     sent = await wa.tap(PHONE, f"sex:e:{event}")
-    assert [s.type for s in sent] == ["text", "document", "text"]
+    assert [s.type for s in sent] == ["text", "interactive", "text"]
+    assert sent[1].body["interactive"]["header"]["type"] == "document"
     assert csv_name in sent[-1].text and "tidak dapat dikirim" in sent[-1].text
+    # Rendered the old way (the bench's baseline), the same answer takes three messages.
+    wa_api.fail_uploads.clear()
+    wa.channel.sender.combine = False
+    sent = await wa.tap(PHONE, f"sex:e:{event}")
+    assert [s.type for s in sent] == ["document", "document", "interactive"]
 
 
-async def test_the_statistics_chart_goes_as_an_image_in_one_message_with_its_buttons(
+async def test_the_statistics_chart_goes_as_an_image(
     wa: WhatsAppHarness, runtime: Runtime, wa_api: FakeGraphApi
 ) -> None:
     await _admin(wa, runtime)
     sent = await wa.send(PHONE, "/statistik")
-    # The figures with their month buttons, and the chart as that message's image header:
-    # one message where there were two (a text with buttons, then a document).
-    assert len(sent) == 1 and sent[0].interactive_type == "button"
-    header = sent[0].body["interactive"]["header"]
-    assert header["type"] == "image" and header["image"]["id"].startswith("media-")
-    assert wa_api.uploads[-1]["type"] == "image/png"
-    assert all(p.startswith("sst:") for _, p in sent[0].buttons)
-    # Rendered the old way (bench baseline), the same answer takes two messages.
-    wa.channel.sender.combine = False
-    sent = await wa.send(PHONE, "/statistik")
+    # The figures with their month list, then the chart shown as an image (a list message
+    # cannot carry a media header, so these stay two messages).
     assert [s.type for s in sent] == ["interactive", "image"]
+    assert sent[1].body["image"]["id"].startswith("media-")
+    assert wa_api.uploads[-1]["type"] == "image/png"
     assert wa_api.refused == []
 
 
@@ -567,3 +571,52 @@ async def test_documented_templates_fit_meta_limits_with_a_long_announcement(
     sent = wa_api.to(PHONE)[-1]
     assert sent.template_name == "pustaka_pengumuman"
     assert sent.template_params[1].endswith("…") and wa_api.refused == []
+
+
+async def test_an_account_error_reported_for_a_reply_still_pauses_and_alerts_once(
+    wa: WhatsAppHarness, runtime: Runtime, wa_api: FakeGraphApi, wa_clock: FakeClock
+) -> None:
+    await runtime.storage.staff.seed_admins([("telegram", "9001"), ("whatsapp", "+" + PHONE)])
+    await wa.onboard(PHONE)
+    reply_id = "wamid.TEST000004"  # an answer to the person, not an outbox row
+    for _ in range(2):  # Meta may report it for several messages: one alert per pause
+        assert (await wa.post(_failed(reply_id, 131042))).status == 200
+    pause = await WhatsAppRepo(runtime.storage.db).account_pause(now=wa_clock.now)
+    assert pause is not None and pause.code == 131042
+    alerts = await runtime.storage.db.fetchall(
+        "SELECT channel, recipient FROM outbox WHERE kind = 'ops_alert'"
+    )
+    # To the admin on Telegram only: the paused channel would not carry it.
+    assert [(a["channel"], a["recipient"]) for a in alerts] == [("telegram", "9001")]
+    with pytest.raises(AccountProblem):
+        await wa.channel.sender.send(_reminder("+" + PHONE))
+
+
+async def test_a_changed_user_id_keeps_the_person(
+    wa: WhatsAppHarness, runtime: Runtime, wa_api: FakeGraphApi
+) -> None:
+    await wa.onboard(USER_ID)
+    new_id = "ID.7700000000001"
+    system = envelope(
+        {
+            "messages": [
+                {
+                    "from_user_id": new_id,
+                    "id": "wamid.SYS-UID",
+                    "timestamp": "1764000000",
+                    "type": "system",
+                    "system": {
+                        "body": "User changed user id",
+                        "type": "user_changed_user_id",
+                        "user_id": new_id,
+                        "previous_user_id": USER_ID,
+                    },
+                }
+            ]
+        }
+    )
+    assert (await wa.post(system)).status == 200
+    sent = await wa.send(new_id, "/datasaya")
+    assert sent and all(s.body.get("recipient") == new_id for s in sent)
+    assert await _resident(runtime, new_id) is None  # the same resident, known as before
+    assert await _resident(runtime, USER_ID) is not None
