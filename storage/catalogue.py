@@ -108,7 +108,7 @@ class Book:
     regency_code: str
     opening_hours: str
     is_sample: bool
-    holders: int = 1  # records of this book (the same work) in all libraries
+    holders: int = 1  # libraries that have this book (the same work), this one included
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +137,8 @@ def _split(value: str) -> tuple[str, ...]:
 _BOOK_COLUMNS = (
     "r.id, r.title, r.authors, r.subjects, r.year, r.publisher, r.isbn, r.call_number, "
     "l.id AS library_id, l.name AS library_name, l.regency_code, l.opening_hours, r.is_sample, "
-    "(SELECT count(*) FROM catalogue_records w WHERE w.work_key = r.work_key) AS holders"
+    "(SELECT count(DISTINCT w.library_id) FROM catalogue_records w WHERE w.work_key = r.work_key) "
+    "AS holders"
 )
 
 
