@@ -1,5 +1,6 @@
 """`pustaka` command line: run the bot, chat in the terminal, load content, and the staff's
-views of the data (registrations, monthly report, audit log, outbox). Times are shown in WITA.
+views of the data (registrations, monthly report, audit log, outbox), and operating the
+database (migrate, copy to PostgreSQL, backup, restore). Times are shown in WITA.
 Every command has its own help: `pustaka COMMAND --help`."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot import cli_ops
 from bot.catalogue import cli as catalogue_cli
 from bot.config import ConfigError, Settings, load_settings
 from bot.content import Content, ContentError, load_content_file, parse_content
@@ -28,6 +30,7 @@ from storage.errors import NotFound
 log = logging.getLogger("pustaka")
 
 EXIT_CONFIG = 2
+_OPERATIONS: dict[str, cli_ops.Command] = {}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -124,6 +127,7 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--limit", type=int, default=50, help="how many entries (default 50)")
     audit.add_argument("--lang", choices=["id", "en"], default="id", help="language of the lines")
     catalogue_cli.add_parser(sub)
+    _OPERATIONS.update(cli_ops.add_parsers(sub))
     return parser
 
 
@@ -154,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         "harvest": _harvest,
         "audit": _audit,
         "demo-reminder": _demo_reminder,
+        **_OPERATIONS,
     }
     try:
         status = asyncio.run(commands[args.command](settings, args))

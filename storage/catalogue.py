@@ -301,7 +301,7 @@ class Catalogue:
         rows = await self._db.fetchall(
             "SELECT s.*, l.slug, l.name, l.is_sample FROM catalogue_sources s "
             "JOIN libraries l ON l.id = s.library_id "
-            "WHERE :slug IS NULL OR l.slug = :slug ORDER BY l.name",
+            "WHERE CAST(:slug AS TEXT) IS NULL OR l.slug = :slug ORDER BY l.name",
             {"slug": slug},
         )
         return [_source(r) for r in rows]
@@ -524,12 +524,43 @@ class Catalogue:
     async def search(
         self, *, text: str, home_regency: str | None, offset: int, limit: int
     ) -> SearchResult:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalogue")
-        loop = asyncio.get_running_loop()
-        ids, partial = await loop.run_in_executor(self._executor, self._search, text, home_regency)
+        if self._db.engine != "sqlite":
+            ids, partial = await self._search_sql(text, home_regency)
+        else:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalogue")
+            loop = asyncio.get_running_loop()
+            ids, partial = await loop.run_in_executor(
+                self._executor, self._search, text, home_regency
+            )
         page = ids[offset : offset + limit]
         return SearchResult(books=await self._books(page), total=len(ids), partial=partial)
+
+    async def _search_sql(self, text: str, home: str | None) -> tuple[list[int], bool]:
+        """PostgreSQL has no FTS5: every word (or its stem) inside title, subjects, authors or
+        stems; the resident's regency first. No ranking by relevance nor typo tolerance."""
+        words = query_words(text)
+        if not words:
+            return [], False
+        haystack = "lower(r.title || ' ' || r.subjects || ' ' || r.authors || ' ' || r.stems)"
+        clauses, params = [], []
+        for word in words:
+            clauses.append(f"({haystack} LIKE ? OR {haystack} LIKE ?)")
+            params += [f"%{word.lower()}%", f"%{stem(word).lower()}%"]
+
+        async def ids(joiner: str) -> list[int]:
+            rows = await self._db.fetchall(
+                "SELECT r.id FROM catalogue_records r JOIN libraries l ON l.id = r.library_id "
+                f"WHERE {joiner.join(clauses)} ORDER BY l.regency_code IS NOT ?, r.id LIMIT ?",
+                (*params, home, RESULT_CAP),
+            )
+            return [int(row[0]) for row in rows]
+
+        found = await ids(" AND ")
+        if found or len(clauses) == 1:
+            return found, False
+        found = await ids(" OR ")
+        return found, bool(found)
 
     async def _books(self, ids: list[int]) -> list[Book]:
         if not ids:

@@ -2,14 +2,14 @@
 and the libraries' servers are quiet; it holds no state (the sources' rows say what was
 harvested when).
 
-There is one process per deployment today, so the job runs in the process's scheduler (the
-delivery service's). When several instances serve one database, only the leader should run it:
-attach it where the leader's jobs are attached.
+Every instance schedules it in its delivery service's scheduler; when several instances serve
+one database, only the one holding the leader lock (bot/scaleout.py) runs it.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,8 +26,17 @@ JOB_ID = "catalogue-harvest"
 
 
 class NightlyHarvest:
-    def __init__(self, storage: Storage, timezone: str, *, hour: int = 2, minute: int = 0):
+    def __init__(
+        self,
+        storage: Storage,
+        timezone: str,
+        *,
+        hour: int = 2,
+        minute: int = 0,
+        is_leader: Callable[[], bool] = lambda: True,
+    ):
         self.storage = storage
+        self.is_leader = is_leader
         self.trigger = CronTrigger(hour=hour, minute=minute, timezone=ZoneInfo(timezone))
         self.at = f"{hour:02d}.{minute:02d} ({timezone})"
 
@@ -45,6 +54,8 @@ class NightlyHarvest:
         log.info("catalogue harvest scheduled nightly at %s", self.at)
 
     async def run(self) -> None:
+        if not self.is_leader():
+            return
         try:
             if not await self.storage.catalogue.sources():
                 return
