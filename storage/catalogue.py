@@ -10,7 +10,7 @@ by the indexed words one typo (or an old spelling) away, and the Indonesian stem
 subjects in their own column. Ranked by bm25 with the title weighing most, then subjects, then
 authors; the resident's own regency comes first. docs/catalogue.md has the details and figures.
 
-On PostgreSQL the same `search` uses a weighted tsvector with a GIN index (migration 0017) and
+On PostgreSQL the same `search` uses a weighted tsvector with a GIN index (migration 0018) and
 ts_rank, with the same word rules. `CatalogueSearch` is what the handlers see of either.
 """
 
@@ -560,7 +560,7 @@ class Catalogue:
         return SearchResult(books=await self._books(page), total=len(ids), partial=partial)
 
     async def _search_pg(self, text: str, home: str | None) -> tuple[list[int], bool]:
-        """PostgreSQL: the weighted tsvector of migration 0017 with a GIN index, ranked by
+        """PostgreSQL: the weighted tsvector of migration 0018 with a GIN index, ranked by
         ts_rank (title, then subjects, then authors, then stems); a word that is not a whole
         indexed word also as a prefix, one typo or an old spelling away when nothing in the
         index starts so, and its Indonesian stem: the same rules as SQLite's FTS5 search."""
