@@ -1,4 +1,4 @@
--- PostgreSQL twin of 0018: place aliases, readable check-in codes from the id, the listing index.
+-- PostgreSQL twin of 0019: place aliases, readable check-in codes from the id, the listing index.
 
 CREATE TABLE place_aliases (
     alias TEXT PRIMARY KEY,
