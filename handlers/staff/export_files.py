@@ -62,7 +62,9 @@ def to_xlsx(header: list[str], rows: list[list[Cell]], title: str) -> bytes:
 
     # Text is cleaned where it enters (handlers/textnorm.py), but rows stored before that, or
     # imported content, may still hold control characters, which openpyxl refuses outright.
-    rows = [[ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in r] for r in rows]
+    rows = [
+        [ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in r] for r in rows
+    ]
     title = ILLEGAL_CHARACTERS_RE.sub("", title)
     book = Workbook()
     sheet = book.active
