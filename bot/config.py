@@ -67,6 +67,8 @@ class Settings:
     telegram_rate: float = 25.0
     reminder_offsets: tuple[int, ...] = (24 * 60, 2 * 60)  # minutes before an event starts
     delivery_concurrency: int = 16
+    # Several instances: a claimed outbox row not sent within this long goes back to pending.
+    delivery_lease: int = 60
     # The address people open the dashboard at (docs/dashboard.md); None: no dashboard.
     public_url: str | None = None
 
@@ -212,6 +214,9 @@ def load_settings(
         delivery_concurrency=_positive_int(
             "PUSTAKA_DELIVERY_CONCURRENCY",
             values.get("PUSTAKA_DELIVERY_CONCURRENCY", "").strip() or "16",
+        ),
+        delivery_lease=_positive_int(
+            "PUSTAKA_DELIVERY_LEASE", values.get("PUSTAKA_DELIVERY_LEASE", "").strip() or "60"
         ),
         public_url=(
             _url("PUSTAKA_PUBLIC_URL", values["PUSTAKA_PUBLIC_URL"].strip())

@@ -57,6 +57,8 @@ _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _WHOLE = re.compile(r"[+-]?[0-9]+")
 # Indonesian writes times as 09.00, so a dot is accepted as well as a colon.
 _ABSOLUTE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2})[:.](\d{2})")
+# The form the bot teaches librarians in the chat: "20-12-2026 09.00".
+_ABSOLUTE_DMY = re.compile(r"(\d{1,2})[-/](\d{1,2})[-/](\d{4}) +(\d{1,2})[:.](\d{2})")
 _RELATIVE = re.compile(r"\+(\d{1,3}) +(\d{1,2})[:.](\d{2})")
 _YAML_TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = frozenset(
@@ -459,6 +461,7 @@ class _Parser:
             status=status,
             registration_opens_at=opens,
             registration_closes_at=closes,
+            line=_line(node),
         )
 
     def _slug(self, f: _Fields, seen: dict[str, int]) -> str | None:
@@ -618,6 +621,9 @@ class _Fields:
             if match := _ABSOLUTE.fullmatch(value):
                 year, month, day, hour, minute = map(int, match.groups())
                 local = datetime(year, month, day, hour, minute, tzinfo=tz)
+            elif match := _ABSOLUTE_DMY.fullmatch(value):
+                day, month, year, hour, minute = map(int, match.groups())
+                local = datetime(year, month, day, hour, minute, tzinfo=tz)
             elif match := _RELATIVE.fullmatch(value):
                 days, hour, minute = map(int, match.groups())
                 day_ = today + timedelta(days=days)
@@ -625,8 +631,9 @@ class _Fields:
             else:
                 self._bad(
                     key,
-                    f'must be a local date and time like "2026-12-12 09:00", or "+5 09:00" '
-                    f"for 5 days from today at 09:00 (got '{value}')",
+                    f'must be a local date and time like "2026-12-12 09:00" or '
+                    f'"12-12-2026 09.00", or "+5 09:00" for 5 days from today at 09:00 '
+                    f"(got '{value}')",
                 )
                 return None
         except ValueError:

@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from bot.catalogue.schedule import NightlyHarvest
 from bot.channels.base import Channel
 from bot.dashboard.serve import dashboard_apps
 from bot.delivery.service import DeliveryService, for_settings
 from bot.runtime import Runtime
+from bot.scaleout import ScaleOut
 from bot.web import WebServer, build_app
 from bot.wiring import build_channels
 
@@ -28,7 +30,16 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
     names = [channel.name for channel in channels]
     dashboards = dashboard_apps(runtime)
     served = routes or dashboards or settings.web_enabled
-    server = WebServer(build_app(routes, names, dashboards)) if served else None
+    # PostgreSQL: inbox, shared limits, leader (bot/scaleout.py); SQLite: nothing changes.
+    scale = ScaleOut(runtime.storage)
+    scale.connect(channels)
+
+    async def health() -> dict[str, object]:
+        reachable = await runtime.storage.db.ping()
+        return {"ok": reachable, "database": reachable, "roles": scale.roles()}
+
+    app = build_app(routes, names, dashboards, health=health)
+    server = WebServer(app) if served else None
     started: list[Channel] = []
     delivery: DeliveryService | None = None
     try:
@@ -46,7 +57,14 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
             {channel.name: channel.sender for channel in channels},
             {channel.name: channel.limiter for channel in channels},
         )
+        scale.attach(delivery)
+        await scale.start()
         await delivery.start()
+        scale.delivering = True
+        # Every instance schedules it; only the one holding the leader lock runs it.
+        NightlyHarvest(runtime.storage, settings.timezone, is_leader=delivery.is_leader).attach(
+            delivery.scheduler
+        )
         log.info("serving %s", ", ".join(names))
         await stop.wait()
         log.info("shutting down")
@@ -55,6 +73,8 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
             await server.stop()
         if delivery is not None:
             await delivery.stop()
+            scale.delivering = False
+        await scale.stop()
         for channel in reversed(started):
             try:
                 await channel.stop()

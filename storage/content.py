@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-import aiosqlite
-
 from storage.clock import opt_to_db, to_db, utcnow
-from storage.db import Database
+from storage.db import Database, Tx
 from storage.errors import NotFound, StorageError
 from storage.registrations import promote_waitlisted
 
@@ -52,6 +50,7 @@ class EventRecord:
     status: str  # draft | open | closed
     registration_opens_at: datetime | None
     registration_closes_at: datetime | None
+    line: int | None = None  # where the record starts in its file, for messages
 
 
 class ContentSource(Protocol):
@@ -88,6 +87,17 @@ class ContentImportError(StorageError):
         self.what = what
         self.slug = slug
         self.reason = reason
+
+
+class CapacityBelowRegistrations(ContentImportError):
+    """A re-import lowers an event's capacity below the seats people already hold."""
+
+    def __init__(self, event: EventRecord, taken: int) -> None:
+        super().__init__(
+            "event", event.slug, f"{taken} seats are taken, more than the capacity {event.capacity}"
+        )
+        self.event = event
+        self.taken = taken
 
 
 _UPSERT_LIBRARY = """
@@ -134,9 +144,7 @@ ON CONFLICT (slug) DO UPDATE SET
 """
 
 
-async def _ids_by_slug(
-    conn: aiosqlite.Connection, table: str, slugs: Iterable[str]
-) -> dict[str, int]:
+async def _ids_by_slug(conn: Tx, table: str, slugs: Iterable[str]) -> dict[str, int]:
     # json_each keeps this one statement whatever the number of slugs (no bound-variable limit).
     async with conn.execute(
         f"SELECT slug, id FROM {table} WHERE slug IN (SELECT value FROM json_each(?))",
@@ -175,6 +183,7 @@ class ContentRepo:
                 conn, "libraries", (e.library_slug for e in content.events)
             )
             existing = await _ids_by_slug(conn, "events", (e.slug for e in content.events))
+            await _check_capacities(conn, content.events, existing)
             for event in content.events:
                 library_id = library_ids.get(event.library_slug)
                 if library_id is None:
@@ -201,9 +210,7 @@ class ContentRepo:
         )
 
     @staticmethod
-    async def _run(
-        conn: aiosqlite.Connection, what: str, slug: str, sql: str, params: tuple[object, ...]
-    ) -> None:
+    async def _run(conn: Tx, what: str, slug: str, sql: str, params: tuple[object, ...]) -> None:
         try:
             await conn.execute(sql, params)
         except sqlite3.IntegrityError as exc:
@@ -211,7 +218,23 @@ class ContentRepo:
             raise ContentImportError(what, slug, str(exc)) from exc
 
 
-async def _set_catalogues(conn: aiosqlite.Connection, libraries: Sequence[LibraryRecord]) -> None:
+async def _check_capacities(
+    conn: Tx, events: Iterable[EventRecord], existing: dict[str, int]
+) -> None:
+    """Refuse, naming the event, a capacity below the seats already taken (the table's CHECK
+    would refuse it too, but with SQLite's words and no event)."""
+    for event in events:
+        if event.capacity is None or event.slug not in existing:
+            continue
+        async with conn.execute(
+            "SELECT seats_taken FROM events WHERE id = ?", (existing[event.slug],)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is not None and int(row[0]) > event.capacity:
+            raise CapacityBelowRegistrations(event, int(row[0]))
+
+
+async def _set_catalogues(conn: Tx, libraries: Sequence[LibraryRecord]) -> None:
     """A library's catalogue source as the file names it; a harvest's figures are kept when only
     the URL or the system changes."""
     with_catalogue = [r for r in libraries if r.catalogue is not None]

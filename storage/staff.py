@@ -7,17 +7,18 @@ event / library?") the same way.
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from storage.clock import from_db, to_db, utcnow
-from storage.db import Database
+from storage.db import Database, Tx
 from storage.errors import NotFound, StorageError
 from storage.models import Event
+from storage.outbox import OutboxMessage, enqueue
 
 ROLES = ("admin", "coordinator", "librarian")
 CONFIG = "config"
@@ -97,7 +98,7 @@ def _role(row: Any) -> StaffRole:
 
 
 async def audit(
-    conn: aiosqlite.Connection,
+    conn: Tx,
     *,
     actor: str,
     role: str | None,
@@ -111,6 +112,41 @@ async def audit(
     await conn.execute(
         "INSERT INTO audit_log (at, actor, role, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)",
         (to_db(now or utcnow()), actor, role, action, target, detail[:500]),
+    )
+
+
+# Channels with a per-chat command menu (Telegram's BotCommandScopeChat).
+MENU_CHANNELS = ("telegram",)
+MENU_KIND = "staff_menu"
+
+
+async def menu_changed(
+    conn: Tx, *, channel: str, external_id: str, now: datetime | None = None
+) -> None:
+    """Queue an update of the person's command menu (their staff commands, or none), inside
+    the transaction that changed their roles; rendered from the roles held at delivery."""
+    if channel not in MENU_CHANNELS:
+        return
+    stamp = to_db(now or utcnow())
+    async with conn.execute(
+        "SELECT language FROM residents WHERE channel = ? AND external_id = ?",
+        (channel, external_id),
+    ) as cur:
+        row = await cur.fetchone()
+    await enqueue(
+        conn,
+        OutboxMessage(
+            # Each change is news (two within one second too): a fresh key every time.
+            dedupe_key=f"{MENU_KIND}:{channel}:{external_id}:{stamp}:{uuid.uuid4().hex[:8]}",
+            kind=MENU_KIND,
+            channel=channel,
+            recipient=external_id,
+            text="",
+            language=str(row[0]) if row is not None else "id",
+            params={"channel": channel, "external_id": external_id},
+            priority=10,
+            due_at=now,
+        ),
     )
 
 
@@ -156,6 +192,7 @@ class Staff:
                 )
                 if cur.rowcount:
                     added += 1
+                    await menu_changed(conn, channel=channel, external_id=user_id)
                     await audit(
                         conn,
                         actor=CONFIG,
@@ -164,6 +201,35 @@ class Staff:
                         target=f"{channel}:{user_id}",
                         detail="admin province",
                     )
+        return added
+
+    async def queue_menus(self) -> int:
+        """One command-menu update for every staff identity whose set of roles has not had one
+        yet (staff from before menus existed; a database copied to a new bot). The key names
+        the roles, so a restart queues nothing new. Returns how many were queued."""
+        rows = await self._db.fetchall(
+            "SELECT channel, external_id, group_concat(role, '+') AS held FROM "
+            "(SELECT channel, external_id, role FROM staff_roles ORDER BY role) "
+            "GROUP BY channel, external_id"
+        )
+        added = 0
+        async with self._db.transaction() as conn:
+            for row in rows:
+                if row["channel"] not in MENU_CHANNELS:
+                    continue
+                key = f"{MENU_KIND}:{row['channel']}:{row['external_id']}:roles={row['held']}"
+                added += await enqueue(
+                    conn,
+                    OutboxMessage(
+                        dedupe_key=key,
+                        kind=MENU_KIND,
+                        channel=row["channel"],
+                        recipient=row["external_id"],
+                        text="",
+                        params={"channel": row["channel"], "external_id": row["external_id"]},
+                        priority=10,
+                    ),
+                )
         return added
 
     async def grant(
@@ -191,6 +257,7 @@ class Staff:
                 "granted_by = excluded.granted_by, granted_at = excluded.granted_at",
                 (channel, external_id, role, regency_code, library_id, by.actor, stamp),
             )
+            await menu_changed(conn, channel=channel, external_id=external_id, now=now)
             scope = regency_code or (f"library:{library_id}" if library_id else "province")
             await audit(
                 conn,
@@ -238,6 +305,7 @@ class Staff:
                 "DELETE FROM staff_roles WHERE channel = ? AND external_id = ? AND role = ?",
                 (channel, external_id, role),
             )
+            await menu_changed(conn, channel=channel, external_id=external_id, now=now)
             await audit(
                 conn,
                 actor=by.actor,
@@ -266,15 +334,40 @@ class Staff:
             )
 
     async def audit_entries(
-        self, *, offset: int = 0, limit: int = 10
+        self,
+        *,
+        offset: int = 0,
+        limit: int = 10,
+        actor: str | None = None,
+        target: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> tuple[list[AuditEntry], int]:
+        """Newest first, optionally only one person's actions or actions on one person, only
+        one target ('event:5'), only [since, until)."""
+        where = ["1"]
+        params: list[object] = []
+        if actor is not None:
+            where.append("(actor = ? OR target = ?)")
+            params += [actor, actor]
+        if target is not None:
+            where.append("target = ?")
+            params.append(target)
+        if since is not None:
+            where.append("at >= ?")
+            params.append(to_db(since))
+        if until is not None:
+            where.append("at < ?")
+            params.append(to_db(until))
+        condition = " AND ".join(where)
         rows = await self._db.fetchall(
-            "SELECT id, at, actor, role, action, target, detail, "
-            "(SELECT count(*) FROM audit_log) AS total FROM audit_log "
+            f"SELECT id, at, actor, role, action, target, detail FROM audit_log WHERE {condition} "
             "ORDER BY id DESC LIMIT ? OFFSET ?",
-            (limit, offset),
+            (*params, limit, offset),
         )
-        total = rows[0]["total"] if rows else 0
+        counted = await self._db.fetchone(
+            f"SELECT count(*) FROM audit_log WHERE {condition}", tuple(params)
+        )
         return [
             AuditEntry(
                 id=r["id"],
@@ -286,7 +379,19 @@ class Staff:
                 detail=r["detail"],
             )
             for r in rows
-        ], total
+        ], int(counted[0]) if counted else 0
+
+    async def names(self, *, identities: Sequence[str]) -> dict[str, str]:
+        """'channel:id' -> the name the person gave (residents who agreed to the notice)."""
+        if not identities:
+            return {}
+        rows = await self._db.fetchall(
+            "SELECT channel || ':' || external_id AS who, name FROM residents "
+            "WHERE channel || ':' || external_id IN (SELECT value FROM json_each(?)) "
+            "AND name IS NOT NULL AND name <> ''",
+            (json.dumps(list(identities)),),
+        )
+        return {str(r["who"]): str(r["name"]) for r in rows}
 
     async def find_username(self, *, channel: str, username: str) -> str | None:
         """The chat id of someone who wrote to the bot with this @username (kept in their

@@ -462,6 +462,9 @@ class StaffEventsLifecycle:
             )
             notified = 0
             if previous != "draft":
+                # A seat given up while the event was off goes to the waiting list now, in
+                # arrival order (those promoted hear it, and the restoration, separately).
+                await promote_waitlisted(conn, event_id, now)
                 notified = await _notify_registrants(
                     conn,
                     event_id,

@@ -137,6 +137,16 @@ async def test_admins_and_coordinators_create_for_a_library_in_scope(
         event_id=await _event_id(runtime, "Pelatihan Pemasaran Digital UMKM")
     )
     assert (event.library_id, event.capacity, event.status) == (alor, None, "open")
+    # The Ende coordinator manages Ende's events, not this Alor one.
+    calls = await tg.send(COORDINATOR, "/kelolaacara")
+    assert f"sev:e:{event.id}" not in payloads(calls)
+    for payload in (f"sev:e:{event.id}", f"sev:x:{event.id}", f"sev:ed:{event.id}:time"):
+        assert "kedaluwarsa" in texts(await tg.tap(COORDINATOR, payload)), payload
+    ende_events, _ = await runtime.storage.staff_events.in_scope(
+        now=utcnow(), library_id=await library_id(runtime, "perpus-ende")
+    )
+    calls = await tg.tap(COORDINATOR, f"sev:e:{ende_events[0].id}")
+    assert f"sev:x:{ende_events[0].id}" in payloads(calls)
 
 
 async def test_raising_the_capacity_seats_the_waitlist_in_arrival_order(
@@ -282,6 +292,11 @@ async def test_a_no_word_never_cancels_the_event(tg: TelegramHarness, runtime: R
     assert "tidak dibatalkan" in texts(await tg.send(LIBRARIAN, "tidak jadi"))
     assert (await runtime.storage.events.get(event_id=event_id)).status == "open"
     assert not await outbox_rows(runtime, f"event_cancelled:{event_id}")
+    # The same in English.
+    calls = await tg.tap(LIBRARIAN, f"sev:x:{event_id}", "en")
+    assert 'Cancel "Kelas Merajut Anak"? 1 registrants will be told' in texts(calls)
+    await tg.tap(LIBRARIAN, f"sev:xn:{event_id}", "en")
+    assert "is not cancelled" in texts(await tg.send(LIBRARIAN, "nope", "en"))
     # The confirmation button of an old message does nothing once the step is gone.
     assert "kedaluwarsa" in texts(await tg.tap(LIBRARIAN, f"sev:xy:{event_id}"))
     assert (await runtime.storage.events.get(event_id=event_id)).status == "open"
@@ -298,9 +313,10 @@ async def test_cancel_with_a_message_to_registrants(tg: TelegramHarness, runtime
     assert {f"sev:xm:{event_id}", f"sev:xn:{event_id}", f"sev:k:{event_id}"} <= set(payloads(calls))
     await tg.tap(LIBRARIAN, f"sev:xm:{event_id}")
     assert "5–500 karakter" in texts(await tg.send(LIBRARIAN, "maaf"))
-    calls = await tg.send(LIBRARIAN, "Pengajar sakit; kelas diganti bulan depan.")
-    # The note is shown as registrants will read it, and nothing has happened yet.
-    assert "«Pengajar sakit; kelas diganti bulan depan.»" in texts(calls)
+    calls = await tg.send(LIBRARIAN, "Pengajar tidak bisa datang; kelas diganti bulan depan.")
+    # The note is shown as registrants will read it ("tidak" inside a sentence is no "no"),
+    # and nothing has happened yet.
+    assert "«Pengajar tidak bisa datang; kelas diganti bulan depan.»" in texts(calls)
     assert ("❌ Ya, batalkan acara", f"sev:xy:{event_id}") in [b for c in calls for b in c.buttons]
     assert (await runtime.storage.events.get(event_id=event_id)).status == "open"
     calls = await tg.send(LIBRARIAN, "Ya, batalkan acara")  # the button's words, typed
@@ -315,7 +331,7 @@ async def test_cancel_with_a_message_to_registrants(tg: TelegramHarness, runtime
     calls = await tg.tap(LIBRARIAN, f"sev:e:{event_id}")
     assert "Status: dibatalkan" in texts(calls) and f"sev:x:{event_id}" not in payloads(calls)
     entries, _ = await runtime.storage.staff.audit_entries()
-    assert any(e.action == "event.cancel" and "Pengajar sakit" in e.detail for e in entries)
+    assert any(e.action == "event.cancel" and "Pengajar tidak bisa" in e.detail for e in entries)
 
 
 async def test_a_cancelled_event_is_restored_with_seats_and_waitlist_order(
@@ -330,7 +346,6 @@ async def test_a_cancelled_event_is_restored_with_seats_and_waitlist_order(
     await tg.tap(LIBRARIAN, f"sev:xn:{event_id}")
     calls = await tg.tap(LIBRARIAN, f"sev:xy:{event_id}")
     assert f"sev:r:{event_id}" in payloads(calls)
-    # A registration cancelled meanwhile gives nobody a seat of a cancelled event.
     calls = await tg.tap(LIBRARIAN, f"sev:r:{event_id}")
     assert "2 kursi terdaftar dan 2 daftar tunggu" in texts(calls)
     calls = await tg.tap(LIBRARIAN, f"sev:ry:{event_id}")
@@ -338,6 +353,7 @@ async def test_a_cancelled_event_is_restored_with_seats_and_waitlist_order(
     assert "Status: dibuka" in texts(calls)
     after = await runtime.storage.staff_events.all_people(event_id=event_id)
     assert [(p.name, p.status) for p in after] == [(p.name, p.status) for p in before]
+    assert [p.status for p in after] == ["confirmed", "confirmed", "waitlisted", "waitlisted"]
     assert len(await outbox_rows(runtime, f"event_restored:{event_id}")) == 4
     event = await runtime.storage.events.get(event_id=event_id)
     assert (event.status, event.seats_taken) == ("open", 2)
@@ -346,7 +362,26 @@ async def test_a_cancelled_event_is_restored_with_seats_and_waitlist_order(
     await tg.tap(LIBRARIAN, f"sev:xn:{event_id}")
     await tg.tap(LIBRARIAN, f"sev:xy:{event_id}")
     assert len(await outbox_rows(runtime, f"event_cancelled:{event_id}")) == 8
+    # A seat given up while the event is off goes to the first on the waiting list once it is
+    # back (a cancelled event gives nobody a seat).
+    first = next(p for p in after if p.status == "confirmed")
+    seat_holder = await runtime.storage.registrations.get(registration_id=first.registration_id)
+    assert seat_holder.resident_id is not None
+    await runtime.storage.registrations.cancel(
+        registration_id=first.registration_id, resident_id=seat_holder.resident_id, now=utcnow()
+    )
+    waiting = [p.name for p in await runtime.storage.staff_events.all_people(event_id=event_id)]
+    await tg.tap(LIBRARIAN, f"sev:ry:{event_id}")
+    now_listed = await runtime.storage.staff_events.all_people(event_id=event_id)
+    assert [(p.name, p.status) for p in now_listed] == [
+        (waiting[0], "confirmed"),
+        (waiting[1], "confirmed"),
+        (waiting[2], "waitlisted"),
+    ]
+    assert await outbox_rows(runtime, "promotion:")
     # Once the event has started it cannot come back.
+    for step in ("x", "xn", "xy"):
+        await tg.tap(LIBRARIAN, f"sev:{step}:{event_id}")
     async with runtime.storage.db.transaction() as conn:
         await conn.execute(
             "UPDATE events SET starts_at = ?, ends_at = ? WHERE id = ?",

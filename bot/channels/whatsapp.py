@@ -51,6 +51,7 @@ from bot.channels.whatsapp_errors import (
     classify,
     send_error,
 )
+from bot.channels.whatsapp_inbox import split_messages
 from bot.config_whatsapp import MARKETING_KINDS, WhatsAppSettings, WhatsAppTemplate
 from handlers.common import words_of
 from handlers.dispatch import Dispatcher, KeyedLocks, Respond, choose_language
@@ -577,6 +578,9 @@ class WhatsAppChannel:
         self._http: aiohttp.ClientSession | None = None
         self._sender: WhatsAppSender | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # Set when several instances serve the number: messages are stored in the inbox before
+        # the webhook is acknowledged and handled from there (bot/inbox.py).
+        self.accept: Callable[..., Awaitable[bool]] | None = None
         self._turns: KeyedLocks[str] = KeyedLocks()
 
     async def start(self) -> None:
@@ -637,10 +641,26 @@ class WhatsAppChannel:
             return web.Response(status=400, text="malformed JSON")
         if not isinstance(payload, dict):
             return web.Response(status=400, text="expected a JSON object")
+        if self.accept is not None:
+            rest, messages = split_messages(payload)
+            for message_id, phone, single in messages:
+                await self.accept(
+                    channel=CHANNEL,
+                    platform_id=message_id,
+                    person=phone,
+                    payload=json.dumps(single),
+                )
+            if rest is None:
+                return web.Response(text="ok")
+            payload = rest
         task = asyncio.create_task(self._process(payload))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return web.Response(text="ok")
+
+    async def handle_stored(self, payload: str) -> None:
+        """A message from the inbox, handled to the end before this returns."""
+        await self._process(json.loads(payload))
 
     async def _process(self, payload: dict[str, Any]) -> None:
         for field_name, value in _values(payload):

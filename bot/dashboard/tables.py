@@ -70,15 +70,11 @@ def _file_value(column: Column, value: Cell) -> Cell:
 def csv_bytes(table: Table) -> bytes:
     """UTF-8 with BOM, by the chat export's writer (which neutralises risky text)."""
     rows: list[list[ExportCell]] = [
-        [_csv_value(_file_value(c, v)) for c, v in zip(table.columns, row, strict=True)]
+        # Raw values: a negative number stays a number, not text to neutralise.
+        [_file_value(c, v) for c, v in zip(table.columns, row, strict=True)]
         for row in table.rows
     ]
     return to_csv([c.label for c in table.columns], rows)
-
-
-def _csv_value(value: Cell) -> str | int | None:
-    # A float (a percentage) as text: the export writer's cells are text, whole numbers, times.
-    return f"{value:.1f}" if isinstance(value, float) else value
 
 
 def _sheet_name(title: str, taken: set[str]) -> str:

@@ -45,6 +45,7 @@ class WorkerSettings:
     backoff_base: float = 10.0  # seconds before the first retry; doubles each attempt
     backoff_cap: float = 3600.0
     shutdown_grace: float = 10.0  # how long a graceful stop waits for sends on the wire
+    claim_lease: float = 60.0  # several instances: a claimed row not sent by then goes back
 
 
 def backoff(attempt: int, settings: WorkerSettings) -> float:
@@ -83,7 +84,12 @@ class DeliveryWorker:
 
     async def start(self) -> None:
         # Whatever a crash left claimed is pending again; see OutboxRepo.reset_sending.
-        reset = await self.storage.outbox.reset_sending()
+        # Several instances (PostgreSQL): only rows whose claim lease ran out are another's
+        # leftovers; the rest are being sent by live instances.
+        several = self.storage.db.engine == "postgresql"
+        reset = await self.storage.outbox.reset_sending(
+            lease_expired_at=utcnow() if several else None
+        )
         if reset:
             log.warning("%d outbox rows were in flight at the last stop; sending them again", reset)
         self._loop_task = asyncio.get_running_loop().create_task(self._run(), name="outbox")
@@ -130,7 +136,11 @@ class DeliveryWorker:
             # slot: fewer write transactions at full speed.
             if free >= max(limit // 4, 1) or not self._tasks:
                 try:
-                    rows = await self.storage.outbox.claim(channels=channels, limit=free)
+                    rows = await self.storage.outbox.claim(
+                        channels=channels,
+                        limit=free,
+                        lease=timedelta(seconds=self.settings.claim_lease),
+                    )
                 except Exception:
                     log.exception("could not claim outbox rows")
                     rows = []

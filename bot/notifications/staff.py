@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from bot.notifications import Rendered, renderer
@@ -71,4 +72,34 @@ async def event_moved(
         ),
         (Choice(translator.text(language, "reg.my_events"), "my"),),
         {"event": event.title, "when": translator.when(language, event.starts_at), "place": new},
+    )
+
+
+@renderer("staff_menu")
+async def staff_menu(
+    params: dict[str, Any], language: str, translator: Translator, storage: Storage
+) -> Rendered:
+    """The person's command menu as their roles are now: the public commands, then the staff
+    commands of every role held (none: the public menu only). No text: the channel sets it."""
+    from handlers.router import COMMANDS, STAFF_COMMANDS
+    from handlers.staff.roles import ROLE_COMMANDS
+
+    held = await storage.staff.roles_of(
+        channel=str(params["channel"]), external_id=str(params["external_id"])
+    )
+    names = dict.fromkeys(["peran"] if held else [])
+    for role in held:
+        names.update(dict.fromkeys(ROLE_COMMANDS[role.role]))
+    english = language == "en"
+    menu = [
+        (en if english else ind, translator.text(language, key)) for ind, en, _, key in COMMANDS
+    ]
+    staff = [
+        (en if english else ind, translator.text(language, f"staff_safety.commands.{ind}"))
+        for ind, en, _ in STAFF_COMMANDS
+        if ind in names
+    ]
+    return Rendered(
+        "",
+        params={"commands": json.dumps(menu + staff, ensure_ascii=False), "staff": str(len(staff))},
     )

@@ -109,9 +109,8 @@ def payload(
             _end_staff_flow(ctx)
             expired(ctx)
             return
-        await ctx.storage.staff.record(
-            actor=role.actor, role=role.role, action=prefix, target=arg or None, now=ctx.now
-        )
+        # A tap is not recorded by itself (the log would fill with raw button payloads); the
+        # change it leads to records itself, in words, in the same transaction as the change.
         try:
             await handler(ctx, role, arg)
         except OutOfScope:

@@ -52,3 +52,10 @@ def yes_no(text: str) -> bool | None:
     if words and words[0] in YES_WORDS:
         return True
     return None
+
+
+def bare_no(text: str) -> bool:
+    """A short answer that says no ("tidak", "tidak jadi", "jangan dulu", "sonde"), as opposed
+    to a sentence that happens to hold a no-word ("Pengajar tidak bisa hadir"): where free text
+    is expected (a note), only the first leaves."""
+    return yes_no(text) is False and len(words_of(text).split()) <= 3

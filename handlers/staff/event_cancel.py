@@ -16,7 +16,7 @@ import contextlib
 import json
 
 from handlers.common import clip
-from handlers.staff.answers import yes_no
+from handlers.staff.answers import bare_no, yes_no
 from handlers.staff.broadcast import resident_text
 from handlers.staff.nav import nav
 from handlers.types import Choice, Context
@@ -102,7 +102,8 @@ async def typed(ctx: Context, role: StaffRole, event: Event) -> bool:
     """Typing at a cancellation step; True when the event should be shown again (kept)."""
     text = " ".join(ctx.incoming.text.split())
     step = ctx.session.step
-    if yes_no(text) is False:
+    # At the note, a sentence with "tidak" in it is the note; a short no keeps the event.
+    if bare_no(text) if step == "cancel_note" else yes_no(text) is False:
         return await keep(ctx, event)
     if step == "cancel_note":
         if not NOTE_MIN <= len(text) <= NOTE_MAX:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
 from datetime import datetime
 
 from handlers.filenames import dated_name, slug
 
 __all__ = ["XLSX", "Cell", "dated_name", "neutralised", "slug", "to_csv", "to_xlsx"]
 
-Cell = str | int | datetime | None
+Cell = str | int | float | datetime | None
 
 BOM = "\ufeff"  # Excel reads UTF-8 only with it
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -39,12 +40,12 @@ def _csv_text(value: Cell) -> str:
         return ""
     if isinstance(value, datetime):
         return value.strftime(DATETIME_FORMAT)
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, int | float):
+        return str(value)  # a number is no formula, "-2" included
     return neutralised(value)
 
 
-def to_csv(header: list[str], rows: list[list[Cell]]) -> bytes:
+def to_csv(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([neutralised(h) for h in header])

@@ -119,6 +119,7 @@ async def _event_page(ctx: Context, event: Event, page: int, *, edit: bool) -> R
         ctx, page=page, total=total, page_size=NAMES_PER_PAGE, payload=f"spe:e:{event.id}:" + "{}"
     )
     choices.append(ctx.choice("staff.reg.export", f"sex:e:{event.id}"))
+    choices += nav(ctx, "spe:l:0")
     return Reply("\n".join(lines), tuple(choices), edit=edit)
 
 

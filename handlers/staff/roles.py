@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from handlers.common import clip, expired, page_count, pager, parse_page, typed_choice
 from handlers.phone_numbers import NotAPhoneNumber, normalise_phone
+from handlers.staff import audit_text
 from handlers.staff.access import OutOfScope
 from handlers.staff.answers import yes_no
 from handlers.staff.nav import nav
+from handlers.staff.when import parse_day
 from handlers.types import Choice, Context
 from storage.errors import NotFound
 from storage.staff import ROLES, LastAdmin, StaffRole
@@ -211,6 +213,7 @@ async def _next_grant_question(ctx: Context, role: StaffRole) -> None:
         ctx.say(
             ctx.t("staff.roles.ask_role", who=draft["target"]),
             *(ctx.choice(f"staff.role.{r}", f"srg:r:{r}") for r in ROLES),
+            *nav(ctx),
         )
         return
     regencies = await ctx.storage.libraries.regencies()
@@ -219,11 +222,13 @@ async def _next_grant_question(ctx: Context, role: StaffRole) -> None:
             ctx.t("staff.roles.ask_regency"),
             ctx.choice("staff.roles.province", "srg:s:*"),
             *(Choice(r.name, f"srg:s:{r.code}") for r in regencies),
+            *nav(ctx),
         )
         return
     ctx.say(
         ctx.t("staff.roles.ask_library_regency"),
         *(Choice(r.name, f"srg:lr:{r.code}") for r in regencies),
+        *nav(ctx),
     )
 
 
@@ -249,11 +254,12 @@ async def grant_button(ctx: Context, role: StaffRole, arg: str) -> None:
     if action == "lr" and draft.get("role") == "librarian" and value in codes:
         libraries = await ctx.storage.libraries.in_regency(regency_code=value)
         if not libraries:
-            ctx.say(ctx.t("staff.roles.no_library"))
+            ctx.say(ctx.t("staff.roles.no_library"), *nav(ctx))
             return
         ctx.say(
             ctx.t("staff.roles.ask_library"),
             *(Choice(clip(lib.name, 60), f"srg:l:{lib.id}") for lib in libraries),
+            *nav(ctx),
         )
         return
     if action == "l" and draft.get("role") == "librarian" and value.isdigit():
@@ -394,23 +400,67 @@ async def revoke_typed(ctx: Context, role: StaffRole) -> None:
 
 
 async def show_audit(ctx: Context, role: StaffRole) -> None:
-    await _audit_page(ctx, 0)
+    """/audit [person | acara N | DD-MM-YYYY]"""
+    text = ctx.incoming.args.strip()
+    where = await _audit_filter(ctx, text) if text else audit_text.AuditFilter()
+    if where is None:
+        ctx.say(ctx.t("staff_safety.audit.bad_filter", text=clip(text, 40)), *nav(ctx))
+        return
+    await _audit_page(ctx, 0, where)
+
+
+async def _audit_filter(ctx: Context, text: str) -> audit_text.AuditFilter | None:
+    words = text.split()
+    if words[0].casefold() in ("acara", "event") and len(words) == 2 and words[1].isdigit():
+        return audit_text.AuditFilter(event_id=int(words[1]))
+    day = parse_day(text)
+    if day is not None:
+        return audit_text.AuditFilter(day=day)
+    person = await _resolve(ctx, text)
+    return None if person is None else audit_text.AuditFilter(person=person)
 
 
 async def audit_page(ctx: Context, role: StaffRole, arg: str) -> None:
+    """sau:<page>[:<filter code>]"""
+    page_text, _, code = arg.partition(":")
     try:
-        page = parse_page(arg)
+        page = parse_page(page_text)
     except ValueError:
         expired(ctx)
         return
-    await _audit_page(ctx, page)
+    await _audit_page(ctx, page, audit_text.AuditFilter.from_code(code))
 
 
-async def _audit_page(ctx: Context, page: int) -> None:
+async def _audit_page(ctx: Context, page: int, where: audit_text.AuditFilter) -> None:
     size = 15
-    entries, total = await ctx.storage.staff.audit_entries(offset=page * size, limit=size)
-    lines = [ctx.t("staff.audit.title", page=page + 1, pages=page_count(total, size))]
-    for entry in entries:
-        what = " ".join(filter(None, (entry.action, entry.target, entry.detail)))
-        lines.append(f"{ctx.when(entry.at)} · {entry.actor} · {what}")
-    ctx.say("\n".join(lines), *pager(ctx, page=page, total=total, page_size=size, payload="sau:{}"))
+    found, total = await audit_text.entries(
+        ctx.storage, where, ctx.settings.timezone, offset=page * size, limit=size
+    )
+    if not found:
+        ctx.say(
+            ctx.t("staff_safety.audit.none") + "\n" + ctx.t("staff_safety.audit.help"), *nav(ctx)
+        )
+        return
+    label = ""
+    if where.person is not None:
+        label = ctx.t("staff_safety.audit.filter_person", who=where.person)
+    elif where.event_id is not None:
+        try:
+            title = (await ctx.storage.events.get(event_id=where.event_id)).title
+        except NotFound:
+            title = f"#{where.event_id}"
+        label = ctx.t("staff_safety.audit.filter_event", title=title)
+    elif where.day is not None:
+        label = ctx.t("staff_safety.audit.filter_day", day=f"{where.day:%d-%m-%Y}")
+    head = ctx.t(
+        "staff_safety.audit.title", page=page + 1, pages=page_count(total, size), filter=label
+    )
+    body = await audit_text.lines(
+        ctx.storage, ctx.translator, ctx.language, ctx.settings.timezone, found
+    )
+    payload = "sau:{}" + (f":{where.code}" if where.code else "")
+    ctx.say(
+        "\n".join([head, *body, "", ctx.t("staff_safety.audit.help")]),
+        *pager(ctx, page=page, total=total, page_size=size, payload=payload),
+        *nav(ctx),
+    )

@@ -1,6 +1,7 @@
+-- Written to run safely on a database where an earlier copy of it ran as number 12.
 -- Staff safety: a cancelled event can be restored until it starts, so each cancellation keeps
 -- the status it came from; the count of them keeps every cancellation's messages distinct.
-CREATE TABLE event_cancellations (
+CREATE TABLE IF NOT EXISTS event_cancellations (
     id INTEGER PRIMARY KEY,
     event_id INTEGER NOT NULL REFERENCES events (id) ON DELETE CASCADE,
     previous_status TEXT NOT NULL CHECK (previous_status IN ('draft', 'open', 'closed')),
@@ -10,7 +11,7 @@ CREATE TABLE event_cancellations (
     restored_by TEXT,
     restored_at TEXT
 );
-CREATE INDEX event_cancellations_event ON event_cancellations (event_id, id);
+CREATE INDEX IF NOT EXISTS event_cancellations_event ON event_cancellations (event_id, id);
 
 -- A person may hold several roles (a librarian who also coordinates a regency): one row per
 -- identity and role instead of one per identity.
