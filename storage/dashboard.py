@@ -511,7 +511,8 @@ class DashboardRepo:
             names = await self._db.fetchall(
                 f"SELECT l.id, l.name, l.regency_code FROM libraries l WHERE {where} "
                 "ORDER BY l.regency_code, l.name",
-                {k: v for k, v in params.items() if k not in ("start", "end", "now")},
+                # Nothing but the scope's names; none at all for a province-wide scope.
+                {k: v for k, v in params.items() if k not in ("start", "end", "now")} or (),
             )
             listed = [(str(r["id"]), str(r["name"]), str(r["regency_code"])) for r in names]
         counted = {str(r["k"]): r for r in await self._db.fetchall(sql, params)}
@@ -712,7 +713,7 @@ class DashboardRepo:
         unreachable = await self._db.fetchone(
             f"SELECT count(*) FROM residents r WHERE r.unreachable_at IS NOT NULL "
             f"AND {resident_where}",
-            params,
+            params or (),  # PostgreSQL's translation wants no mapping for a query without names
         )
         return DeliveryHealth(
             by_status=by_status,
