@@ -204,6 +204,17 @@ class WhatsAppRepo:
                 (page, to_db(now), phone, list_key),
             )
 
+    async def has_pages(self, *, phone: str) -> bool:
+        # A primary-key lookup, run on the loop's connection (see storage/db.py).
+        row = await self._db.fetchone(
+            "SELECT 1 FROM whatsapp_list_pages WHERE phone = ?", (phone,), inline=True
+        )
+        return row is not None
+
+    async def drop_pages(self, *, phone: str) -> None:
+        """Another reply replaced the long list: its "more" and numbers no longer apply."""
+        await self._db.write("DELETE FROM whatsapp_list_pages WHERE phone = ?", (phone,))
+
     async def load_pages(self, *, phone: str) -> ListPages | None:
         row = await self._db.fetchone(
             "SELECT list_key, language, choices FROM whatsapp_list_pages WHERE phone = ?", (phone,)
@@ -293,7 +304,8 @@ class WhatsAppRepo:
                 (
                     status,
                     to_db(due_at) if due_at is not None else None,
-                    f"whatsapp: {reason}"[:500],
+                    # A plain "unreachable" is what the reminder sync revives once they write.
+                    reason if reason == "unreachable" else f"whatsapp: {reason}"[:500],
                     1 if count_attempt and status == "pending" else 0,
                     status,
                     to_db(at),

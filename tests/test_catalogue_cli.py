@@ -164,3 +164,21 @@ async def test_pustaka_run_schedules_the_nightly_harvest(
         stop.set()
         await task
     assert "catalogue harvest scheduled nightly at 02.00 (Asia/Makassar)" in caplog.text
+
+
+async def test_the_nightly_job_harvests_nothing_on_an_instance_that_is_not_the_leader(
+    db_path: Path,
+) -> None:
+    storage = await Storage.open(db_path)
+    inlis = FakeOAI("inlislite", books(10))
+    await inlis.start()
+    try:
+        await load_sample_into(storage)
+        await point_catalogues(storage, **{"perpus-provinsi-ntt": ("inlislite", inlis.url)})
+        await NightlyHarvest(storage, "Asia/Makassar", is_leader=lambda: False).run()
+        assert await titles(storage, "perpus-provinsi-ntt") == []
+        await NightlyHarvest(storage, "Asia/Makassar", is_leader=lambda: True).run()
+        assert len(await titles(storage, "perpus-provinsi-ntt")) == 10
+    finally:
+        await inlis.stop()
+        await storage.close()

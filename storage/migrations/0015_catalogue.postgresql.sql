@@ -1,5 +1,6 @@
 -- The libraries' book catalogues, harvested over OAI-PMH (bot/catalogue/), and their search index.
--- PostgreSQL twin of 0015_catalogue.sql (renumbered from 12 when two branches both took 12).
+-- Numbered after the issue (12) rather than the next free number, so that migrations added on
+-- other branches at the same time do not share its number.
 
 -- Which system a library's catalogue runs on and how its harvests went.
 CREATE TABLE catalogue_sources (
@@ -36,7 +37,7 @@ CREATE TABLE catalogue_records (
 );
 CREATE INDEX catalogue_records_work ON catalogue_records (work_key);
 
--- PostgreSQL twin of 0012_catalogue.sql: no FTS5 index here. Searches on PostgreSQL match
+-- PostgreSQL twin of 0015_catalogue.sql: no FTS5 index here. Searches on PostgreSQL match
 -- words inside title, subjects, authors and stems (storage/catalogue.py, _search_sql); the
 -- ranked, typo-tolerant FTS5 search is SQLite's.
 CREATE INDEX catalogue_records_library ON catalogue_records (library_id);
@@ -62,5 +63,5 @@ CREATE TABLE catalogue_staging (
     PRIMARY KEY (library_id, identifier)
 );
 
--- Every word in the index, as in 0015_catalogue.sql.
+-- Every word in the index (SQLite's typo search reads it; kept here so harvests write alike).
 CREATE TABLE catalogue_terms (term TEXT PRIMARY KEY);
