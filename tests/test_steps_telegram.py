@@ -1,0 +1,48 @@
+"""Every step that waits for an answer, resident's and staff's, re-asks on an answer that does
+not fit and keeps what was answered so far (handlers/steps.py), through the real
+python-telegram-bot Application."""
+
+from __future__ import annotations
+
+from bot.runtime import Runtime
+from tests.registration_scenarios import COMPUTER, event_id
+from tests.staff_support import settings as settings  # noqa: F401 - fixture with an admin
+from tests.telegram_harness import TelegramHarness, payloads, texts
+
+
+def _t(runtime: Runtime, key: str, **values: object) -> str:
+    return runtime.translator.text("id", key, **values)
+
+
+async def test_cancel_confirmation_asks_again(tg: TelegramHarness, runtime: Runtime) -> None:
+    """ "12345" or "hmm" at "Batalkan pendaftaran …?" asks again with both buttons; nothing is
+    cancelled until "ya"."""
+    user = 7601
+    event = await event_id(runtime, COMPUTER)
+    await tg.onboard(user)
+    await tg.tap(user, f"reg:{event}")
+    await tg.send(user, "Maria Bria")
+    for said in ("perempuan", "40", "Oesapa", "ya"):
+        await tg.send(user, said)
+    resident = await runtime.storage.residents.find(channel="telegram", external_id=str(user))
+    assert resident is not None
+    (registration,) = await runtime.storage.registrations.for_resident(
+        resident_id=resident.id, event_id=event
+    )
+    asked = await tg.tap(user, f"rc?:{registration.id}")
+    for said in ("12345", "hmm gimana"):
+        replies = await tg.send(user, said)
+        assert _t(runtime, "steps.hint_yes_no") in texts(replies), said
+        assert asked[-1].text in texts(replies)
+        assert payloads(replies) == payloads(asked) == [f"rc:{registration.id}", "my"]
+    mine = await runtime.storage.registrations.get(registration_id=registration.id)
+    assert mine.status != "cancelled"
+    replies = await tg.send(user, "ya")
+    cancelled = _t(runtime, "reg.cancelled", name="Maria Bria", title=registration.event_title)
+    assert cancelled in texts(replies)
+    assert (await runtime.storage.registrations.get(registration_id=registration.id)).status == (
+        "cancelled"
+    )
+    # The flow is over: free text is free text again.
+    replies = await tg.send(user, "hmm gimana")
+    assert _t(runtime, "steps.hint_yes_no") not in texts(replies)
