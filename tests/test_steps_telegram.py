@@ -4,10 +4,19 @@ python-telegram-bot Application."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 from bot.runtime import Runtime
+from storage.clock import utcnow
 from tests.registration_scenarios import COMPUTER, event_id
+from tests.staff_support import ADMIN
 from tests.staff_support import settings as settings  # noqa: F401 - fixture with an admin
 from tests.telegram_harness import TelegramHarness, payloads, texts
+
+
+def _local(days: int, fmt: str) -> str:
+    return (utcnow() + timedelta(days=days)).astimezone(ZoneInfo("Asia/Makassar")).strftime(fmt)
 
 
 def _t(runtime: Runtime, key: str, **values: object) -> str:
@@ -46,3 +55,37 @@ async def test_cancel_confirmation_asks_again(tg: TelegramHarness, runtime: Runt
     # The flow is over: free text is free text again.
     replies = await tg.send(user, "hmm gimana")
     assert _t(runtime, "steps.hint_yes_no") not in texts(replies)
+
+
+async def test_new_event_asks_again_and_keeps_the_title(
+    tg: TelegramHarness, runtime: Runtime
+) -> None:
+    """ "12345" at the category choice asks the category again; the title typed before is
+    still there at the review and in the saved event. "12345" at the review shows it again."""
+    librarian = 7602
+    title = "Kelas Menganyam Daun Lontar"
+    await tg.send(ADMIN, f"/beriperan {librarian} pustakawan perpus-ende")
+    await tg.send(librarian, "/acarabaru")
+    asked = await tg.send(librarian, title)
+    replies = await tg.send(librarian, "12345")
+    assert _t(runtime, "steps.hint_choice") in texts(replies)
+    assert payloads(replies) == payloads(asked)
+    assert "nev:c:computer" in payloads(replies)
+    await tg.tap(librarian, "nev:c:computer")
+    await tg.send(librarian, "-")
+    await tg.send(librarian, "-")
+    await tg.send(librarian, _local(10, "%d-%m-%Y 09.00-12.00"))
+    await tg.send(librarian, "20")
+    await tg.send(librarian, "-")
+    await tg.tap(librarian, "nev:q:gender")
+    review = await tg.tap(librarian, "nev:q:done")
+    assert title in texts(review)
+    replies = await tg.send(librarian, "12345")
+    assert _t(runtime, "steps.hint_choice") in texts(replies)
+    assert title in texts(replies) and "nev:save:open" in payloads(replies)
+    await tg.tap(librarian, "nev:save:open")
+    async with runtime.storage.db.reader.execute(
+        "SELECT category, capacity FROM events WHERE title = ?", (title,)
+    ) as cur:
+        row = await cur.fetchone()
+    assert row is not None and tuple(row) == ("computer", 20)

@@ -1,11 +1,27 @@
 """Librarians' events from chat: /acarabaru (/newevent) and /kelolaacara (/manageevents).
 
-Create (flow "nev"; every answer checked, /batal at any step):
+Create (flow "nev", handlers/steps.py, draft `NewEventDraft`; every answer checked, an answer
+that does not fit asks the same question again with the answers so far kept, /batal at any
+step):
 
-    title ─> category (buttons) ─> description (or "-") ─> place (or "-")
-      ─> when ("12-12-2026 09.00-12.00", in the future) ─> capacity (a positive number)
-      ─> registration deadline (or "-"; before the start) ─> questions (toggles)
-      ─> save as draft | save and open registration
+```mermaid
+stateDiagram-v2
+    [*] --> library: admin / coordinator (nev:lr:<regency>, nev:lib:<library>)
+    [*] --> title: librarian (their library)
+    library --> title
+    title --> category: 5-120 characters
+    category --> description: nev:c:<category> (or its name / number typed)
+    description --> place: text or "-"
+    place --> when: text or "-"
+    when --> capacity: "12-12-2026 09.00-12.00", in the future
+    capacity --> deadline: 1-5000, "-" or nev:cu (unlimited)
+    deadline --> questions: before the start, or "-"
+    questions --> confirm: nev:q:<question> toggles, nev:q:done
+    confirm --> title: nev:fix:<field> (back to the review after it)
+    confirm --> [*]: nev:save:open | nev:save:draft
+    category --> category: anything else (hint, asked again)
+    confirm --> confirm: anything else (hint, asked again)
+```
 
 Admins and coordinators create for a library in their scope: the flow starts by asking which
 (regency, then library). The review offers a button per field to fix just that one.
@@ -19,17 +35,20 @@ before registrants are told.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from handlers import steps
 from handlers.common import clip, expired, page_count, pager, parse_page, typed_choice
 from handlers.events import CATEGORIES
-from handlers.staff import event_cancel
+from handlers.staff import access, event_cancel
 from handlers.staff.access import event_in_reach
 from handlers.staff.answers import yes_no
 from handlers.staff.nav import nav
 from handlers.staff.when import parse_local, parse_local_range
+from handlers.steps import Accepts, Step
 from handlers.types import Choice, Context
 from storage.errors import NotFound
 from storage.models import Event
@@ -70,11 +89,39 @@ async def managed_event(ctx: Context, role: StaffRole, value: str) -> Event | No
 # --- create ---------------------------------------------------------------------------------
 
 
+@dataclasses.dataclass
+class NewEventDraft:
+    """The answers of /acarabaru so far (dates as ISO text: the draft is stored as JSON)."""
+
+    library: int | None = None
+    library_name: str = ""
+    title: str = ""
+    category: str = ""
+    description: str = ""
+    place: str | None = None
+    starts_at: str = ""
+    ends_at: str = ""
+    capacity: int | None = None
+    deadline: str | None = None
+    questions: list[str] = dataclasses.field(default_factory=list)
+    # Fixing one field from the review: back to the review after it.
+    fixing: bool = False
+
+
+def _new_draft(ctx: Context) -> NewEventDraft | None:
+    return steps.load_draft(ctx, NEW_FLOW, NewEventDraft)
+
+
 async def new(ctx: Context, role: StaffRole) -> None:
     if role.library_id is not None:
         _start_new(ctx, role.library_id, role.library_name or "")
         return
-    ctx.session.state.update(flow=NEW, step="library", draft={"questions": []})
+    steps.start(ctx, NEW_FLOW, "library", NewEventDraft())
+    await _ask_where(ctx, role)
+
+
+async def _ask_where(ctx: Context, role: StaffRole) -> None:
+    """Which library (a coordinator's regency is known; an admin picks the regency first)."""
     if role.regency is not None:
         await _ask_library(ctx, role, role.regency)
         return
@@ -102,100 +149,118 @@ async def _ask_library(ctx: Context, role: StaffRole, regency: str) -> None:
 
 
 def _start_new(ctx: Context, library_id: int, library_name: str) -> None:
-    ctx.session.state.update(
-        flow=NEW,
-        step="title",
-        draft={"questions": [], "library": library_id, "library_name": library_name},
-    )
+    draft = NewEventDraft(library=library_id, library_name=library_name)
+    steps.start(ctx, NEW_FLOW, "title", draft)
     ctx.say(ctx.t("staff.ev.ask_title", library=library_name, limit=TITLE_MAX))
 
 
-def _after(ctx: Context, draft: dict[str, Any], step: str) -> bool:
+def _after(ctx: Context, draft: NewEventDraft) -> bool:
     """Fixing one field from the review: go back to it instead of on. True when it did."""
-    if not draft.pop("fixing", False):
+    steps.keep(ctx, draft)
+    if not draft.fixing:
         return False
-    ctx.session.state["step"] = "confirm"
+    draft.fixing = False
+    steps.keep(ctx, draft)
+    steps.goto(ctx, "confirm")
     _review(ctx, draft)
     return True
 
 
+def _goto(ctx: Context, draft: NewEventDraft, step: str) -> None:
+    steps.keep(ctx, draft)
+    steps.goto(ctx, step)
+
+
 async def new_typed(ctx: Context, role: StaffRole) -> None:
-    draft = _draft(ctx, NEW)
-    if draft is None or "library" not in draft:
+    draft = _new_draft(ctx)
+    if draft is None or draft.library is None:
         expired(ctx)
         return
     text = " ".join(ctx.incoming.text.split())
     step = ctx.session.step
-    library_name = str(draft.get("library_name") or "")
     if step == "title":
         if not TITLE_MIN <= len(text) <= TITLE_MAX:
             ctx.say(ctx.t("staff.ev.bad_length", min=TITLE_MIN, max=TITLE_MAX))
             return
-        draft["title"] = text
-        if _after(ctx, draft, step):
+        draft.title = text
+        if _after(ctx, draft):
             return
-        ctx.session.state["step"] = "category"
+        _goto(ctx, draft, "category")
         _ask_category(ctx)
     elif step == "description":
         if len(text) > DESCRIPTION_MAX:
             ctx.say(ctx.t("staff.ev.bad_length", min=0, max=DESCRIPTION_MAX))
             return
-        draft["description"] = "" if text.casefold() in SKIP else ctx.incoming.text.strip()
-        if _after(ctx, draft, step):
+        draft.description = "" if text.casefold() in SKIP else ctx.incoming.text.strip()
+        if _after(ctx, draft):
             return
-        ctx.session.state["step"] = "place"
-        ctx.say(ctx.t("staff.ev.ask_place", library=library_name))
+        _goto(ctx, draft, "place")
+        ctx.say(ctx.t("staff.ev.ask_place", library=draft.library_name))
     elif step == "place":
         if len(text) > PLACE_MAX:
             ctx.say(ctx.t("staff.ev.bad_length", min=0, max=PLACE_MAX))
             return
-        draft["place"] = None if text.casefold() in SKIP else text
-        if _after(ctx, draft, step):
+        draft.place = None if text.casefold() in SKIP else text
+        if _after(ctx, draft):
             return
-        ctx.session.state["step"] = "when"
+        _goto(ctx, draft, "when")
         ctx.say(ctx.t("staff.ev.ask_when", example=_example(ctx)))
     elif step == "when":
         span = _read_span(ctx, text)
         if span is None:
             return
-        draft["starts_at"], draft["ends_at"] = span[0].isoformat(), span[1].isoformat()
-        deadline = draft.get("deadline")
-        if deadline and datetime.fromisoformat(deadline) >= span[0]:
+        draft.starts_at, draft.ends_at = span[0].isoformat(), span[1].isoformat()
+        if draft.deadline and datetime.fromisoformat(draft.deadline) >= span[0]:
             # A new start before the deadline already given: ask the deadline again.
-            draft.pop("fixing", None)
-            draft["fixing"] = True
-            ctx.session.state["step"] = "deadline"
+            draft.fixing = True
+            _goto(ctx, draft, "deadline")
             ctx.say(ctx.t("staff.ev.deadline_range"))
             ctx.say(ctx.t("staff.ev.ask_deadline", example=_example(ctx, time_only=False)))
             return
-        if _after(ctx, draft, step):
+        if _after(ctx, draft):
             return
-        ctx.session.state["step"] = "capacity"
+        _goto(ctx, draft, "capacity")
         _ask_capacity(ctx, None)
     elif step == "capacity":
         if text.casefold() in UNLIMITED:
-            draft["capacity"] = None
+            draft.capacity = None
         else:
             capacity = _read_capacity(ctx, text)
             if capacity is None:
                 return
-            draft["capacity"] = capacity
-        if _after(ctx, draft, step):
+            draft.capacity = capacity
+        if _after(ctx, draft):
             return
-        ctx.session.state["step"] = "deadline"
+        _goto(ctx, draft, "deadline")
         ctx.say(ctx.t("staff.ev.ask_deadline", example=_example(ctx, time_only=False)))
     elif step == "deadline":
         if text.casefold() in SKIP:
-            draft["deadline"] = None
+            draft.deadline = None
         else:
             deadline = _read_deadline(ctx, text, _start(draft))
             if deadline is None:
                 return
-            draft["deadline"] = deadline.isoformat()
-        if _after(ctx, draft, step):
+            draft.deadline = deadline.isoformat()
+        if _after(ctx, draft):
             return
-        ctx.session.state["step"] = "questions"
-        _ask_questions(ctx, draft["questions"], "nev:q")
+        _goto(ctx, draft, "questions")
+        _ask_questions(ctx, draft.questions, "nev:q")
+    else:
+        expired(ctx)
+
+
+async def _reask_new(ctx: Context) -> None:
+    """The question of the step /acarabaru waits at, again (after the hint)."""
+    draft = _new_draft(ctx)
+    step = ctx.session.step or ""
+    if draft is None or draft.library is None:
+        expired(ctx)
+    elif step in FIX_FIELDS:
+        _ask_again(ctx, draft, step)
+    elif step == "questions":
+        _ask_questions(ctx, draft.questions, "nev:q")
+    elif step == "confirm":
+        _review(ctx, draft)
     else:
         expired(ctx)
 
@@ -217,8 +282,8 @@ def _ask_capacity(ctx: Context, current: int | None, *, editing: bool = False) -
     ctx.say(text, ctx.choice("staff_safety.new.unlimited", payload))
 
 
-def _start(draft: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(str(draft["starts_at"]))
+def _start(draft: NewEventDraft) -> datetime:
+    return datetime.fromisoformat(draft.starts_at)
 
 
 def _example(ctx: Context, *, time_only: bool = True) -> str:
@@ -282,7 +347,7 @@ def _ask_questions(ctx: Context, chosen: list[str], prefix: str) -> None:
 async def new_button(ctx: Context, role: StaffRole, arg: str) -> None:
     """nev:lr:<regency> | nev:lib:<library> | nev:c:<category> | nev:cu (unlimited seats)
     | nev:q:<question | done> | nev:fix:<field> | nev:save:<draft | open>"""
-    draft = _draft(ctx, NEW)
+    draft = _new_draft(ctx)
     if draft is None:
         expired(ctx)
         return
@@ -291,64 +356,64 @@ async def new_button(ctx: Context, role: StaffRole, arg: str) -> None:
     if step == "library" and action in ("lr", "lib"):
         await _library_button(ctx, role, action, value)
         return
-    if "library" not in draft:
+    if draft.library is None:
         expired(ctx)
         return
     if action == "c" and step == "category" and value in CATEGORIES:
-        draft["category"] = value
-        if _after(ctx, draft, step):
+        draft.category = value
+        if _after(ctx, draft):
             return
-        ctx.session.state["step"] = "description"
+        _goto(ctx, draft, "description")
         ctx.say(ctx.t("staff.ev.ask_description", max=DESCRIPTION_MAX))
         return
     if action == "q" and step == "questions" and value in QUESTIONS:
-        chosen = draft["questions"]
-        _toggle(chosen, value)
-        _ask_questions(ctx, chosen, "nev:q")
+        _toggle(draft.questions, value)
+        steps.keep(ctx, draft)
+        _ask_questions(ctx, draft.questions, "nev:q")
         return
     if action == "cu" and step == "capacity":
-        draft["capacity"] = None
-        if _after(ctx, draft, step):
+        draft.capacity = None
+        if _after(ctx, draft):
             return
-        ctx.session.state["step"] = "deadline"
+        _goto(ctx, draft, "deadline")
         ctx.say(ctx.t("staff.ev.ask_deadline", example=_example(ctx, time_only=False)))
         return
     if action == "q" and step == "questions" and value == "done":
-        ctx.session.state["step"] = "confirm"
+        steps.goto(ctx, "confirm")
         _review(ctx, draft)
         return
     if action == "fix" and step == "confirm" and value in FIX_FIELDS:
-        draft["fixing"] = True
-        ctx.session.state["step"] = value
+        draft.fixing = True
+        _goto(ctx, draft, value)
         _ask_again(ctx, draft, value)
         return
     if action == "save" and step == "confirm" and value in ("open", "draft"):
-        library = int(draft["library"])
+        library = draft.library
         if not await _library_in_scope(ctx, role, library):
             expired(ctx)
             return
         event_id = await ctx.storage.staff_events.create(
             NewEvent(
                 library_id=library,
-                title=draft["title"],
-                category=draft["category"],
-                description=draft.get("description") or "",
-                place=draft.get("place"),
-                starts_at=datetime.fromisoformat(draft["starts_at"]),
-                ends_at=datetime.fromisoformat(draft["ends_at"]),
-                capacity=None if draft.get("capacity") is None else int(draft["capacity"]),
+                title=draft.title,
+                category=draft.category,
+                description=draft.description,
+                place=draft.place,
+                starts_at=datetime.fromisoformat(draft.starts_at),
+                ends_at=datetime.fromisoformat(draft.ends_at),
+                capacity=draft.capacity,
                 registration_closes_at=(
-                    datetime.fromisoformat(draft["deadline"]) if draft.get("deadline") else None
+                    datetime.fromisoformat(draft.deadline) if draft.deadline else None
                 ),
-                questions=tuple(draft["questions"]),
+                questions=tuple(draft.questions),
                 status=value,
             ),
             actor=role.actor,
             role=role.role,
             now=ctx.now,
         )
-        _end(ctx)
-        ctx.say(ctx.t(f"staff.ev.created_{value}", title=draft["title"]))
+        steps.end(ctx)
+        ctx.say(ctx.t(f"staff.ev.created_{value}", title=draft.title))
         await _show(ctx, role, await ctx.storage.events.get(event_id=event_id))
         return
     expired(ctx)
@@ -379,10 +444,10 @@ async def _library_button(ctx: Context, role: StaffRole, action: str, value: str
     _start_new(ctx, library.id, library.name)
 
 
-def _review(ctx: Context, draft: dict[str, Any]) -> None:
+def _review(ctx: Context, draft: NewEventDraft) -> None:
     """The summary with save buttons and one button per field to fix only that one."""
     ctx.say(
-        _summary(ctx, draft, str(draft.get("library_name") or "")),
+        _summary(ctx, draft),
         ctx.choice("staff.ev.save_open", "nev:save:open"),
         ctx.choice("staff.ev.save_draft", "nev:save:draft"),
         *(ctx.choice(f"staff_safety.fix.{field}", f"nev:fix:{field}") for field in FIX_FIELDS),
@@ -390,8 +455,8 @@ def _review(ctx: Context, draft: dict[str, Any]) -> None:
     )
 
 
-def _ask_again(ctx: Context, draft: dict[str, Any], field: str) -> None:
-    library = str(draft.get("library_name") or "")
+def _ask_again(ctx: Context, draft: NewEventDraft, field: str) -> None:
+    library = draft.library_name
     if field == "title":
         ctx.say(ctx.t("staff.ev.ask_title", library=library, limit=TITLE_MAX))
     elif field == "category":
@@ -408,25 +473,23 @@ def _ask_again(ctx: Context, draft: dict[str, Any], field: str) -> None:
         ctx.say(ctx.t("staff.ev.ask_deadline", example=_example(ctx, time_only=False)))
 
 
-def _summary(ctx: Context, draft: dict[str, Any], library: str) -> str:
-    questions = ", ".join(ctx.t(f"staff.ev.question.{q}") for q in draft["questions"]) or "-"
-    deadline = ctx.when(datetime.fromisoformat(draft["deadline"])) if draft.get("deadline") else "-"
+def _summary(ctx: Context, draft: NewEventDraft) -> str:
+    questions = ", ".join(ctx.t(f"staff.ev.question.{q}") for q in draft.questions) or "-"
+    deadline = ctx.when(datetime.fromisoformat(draft.deadline)) if draft.deadline else "-"
     return ctx.t(
         "staff.ev.summary",
-        title=draft["title"],
-        category=ctx.t(f"events.category.{draft['category']}"),
-        library=library,
-        place=draft.get("place") or library,
-        when=ctx.when(datetime.fromisoformat(draft["starts_at"])),
-        ends=ctx.when(datetime.fromisoformat(draft["ends_at"])),
+        title=draft.title,
+        category=ctx.t(f"events.category.{draft.category}"),
+        library=draft.library_name,
+        place=draft.place or draft.library_name,
+        when=ctx.when(datetime.fromisoformat(draft.starts_at)),
+        ends=ctx.when(datetime.fromisoformat(draft.ends_at)),
         capacity=(
-            ctx.t("staff_safety.new.unlimited_short")
-            if draft.get("capacity") is None
-            else draft["capacity"]
+            ctx.t("staff_safety.new.unlimited_short") if draft.capacity is None else draft.capacity
         ),
         deadline=deadline,
         questions=questions,
-        description=draft.get("description") or "-",
+        description=draft.description or "-",
     )
 
 
@@ -788,3 +851,28 @@ async def _save_field(ctx: Context, role: StaffRole, event: Event, field: str, v
     if promoted:
         ctx.say(ctx.t("staff.ev.promoted", count=promoted))
     await _show(ctx, role, await ctx.storage.events.get(event_id=event.id))
+
+
+def _typed() -> Step:
+    return Step(Accepts.TEXT, ask=_reask_new, typed=access.step(new_typed, access.LIBRARIANS))
+
+
+NEW_FLOW = steps.register(
+    steps.Flow(
+        NEW,
+        steps={
+            "library": Step(Accepts.CHOICE, ask=access.step(_ask_where, access.LIBRARIANS)),
+            "title": _typed(),
+            "category": Step(Accepts.CHOICE, ask=_reask_new),
+            "description": _typed(),
+            "place": _typed(),
+            "when": _typed(),
+            "capacity": _typed(),
+            "deadline": _typed(),
+            "questions": Step(Accepts.CHOICE, ask=_reask_new),
+            "confirm": Step(Accepts.CHOICE, ask=_reask_new),
+        },
+        payloads=frozenset({NEW}),
+        stale_minutes=None,
+    )
+)
