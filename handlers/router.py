@@ -194,8 +194,6 @@ TEXT_STEPS: dict[tuple[str, str], Command] = {
     (roles.FLOW_GRANT, "who"): access.step(roles.who_typed, access.ADMIN),
     (roles.FLOW_REVOKE, "who"): access.step(roles.who_typed, access.ADMIN),
     (roles.FLOW_REVOKE, "confirm"): access.step(roles.revoke_typed, access.ADMIN),
-    (broadcast.FLOW, "text"): access.step(broadcast.text_typed),
-    (broadcast.FLOW, "when"): access.step(broadcast.when_typed),
     (staff_events.EDIT, "field"): access.step(staff_events.edit_typed, access.LIBRARIANS),
     **{
         (staff_events.EDIT, step): access.step(staff_events.edit_typed, access.LIBRARIANS)

@@ -4,13 +4,14 @@ python-telegram-bot Application."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from bot.runtime import Runtime
 from storage.clock import utcnow
 from tests.registration_scenarios import COMPUTER, event_id
-from tests.staff_support import ADMIN
+from tests.staff_support import ADMIN, outbox_rows, resident
 from tests.staff_support import settings as settings  # noqa: F401 - fixture with an admin
 from tests.telegram_harness import TelegramHarness, payloads, texts
 
@@ -89,3 +90,31 @@ async def test_new_event_asks_again_and_keeps_the_title(
     ) as cur:
         row = await cur.fetchone()
     assert row is not None and tuple(row) == ("computer", 20)
+
+
+async def test_broadcast_asks_again_and_keeps_the_text(
+    tg: TelegramHarness, runtime: Runtime
+) -> None:
+    """ "12345" at the audience question and at "send now or later" asks again with the same
+    buttons; the text typed first is what is sent."""
+    librarian = 7603
+    message = "Besok ada dongeng anak di perpustakaan, jam sembilan pagi."
+    await resident(runtime, 7604, "ende")
+    await tg.send(ADMIN, f"/beriperan {librarian} pustakawan perpus-ende")
+    await tg.send(librarian, "/siaran")
+    asked = await tg.send(librarian, message)
+    replies = await tg.send(librarian, "12345")
+    assert _t(runtime, "staff.bc.ask_audience") in texts(replies)
+    assert _t(runtime, "steps.hint_choice") in texts(replies)
+    assert payloads(replies) == payloads(asked)
+    preview = await tg.tap(librarian, "bc:a:all")
+    replies = await tg.send(librarian, "12345")
+    assert _t(runtime, "steps.hint_choice") in texts(replies)
+    assert payloads(replies) == payloads(preview)
+    await tg.tap(librarian, "bc:now")
+    replies = await tg.send(librarian, "hmm")
+    assert _t(runtime, "steps.hint_choice") in texts(replies)
+    assert payloads(replies) == ["bc:ok", "bc:x"]
+    await tg.tap(librarian, "bc:ok")
+    rows = await outbox_rows(runtime)
+    assert rows and message in json.loads(str(rows[0]["body"]))["text"]
