@@ -191,9 +191,6 @@ PAYLOADS: dict[str, PayloadHandler] = {
 # The residents' flows declare their steps with handlers/steps.py instead (steps.FLOWS).
 TEXT_STEPS: dict[tuple[str, str], Command] = {
     (books.FLOW, "query"): books.typed_query,
-    (roles.FLOW_GRANT, "who"): access.step(roles.who_typed, access.ADMIN),
-    (roles.FLOW_REVOKE, "who"): access.step(roles.who_typed, access.ADMIN),
-    (roles.FLOW_REVOKE, "confirm"): access.step(roles.revoke_typed, access.ADMIN),
     (staff_events.EDIT, "field"): access.step(staff_events.edit_typed, access.LIBRARIANS),
     **{
         (staff_events.EDIT, step): access.step(staff_events.edit_typed, access.LIBRARIANS)

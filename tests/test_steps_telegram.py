@@ -118,3 +118,29 @@ async def test_broadcast_asks_again_and_keeps_the_text(
     await tg.tap(librarian, "bc:ok")
     rows = await outbox_rows(runtime)
     assert rows and message in json.loads(str(rows[0]["body"]))["text"]
+
+
+async def test_grant_and_revoke_ask_again_and_keep_the_person(
+    tg: TelegramHarness, runtime: Runtime
+) -> None:
+    """ "12345" at the role buttons and "hmm" at the regency buttons ask again; the person named
+    first is the one granted. At the revoke confirmation "entahlah" asks again, "tidak" keeps."""
+    person = "7605"
+    asked = await tg.send(ADMIN, f"/beriperan {person}")
+    replies = await tg.send(ADMIN, "12345")
+    assert _t(runtime, "steps.hint_choice") in texts(replies)
+    assert payloads(replies) == payloads(asked)
+    regencies = await tg.tap(ADMIN, "srg:r:coordinator")
+    replies = await tg.send(ADMIN, "hmm")
+    assert _t(runtime, "steps.hint_choice") in texts(replies)
+    assert payloads(replies) == payloads(regencies)
+    await tg.tap(ADMIN, "srg:s:ende")
+    held = await runtime.storage.staff.roles_of(channel="telegram", external_id=person)
+    assert [(r.role, r.regency) for r in held] == [("coordinator", "ende")]
+
+    confirm = await tg.send(ADMIN, f"/cabutperan {person}")
+    replies = await tg.send(ADMIN, "entahlah")
+    assert payloads(replies) == payloads(confirm)
+    assert await runtime.storage.staff.roles_of(channel="telegram", external_id=person)
+    await tg.send(ADMIN, "tidak")
+    assert await runtime.storage.staff.roles_of(channel="telegram", external_id=person)
