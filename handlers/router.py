@@ -191,11 +191,6 @@ PAYLOADS: dict[str, PayloadHandler] = {
 # The residents' flows declare their steps with handlers/steps.py instead (steps.FLOWS).
 TEXT_STEPS: dict[tuple[str, str], Command] = {
     (books.FLOW, "query"): books.typed_query,
-    (staff_events.EDIT, "field"): access.step(staff_events.edit_typed, access.LIBRARIANS),
-    **{
-        (staff_events.EDIT, step): access.step(staff_events.edit_typed, access.LIBRARIANS)
-        for step in ("cancel_choice", "cancel_note", "cancel_confirm", "confirm_change")
-    },
     **sms_people.TEXT_STEPS,
 }
 # No payload we make holds a number this long (SQLite's integers end at 19 digits): a crafted

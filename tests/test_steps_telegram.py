@@ -144,3 +144,42 @@ async def test_grant_and_revoke_ask_again_and_keep_the_person(
     assert await runtime.storage.staff.roles_of(channel="telegram", external_id=person)
     await tg.send(ADMIN, "tidak")
     assert await runtime.storage.staff.roles_of(channel="telegram", external_id=person)
+
+
+async def test_event_edits_ask_again_and_keep_the_change(
+    tg: TelegramHarness, runtime: Runtime
+) -> None:
+    """ "12345" at the questions' toggles asks again with them; at "move the event?" it asks
+    again with the new place still there, and the confirmed place is the one typed."""
+    librarian = 7606
+    title = "Dongeng Sore di Taman Baca"
+    await tg.send(ADMIN, f"/beriperan {librarian} pustakawan perpus-ende")
+    await tg.send(librarian, "/acarabaru")
+    await tg.send(librarian, title)
+    await tg.tap(librarian, "nev:c:computer")
+    for said in ("-", "-", _local(12, "%d-%m-%Y 15.00-17.00"), "30", "-"):
+        await tg.send(librarian, said)
+    await tg.tap(librarian, "nev:q:done")
+    await tg.tap(librarian, "nev:save:open")
+    async with runtime.storage.db.reader.execute(
+        "SELECT id FROM events WHERE title = ?", (title,)
+    ) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    event = int(row[0])
+
+    toggles = await tg.tap(librarian, f"sev:ed:{event}:questions")
+    replies = await tg.send(librarian, "12345")
+    assert _t(runtime, "steps.hint_choice") in texts(replies)
+    assert payloads(replies) == payloads(toggles)
+    await tg.tap(librarian, f"sev:q:{event}:village")
+    await tg.tap(librarian, f"sev:q:{event}:done")
+    assert (await runtime.storage.events.get(event_id=event)).questions == ("village",)
+
+    await tg.tap(librarian, f"sev:ed:{event}:place")
+    place = "Aula Desa Wolotopo"
+    asked = await tg.send(librarian, place)
+    replies = await tg.send(librarian, "12345")
+    assert place in texts(replies) and payloads(replies) == payloads(asked)
+    await tg.tap(librarian, f"sev:cy:{event}")
+    assert (await runtime.storage.events.get(event_id=event)).place == place

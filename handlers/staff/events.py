@@ -46,6 +46,7 @@ from handlers.events import CATEGORIES
 from handlers.staff import access, event_cancel
 from handlers.staff.access import event_in_reach
 from handlers.staff.answers import yes_no
+from handlers.staff.event_cancel import EditDraft, edit_draft
 from handlers.staff.nav import nav
 from handlers.staff.when import parse_local, parse_local_range
 from handlers.steps import Accepts, Step
@@ -71,13 +72,8 @@ FIX_FIELDS = ("title", "category", "description", "place", "when", "capacity", "
 
 
 def _end(ctx: Context) -> None:
-    for key in ("flow", "step", "draft"):
-        ctx.session.state.pop(key, None)
-
-
-def _draft(ctx: Context, flow: str) -> dict[str, Any] | None:
-    draft = ctx.session.state.get("draft")
-    return draft if ctx.session.flow == flow and isinstance(draft, dict) else None
+    if ctx.session.flow == EDIT:
+        steps.end(ctx)
 
 
 async def managed_event(ctx: Context, role: StaffRole, value: str) -> Event | None:
@@ -584,12 +580,10 @@ async def manage_button(ctx: Context, role: StaffRole, arg: str) -> None:
         if await _lifecycle(ctx, role, event, action):
             return
         if action == "ed" and extra in ("time", "place", "capacity", "deadline"):
-            ctx.session.state.update(
-                flow=EDIT, step="field", draft={"event": event.id, "field": extra}
-            )
+            steps.start(ctx, EDIT_FLOW, "field", EditDraft(event.id, field=extra))
             _edit_prompt(ctx, event, extra)
         elif action == "ed" and extra == "questions":
-            ctx.session.state.update(flow=EDIT, step="questions", draft={"event": event.id})
+            steps.start(ctx, EDIT_FLOW, "questions", EditDraft(event.id))
             _ask_questions(ctx, list(event.questions), f"sev:q:{event.id}")
         elif action == "q" and ctx.session.step == "questions" and extra in QUESTIONS:
             chosen = list(event.questions)
@@ -682,13 +676,13 @@ def _edit_prompt(ctx: Context, event: Event, field: str) -> None:
         ctx.say(ctx.t("staff.ev.ask_deadline", example=_example(ctx, time_only=False)), *back)
 
 
-def _pending_change(ctx: Context, event: Event) -> dict[str, Any] | None:
-    draft = _draft(ctx, EDIT)
+def _pending_change(ctx: Context, event: Event) -> EditDraft | None:
+    draft = edit_draft(ctx)
     if (
         draft is None
         or ctx.session.step != "confirm_change"
-        or draft.get("event") != event.id
-        or "new" not in draft
+        or draft.event != event.id
+        or draft.new is None
     ):
         return None
     return draft
@@ -696,9 +690,10 @@ def _pending_change(ctx: Context, event: Event) -> dict[str, Any] | None:
 
 async def _confirm_change(ctx: Context, event: Event, field: str, new: Any) -> None:
     """Old → new and how many people will be told, before anything is saved."""
-    draft = ctx.session.state["draft"]
-    draft["new"] = new
-    ctx.session.state["step"] = "confirm_change"
+    draft = edit_draft(ctx) or EditDraft(event.id, field=field)
+    draft.new = new
+    steps.keep(ctx, draft)
+    steps.goto(ctx, "confirm_change")
     counts = await ctx.storage.staff_events.counts(event_id=event.id, now=ctx.now)
     told = counts.confirmed + counts.waitlisted
     if field == "time":
@@ -721,8 +716,8 @@ async def _confirm_change(ctx: Context, event: Event, field: str, new: Any) -> N
 
 
 async def _apply_change(ctx: Context, role: StaffRole, event: Event) -> None:
-    draft = _pending_change(ctx, event) or {}
-    field, new = draft.get("field"), draft.get("new")
+    draft = _pending_change(ctx, event)
+    field, new = (None, None) if draft is None else (draft.field, draft.new)
     _end(ctx)
     if field == "time" and isinstance(new, list):
         starts, ends = datetime.fromisoformat(new[0]), datetime.fromisoformat(new[1])
@@ -754,11 +749,11 @@ async def _apply_change(ctx: Context, role: StaffRole, event: Event) -> None:
 
 async def _unlimited(ctx: Context, role: StaffRole) -> None:
     """sev:cu — the capacity being edited becomes unlimited."""
-    draft = _draft(ctx, EDIT)
-    if draft is None or draft.get("field") != "capacity" or ctx.session.step != "field":
+    draft = edit_draft(ctx)
+    if draft is None or draft.field != "capacity" or ctx.session.step != "field":
         expired(ctx)
         return
-    event = await managed_event(ctx, role, str(draft.get("event")))
+    event = await managed_event(ctx, role, str(draft.event))
     if event is None:
         expired(ctx)
         return
@@ -767,11 +762,11 @@ async def _unlimited(ctx: Context, role: StaffRole) -> None:
 
 async def edit_typed(ctx: Context, role: StaffRole) -> None:
     """The typed new value of one field, a confirmation, or a cancellation step."""
-    draft = _draft(ctx, EDIT)
+    draft = edit_draft(ctx)
     if draft is None:
         expired(ctx)
         return
-    event = await managed_event(ctx, role, str(draft.get("event")))
+    event = await managed_event(ctx, role, str(draft.event))
     if event is None:
         expired(ctx)
         return
@@ -787,7 +782,7 @@ async def edit_typed(ctx: Context, role: StaffRole) -> None:
         if await event_cancel.typed(ctx, role, event):
             await _show(ctx, role, event)
         return
-    field = draft.get("field")
+    field = draft.field
     if ctx.session.step == "confirm_change":
         if yes_no(text) is False:
             _end(ctx)
@@ -795,7 +790,7 @@ async def edit_typed(ctx: Context, role: StaffRole) -> None:
             await _show(ctx, role, event)
             return
         ctx.say(ctx.t("staff_safety.edit.tap_to_confirm"))
-        await _confirm_change(ctx, event, str(field), draft.get("new"))
+        await _confirm_change(ctx, event, str(field), draft.new)
         return
     value: Any
     if field == "time":
@@ -873,6 +868,55 @@ NEW_FLOW = steps.register(
             "confirm": Step(Accepts.CHOICE, ask=_reask_new),
         },
         payloads=frozenset({NEW}),
+        stale_minutes=None,
+    )
+)
+
+
+async def _edit_again(ctx: Context, role: StaffRole) -> None:
+    """The question of the step /kelolaacara waits at, again (after the hint)."""
+    draft = edit_draft(ctx)
+    event = None if draft is None else await managed_event(ctx, role, str(draft.event))
+    step = ctx.session.step
+    if draft is None or event is None:
+        expired(ctx)
+    elif step == "questions":
+        _ask_questions(ctx, list(event.questions), f"sev:q:{event.id}")
+    elif step == "field" and draft.field is not None:
+        _edit_prompt(ctx, event, draft.field)
+    elif step == "cancel_choice":
+        await event_cancel.ask(ctx, event)
+    elif step == "cancel_note":
+        event_cancel.ask_note(ctx, event)
+    elif step == "cancel_confirm":
+        event_cancel.confirm(ctx, event, draft.note)
+    elif step == "confirm_change" and draft.field is not None:
+        await _confirm_change(ctx, event, draft.field, draft.new)
+    else:
+        expired(ctx)
+
+
+def _edit_step(accepts: Accepts, *, typed: bool = True) -> Step:
+    again = access.step(_edit_again, access.LIBRARIANS)
+    handler = access.step(edit_typed, access.LIBRARIANS) if typed else None
+    return Step(accepts, ask=again, typed=handler)
+
+
+# Every typed answer of "sev" goes to edit_typed, which checks it and asks again with its own
+# hint (a no keeps the event; a button's words act as the button); only the questions' toggles
+# are buttons alone.
+EDIT_FLOW = steps.register(
+    steps.Flow(
+        EDIT,
+        steps={
+            "field": _edit_step(Accepts.TEXT),
+            "questions": _edit_step(Accepts.CHOICE, typed=False),
+            "cancel_choice": _edit_step(Accepts.CHOICE),
+            "cancel_note": _edit_step(Accepts.TEXT),
+            "cancel_confirm": _edit_step(Accepts.CHOICE),
+            "confirm_change": _edit_step(Accepts.CHOICE),
+        },
+        payloads=frozenset({EDIT}),
         stale_minutes=None,
     )
 )
