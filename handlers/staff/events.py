@@ -29,8 +29,26 @@ Admins and coordinators create for a library in their scope: the flow starts by 
 Manage: pick an event in one's scope ─> details with the check-in code ─> open / close
 registration, mark finished, cancel (handlers/staff/event_cancel.py: confirmed, with or without
 a note; restorable until the start), or edit the time, place, capacity, deadline or questions
-(flow "sev", one typed answer per field). A new time or place is shown old → new and confirmed
-before registrants are told.
+(flow "sev", draft `EditDraft`, one typed answer per field). A new time or place is shown
+old → new and confirmed before registrants are told.
+
+```mermaid
+stateDiagram-v2
+    [*] --> field: sev:ed:<event>:<time|place|capacity|deadline>
+    [*] --> questions: sev:ed:<event>:questions
+    [*] --> cancel_choice: sev:x:<event>
+    field --> confirm_change: a new time / place (old → new)
+    field --> [*]: capacity, deadline saved (or sev:cu: unlimited)
+    confirm_change --> [*]: sev:cy (saved, registrants told) | "tidak" / sev:k (kept)
+    questions --> questions: sev:q:<event>:<question> toggles
+    questions --> [*]: sev:q:<event>:done
+    cancel_choice --> cancel_note: sev:xm (with a note)
+    cancel_choice --> cancel_confirm: sev:xn (without)
+    cancel_note --> cancel_confirm: the note (5-500 characters)
+    cancel_confirm --> [*]: sev:xy (cancelled) | "tidak" / sev:k (kept)
+    field --> field: not a time / place / number (its own hint, asked again)
+    questions --> questions: anything else (hint, asked again)
+```
 """
 
 from __future__ import annotations
