@@ -21,6 +21,7 @@ import asyncpg
 
 from storage.db import Cursor, Database, Params, Row, Tx, migration_files
 from storage.dialect import Translated, translate
+from storage.errors import DatabaseBusy
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,18 @@ CREATE OR REPLACE FUNCTION pustaka_count_true(bigint, boolean) RETURNS bigint
     LANGUAGE sql IMMUTABLE AS 'SELECT coalesce($1, 0) + CASE WHEN $2 THEN 1 ELSE 0 END';
 CREATE OR REPLACE AGGREGATE sum(boolean) (SFUNC = pustaka_count_true, STYPE = bigint);
 """
+
+
+# Errors that pass: another transaction in the way, the server restarting or out of connections.
+_BUSY = (
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+    asyncpg.LockNotAvailableError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.ConnectionDoesNotExistError,
+    OSError,
+)
 
 
 class PgIntegrityError(sqlite3.IntegrityError):
@@ -98,6 +111,9 @@ class PgTx(Tx):
             status = await self._target.execute(query.sql, *args)
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise PgIntegrityError(str(exc)) from exc
+        except _BUSY as exc:
+            # The person is told to try again in a moment, as when SQLite stays locked.
+            raise DatabaseBusy(str(exc)) from exc
         return Cursor([], _count(status), None)
 
     async def _run_many(self, sql: str, seq: Iterable[Params]) -> None:
