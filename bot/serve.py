@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from bot.catalogue.schedule import NightlyHarvest
 from bot.channels.base import Channel
 from bot.dashboard.serve import dashboard_apps
 from bot.delivery.service import DeliveryService, for_settings
@@ -60,6 +61,10 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
         await scale.start()
         await delivery.start()
         scale.delivering = True
+        # Every instance schedules it; only the one holding the leader lock runs it.
+        NightlyHarvest(runtime.storage, settings.timezone, is_leader=delivery.is_leader).attach(
+            delivery.scheduler
+        )
         log.info("serving %s", ", ".join(names))
         await stop.wait()
         log.info("shutting down")

@@ -293,7 +293,8 @@ class WhatsAppRepo:
                 (
                     status,
                     to_db(due_at) if due_at is not None else None,
-                    f"whatsapp: {reason}"[:500],
+                    # A plain "unreachable" is what the reminder sync revives once they write.
+                    reason if reason == "unreachable" else f"whatsapp: {reason}"[:500],
                     1 if count_attempt and status == "pending" else 0,
                     status,
                     to_db(at),

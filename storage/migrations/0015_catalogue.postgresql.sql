@@ -37,7 +37,7 @@ CREATE TABLE catalogue_records (
 );
 CREATE INDEX catalogue_records_work ON catalogue_records (work_key);
 
--- PostgreSQL twin of 0012_catalogue.sql: no FTS5 index here. Searches on PostgreSQL match
+-- PostgreSQL twin of 0015_catalogue.sql: no FTS5 index here. Searches on PostgreSQL match
 -- words inside title, subjects, authors and stems (storage/catalogue.py, _search_sql); the
 -- ranked, typo-tolerant FTS5 search is SQLite's.
 CREATE INDEX catalogue_records_library ON catalogue_records (library_id);
@@ -59,5 +59,9 @@ CREATE TABLE catalogue_staging (
     language TEXT,
     work_key TEXT NOT NULL DEFAULT '',
     digest TEXT NOT NULL DEFAULT '',
+    terms TEXT NOT NULL DEFAULT '[]', -- JSON list of the record's words, for catalogue_terms
     PRIMARY KEY (library_id, identifier)
 );
+
+-- Every word in the index (SQLite's typo search reads it; kept here so harvests write alike).
+CREATE TABLE catalogue_terms (term TEXT PRIMARY KEY);
