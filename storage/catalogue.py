@@ -488,7 +488,7 @@ class Catalogue:
             for r in conn.execute(
                 "SELECT r.id, l.regency_code, r.work_key FROM catalogue_records r "
                 "JOIN libraries l ON l.id = r.library_id "
-                "WHERE r.id IN (SELECT value FROM json_each(?))",
+                "WHERE r.id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))",
                 (json.dumps(list(scored)),),
             ).fetchall()
         }
@@ -549,11 +549,19 @@ class Catalogue:
 
         async def ids(joiner: str) -> list[int]:
             rows = await self._db.fetchall(
-                "SELECT r.id FROM catalogue_records r JOIN libraries l ON l.id = r.library_id "
+                "SELECT r.id, r.work_key FROM catalogue_records r "
+                "JOIN libraries l ON l.id = r.library_id "
                 f"WHERE {joiner.join(clauses)} ORDER BY l.regency_code IS NOT ?, r.id LIMIT ?",
                 (*params, home, RESULT_CAP),
             )
-            return [int(row[0]) for row in rows]
+            # One line per book: its copies in other libraries are named under it (holdings).
+            seen: set[str] = set()
+            found = []
+            for row in rows:
+                if row[1] not in seen:
+                    seen.add(row[1])
+                    found.append(int(row[0]))
+            return found
 
         found = await ids(" AND ")
         if found or len(clauses) == 1:
@@ -567,7 +575,7 @@ class Catalogue:
         rows = await self._db.fetchall(
             f"SELECT {_BOOK_COLUMNS} FROM catalogue_records r "
             "JOIN libraries l ON l.id = r.library_id "
-            "WHERE r.id IN (SELECT value FROM json_each(?))",
+            "WHERE r.id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))",
             (str(ids).replace(" ", ""),),
             inline=True,
         )

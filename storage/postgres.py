@@ -139,6 +139,7 @@ class PostgresDatabase(Database):
         self.pool = pool
         self._id_tables: frozenset[str] = frozenset()
         self._columns: dict[str, frozenset[str]] = {}
+        self._keys: dict[str, tuple[str, ...]] = {}
         self._cache: dict[str, Translated] = {}
         self._pool_tx = PgTx(self, pool)
 
@@ -165,7 +166,7 @@ class PostgresDatabase(Database):
     def translated(self, sql: str) -> Translated:
         found = self._cache.get(sql)
         if found is None:
-            found = translate(sql, self._id_tables, self._columns)
+            found = translate(sql, self._id_tables, self._columns, self._keys)
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
             self._cache[sql] = found
@@ -238,6 +239,17 @@ class PostgresDatabase(Database):
                 "SELECT table_name, column_name FROM information_schema.columns "
                 "WHERE table_schema = current_schema()"
             )
+            key_rows = await conn.fetch(
+                "SELECT k.table_name, k.column_name FROM information_schema.table_constraints c "
+                "JOIN information_schema.key_column_usage k ON k.constraint_name = "
+                "c.constraint_name AND k.table_schema = c.table_schema "
+                "WHERE c.constraint_type = 'PRIMARY KEY' AND c.table_schema = current_schema() "
+                "ORDER BY k.table_name, k.ordinal_position"
+            )
+        keys: dict[str, list[str]] = {}
+        for table, column in key_rows:
+            keys.setdefault(str(table), []).append(str(column))
+        self._keys = {t: tuple(c) for t, c in keys.items()}
         columns: dict[str, set[str]] = {}
         for table, column in rows:
             columns.setdefault(str(table), set()).add(str(column))
