@@ -16,6 +16,7 @@ from storage.registrations import Registrations
 from storage.reminders import Reminders
 from storage.residents import Residents
 from storage.sessions import Sessions
+from storage.sms import SmsRepo
 from storage.staff import Staff
 from storage.staff_events import StaffEvents
 from storage.stats import Stats
@@ -37,6 +38,7 @@ class Storage:
     registrations: Registrations
     outbox: OutboxRepo
     reminders: Reminders
+    sms: SmsRepo
     catalogue: Catalogue
     dashboard: DashboardRepo
 
@@ -56,6 +58,7 @@ class Storage:
             registrations=Registrations(db),
             outbox=OutboxRepo(db),
             reminders=Reminders(db),
+            sms=SmsRepo(db),
             catalogue=Catalogue(db),
             dashboard=DashboardRepo(db),
         )

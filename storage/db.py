@@ -145,6 +145,11 @@ class Tx:
         read before it may be stale)."""
         return False
 
+    async def lock(self, scope: str, key: int | str) -> None:
+        """Hold a lock on (scope, key) until the transaction ends: concurrent transactions that
+        read then write the same thing (an event's waitlist order) take turns. SQLite needs
+        nothing: its write transactions already take turns."""
+
 
 class Database:
     """The storage interface. `Database.open` picks the engine from the target: a

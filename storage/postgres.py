@@ -3,7 +3,8 @@
 Repositories' SQL is translated by storage/dialect.py. Differences from SQLite that matter:
 - Transactions run at READ COMMITTED on a pooled connection; several instances write at once.
   A transaction that reads and then writes something another may change at the same moment
-  locks the row that decides it first (`Tx.lock_row`: SELECT ... FOR UPDATE).
+  first locks the row that decides it (`Tx.lock_row`: SELECT ... FOR UPDATE) or, for a total
+  over many rows, a key (`Tx.lock`: an advisory lock held until the transaction ends).
 - Constraint errors come out as `sqlite3.IntegrityError` (a subclass), so the repositories'
   `except sqlite3.IntegrityError` holds on both engines.
 - Migrations take an advisory lock, so instances starting together apply each one once.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import zlib
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -52,6 +54,14 @@ _BUSY = (
 
 class PgIntegrityError(sqlite3.IntegrityError):
     """A PostgreSQL constraint violation, raised as the error repositories already catch."""
+
+
+def lock_key(scope: str, key: int | str) -> int:
+    """A stable signed 64-bit key for pg_advisory locks from a scope and a value."""
+    high = zlib.crc32(scope.encode())
+    low = zlib.crc32(str(key).encode())
+    value = (high << 32) | low
+    return value - (1 << 64) if value >= (1 << 63) else value
 
 
 def _count(status: str) -> int:
@@ -117,6 +127,9 @@ class PgTx(Tx):
     async def lock_row(self, table: str, row_id: int) -> bool:
         await self._target.execute(f"SELECT 1 FROM {table} WHERE id = $1 FOR UPDATE", row_id)
         return True
+
+    async def lock(self, scope: str, key: int | str) -> None:
+        await self._target.execute("SELECT pg_advisory_xact_lock($1)", lock_key(scope, key))
 
 
 class PostgresDatabase(Database):
