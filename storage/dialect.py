@@ -9,7 +9,7 @@ contributors run). For PostgreSQL each text is translated once and cached:
   `json_type(x)` become their jsonb forms (columns stay TEXT holding JSON, as in SQLite);
 - `INSERT OR IGNORE` is `ON CONFLICT DO NOTHING`, `INSERT OR REPLACE` an upsert on the primary
   key; `group_concat(x, sep)` is `string_agg`,
-  `ifnull` is `coalesce`, `hex(randomblob(n))` is 2n random hex digits;
+  `ifnull` is `coalesce`, `hex(randomblob(n))` is 2n random hex digits; `INDEXED BY` goes;
 - a bare column in `DO UPDATE SET` is qualified with the table (PostgreSQL finds it ambiguous);
 - `strftime('%Y-%m-%dT%H:%M:%SZ', 'now')` becomes the same UTC text from `now()`;
 - an INSERT into a table with an `id` column gets `RETURNING id`, so `cursor.lastrowid` works.
@@ -302,6 +302,7 @@ def _qualify_upsert(sql: str, columns: Mapping[str, frozenset[str]]) -> str:
     return "".join(out)
 
 
+_INDEXED = re.compile(r"\s+(?:INDEXED\s+BY\s+[A-Za-z_][A-Za-z0-9_]*|NOT\s+INDEXED)\b", re.I)
 _HEX_RANDOM = re.compile(r"\bhex\(\s*randomblob\(\s*(\d+)\s*\)\s*\)", re.IGNORECASE)
 
 
@@ -360,6 +361,8 @@ def translate(
     if _SUBQUERY.search(text):
         text = _subquery_aliases(text)
     text = _HEX_RANDOM.sub(_hex_random, text)
+    if _INDEXED.search(text):
+        text = _INDEXED.sub("", text)  # SQLite's planner hint; PostgreSQL plans on its own
     if columns and _DO_UPDATE.search(text):
         text = _qualify_upsert(text, columns)
     if _OR_IGNORE.match(_mask(text)):

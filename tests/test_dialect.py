@@ -19,6 +19,7 @@ KEYS = {"staging": ("a",)}
         ("SELECT :a, :b, :a", "SELECT $1, $2, $1"),
         ("UPDATE t SET n = max(n - 1, 0)", "UPDATE t SET n = greatest(n - 1, 0)"),
         ("SELECT max(id) FROM t", "SELECT max(id) FROM t"),
+        ("SELECT 1 FROM o INDEXED BY o_sent WHERE x", "SELECT 1 FROM o WHERE x"),
         ("SELECT 1 FROM t WHERE code IS NOT ?", "SELECT 1 FROM t WHERE code IS DISTINCT FROM $1"),
         (
             "SELECT v FROM (SELECT 1 AS v) WHERE v = 1",
