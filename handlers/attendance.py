@@ -7,11 +7,13 @@
 
 from __future__ import annotations
 
-from handlers import sms_people
+from handlers import sms_people, steps
 from handlers.common import expired
+from handlers.steps import Accepts, Step
 from handlers.types import Choice, Context
 from storage.errors import ConsentRequired, NotFound
 from storage.registrations import (
+    CODE_LENGTH,
     CheckInClosed,
     EventCancelled,
     NotRegistered,
@@ -20,20 +22,27 @@ from storage.registrations import (
     looks_like_code,
 )
 
-FLOW = "attend"
-
 
 async def command(ctx: Context) -> None:
     code = ctx.incoming.args.strip()
     if not code:
-        ctx.session.state.update(flow=FLOW, step="code")
-        ctx.say(ctx.t("reg.ask_code"), ctx.choice("reg.cancel_flow", "batal"))
+        steps.start(ctx, FLOW, "code")
+        await _ask_code(ctx)
         return
     await _check_in(ctx, code, quiet=False)
 
 
+async def _ask_code(ctx: Context) -> None:
+    ctx.say(ctx.t("reg.ask_code", length=CODE_LENGTH), ctx.choice("reg.cancel_flow", "batal"))
+
+
 async def typed_code(ctx: Context) -> None:
     await _check_in(ctx, ctx.incoming.text, quiet=False)
+
+
+async def code_said(ctx: Context, code: str) -> bool:
+    """A code named in free text ("kode FRJ6D3", "hadir FRJ6D3"): check in with it."""
+    return await _check_in(ctx, code, quiet=False)
 
 
 async def try_code(ctx: Context) -> bool:
@@ -73,7 +82,7 @@ async def _check_in(ctx: Context, code: str, *, quiet: bool) -> bool:
         if quiet:
             return False
         # Stay in the step so the next line typed is tried as a code again.
-        ctx.session.state.update(flow=FLOW, step="code")
+        steps.start(ctx, FLOW, "code")
         ctx.say(
             ctx.t("reg.wrong_code", code=code.strip()[:12]),
             ctx.choice("reg.cancel_flow", "batal"),
@@ -100,6 +109,8 @@ async def _check_in(ctx: Context, code: str, *, quiet: bool) -> bool:
     _leave(ctx)
     if result.already:
         text = ctx.t("reg.checkin_already", title=result.event_title)
+    elif result.from_waitlist:
+        text = ctx.t("reg.checkin_from_waitlist", title=result.event_title)
     elif result.walk_in:
         text = ctx.t("reg.checkin_walk_in", title=result.event_title)
     else:
@@ -153,6 +164,14 @@ async def mark_proxy(ctx: Context, arg: str) -> None:
 
 
 def _leave(ctx: Context) -> None:
-    if ctx.session.flow == FLOW:
-        ctx.session.state.pop("flow", None)
-        ctx.session.state.pop("step", None)
+    if ctx.session.flow == FLOW.name:
+        steps.end(ctx)
+
+
+FLOW = steps.register(
+    steps.Flow(
+        "attend",
+        steps={"code": Step(Accepts.CODE, ask=_ask_code, typed=typed_code)},
+        payloads=frozenset({"hdp"}),
+    )
+)

@@ -15,6 +15,7 @@ from storage.registration_sql import (
     _one,
     _one_locked,
     _registration,
+    _seat_from_waitlist,
     normalise_code,
 )
 from storage.registration_types import (
@@ -61,11 +62,7 @@ class Attendance:
             else:
                 registration_id = own["id"]
                 if own["status"] == "waitlisted":
-                    await conn.execute(
-                        "UPDATE registrations SET status = 'walk_in', waitlist_seq = NULL, "
-                        "attended_at = coalesce(attended_at, ?) WHERE id = ?",
-                        (stamp, registration_id),
-                    )
+                    await _seat_from_waitlist(conn, event["id"], registration_id, stamp)
                 elif not already:
                     await conn.execute(
                         "UPDATE registrations SET attended_at = ? WHERE id = ?",
@@ -85,6 +82,7 @@ class Attendance:
             walk_in=registration.status == "walk_in",
             already=already,
             proxies=proxies,
+            from_waitlist=own is not None and own["status"] == "waitlisted",
         )
 
     async def mark_proxy_present(
@@ -102,11 +100,7 @@ class Attendance:
             event = await _event_row(conn, current.event_id)
             _check_window(event, now)
             if current.status == "waitlisted":
-                await conn.execute(
-                    "UPDATE registrations SET status = 'walk_in', waitlist_seq = NULL, "
-                    "attended_at = coalesce(attended_at, ?) WHERE id = ?",
-                    (to_db(now), registration_id),
-                )
+                await _seat_from_waitlist(conn, current.event_id, registration_id, to_db(now))
             else:
                 await conn.execute(
                     "UPDATE registrations SET attended_at = coalesce(attended_at, ?) WHERE id = ?",

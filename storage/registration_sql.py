@@ -294,6 +294,22 @@ def _validate(answers: Answers) -> None:
         raise ValueError(f"age band {answers.age_band!r}")
 
 
+async def _seat_from_waitlist(conn: Tx, event_id: int, registration_id: int, stamp: str) -> None:
+    """Someone from the waiting list came: they count as registered, not as a walk-in. They
+    take a free seat if there is one; if not, the event has begun anyway (check-in opens just
+    before it) and the seat count stays at capacity."""
+    await conn.execute(
+        "UPDATE events SET seats_taken = seats_taken + 1 "
+        "WHERE id = ? AND (capacity IS NULL OR seats_taken < capacity)",
+        (event_id,),
+    )
+    await conn.execute(
+        "UPDATE registrations SET status = 'confirmed', waitlist_seq = NULL, "
+        "attended_at = coalesce(attended_at, ?) WHERE id = ?",
+        (stamp, registration_id),
+    )
+
+
 def normalise_code(text: str) -> str:
     """What people type: any case, spaces or dashes between groups."""
     return "".join(ch for ch in text.upper() if ch.isalnum())

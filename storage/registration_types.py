@@ -12,6 +12,7 @@ GENDERS = ("female", "male", "unsaid")
 AGE_BANDS = ("u18", "18_35", "36_55", "55p")
 QUESTIONS = ("gender", "age_band", "village")
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 6  # as storage/migrations make them
 # Check-in opens this long before the start, so people arriving early are not turned away.
 CHECKIN_EARLY = timedelta(hours=1)
 MAX_NAME_CHARS = 80
@@ -131,9 +132,11 @@ class CheckIn:
     event_id: int
     event_title: str
     registration: Registration
-    walk_in: bool  # no seat: came without registering, or from the waitlist
+    walk_in: bool  # came without registering
     already: bool  # had checked in before
     proxies: tuple[Registration, ...]  # people this resident registered, to mark from here
+    # Was on the waiting list: now counted as registered (with a seat if one was free).
+    from_waitlist: bool = False
 
 
 @dataclass(frozen=True, slots=True)
