@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot import metrics
 from bot.config import Settings
 from bot.i18n import Translator
 from handlers.dispatch import Dispatcher
@@ -24,6 +25,7 @@ class Runtime:
         await storage.staff.seed_admins([(a.channel, a.user_id) for a in settings.admins])
         translator = Translator(settings.timezone)
         dispatcher = Dispatcher(storage, translator, CoreSettings(timezone=settings.timezone))
+        dispatcher.on_handled = metrics.update
         return cls(settings, storage, translator, dispatcher)
 
     async def close(self) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from bot.channels.base import ChannelSender
 from bot.delivery.limits import ChannelLimiter, Limits
+from bot.delivery.replies import ReplyRescue
 from bot.delivery.service import for_settings, telegram_limiter
 from bot.runtime import Runtime
 from bot.web import WebServer, build_app
@@ -31,6 +32,8 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
     senders: dict[str, ChannelSender] = {}
     limiters: dict[str, ChannelLimiter] = {}
 
+    # Replies a platform did not take wait in the outbox (bot/delivery/replies.py).
+    rescue = ReplyRescue(runtime.storage)
     whatsapp = None
     if settings.whatsapp is not None:
         from bot.channels.whatsapp import CHANNEL as WHATSAPP
@@ -39,6 +42,7 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
         whatsapp = WhatsAppChannel(
             settings.whatsapp, runtime.dispatcher, runtime.translator, runtime.storage
         )
+        whatsapp.rescue = rescue
         await whatsapp.start()
         routes += whatsapp.routes()
         channels.append(WHATSAPP)
@@ -55,7 +59,7 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
         # One limiter for Telegram, shared by replies (first) and the outbox worker.
         limiter = telegram_limiter(settings)
         telegram = TelegramChannel(
-            settings, runtime.dispatcher, runtime.translator, limiter=limiter
+            settings, runtime.dispatcher, runtime.translator, limiter=limiter, rescue=rescue
         )
         app = telegram.build()
         if settings.telegram_webhook_url and settings.telegram_webhook_token:
@@ -66,6 +70,7 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
         limiters[TELEGRAM] = limiter
 
     delivery = for_settings(runtime.storage, runtime.translator, settings, senders, limiters)
+    rescue.wake = delivery.worker.wake
     server = WebServer(build_app(routes, channels)) if settings.web_enabled else None
     delivering = False
     try:
@@ -90,6 +95,10 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
             await app.updater.stop()
         if server is not None:
             await server.stop()
+        # Replies still waiting for a token (a group's turn can be a minute away) are kept in
+        # the outbox rather than waited for: a SIGTERM must not wait for the whole backlog.
+        for channel_limiter in limiters.values():
+            await channel_limiter.close()
         if delivering:
             await delivery.stop()
         if whatsapp is not None:

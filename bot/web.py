@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from bot import metrics
+
 log = logging.getLogger(__name__)
 
 
@@ -19,8 +21,14 @@ def build_app(routes: Sequence[web.RouteDef], channels: Sequence[str]) -> web.Ap
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "channels": served})
 
+    async def prometheus(request: web.Request) -> web.Response:
+        response = web.Response(body=metrics.exposition())
+        response.headers["Content-Type"] = metrics.CONTENT_TYPE
+        return response
+
     app = web.Application(client_max_size=1024**2)  # webhooks are small; refuse floods early
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", prometheus)
     app.router.add_routes(routes)
     return app
 

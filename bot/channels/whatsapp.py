@@ -39,6 +39,7 @@ from bot.channels.base import (
     Unreachable,
 )
 from bot.config_whatsapp import WhatsAppSettings
+from bot.delivery.replies import ReplyRescue
 from handlers.common import words_of
 from handlers.dispatch import Dispatcher, KeyedLocks, Respond, choose_language
 from handlers.types import Choice, Document, Incoming, Reply, Translator
@@ -381,6 +382,8 @@ class WhatsAppChannel:
         self._sender: WhatsAppSender | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._turns: KeyedLocks[str] = KeyedLocks()
+        # Set by `pustaka run`: where replies the Graph API did not take wait (the outbox).
+        self.rescue: ReplyRescue | None = None
 
     async def start(self) -> None:
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
@@ -588,14 +591,22 @@ class WhatsAppChannel:
     def _responder(self, phone: str, hint: str) -> Respond:
         async def respond(replies: list[Reply]) -> None:
             language = await self._language(phone, hint)
-            for reply in replies:
+            for index, reply in enumerate(replies):
                 try:
                     await self.sender.deliver(
                         phone, reply.text, reply.choices, reply.document, language, urgent=True
                     )
+                except (TransientError, RateLimited) as exc:
+                    # Retrying here would hold up their next message: this reply and the ones
+                    # after it wait in the outbox instead (bot/delivery/replies.py).
+                    log.warning("could not answer %s on WhatsApp now: %s", phone, exc)
+                    if self.rescue is not None:
+                        for later in replies[index:]:
+                            await self.rescue.keep(
+                                channel=CHANNEL, recipient=phone, reply=later, language=language
+                            )
+                    return
                 except SendError as exc:
-                    # The person is waiting, but retrying here would hold up their next message;
-                    # they can ask again, and the error is in the log for the operators.
                     log.warning("could not answer %s on WhatsApp: %s", phone, exc)
                     return
 
