@@ -10,6 +10,7 @@ from storage.db import BUSY_TIMEOUT_MS, Database
 from storage.events import Events
 from storage.libraries import Libraries
 from storage.outbox import OutboxRepo
+from storage.privacy import Privacy
 from storage.registrations import Registrations
 from storage.reminders import Reminders
 from storage.residents import Residents
@@ -35,6 +36,7 @@ class Storage:
     registrations: Registrations
     outbox: OutboxRepo
     reminders: Reminders
+    privacy: Privacy
 
     @classmethod
     async def open(cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Storage:
@@ -52,6 +54,7 @@ class Storage:
             registrations=Registrations(db),
             outbox=OutboxRepo(db),
             reminders=Reminders(db),
+            privacy=Privacy(db),
         )
 
     async def close(self) -> None:
