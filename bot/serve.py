@@ -25,7 +25,30 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
+# How often the database file is checked for removal or replacement (storage/guard.py).
+WATCH_SECONDS = 2.0
+
+
+async def watch_database(runtime: Runtime, stop: asyncio.Event, problems: list[str]) -> None:
+    """Stop, with one clear log line, once the database file is removed or replaced: the open
+    connection would go on answering from a file nobody can find, losing everything."""
+    guard = runtime.storage.guard
+    if guard is None:
+        return
+    while not stop.is_set():
+        await asyncio.sleep(WATCH_SECONDS)
+        problem = guard.problem()
+        if problem is not None:
+            log.critical(
+                "%s; stopping. Restore the file (or remove its marker) and start again.", problem
+            )
+            problems.append(problem)
+            stop.set()
+            return
+
+
+async def serve(runtime: Runtime, stop: asyncio.Event) -> int:
+    """Serve until `stop` is set; 0, or 1 when the database file went away underneath."""
     settings = runtime.settings
     routes: list[web.RouteDef] = []
     channels: list[str] = []
@@ -73,6 +96,7 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
     rescue.wake = delivery.worker.wake
     server = WebServer(build_app(routes, channels)) if settings.web_enabled else None
     delivering = False
+    problems: list[str] = []
     try:
         if server is not None:
             port = await server.start(settings.http_host, settings.http_port)
@@ -88,7 +112,11 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
         await delivery.start()
         delivering = True
         log.info("serving %s", ", ".join(channels))
+        watcher = asyncio.get_running_loop().create_task(
+            watch_database(runtime, stop, problems), name="database-watch"
+        )
         await stop.wait()
+        watcher.cancel()
         log.info("shutting down")
     finally:
         if app is not None and app.updater is not None and app.updater.running:
@@ -107,3 +135,4 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
             if app.running:
                 await app.stop()
             await app.shutdown()  # a no-op if start-up failed before initialize()
+    return 1 if problems else 0

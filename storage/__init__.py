@@ -8,6 +8,7 @@ from pathlib import Path
 from storage.broadcasts import Broadcasts
 from storage.db import BUSY_TIMEOUT_MS, Database
 from storage.events import Events
+from storage.guard import FileGuard, check_before_open, stamp
 from storage.libraries import Libraries
 from storage.outbox import OutboxRepo
 from storage.privacy import Privacy
@@ -37,10 +38,18 @@ class Storage:
     outbox: OutboxRepo
     reminders: Reminders
     privacy: Privacy
+    # Notices the file removed or replaced under the running bot (storage/guard.py).
+    guard: FileGuard | None = None
 
     @classmethod
     async def open(cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Storage:
+        check_before_open(path)  # a missing database is not silently replaced by an empty one
         db = await Database.open(path, busy_timeout_ms=busy_timeout_ms)
+        try:
+            await stamp(db)
+        except Exception:
+            await db.close()
+            raise
         return cls(
             db=db,
             residents=Residents(db),
@@ -55,6 +64,7 @@ class Storage:
             outbox=OutboxRepo(db),
             reminders=Reminders(db),
             privacy=Privacy(db),
+            guard=FileGuard.capture(db.path),
         )
 
     async def close(self) -> None:
