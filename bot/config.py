@@ -65,6 +65,10 @@ class Settings:
     telegram_rate: float = 25.0
     reminder_offsets: tuple[int, ...] = (24 * 60, 2 * 60)  # minutes before an event starts
     delivery_concurrency: int = 16
+    # Operators (bot/ops.py, bot/metrics.py): where unexpected errors are reported, grouped and
+    # rate-limited; whether /metrics is served even when no webhook needs the HTTP server.
+    ops_chat: StaffId | None = None
+    metrics: bool = False
 
     @property
     def telegram_enabled(self) -> bool:
@@ -73,7 +77,7 @@ class Settings:
     @property
     def web_enabled(self) -> bool:
         """The HTTP server runs for WhatsApp's webhook and for Telegram in webhook mode."""
-        return self.whatsapp is not None or self.telegram_webhook_url is not None
+        return self.whatsapp is not None or self.telegram_webhook_url is not None or self.metrics
 
 
 def _url(variable: str, value: str) -> str:
@@ -199,7 +203,22 @@ def load_settings(
             "PUSTAKA_DELIVERY_CONCURRENCY",
             values.get("PUSTAKA_DELIVERY_CONCURRENCY", "").strip() or "16",
         ),
+        ops_chat=_ops_chat(values.get("PUSTAKA_OPS_CHAT", "")),
+        metrics=values.get("PUSTAKA_METRICS", "").strip().lower() in ("1", "true", "yes", "on"),
     )
+
+
+def _ops_chat(value: str) -> StaffId | None:
+    """A Telegram chat id (a group's is negative) or whatsapp:+<number>."""
+    if not value.strip():
+        return None
+    try:
+        (chat,) = _admins(value)
+    except (ConfigError, ValueError):
+        raise ConfigError(
+            "PUSTAKA_OPS_CHAT", f"{value!r} is neither a Telegram chat id nor whatsapp:+<number>"
+        ) from None
+    return chat
 
 
 # --- The HTTP server and Telegram webhook mode (WhatsApp settings: bot/config_whatsapp.py) ---

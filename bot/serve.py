@@ -12,10 +12,11 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from bot.channels.base import ChannelSender
+from bot.channels.base import ChannelSender, Outbound
 from bot.delivery.limits import ChannelLimiter, Limits
 from bot.delivery.replies import ReplyRescue
 from bot.delivery.service import for_settings, telegram_limiter
+from bot.ops import OpsAlerts
 from bot.runtime import Runtime
 from bot.web import WebServer, build_app
 
@@ -45,6 +46,22 @@ async def watch_database(runtime: Runtime, stop: asyncio.Event, problems: list[s
             problems.append(problem)
             stop.set()
             return
+
+
+def ops_alerts(runtime: Runtime, senders: dict[str, ChannelSender]) -> OpsAlerts | None:
+    """The operators' chat (PUSTAKA_OPS_CHAT), when it is set and its channel is served."""
+    chat = runtime.settings.ops_chat
+    if chat is None:
+        return None
+    sender = senders.get(chat.channel)
+    if sender is None:
+        log.warning("PUSTAKA_OPS_CHAT is on %s, which is not served: no alerts", chat.channel)
+        return None
+
+    async def send(text: str) -> None:
+        await sender.send(Outbound(recipient=chat.user_id, text=text, kind="ops"))
+
+    return OpsAlerts(send, runtime.translator)
 
 
 async def serve(runtime: Runtime, stop: asyncio.Event) -> int:
@@ -94,10 +111,13 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> int:
 
     delivery = for_settings(runtime.storage, runtime.translator, settings, senders, limiters)
     rescue.wake = delivery.worker.wake
+    alerts = ops_alerts(runtime, senders)
     server = WebServer(build_app(routes, channels)) if settings.web_enabled else None
     delivering = False
     problems: list[str] = []
     try:
+        if alerts is not None:
+            alerts.start()
         if server is not None:
             port = await server.start(settings.http_host, settings.http_port)
             log.info("HTTP server on http://%s:%s", settings.http_host, port)
@@ -135,4 +155,6 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> int:
             if app.running:
                 await app.stop()
             await app.shutdown()  # a no-op if start-up failed before initialize()
+        if alerts is not None:
+            await alerts.stop()
     return 1 if problems else 0

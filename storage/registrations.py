@@ -503,7 +503,20 @@ class Registrations:
             )
             if event is None:
                 raise WrongCode(code)
-            _check_window(event, now)
+            try:
+                _check_window(event, now)
+            except (CheckInClosed, EventCancelled):
+                # Only someone on the event's list learns that a code outside its window is
+                # real; to anyone else it is as unknown as a guess (no existence oracle).
+                listed = await _fetchone(
+                    conn,
+                    "SELECT 1 FROM registrations WHERE event_id = ? AND resident_id = ? "
+                    "AND status <> 'cancelled' LIMIT 1",
+                    (event["id"], resident_id),
+                )
+                if listed is None:
+                    raise WrongCode(code) from None
+                raise
             resident = await _consenting(conn, resident_id)
             own = await _fetchone(
                 conn,
