@@ -488,7 +488,11 @@ class WhatsAppChannel:
         if not isinstance(message_id, str) or not isinstance(sender, str):
             log.warning("WhatsApp message without id or sender ignored")
             return
-        phone = normalise_phone(sender)
+        try:
+            phone = normalise_phone(sender)
+        except ValueError:
+            log.warning("WhatsApp message from %r (not a phone number) ignored", sender[:40])
+            return
         # Taken before the first await, so one person's messages are handled in arrival order.
         async with self._turns.turn(phone):
             now = self.clock()
