@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench chat chaos clean
+.PHONY: run test lint bench chat chaos staff-chat clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,6 +20,12 @@ run: $(STAMP)
 chat: $(STAMP)
 	$(BIN)/pustaka init --sample --if-missing
 	$(BIN)/pustaka chat
+
+# The staff side without Telegram: an admin (user id 9001 unless STAFF_ID says otherwise).
+STAFF_ID ?= 9001
+staff-chat: $(STAMP)
+	$(BIN)/pustaka init --sample --if-missing
+	PUSTAKA_ADMINS=$(STAFF_ID) $(BIN)/pustaka chat --as $(STAFF_ID)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -1,4 +1,6 @@
-"""`pustaka` command line: run, chat, init, import, outbox."""
+"""`pustaka` command line: run the bot, chat in the terminal, load content, and the staff's
+views of the data (registrations, monthly report, audit log, outbox). Times are shown in WITA.
+Every command has its own help: `pustaka COMMAND --help`."""
 
 from __future__ import annotations
 
@@ -8,17 +10,18 @@ import logging
 import os
 import signal
 import sys
+from dataclasses import replace
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.content import ContentError, load_content_file, parse_content
+from bot.content import Content, ContentError, load_content_file, parse_content
 from bot.runtime import Runtime
 from storage import Storage
 from storage.clock import utcnow
-from storage.content import ContentImportError, ContentRepo
+from storage.content import CapacityBelowRegistrations, ContentImportError, ContentRepo
 from storage.errors import NotFound
 from storage.guard import DatabaseMissing
 
@@ -28,31 +31,98 @@ EXIT_CONFIG = 2
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pustaka", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="serve the configured channels (terminal chat if none)")
-    chat = sub.add_parser("chat", help="talk to the bot in this terminal")
+    parser = argparse.ArgumentParser(
+        prog="pustaka", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=summary, description=description)
+
+    command(
+        "run",
+        "serve the configured channels (terminal chat if none)",
+        "Serve Telegram (long polling or webhook) and WhatsApp as configured in the environment "
+        "or .env; with no channel configured, open the terminal chat instead.",
+    )
+    chat = command(
+        "chat",
+        "talk to the bot in this terminal",
+        "Talk to the bot in this terminal, with the delivery worker running: reminders, "
+        "promotions and announcements for you are printed as they are sent. /quit leaves.",
+    )
     chat.add_argument(
         "--as",
         dest="as_user",
         metavar="USER_ID",
-        help="act as this Telegram user id (to use its roles)",
+        help="act as this Telegram user id (to use its roles, e.g. an id in PUSTAKA_ADMINS)",
     )
-    init = sub.add_parser("init", help="create the database")
+    init = command(
+        "init", "create the database", "Create the database (PUSTAKA_DB) and apply migrations."
+    )
     init.add_argument("--sample", action="store_true", help="load the sample NTT content")
     init.add_argument(
         "--if-missing", action="store_true", help="do nothing when the database already has content"
     )
-    imp = sub.add_parser("import", help="load a content file (YAML)")
-    imp.add_argument("file", type=Path)
-    outbox = sub.add_parser("outbox", help="what waits to be delivered; retry failed rows")
-    outbox.add_argument("action", nargs="?", choices=["retry-failed"])
-    report = sub.add_parser("report", help="a month's participation figures as CSV (/statistik)")
+    imp = command(
+        "import",
+        "load a content file (YAML)",
+        "Load libraries and events from a YAML content file (format: docs/content-file.md). "
+        "A broken file is refused with the line and the reason, and nothing is imported.",
+    )
+    imp.add_argument("file", type=Path, metavar="FILE", help="the YAML content file to load")
+    outbox = command(
+        "outbox",
+        "what waits to be delivered; retry failed rows",
+        "Counts of outbox rows by status and kind, and the oldest pending row.",
+    )
+    outbox.add_argument(
+        "action",
+        nargs="?",
+        choices=["retry-failed"],
+        help="retry-failed: put failed rows back to pending",
+    )
+    report = command(
+        "report",
+        "a month's participation figures as CSV (/statistik)",
+        "A month's participation figures (the same as /statistik) as CSV.",
+    )
     report.add_argument("--month", help="YYYY-MM (default: last month, WITA)")
-    report.add_argument("--regency", help="one regency code (default: the whole province)")
-    report.add_argument("--lang", choices=["id", "en"], default="id")
+    report.add_argument(
+        "--regency", help="one regency, by code or name in any case (default: the whole province)"
+    )
+    report.add_argument("--lang", choices=["id", "en"], default="id", help="language of the labels")
     report.add_argument("--out", default="-", help="CSV file to write (default: print)")
-    sub.add_parser("registrations", help="upcoming events: check-in codes and registrations")
+    command(
+        "registrations",
+        "upcoming events: check-in codes and registrations",
+        "Events that have not ended: start (WITA), check-in code, seats, waiting list, "
+        "present and walk-ins, and the title.",
+    )
+    demo = command(
+        "demo-reminder",
+        "move a sample event so its 2-hour reminder comes within a minute",
+        "Move a sample event (one you registered for in `pustaka chat`, else the soonest open "
+        "one) to start 2 hours and 1 minute from now. Registrants are told of the new time at "
+        "once, and the 2-hour reminder falls due a minute later: a running `pustaka chat` "
+        "prints both. Only sample events are moved.",
+    )
+    demo.add_argument(
+        "--as",
+        dest="as_user",
+        metavar="USER_ID",
+        help="the Telegram user id used with `pustaka chat --as` (default: the terminal user)",
+    )
+    audit = command(
+        "audit",
+        "the audit log in words (who did what, WITA)",
+        "The audit log, newest first, in words, with the time in WITA.",
+    )
+    audit.add_argument("--person", help="one person's actions: a user id or channel:id")
+    audit.add_argument("--event", type=int, help="actions on one event (its number)")
+    audit.add_argument("--date", help="one day, DD-MM-YYYY or YYYY-MM-DD (WITA)")
+    audit.add_argument("--limit", type=int, default=50, help="how many entries (default 50)")
+    audit.add_argument("--lang", choices=["id", "en"], default="id", help="language of the lines")
     return parser
 
 
@@ -80,10 +150,20 @@ def main(argv: list[str] | None = None) -> int:
         "outbox": _outbox,
         "report": _report,
         "registrations": _registrations,
+        "audit": _audit,
+        "demo-reminder": _demo_reminder,
     }
     try:
-        return asyncio.run(commands[args.command](settings, args))
+        status = asyncio.run(commands[args.command](settings, args))
+        sys.stdout.flush()  # inside the try: a closed pipe shows here, not at exit
+        return status
     except KeyboardInterrupt:
+        return 0
+    except BrokenPipeError:
+        # `pustaka registrations | head`: the reader left; that is no error. Python would
+        # complain again flushing stdout at exit, so point it at nothing first.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return 0
     except DatabaseMissing as exc:  # storage/guard.py: never an empty database in its place
         logging.getLogger("pustaka").critical("%s", exc)
@@ -92,16 +172,26 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
+    terminal = not (settings.telegram_enabled or settings.whatsapp is not None)
+    if terminal:
+        from bot.dashboard.serve import terminal_settings
+
+        settings = terminal_settings(settings)
     runtime = await Runtime.open(settings)
     try:
-        if not (settings.telegram_enabled or settings.whatsapp is not None):
+        if terminal:
             print(
                 "No channel configured (set TELEGRAM_BOT_TOKEN to serve Telegram): "
                 "opening the terminal chat."
             )
-            from bot.channels.terminal import chat
+            from bot.dashboard.serve import start_terminal_dashboard
 
-            await chat(runtime.dispatcher)
+            dashboard = await start_terminal_dashboard(runtime)
+            try:
+                await _terminal_chat(runtime, settings, "terminal", "local")
+            finally:
+                if dashboard is not None:
+                    await dashboard.stop()
             return 0
         from bot.serve import serve
 
@@ -115,17 +205,37 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _chat(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.channels.terminal import chat
-
     runtime = await Runtime.open(settings)
     try:
         if args.as_user:
-            await chat(runtime.dispatcher, channel="telegram", user_id=args.as_user)
+            await _terminal_chat(runtime, settings, "telegram", args.as_user)
         else:
-            await chat(runtime.dispatcher)
+            await _terminal_chat(runtime, settings, "terminal", "local")
         return 0
     finally:
         await runtime.close()
+
+
+async def _terminal_chat(runtime: Runtime, settings: Settings, channel: str, user: str) -> None:
+    """The terminal chat with the delivery worker running in the same process, so reminders,
+    promotions and announcements for this identity show up as they fall due."""
+    from bot.channels.terminal import chat
+    from bot.terminal_delivery import TerminalDelivery
+
+    delivery = TerminalDelivery(
+        runtime.storage,
+        runtime.translator,
+        channel=channel,
+        recipient=user,
+        sink=sys.stdout,
+        timezone=settings.timezone,
+        reminder_offsets=settings.reminder_offsets,
+    )
+    await delivery.start()
+    try:
+        await chat(runtime.dispatcher, channel=channel, user_id=user)
+    finally:
+        await delivery.stop()
 
 
 async def _outbox(settings: Settings, args: argparse.Namespace) -> int:
@@ -148,7 +258,8 @@ async def _outbox(settings: Settings, args: argparse.Namespace) -> int:
             print(f"    {kind}: {detail}")
         if stats.oldest_pending is not None:
             due, kind, key = stats.oldest_pending
-            print(f"  oldest pending: {key} ({kind}), due {due:%Y-%m-%d %H:%M:%S} UTC")
+            local = due.astimezone(ZoneInfo(settings.timezone))
+            print(f"  oldest pending: {key} ({kind}), due {local:%d-%m-%Y %H.%M.%S} WITA")
         return 0
     finally:
         await storage.close()
@@ -192,8 +303,20 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
             print(f"{args.file}: {exc}", file=sys.stderr)
             print("Nothing was imported.", file=sys.stderr)
             return 1
+        content = _close_past_events(content, args.file)
         try:
             result = await repo.import_content(content, is_sample=False)
+        except CapacityBelowRegistrations as exc:
+            where = f"line {exc.event.line}: " if exc.event.line else ""
+            print(
+                f"{args.file}: {where}event '{exc.event.slug}' ({exc.event.title}): "
+                f"{exc.taken} people already hold a seat, so the capacity cannot be "
+                f"{exc.event.capacity}. Give it a capacity of at least {exc.taken}, or cancel "
+                "registrations in the chat first.",
+                file=sys.stderr,
+            )
+            print("Nothing was imported.", file=sys.stderr)
+            return 1
         except (ContentImportError, NotFound) as exc:
             print(f"{args.file}: {exc}", file=sys.stderr)
             print("Nothing was imported.", file=sys.stderr)
@@ -204,13 +327,31 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
         await storage.close()
 
 
+def _close_past_events(content: Content, file: Path) -> Content:
+    """An event whose start has passed is imported with registration closed, with a warning:
+    a resident must not be offered a seat at something that already took place."""
+    now = utcnow()
+    events = []
+    for event in content.events:
+        if event.starts_at <= now and event.status == "open":
+            where = f"line {event.line}: " if event.line else ""
+            print(
+                f"{file}: warning: {where}event '{event.slug}' ({event.title}) started in the "
+                "past; imported with registration closed.",
+                file=sys.stderr,
+            )
+            event = replace(event, status="closed")
+        events.append(event)
+    return Content(content.libraries, tuple(events))
+
+
 async def _report(settings: Settings, args: argparse.Namespace) -> int:
     """The figures /statistik shows, for the monthly report to the national library."""
     import csv
     import io
 
     from bot.i18n import Translator
-    from handlers.staff.stats import compute, parse_month, previous_months, rows
+    from handlers.staff.stats import compute, find_regency, parse_month, previous_months, rows
 
     if args.month:
         chosen = parse_month(args.month)
@@ -221,17 +362,18 @@ async def _report(settings: Settings, args: argparse.Namespace) -> int:
         chosen = previous_months(utcnow(), settings.timezone, 1)[0]
     storage = await Storage.open(settings.db_path)
     try:
+        regency = None
         if args.regency is not None:
-            try:
-                await storage.libraries.regency(code=args.regency)
-            except NotFound:
-                print(f"--regency: unknown regency code {args.regency!r}", file=sys.stderr)
+            regency, closest = find_regency(await storage.libraries.regencies(), args.regency)
+            if regency is None:
+                hint = f"; did you mean {closest!r}?" if closest else ""
+                print(f"--regency: unknown regency {args.regency!r}{hint}", file=sys.stderr)
                 return 1
         stats = await compute(
             storage,
             year=chosen[0],
             month=chosen[1],
-            regency_code=args.regency,
+            regency_code=regency,
             timezone=settings.timezone,
         )
         figures = await rows(storage, Translator(settings.timezone), args.lang, stats)
@@ -242,7 +384,7 @@ async def _report(settings: Settings, args: argparse.Namespace) -> int:
     writer.writerow(["month", "scope", "section", "item", "value"])
     label = f"{chosen[0]}-{chosen[1]:02d}"
     for section, item, value in figures:
-        writer.writerow([label, args.regency or "ntt", section, item, value])
+        writer.writerow([label, regency or "ntt", section, item, value])
     if args.out == "-":
         print(out.getvalue(), end="")
     else:
@@ -254,24 +396,98 @@ async def _report(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _registrations(settings: Settings, args: argparse.Namespace) -> int:
     """For the librarian at the door: each upcoming event's check-in code and numbers."""
+    zone = ZoneInfo(settings.timezone)
     storage = await Storage.open(settings.db_path)
     try:
         found = await storage.registrations.overview(now=utcnow())
         print(
-            f"{'code':<7} {'starts (UTC)':<17} {'seats':>9} {'wait':>5} {'here':>5} "
+            f"{'code':<7} {'starts (WITA)':<16} {'seats':>9} {'wait':>5} {'here':>5} "
             f"{'walk-in':>7}  event"
         )
         for item in found:
             counts = item.counts
             seats = f"{counts.confirmed}/{counts.capacity or '-'}"
+            starts = item.starts_at.astimezone(zone)
             print(
-                f"{item.checkin_code:<7} {item.starts_at:%Y-%m-%d %H:%M}  {seats:>9} "
+                f"{item.checkin_code:<7} {starts:%d-%m-%Y %H.%M} {seats:>9} "
                 f"{counts.waitlisted:>5} {counts.attended:>5} {counts.walk_ins:>7}  "
-                f"{item.slug} ({item.status})"
+                f"{item.title} ({item.status})"
             )
         return 0
     finally:
         await storage.close()
+
+
+async def _demo_reminder(settings: Settings, args: argparse.Namespace) -> int:
+    """A sample event moved to start in 2 h 1 min, so a reminder can be seen without waiting."""
+    from datetime import timedelta
+
+    now = utcnow()
+    channel, user = ("telegram", args.as_user) if args.as_user else ("terminal", "local")
+    storage = await Storage.open(settings.db_path)
+    try:
+        person = await storage.residents.find(channel=channel, external_id=user)
+        candidates = []
+        for item in await storage.registrations.overview(now=now):
+            event = await storage.events.get(event_id=item.event_id)
+            if not event.is_sample or event.status != "open" or event.starts_at <= now:
+                continue
+            mine = []
+            if person is not None:
+                mine = await storage.registrations.for_resident(
+                    resident_id=person.id, event_id=event.id
+                )
+            candidates.append((not any(r.status == "confirmed" for r in mine), event))
+        if not candidates:
+            print("No open sample event to move: run `pustaka init --sample` first.")
+            return 1
+        _, event = min(candidates, key=lambda pair: (pair[0], pair[1].starts_at))
+        starts = now + timedelta(hours=2, minutes=1)
+        result = await storage.registrations.reschedule_event(
+            event_id=event.id,
+            starts_at=starts,
+            ends_at=starts + (event.ends_at - event.starts_at),
+            now=now,
+        )
+    finally:
+        await storage.close()
+    local = starts.astimezone(ZoneInfo(settings.timezone))
+    print(
+        f"'{event.title}' now starts {local:%d-%m-%Y %H.%M} WITA; {result.notified} registrants "
+        "told. Its 2-hour reminder falls due in about a minute (a running `pustaka chat` "
+        "prints it)."
+    )
+    return 0
+
+
+async def _audit(settings: Settings, args: argparse.Namespace) -> int:
+    """The audit log as /audit shows it, for whoever keeps the records."""
+    from bot.i18n import Translator
+    from handlers.staff.audit_text import AuditFilter, entries, lines
+    from handlers.staff.when import parse_day
+
+    day = None
+    if args.date:
+        day = parse_day(args.date)
+        if day is None:
+            print(f"--date: expected DD-MM-YYYY or YYYY-MM-DD, got {args.date!r}", file=sys.stderr)
+            return 1
+    person = args.person
+    if person is not None and ":" not in person:
+        person = f"telegram:{person}"
+    where = AuditFilter(person=person, event_id=args.event, day=day)
+    storage = await Storage.open(settings.db_path)
+    try:
+        found, total = await entries(storage, where, settings.timezone, offset=0, limit=args.limit)
+        text = await lines(
+            storage, Translator(settings.timezone), args.lang, settings.timezone, found
+        )
+    finally:
+        await storage.close()
+    for line in text:
+        print(line)
+    print(f"({len(found)} of {total} entries)")
+    return 0
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from handlers.phone_numbers import NotAPhoneNumber, normalise_phone
+
 if TYPE_CHECKING:
     from bot.config_whatsapp import WhatsAppSettings
 
@@ -69,6 +71,8 @@ class Settings:
     # rate-limited; whether /metrics is served even when no webhook needs the HTTP server.
     ops_chat: StaffId | None = None
     metrics: bool = False
+    # The address people open the dashboard at (docs/dashboard.md); None: no dashboard.
+    public_url: str | None = None
 
     @property
     def telegram_enabled(self) -> bool:
@@ -77,7 +81,12 @@ class Settings:
     @property
     def web_enabled(self) -> bool:
         """The HTTP server runs for WhatsApp's webhook and for Telegram in webhook mode."""
-        return self.whatsapp is not None or self.telegram_webhook_url is not None or self.metrics
+        return (
+            self.whatsapp is not None
+            or self.telegram_webhook_url is not None
+            or self.public_url is not None
+            or self.metrics
+        )
 
 
 def _url(variable: str, value: str) -> str:
@@ -94,8 +103,14 @@ def _admins(value: str) -> tuple[StaffId, ...]:
         channel = channel or "telegram"
         if channel == "telegram" and ident.lstrip("-").isdigit():
             found.append(StaffId("telegram", ident))
-        elif channel == "whatsapp" and ident.startswith("+") and ident[1:].isdigit():
-            found.append(StaffId("whatsapp", ident))
+        elif channel == "whatsapp":
+            try:
+                found.append(StaffId("whatsapp", normalise_phone(ident)))
+            except NotAPhoneNumber as exc:
+                raise ConfigError(
+                    "PUSTAKA_ADMINS",
+                    f"{item!r}: an Indonesian mobile number (08…) or +<country code><number>",
+                ) from exc
         else:
             raise ConfigError(
                 "PUSTAKA_ADMINS",
@@ -205,6 +220,11 @@ def load_settings(
         ),
         ops_chat=_ops_chat(values.get("PUSTAKA_OPS_CHAT", "")),
         metrics=values.get("PUSTAKA_METRICS", "").strip().lower() in ("1", "true", "yes", "on"),
+        public_url=(
+            _url("PUSTAKA_PUBLIC_URL", values["PUSTAKA_PUBLIC_URL"].strip())
+            if values.get("PUSTAKA_PUBLIC_URL", "").strip()
+            else None
+        ),
     )
 
 

@@ -16,6 +16,17 @@ import yaml
 
 from bot.config import ConfigError, Secret, _int, _url
 
+_API_VERSION = re.compile(r"v\d+\.\d+")
+# Graph API v26.0 came out on 29 July 2026; each version is served for about two years.
+DEFAULT_API_VERSION = "v26.0"
+CATEGORIES = ("utility", "marketing")
+# Kinds whose text is written by staff for everyone: Meta counts such templates as marketing.
+MARKETING_KINDS = frozenset({"announcement"})
+# The approved body's own text (without parameters) when the file does not say: Pustaka's
+# documented templates are all shorter than this.
+DEFAULT_BODY_CHARS = 300
+MAX_BODY = 1024
+
 
 @dataclass(frozen=True)
 class WhatsAppTemplate:
@@ -26,6 +37,17 @@ class WhatsAppTemplate:
     languages: Mapping[str, str]  # our language (id, en) -> Meta's language code (id, en_US)
     params: tuple[str, ...] = ()  # outbox row params, in the template's {{1}}, {{2}}... order
     buttons: int = 0  # quick-reply buttons in the approved template; they carry the row's payloads
+    # Meta's category of the approved template: `utility` (about something the person asked
+    # for: their registration, reminders, changes) or `marketing` (announcements: charged
+    # more, limited per person, sent only to people who opted in and not stopped marketing).
+    category: str = "utility"
+    # The most characters each parameter may have, so the filled-in body stays within Meta's
+    # 1,024; longer values are cut with "…".
+    limits: tuple[int, ...] = ()
+
+    @property
+    def marketing(self) -> bool:
+        return self.category == "marketing"
 
 
 @dataclass(frozen=True)
@@ -35,13 +57,12 @@ class WhatsAppSettings:
     app_secret: Secret
     verify_token: Secret
     api_url: str = "https://graph.facebook.com"
-    api_version: str = "v21.0"
+    api_version: str = DEFAULT_API_VERSION
     templates: Mapping[str, WhatsAppTemplate] = field(default_factory=dict)
     throughput: float = 80.0  # messages per second from our number
     daily_limit: int = 250  # people reached outside their window per rolling 24 hours
 
 
-_API_VERSION = re.compile(r"v\d+\.\d+")
 _TEMPLATE_NAME = re.compile(r"[a-z0-9_]{1,512}")
 _KIND = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -63,10 +84,11 @@ def load_whatsapp_settings(values: Mapping[str, str]) -> WhatsAppSettings | None
         )
     if any(c.isspace() for c in given["WHATSAPP_TOKEN"]):
         raise ConfigError("WHATSAPP_TOKEN", "contains spaces; paste the token alone")
-    version = values.get("WHATSAPP_API_VERSION", "").strip() or "v21.0"
+    version = values.get("WHATSAPP_API_VERSION", "").strip() or DEFAULT_API_VERSION
     if not _API_VERSION.fullmatch(version):
         raise ConfigError(
-            "WHATSAPP_API_VERSION", f"expected a Graph API version like v21.0, got {version!r}"
+            "WHATSAPP_API_VERSION",
+            f"expected a Graph API version like {DEFAULT_API_VERSION}, got {version!r}",
         )
     throughput_text = values.get("WHATSAPP_THROUGHPUT", "").strip() or "80"
     try:
@@ -101,8 +123,10 @@ def load_templates(path: Path) -> dict[str, WhatsAppTemplate]:
 
     reminder:
       name: pustaka_pengingat_acara
+      category: utility            # or marketing (announcements must be)
       languages: {id: id, en: en_US}
-      params: [event, when, place]
+      params: [event, when, {place: 120}]   # a number: the most characters of that parameter
+      body_chars: 180              # the approved body's own text, without the parameters
     """
     variable = "WHATSAPP_TEMPLATES"
     try:
@@ -134,10 +158,55 @@ def load_templates(path: Path) -> dict[str, WhatsAppTemplate]:
                 variable,
                 f"{where}.languages: map id/en to Meta's codes, e.g. {{id: id, en: en_US}}",
             )
-        if not isinstance(params, list) or not all(isinstance(p, str) for p in params):
-            raise ConfigError(variable, f"{where}.params: a list of parameter names")
+        names, limits = _params(variable, where, params, spec.get("body_chars"))
         buttons = spec.get("buttons", 0)
         if not isinstance(buttons, int) or not 0 <= buttons <= 3:
             raise ConfigError(variable, f"{where}.buttons: how many quick-reply buttons, 0 to 3")
-        templates[kind] = WhatsAppTemplate(kind, name, dict(languages), tuple(params), buttons)
+        category = spec.get("category", "marketing" if kind in MARKETING_KINDS else "utility")
+        if category not in CATEGORIES:
+            raise ConfigError(variable, f"{where}.category: utility or marketing")
+        if kind in MARKETING_KINDS and category != "marketing":
+            # Meta re-categorises free text written for everyone as marketing; declaring it
+            # utility would only get the template re-categorised or the account flagged.
+            raise ConfigError(variable, f"{where}.category: announcements are marketing")
+        templates[kind] = WhatsAppTemplate(
+            kind, name, dict(languages), names, buttons, category, limits
+        )
     return templates
+
+
+def _params(
+    variable: str, where: str, params: object, body_chars: object
+) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """Parameter names and the most characters of each: as written (`{place: 120}`), the rest
+    sharing what the approved body leaves of Meta's 1,024."""
+    if body_chars is None:
+        body_chars = DEFAULT_BODY_CHARS
+    if not isinstance(body_chars, int) or not 0 <= body_chars < MAX_BODY:
+        raise ConfigError(variable, f"{where}.body_chars: characters of the body, 0 to 1023")
+    if not isinstance(params, list):
+        raise ConfigError(variable, f"{where}.params: a list of parameter names")
+    names: list[str] = []
+    given: list[int | None] = []
+    for item in params:
+        if isinstance(item, str):
+            names.append(item)
+            given.append(None)
+        elif (
+            isinstance(item, dict)
+            and len(item) == 1
+            and all(isinstance(k, str) and isinstance(v, int) and v >= 2 for k, v in item.items())
+        ):
+            ((name, most),) = item.items()
+            names.append(name)
+            given.append(most)
+        else:
+            raise ConfigError(
+                variable, f"{where}.params: parameter names, or {{name: most characters}}"
+            )
+    left = MAX_BODY - body_chars - sum(g for g in given if g is not None)
+    open_count = sum(1 for g in given if g is None)
+    if left < 2 * open_count or (open_count == 0 and left < 0):
+        raise ConfigError(variable, f"{where}.params: the limits exceed Meta's 1,024 characters")
+    share = left // open_count if open_count else 0
+    return tuple(names), tuple(g if g is not None else share for g in given)

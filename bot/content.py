@@ -57,6 +57,8 @@ _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _WHOLE = re.compile(r"[+-]?[0-9]+")
 # Indonesian writes times as 09.00, so a dot is accepted as well as a colon.
 _ABSOLUTE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2})[:.](\d{2})")
+# The form the bot teaches librarians in the chat: "20-12-2026 09.00".
+_ABSOLUTE_DMY = re.compile(r"(\d{1,2})[-/](\d{1,2})[-/](\d{4}) +(\d{1,2})[:.](\d{2})")
 _RELATIVE = re.compile(r"\+(\d{1,3}) +(\d{1,2})[:.](\d{2})")
 _YAML_TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = frozenset(
@@ -73,7 +75,11 @@ _LIBRARY_KEYS: Final = {
     "opening_hours": True,
     "contact": False,
     "services": False,
+    "catalogue": False,
 }
+# A library's book catalogue, harvested over OAI-PMH (bot/catalogue/, docs/catalogue.md).
+_CATALOGUE_KEYS: Final = {"system": True, "url": True}
+CATALOGUE_SYSTEMS: Final = ("inlislite", "slims")
 _EVENT_KEYS: Final = {
     "slug": True,
     "library": True,
@@ -343,6 +349,7 @@ class _Parser:
         opening_hours = f.text("opening_hours", TEXT_MAX, required=True)
         contact = f.text("contact", TEXT_MAX)
         services = f.texts("services", SERVICE_MAX, SERVICES_MAX)
+        catalogue = self._catalogue(fields.get("catalogue"), f"{where}.catalogue")
         if level == "village" and village is None and "village" not in f.invalid:
             self.report(
                 fields.get("village", node), f"{where}.village is required for a village library"
@@ -360,7 +367,25 @@ class _Parser:
             opening_hours=opening_hours,
             contact=contact,
             services=services or (),
+            catalogue=catalogue,
         )
+
+    def _catalogue(self, node: Node | None, where: str) -> tuple[str, str] | None:
+        """`catalogue: {system: inlislite | slims, url: ...}`: (system, url) or None."""
+        if node is None or _is_null(node):
+            return None
+        fields = self._fields(node, where, _CATALOGUE_KEYS)
+        if fields is None:
+            return None
+        f = _Fields(self, fields, where)
+        system = f.choice("system", CATALOGUE_SYSTEMS, required=True)
+        url = f.text("url", TEXT_MAX, required=True)
+        if url is not None and not url.startswith(("http://", "https://")):
+            f._bad("url", f"must start with http:// or https:// (got '{url}')")
+            return None
+        if system is None or url is None:
+            return None
+        return (system, url)
 
     def _event(self, node: Node, where: str) -> EventRecord | None:
         before = len(self.problems)
@@ -436,6 +461,7 @@ class _Parser:
             status=status,
             registration_opens_at=opens,
             registration_closes_at=closes,
+            line=_line(node),
         )
 
     def _slug(self, f: _Fields, seen: dict[str, int]) -> str | None:
@@ -595,6 +621,9 @@ class _Fields:
             if match := _ABSOLUTE.fullmatch(value):
                 year, month, day, hour, minute = map(int, match.groups())
                 local = datetime(year, month, day, hour, minute, tzinfo=tz)
+            elif match := _ABSOLUTE_DMY.fullmatch(value):
+                day, month, year, hour, minute = map(int, match.groups())
+                local = datetime(year, month, day, hour, minute, tzinfo=tz)
             elif match := _RELATIVE.fullmatch(value):
                 days, hour, minute = map(int, match.groups())
                 day_ = today + timedelta(days=days)
@@ -602,8 +631,9 @@ class _Fields:
             else:
                 self._bad(
                     key,
-                    f'must be a local date and time like "2026-12-12 09:00", or "+5 09:00" '
-                    f"for 5 days from today at 09:00 (got '{value}')",
+                    f'must be a local date and time like "2026-12-12 09:00" or '
+                    f'"12-12-2026 09.00", or "+5 09:00" for 5 days from today at 09:00 '
+                    f"(got '{value}')",
                 )
                 return None
         except ValueError:

@@ -23,8 +23,13 @@ class Runtime:
     async def open(cls, settings: Settings) -> Runtime:
         storage = await Storage.open(settings.db_path)
         await storage.staff.seed_admins([(a.channel, a.user_id) for a in settings.admins])
+        await storage.staff.queue_menus()  # staff see their commands in Telegram's menu
         translator = Translator(settings.timezone)
-        dispatcher = Dispatcher(storage, translator, CoreSettings(timezone=settings.timezone))
+        dispatcher = Dispatcher(
+            storage,
+            translator,
+            CoreSettings(timezone=settings.timezone, dashboard_url=settings.public_url),
+        )
         dispatcher.on_handled = metrics.update
         return cls(settings, storage, translator, dispatcher)
 

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from bot.channels.base import ChannelSender, Outbound, SendError
+from bot.channels.base import ChannelSender, Outbound, RateLimited, SendError
+from bot.delivery.limits import BULK, ChannelLimiter, LimiterClosed
 from handlers.staff.broadcast import progress_text
 from handlers.types import Translator
 from storage import Storage
@@ -29,11 +30,18 @@ class EditingSender(Protocol):
 
 class BroadcastProgress:
     def __init__(
-        self, storage: Storage, translator: Translator, senders: Mapping[str, ChannelSender]
+        self,
+        storage: Storage,
+        translator: Translator,
+        senders: Mapping[str, ChannelSender],
+        limiters: Mapping[str, ChannelLimiter] | None = None,
     ) -> None:
         self.storage = storage
         self.translator = translator
         self.senders = senders
+        # The channels' own limiters: a progress message takes a token like any other send, so
+        # it never pushes the channel past the platform's rate during a large announcement.
+        self.limiters = limiters or {}
         self._last: dict[int, str] = {}  # what each progress message shows, to skip no-op edits
 
     async def run(self, now: datetime | None = None) -> int:
@@ -46,7 +54,10 @@ class BroadcastProgress:
             text = await progress_text(self.storage, self.translator, item.author_language, item)
             if self._last.get(item.id) == text:
                 continue
+            limiter = self.limiters.get(item.author_channel)
             try:
+                if limiter is not None:
+                    await limiter.acquire(item.author_recipient, priority=BULK)
                 if item.progress_message is None:
                     message_id = await sender.send(
                         Outbound(recipient=item.author_recipient, text=text, kind="progress")
@@ -59,7 +70,11 @@ class BroadcastProgress:
                     await sender.edit(item.author_recipient, item.progress_message, text)
                 else:
                     continue  # a channel that cannot edit gets only the final report
+            except LimiterClosed:
+                return touched  # shutting down
             except SendError as exc:
+                if isinstance(exc, RateLimited) and limiter is not None:
+                    limiter.pause(exc.retry_after)
                 log.info("progress of announcement %s not shown: %s", item.id, exc)
                 continue
             self._last[item.id] = text

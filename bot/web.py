@@ -6,7 +6,7 @@ decides when it runs."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aiohttp import web
 
@@ -15,7 +15,11 @@ from bot import metrics
 log = logging.getLogger(__name__)
 
 
-def build_app(routes: Sequence[web.RouteDef], channels: Sequence[str]) -> web.Application:
+def build_app(
+    routes: Sequence[web.RouteDef],
+    channels: Sequence[str],
+    subapps: Mapping[str, web.Application] | None = None,
+) -> web.Application:
     served = list(channels)
 
     async def healthz(request: web.Request) -> web.Response:
@@ -30,6 +34,8 @@ def build_app(routes: Sequence[web.RouteDef], channels: Sequence[str]) -> web.Ap
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", prometheus)
     app.router.add_routes(routes)
+    for prefix, subapp in (subapps or {}).items():
+        app.add_subapp(prefix, subapp)  # the dashboard (bot/dashboard/web.py)
     return app
 
 

@@ -15,10 +15,11 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Generic, TypeVar
 
+from handlers import paging
 from handlers.common import typed_choice
 from handlers.router import TEXT_STEPS, route
 from handlers.textnorm import clean_incoming
-from handlers.types import Context, CoreSettings, Incoming, Reply, Translator
+from handlers.types import Context, CoreSettings, Handled, Incoming, Reply, Translator
 from storage import Storage
 from storage.clock import utcnow
 from storage.errors import DatabaseBusy
@@ -26,7 +27,7 @@ from storage.errors import DatabaseBusy
 log = logging.getLogger(__name__)
 
 LANGUAGES = ("id", "en")
-Respond = Callable[[list[Reply]], Awaitable[None]]
+Respond = Callable[[Handled], Awaitable[None]]
 K = TypeVar("K")
 
 
@@ -70,9 +71,11 @@ class Dispatcher:
         # Told (channel, outcome: ok | busy | error) after every message; the bot layer counts.
         self.on_handled: Callable[[str, str], None] | None = None
 
-    async def handle(self, incoming: Incoming, respond: Respond | None = None) -> list[Reply]:
+    async def handle(self, incoming: Incoming, respond: Respond | None = None) -> Handled:
         """Handle one message; `respond` sends the replies while this person's turn is still held,
-        so two quick taps are answered in the order they were made."""
+        so two quick taps are answered in the order they were made. The replies come back with
+        the language they are in and the choices they show, fitted to the channel's
+        capabilities (long lists paged, labels shortened)."""
         incoming = clean_incoming(incoming)  # the one place text is normalised (textnorm.py)
         async with self._turns.turn(incoming.key):
             replies = await self._handle(incoming)
@@ -80,7 +83,7 @@ class Dispatcher:
                 await respond(replies)
             return replies
 
-    async def _handle(self, incoming: Incoming) -> list[Reply]:
+    async def _handle(self, incoming: Incoming) -> Handled:
         """The one error handler of the core: whatever fails, the person hears it in their
         language and nothing half-done is kept (state is saved only after the handler ran)."""
         language = choose_language(None, {}, incoming.language_hint)
@@ -116,25 +119,34 @@ class Dispatcher:
                 language=language,
                 now=self.clock(),
             )
-            await route(ctx)
+            turned = paging.is_page_turn(ctx.incoming.payload)
+            if turned:
+                paging.show_page(ctx)
+            else:
+                await route(ctx)
             language = ctx.language
+            replies = paging.fit(ctx, turned=turned)
             # Remember the last choices so "2" or a button's words pick one on every channel.
-            shown = [c for reply in ctx.replies for c in reply.choices]
+            shown = tuple(c for reply in replies for c in reply.choices)
             if shown:
                 session.state["choices"] = [[c.label, c.payload] for c in shown]
             else:
                 session.state.pop("choices", None)
             await self.storage.sessions.save(session)  # only if it changed
             self._handled(incoming, "ok")
-            return ctx.replies
+            return Handled(replies, language=language, shown=shown)
         except DatabaseBusy:
             log.warning("database busy while handling %s", incoming)
             self._handled(incoming, "busy")
-            return [Reply(self.translator.text(language, "common.busy"))]
+            return Handled(
+                [Reply(self.translator.text(language, "common.busy"))], language=language
+            )
         except Exception:
             log.exception("handler failed for %s", incoming)
             self._handled(incoming, "error")
-            return [Reply(self.translator.text(language, "common.error"))]
+            return Handled(
+                [Reply(self.translator.text(language, "common.error"))], language=language
+            )
 
     def _handled(self, incoming: Incoming, outcome: str) -> None:
         if self.on_handled is not None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from handlers.common import clip, expired, main_menu, typed_choice
+from handlers.filenames import ics_filename
 from handlers.ics import event_ics
 from handlers.types import Choice, Context, Document, Reply
 from storage.errors import ConsentRequired, NotFound
@@ -620,7 +621,9 @@ async def calendar(ctx: Context, arg: str) -> None:
         Reply(
             text=ctx.t("reg.ics_caption", title=event.title),
             document=Document(
-                filename=f"{event.slug[:40]}.ics", content=content, mime_type="text/calendar"
+                filename=ics_filename(event.title, event.starts_at, ctx.settings.timezone),
+                content=content,
+                mime_type="text/calendar",
             ),
         )
     )

@@ -16,6 +16,23 @@ MAX_PAYLOAD_BYTES = 64
 
 
 @dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a channel can show, declared by the channel and carried on every Incoming: the core
+    pages long choice lists and shortens labels from these, once, for every channel."""
+
+    max_choices: int = 100  # choices in one message; more are paged with a "more" choice
+    max_buttons: int = 100  # up to this many choices are buttons, more a list
+    button_label: int = 64  # characters of a button's label
+    list_label: int = 64  # characters of a list row's label
+    can_edit: bool = True  # can replace the message whose button was tapped
+    max_text: int = 4096  # characters of one message (longer texts the channel splits)
+
+
+# Telegram's keyboards take any number of buttons with long labels: nothing to page or shorten.
+UNLIMITED = Capabilities()
+
+
+@dataclass(frozen=True, slots=True)
 class Incoming:
     """One thing a person sent: a command, a tapped button (payload) or free text."""
 
@@ -30,6 +47,7 @@ class Incoming:
     photo: str | None = None  # the channel's file id of a photo (flows that accept one use it)
     username: str | None = None  # @username where the channel has one (staff name people by it)
     forwarded_from: str | None = None  # user id behind a forwarded message or the one replied to
+    capabilities: Capabilities = UNLIMITED
 
     @property
     def key(self) -> tuple[str, str]:
@@ -37,7 +55,13 @@ class Incoming:
 
     @classmethod
     def from_text(
-        cls, *, channel: str, user_id: str, text: str, language_hint: str | None = None
+        cls,
+        *,
+        channel: str,
+        user_id: str,
+        text: str,
+        language_hint: str | None = None,
+        capabilities: Capabilities = UNLIMITED,
     ) -> Incoming:
         """Typed text; `/name args` (or `/name@bot args` in Telegram groups) is a command."""
         stripped = text.strip()
@@ -51,8 +75,15 @@ class Incoming:
                 command=command,
                 args=args.strip(),
                 language_hint=language_hint,
+                capabilities=capabilities,
             )
-        return cls(channel, user_id, text=stripped, language_hint=language_hint)
+        return cls(
+            channel,
+            user_id,
+            text=stripped,
+            language_hint=language_hint,
+            capabilities=capabilities,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +117,19 @@ class Reply:
     edit: bool = False
 
 
+class Handled(list[Reply]):
+    """What `Dispatcher.handle` gives back: the replies (it is their list, so callers that only
+    send them need nothing else), the language they are in and the choices they show, so a
+    channel never reloads the session to learn what the core decided."""
+
+    def __init__(
+        self, replies: list[Reply], *, language: str, shown: tuple[Choice, ...] = ()
+    ) -> None:
+        super().__init__(replies)
+        self.language = language
+        self.shown = shown
+
+
 class Translator(Protocol):
     """What handlers need of the message catalogs; the bot layer provides it."""
 
@@ -105,6 +149,8 @@ class CoreSettings:
     page_size: int = 5
     # Seats one resident may take for others (family, neighbours) per event.
     proxy_limit: int = 5
+    # Where the staff dashboard is reached (PUSTAKA_PUBLIC_URL); None: not served.
+    dashboard_url: str | None = None
 
 
 @dataclass

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from storage.broadcasts import Broadcasts
+from storage.catalogue import Catalogue
+from storage.dashboard import DashboardRepo
 from storage.db import BUSY_TIMEOUT_MS, Database
 from storage.events import Events
 from storage.guard import FileGuard, check_before_open, stamp
@@ -37,6 +39,8 @@ class Storage:
     registrations: Registrations
     outbox: OutboxRepo
     reminders: Reminders
+    catalogue: Catalogue
+    dashboard: DashboardRepo
     privacy: Privacy
     # Notices the file removed or replaced under the running bot (storage/guard.py).
     guard: FileGuard | None = None
@@ -63,9 +67,12 @@ class Storage:
             registrations=Registrations(db),
             outbox=OutboxRepo(db),
             reminders=Reminders(db),
+            catalogue=Catalogue(db),
+            dashboard=DashboardRepo(db),
             privacy=Privacy(db),
             guard=FileGuard.capture(db.path),
         )
 
     async def close(self) -> None:
+        await self.catalogue.close()
         await self.db.close()

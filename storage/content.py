@@ -32,6 +32,8 @@ class LibraryRecord:
     opening_hours: str
     contact: str | None
     services: tuple[str, ...]
+    # (system, OAI-PMH base URL) of the library's book catalogue, if it has one to harvest.
+    catalogue: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,7 @@ class EventRecord:
     status: str  # draft | open | closed
     registration_opens_at: datetime | None
     registration_closes_at: datetime | None
+    line: int | None = None  # where the record starts in its file, for messages
 
 
 class ContentSource(Protocol):
@@ -86,6 +89,17 @@ class ContentImportError(StorageError):
         self.what = what
         self.slug = slug
         self.reason = reason
+
+
+class CapacityBelowRegistrations(ContentImportError):
+    """A re-import lowers an event's capacity below the seats people already hold."""
+
+    def __init__(self, event: EventRecord, taken: int) -> None:
+        super().__init__(
+            "event", event.slug, f"{taken} seats are taken, more than the capacity {event.capacity}"
+        )
+        self.event = event
+        self.taken = taken
 
 
 _UPSERT_LIBRARY = """
@@ -166,12 +180,14 @@ class ContentRepo:
                     _library_row(library, is_sample=is_sample),
                 )
             libraries_updated = sum(1 for r in content.libraries if r.slug in known)
+            await _set_catalogues(conn, content.libraries)
 
             # Events may refer to libraries of this file or ones imported earlier.
             library_ids = await _ids_by_slug(
                 conn, "libraries", (e.library_slug for e in content.events)
             )
             existing = await _ids_by_slug(conn, "events", (e.slug for e in content.events))
+            await _check_capacities(conn, content.events, existing)
             for event in content.events:
                 library_id = library_ids.get(event.library_slug)
                 if library_id is None:
@@ -206,6 +222,39 @@ class ContentRepo:
         except sqlite3.IntegrityError as exc:
             # Name the record: SQLite's own message says which rule, not which row.
             raise ContentImportError(what, slug, str(exc)) from exc
+
+
+async def _check_capacities(
+    conn: aiosqlite.Connection, events: Iterable[EventRecord], existing: dict[str, int]
+) -> None:
+    """Refuse, naming the event, a capacity below the seats already taken (the table's CHECK
+    would refuse it too, but with SQLite's words and no event)."""
+    for event in events:
+        if event.capacity is None or event.slug not in existing:
+            continue
+        async with conn.execute(
+            "SELECT seats_taken FROM events WHERE id = ?", (existing[event.slug],)
+        ) as cur:
+            row = await cur.fetchone()
+        if row is not None and int(row[0]) > event.capacity:
+            raise CapacityBelowRegistrations(event, int(row[0]))
+
+
+async def _set_catalogues(conn: aiosqlite.Connection, libraries: Sequence[LibraryRecord]) -> None:
+    """A library's catalogue source as the file names it; a harvest's figures are kept when only
+    the URL or the system changes."""
+    with_catalogue = [r for r in libraries if r.catalogue is not None]
+    if not with_catalogue:
+        return
+    ids = await _ids_by_slug(conn, "libraries", (r.slug for r in with_catalogue))
+    for library in with_catalogue:
+        assert library.catalogue is not None
+        system, url = library.catalogue
+        await conn.execute(
+            "INSERT INTO catalogue_sources (library_id, system, url) VALUES (?, ?, ?) "
+            "ON CONFLICT (library_id) DO UPDATE SET system = excluded.system, url = excluded.url",
+            (ids[library.slug], system, url),
+        )
 
 
 def _library_row(library: LibraryRecord, *, is_sample: bool) -> tuple[object, ...]:

@@ -1,12 +1,14 @@
 """Staff roles and their scope, the audit log, usernames, and residents' topic subscriptions.
 
-A role is one row per chat identity. Scope rules live on `StaffRole` so every handler asks the
-same questions ("does this role cover that regency / event / library?") the same way.
+A role is one row per chat identity and role (a person may hold several). Scope rules live on
+`StaffRole` so every handler asks the same questions ("does this role cover that regency /
+event / library?") the same way.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,13 +20,14 @@ from storage.clock import from_db, to_db, utcnow
 from storage.db import Database
 from storage.errors import NotFound, StorageError
 from storage.models import Event
+from storage.outbox import OutboxMessage, enqueue
 
 ROLES = ("admin", "coordinator", "librarian")
 CONFIG = "config"
 
 
-class ConfigAdmin(StorageError):
-    """Admins named in PUSTAKA_ADMINS come back at every start-up: they are changed there."""
+class LastAdmin(StorageError):
+    """Removing this admin would leave nobody able to grant or revoke roles."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +65,6 @@ class StaffRole:
             return event.library_id == self.library_id
         return self.covers_regency(event.regency_code)
 
-    def manages_library(self, library_id: int) -> bool:
-        """Who may create and change a library's events: its librarian, and admins."""
-        return self.role == "admin" or (self.role == "librarian" and self.library_id == library_id)
-
 
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
@@ -78,6 +77,7 @@ class AuditEntry:
     detail: str
 
 
+_ROLE_ORDER = "CASE s.role WHEN 'admin' THEN 0 WHEN 'coordinator' THEN 1 ELSE 2 END"
 _ROLE_SELECT = (
     "SELECT s.channel, s.external_id, s.role, s.regency_code, s.library_id, s.granted_by, "
     "s.granted_at, l.name AS library_name, l.regency_code AS library_regency "
@@ -117,43 +117,122 @@ async def audit(
     )
 
 
+# Channels with a per-chat command menu (Telegram's BotCommandScopeChat).
+MENU_CHANNELS = ("telegram",)
+MENU_KIND = "staff_menu"
+
+
+async def menu_changed(
+    conn: aiosqlite.Connection, *, channel: str, external_id: str, now: datetime | None = None
+) -> None:
+    """Queue an update of the person's command menu (their staff commands, or none), inside
+    the transaction that changed their roles; rendered from the roles held at delivery."""
+    if channel not in MENU_CHANNELS:
+        return
+    stamp = to_db(now or utcnow())
+    async with conn.execute(
+        "SELECT language FROM residents WHERE channel = ? AND external_id = ?",
+        (channel, external_id),
+    ) as cur:
+        row = await cur.fetchone()
+    await enqueue(
+        conn,
+        OutboxMessage(
+            # Each change is news (two within one second too): a fresh key every time.
+            dedupe_key=f"{MENU_KIND}:{channel}:{external_id}:{stamp}:{uuid.uuid4().hex[:8]}",
+            kind=MENU_KIND,
+            channel=channel,
+            recipient=external_id,
+            text="",
+            language=str(row[0]) if row is not None else "id",
+            params={"channel": channel, "external_id": external_id},
+            priority=10,
+            due_at=now,
+        ),
+    )
+
+
 class Staff:
     def __init__(self, db: Database) -> None:
         self._db = db
 
     async def role_of(self, *, channel: str, external_id: str) -> StaffRole | None:
-        row = await self._db.fetchone(
-            f"{_ROLE_SELECT} WHERE s.channel = ? AND s.external_id = ?", (channel, external_id)
+        """The person's widest role (admin, then coordinator, then librarian), or None."""
+        found = await self.roles_of(channel=channel, external_id=external_id)
+        return found[0] if found else None
+
+    async def roles_of(self, *, channel: str, external_id: str) -> list[StaffRole]:
+        """Every role the person holds, widest first."""
+        rows = await self._db.fetchall(
+            f"{_ROLE_SELECT} WHERE s.channel = ? AND s.external_id = ? ORDER BY {_ROLE_ORDER}",
+            (channel, external_id),
         )
-        return None if row is None else _role(row)
+        return [_role(r) for r in rows]
 
     async def roles(self, *, offset: int = 0, limit: int = 20) -> tuple[list[StaffRole], int]:
         rows = await self._db.fetchall(
             _ROLE_SELECT.replace(" FROM ", ", count(*) OVER () AS total FROM ", 1) + " "
-            "ORDER BY CASE s.role WHEN 'admin' THEN 0 WHEN 'coordinator' THEN 1 ELSE 2 END, "
-            "s.regency_code, l.name, s.external_id LIMIT ? OFFSET ?",
+            f"ORDER BY {_ROLE_ORDER}, s.regency_code, l.name, s.external_id LIMIT ? OFFSET ?",
             (limit, offset),
         )
         total = rows[0]["total"] if rows else 0
         return [_role(r) for r in rows], total
 
-    async def seed_admins(self, admins: Sequence[tuple[str, str]]) -> None:
-        """Make the configured ids admins, and drop config admins no longer configured."""
+    async def seed_admins(self, admins: Sequence[tuple[str, str]]) -> int:
+        """Make the configured ids admins. Only adds: an admin no longer configured keeps the
+        role until someone revokes it with /cabutperan (audited), so an empty PUSTAKA_ADMINS
+        on some start never removes anyone. Returns how many admins were added."""
         now = to_db(utcnow())
+        added = 0
         async with self._db.transaction() as conn:
-            await conn.execute(
-                "DELETE FROM staff_roles WHERE granted_by = ? AND channel || ':' || external_id "
-                "NOT IN (SELECT value FROM json_each(?))",
-                (CONFIG, json.dumps([f"{c}:{u}" for c, u in admins])),
-            )
             for channel, user_id in admins:
-                await conn.execute(
+                cur = await conn.execute(
                     "INSERT INTO staff_roles (channel, external_id, role, regency_code, "
                     "library_id, granted_by, granted_at) VALUES (?, ?, 'admin', NULL, NULL, ?, ?) "
-                    "ON CONFLICT (channel, external_id) DO UPDATE SET role = 'admin', "
-                    "regency_code = NULL, library_id = NULL, granted_by = excluded.granted_by",
+                    "ON CONFLICT (channel, external_id, role) DO NOTHING",
                     (channel, user_id, CONFIG, now),
                 )
+                if cur.rowcount:
+                    added += 1
+                    await menu_changed(conn, channel=channel, external_id=user_id)
+                    await audit(
+                        conn,
+                        actor=CONFIG,
+                        role=None,
+                        action="role.grant",
+                        target=f"{channel}:{user_id}",
+                        detail="admin province",
+                    )
+        return added
+
+    async def queue_menus(self) -> int:
+        """One command-menu update for every staff identity whose set of roles has not had one
+        yet (staff from before menus existed; a database copied to a new bot). The key names
+        the roles, so a restart queues nothing new. Returns how many were queued."""
+        rows = await self._db.fetchall(
+            "SELECT channel, external_id, group_concat(role, '+') AS held FROM "
+            "(SELECT channel, external_id, role FROM staff_roles ORDER BY role) "
+            "GROUP BY channel, external_id"
+        )
+        added = 0
+        async with self._db.transaction() as conn:
+            for row in rows:
+                if row["channel"] not in MENU_CHANNELS:
+                    continue
+                key = f"{MENU_KIND}:{row['channel']}:{row['external_id']}:roles={row['held']}"
+                added += await enqueue(
+                    conn,
+                    OutboxMessage(
+                        dedupe_key=key,
+                        kind=MENU_KIND,
+                        channel=row["channel"],
+                        recipient=row["external_id"],
+                        text="",
+                        params={"channel": row["channel"], "external_id": row["external_id"]},
+                        priority=10,
+                    ),
+                )
+        return added
 
     async def grant(
         self,
@@ -166,25 +245,21 @@ class Staff:
         library_id: int | None = None,
         now: datetime | None = None,
     ) -> StaffRole:
+        """Add a role, or change the scope of one the person already holds; other roles they
+        hold stay."""
         if role not in ROLES:
             raise ValueError(role)
         stamp = to_db(now or utcnow())
         async with self._db.transaction() as conn:
-            async with conn.execute(
-                "SELECT granted_by FROM staff_roles WHERE channel = ? AND external_id = ?",
-                (channel, external_id),
-            ) as cur:
-                row = await cur.fetchone()
-            if row is not None and row[0] == CONFIG:
-                raise ConfigAdmin(f"{channel}:{external_id}")
             await conn.execute(
                 "INSERT INTO staff_roles (channel, external_id, role, regency_code, library_id, "
                 "granted_by, granted_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (channel, external_id) DO UPDATE SET role = excluded.role, "
+                "ON CONFLICT (channel, external_id, role) DO UPDATE SET "
                 "regency_code = excluded.regency_code, library_id = excluded.library_id, "
                 "granted_by = excluded.granted_by, granted_at = excluded.granted_at",
                 (channel, external_id, role, regency_code, library_id, by.actor, stamp),
             )
+            await menu_changed(conn, channel=channel, external_id=external_id, now=now)
             scope = regency_code or (f"library:{library_id}" if library_id else "province")
             await audit(
                 conn,
@@ -195,27 +270,44 @@ class Staff:
                 detail=f"{role} {scope}",
                 now=now,
             )
-        granted = await self.role_of(channel=channel, external_id=external_id)
-        assert granted is not None
-        return granted
+        granted = [
+            r
+            for r in await self.roles_of(channel=channel, external_id=external_id)
+            if r.role == role
+        ]
+        return granted[0]
 
     async def revoke(
-        self, *, by: StaffRole, channel: str, external_id: str, now: datetime | None = None
+        self,
+        *,
+        by: StaffRole,
+        channel: str,
+        external_id: str,
+        role: str,
+        now: datetime | None = None,
     ) -> StaffRole:
+        """Remove one role. The last admin cannot be removed: nobody could grant roles again."""
         async with self._db.transaction() as conn:
             async with conn.execute(
-                f"{_ROLE_SELECT} WHERE s.channel = ? AND s.external_id = ?", (channel, external_id)
+                f"{_ROLE_SELECT} WHERE s.channel = ? AND s.external_id = ? AND s.role = ?",
+                (channel, external_id, role),
             ) as cur:
                 row = await cur.fetchone()
             if row is None:
                 raise NotFound("staff role", f"{channel}:{external_id}")
             old = _role(row)
-            if old.granted_by == CONFIG:
-                raise ConfigAdmin(old.actor)
+            if role == "admin":
+                async with conn.execute(
+                    "SELECT count(*) FROM staff_roles WHERE role = 'admin'"
+                ) as cur:
+                    counted = await cur.fetchone()
+                if counted is not None and int(counted[0]) <= 1:
+                    raise LastAdmin(old.actor)
             await conn.execute(
-                "DELETE FROM staff_roles WHERE channel = ? AND external_id = ?",
-                (channel, external_id),
+                "DELETE FROM staff_roles WHERE channel = ? AND external_id = ? AND role = ?",
+                (channel, external_id, role),
             )
+            await menu_changed(conn, channel=channel, external_id=external_id, now=now)
             await audit(
                 conn,
                 actor=by.actor,
@@ -244,15 +336,40 @@ class Staff:
             )
 
     async def audit_entries(
-        self, *, offset: int = 0, limit: int = 10
+        self,
+        *,
+        offset: int = 0,
+        limit: int = 10,
+        actor: str | None = None,
+        target: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> tuple[list[AuditEntry], int]:
+        """Newest first, optionally only one person's actions or actions on one person, only
+        one target ('event:5'), only [since, until)."""
+        where = ["1"]
+        params: list[object] = []
+        if actor is not None:
+            where.append("(actor = ? OR target = ?)")
+            params += [actor, actor]
+        if target is not None:
+            where.append("target = ?")
+            params.append(target)
+        if since is not None:
+            where.append("at >= ?")
+            params.append(to_db(since))
+        if until is not None:
+            where.append("at < ?")
+            params.append(to_db(until))
+        condition = " AND ".join(where)
         rows = await self._db.fetchall(
-            "SELECT id, at, actor, role, action, target, detail, "
-            "(SELECT count(*) FROM audit_log) AS total FROM audit_log "
+            f"SELECT id, at, actor, role, action, target, detail FROM audit_log WHERE {condition} "
             "ORDER BY id DESC LIMIT ? OFFSET ?",
-            (limit, offset),
+            (*params, limit, offset),
         )
-        total = rows[0]["total"] if rows else 0
+        counted = await self._db.fetchone(
+            f"SELECT count(*) FROM audit_log WHERE {condition}", tuple(params)
+        )
         return [
             AuditEntry(
                 id=r["id"],
@@ -264,7 +381,19 @@ class Staff:
                 detail=r["detail"],
             )
             for r in rows
-        ], total
+        ], int(counted[0]) if counted else 0
+
+    async def names(self, *, identities: Sequence[str]) -> dict[str, str]:
+        """'channel:id' -> the name the person gave (residents who agreed to the notice)."""
+        if not identities:
+            return {}
+        rows = await self._db.fetchall(
+            "SELECT channel || ':' || external_id AS who, name FROM residents "
+            "WHERE channel || ':' || external_id IN (SELECT value FROM json_each(?)) "
+            "AND name IS NOT NULL AND name <> ''",
+            (json.dumps(list(identities)),),
+        )
+        return {str(r["who"]): str(r["name"]) for r in rows}
 
     async def find_username(self, *, channel: str, username: str) -> str | None:
         """The chat id of someone who wrote to the bot with this @username (kept in their

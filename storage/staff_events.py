@@ -15,7 +15,12 @@ from storage.db import Database
 from storage.errors import NotFound, StorageError
 from storage.events import _COLUMNS, _FROM, _event
 from storage.models import Event
-from storage.registrations import promote_waitlisted
+from storage.registrations import (
+    EventCancelled,
+    RegistrationClosed,
+    _notify_registrants,
+    promote_waitlisted,
+)
 from storage.staff import StaffRole, audit
 
 
@@ -107,7 +112,7 @@ class NewEvent:
     place: str | None
     starts_at: datetime
     ends_at: datetime
-    capacity: int
+    capacity: int | None  # None: no seat limit
     registration_closes_at: datetime | None
     questions: tuple[str, ...]
     status: str  # draft | open
@@ -297,7 +302,7 @@ class StaffEventsWrite:
                     row = await cur.fetchone()
                 if row is None:
                     raise NotFound("event", event_id)
-                if int(row[0]) > int(str(value)):
+                if value is not None and int(row[0]) > int(str(value)):
                     raise CapacityTooLow(int(row[0]))
             await conn.execute(f"UPDATE events SET {column} = ? WHERE id = ?", (value, event_id))
             promoted = await promote_waitlisted(conn, event_id, now) if field == "capacity" else []
@@ -314,5 +319,171 @@ class StaffEventsWrite:
         return len(promoted)
 
 
-class StaffEvents(_Reads, StaffEventsWrite):
+class NotRestorable(StorageError):
+    """The event is not cancelled, or it has already started."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cancellation:
+    previous_status: str
+    note: str | None
+    cancelled_by: str
+    cancelled_at: datetime
+
+
+class StaffEventsLifecycle:
+    """Cancelling and restoring an event: the status change, the registrants' messages and the
+    audit entry in one transaction. Registrations are left untouched by a cancellation, so a
+    restored event has its seats and its waiting list in the same order as before."""
+
+    _db: Database
+
+    async def cancel(
+        self, *, event_id: int, note: str | None, actor: str, role: str, now: datetime
+    ) -> int:
+        """Cancel and tell the registrants; returns how many were told."""
+        async with self._db.transaction() as conn:
+            async with conn.execute(
+                "SELECT status, (SELECT count(*) FROM event_cancellations c "
+                "WHERE c.event_id = e.id) FROM events e WHERE id = ?",
+                (event_id,),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                raise NotFound("event", event_id)
+            status, earlier = str(row[0]), int(row[1])
+            if status == "cancelled":
+                raise EventCancelled(f"event {event_id} is cancelled")
+            if status == "finished":
+                raise RegistrationClosed()
+            await conn.execute("UPDATE events SET status = 'cancelled' WHERE id = ?", (event_id,))
+            await conn.execute(
+                "INSERT INTO event_cancellations (event_id, previous_status, note, cancelled_by, "
+                "cancelled_at) VALUES (?, ?, ?, ?, ?)",
+                (event_id, status, note, actor, to_db(now)),
+            )
+            # A cancellation after a restore is news again: its own dedupe keys.
+            suffix = f"#{earlier}" if earlier else ""
+            notified = await _notify_registrants(
+                conn,
+                event_id,
+                kind="event_cancelled",
+                key=f"event_cancelled:{event_id}{suffix}",
+                params={"event_id": event_id},
+                now=now,
+            )
+            await audit(
+                conn,
+                actor=actor,
+                role=role,
+                action="event.cancel",
+                target=f"event:{event_id}",
+                detail=f"{notified} told" + (f"; note: {note}" if note else ""),
+                now=now,
+            )
+        return notified
+
+    async def move(self, *, event_id: int, place: str, actor: str, role: str, now: datetime) -> int:
+        """A new place, its registrants told (old and new place in the message), audited; returns
+        how many were told."""
+        async with self._db.transaction() as conn:
+            async with conn.execute(
+                "SELECT e.place, l.name, e.status FROM events e "
+                "JOIN libraries l ON l.id = e.library_id WHERE e.id = ?",
+                (event_id,),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                raise NotFound("event", event_id)
+            if row[2] in ("cancelled", "finished"):
+                raise RegistrationClosed()
+            old = row[0] or row[1]
+            await conn.execute("UPDATE events SET place = ? WHERE id = ?", (place, event_id))
+            notified = 0
+            if old != place:
+                notified = await _notify_registrants(
+                    conn,
+                    event_id,
+                    kind="event_moved",
+                    key=f"event_moved:{event_id}:{to_db(now)}",
+                    params={"event_id": event_id, "old_place": old},
+                    now=now,
+                )
+            await audit(
+                conn,
+                actor=actor,
+                role=role,
+                action="event.place",
+                target=f"event:{event_id}",
+                detail=f"{old} -> {place}; {notified} told"[:200],
+                now=now,
+            )
+        return notified
+
+    async def last_cancellation(self, *, event_id: int) -> Cancellation | None:
+        row = await self._db.fetchone(
+            "SELECT previous_status, note, cancelled_by, cancelled_at FROM event_cancellations "
+            "WHERE event_id = ? AND restored_at IS NULL ORDER BY id DESC LIMIT 1",
+            (event_id,),
+        )
+        if row is None:
+            return None
+        return Cancellation(row[0], row[1], row[2], from_db(row[3]))
+
+    async def restore(self, *, event_id: int, actor: str, role: str, now: datetime) -> int:
+        """Undo the last cancellation of an event that has not started: back to the status it
+        had, the registrants told, the reminders that were called off due again. Returns how
+        many registrants were told."""
+        stamp = to_db(now)
+        async with self._db.transaction() as conn:
+            async with conn.execute(
+                "SELECT e.status, e.starts_at, c.id, c.previous_status, "
+                "(SELECT count(*) FROM event_cancellations x WHERE x.event_id = e.id) "
+                "FROM events e LEFT JOIN event_cancellations c ON c.event_id = e.id "
+                "AND c.restored_at IS NULL WHERE e.id = ? ORDER BY c.id DESC LIMIT 1",
+                (event_id,),
+            ) as cur:
+                row = await cur.fetchone()
+            if row is None:
+                raise NotFound("event", event_id)
+            if row[0] != "cancelled" or row[2] is None or from_db(row[1]) <= now:
+                raise NotRestorable(f"event {event_id}")
+            cancellation_id, previous, count = int(row[2]), str(row[3]), int(row[4])
+            await conn.execute("UPDATE events SET status = ? WHERE id = ?", (previous, event_id))
+            await conn.execute(
+                "UPDATE event_cancellations SET restored_by = ?, restored_at = ? WHERE id = ?",
+                (actor, stamp, cancellation_id),
+            )
+            await conn.execute(
+                "UPDATE outbox SET status = 'pending', last_error = NULL, attempts = 0, "
+                "updated_at = ? WHERE kind = 'reminder' AND event_id = ? AND status = 'cancelled' "
+                "AND last_error = 'event cancelled' AND due_at > ?",
+                (stamp, event_id, stamp),
+            )
+            notified = 0
+            if previous != "draft":
+                # A seat given up while the event was off goes to the waiting list now, in
+                # arrival order (those promoted hear it, and the restoration, separately).
+                await promote_waitlisted(conn, event_id, now)
+                notified = await _notify_registrants(
+                    conn,
+                    event_id,
+                    kind="event_restored",
+                    key=f"event_restored:{event_id}#{count}",
+                    params={"event_id": event_id},
+                    now=now,
+                )
+            await audit(
+                conn,
+                actor=actor,
+                role=role,
+                action="event.restore",
+                target=f"event:{event_id}",
+                detail=f"{previous}; {notified} told",
+                now=now,
+            )
+        return notified
+
+
+class StaffEvents(_Reads, StaffEventsWrite, StaffEventsLifecycle):
     """Events as staff see and change them."""

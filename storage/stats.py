@@ -1,7 +1,8 @@
 """Monthly participation figures for the national library's TPBIS reports.
 
 Definitions (the same in chat, in the PNG chart and in `pustaka report`):
-- events held: events starting in the month that were not cancelled (nor left as drafts);
+- events held: events starting in the month that have ended (by the moment asked) and were
+  not cancelled (nor left as drafts): an event still to come is not "held";
 - registered: seats held at the event (confirmed registrations, proxies included);
 - attended: people marked present (registered, or walk-ins); attendance rate = registered
   people present / registered;
@@ -16,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from storage.clock import to_db
+from storage.clock import to_db, utcnow
 from storage.db import Database
 
 GENDERS = ("female", "male", "unsaid", "unknown")
@@ -48,7 +49,8 @@ class MonthStats:
 
 
 _HELD = (
-    "e.status IN ('open', 'closed', 'finished') AND e.starts_at >= :start AND e.starts_at < :end"
+    "e.status IN ('open', 'closed', 'finished') AND e.starts_at >= :start AND e.starts_at < :end "
+    "AND e.ends_at <= :now"
 )
 
 
@@ -57,12 +59,18 @@ class Stats:
         self._db = db
 
     async def month(
-        self, *, start: datetime, end: datetime, regency_code: str | None = None
+        self,
+        *,
+        start: datetime,
+        end: datetime,
+        regency_code: str | None = None,
+        now: datetime | None = None,
     ) -> MonthStats:
         params: dict[str, object] = {
             "start": to_db(start),
             "end": to_db(end),
             "regency": regency_code,
+            "now": to_db(now or utcnow()),
         }
         scope = "" if regency_code is None else " AND l.regency_code = :regency"
         reader = self._db.reader

@@ -37,7 +37,7 @@ def test_outbox_shows_counts_and_retries_failed_rows(tmp_path: Path) -> None:
     assert "pending: 2  sending: 0  sent: 1  failed: 1" in shown.stdout
     assert "announcement: failed 1, pending 1, sent 1" in shown.stdout
     assert "reminder: pending 1" in shown.stdout
-    assert "oldest pending:" in shown.stdout
+    assert "oldest pending:" in shown.stdout and " WITA" in shown.stdout  # times in WITA
     retried = _pustaka(tmp_path, "outbox", "retry-failed")
     assert retried.returncode == 0 and "1 failed rows put back" in retried.stdout
     assert "pending: 3" in _pustaka(tmp_path, "outbox").stdout

@@ -64,10 +64,9 @@ def test_cli_lists_checkin_codes(tmp_path: Path) -> None:
     assert run_pustaka(tmp_path, env, "init", "--sample").returncode == 0
     done = run_pustaka(tmp_path, env, "registrations")
     assert done.returncode == 0, done.stderr
-    assert "code" in done.stdout and "sampel-komputer-dasar-kupang-1" in done.stdout
-    row = next(
-        line for line in done.stdout.splitlines() if "sampel-komputer-dasar-kupang-1" in line
-    )
+    # Titles and WITA times, as the librarian knows them (sampel-komputer-dasar-kupang-1).
+    assert "code" in done.stdout and "starts (WITA)" in done.stdout
+    row = next(line for line in done.stdout.splitlines() if "Pelatihan Komputer Dasar" in line)
     code = row.split()[0]
     assert len(code) == 6 and not set(code) & set("0O1IL")
     assert "0/20" in row

@@ -110,7 +110,7 @@ async def test_scheduled_announcement_wrong_dates_then_cancel(
     assert "#1 · terjadwal" in texts(calls) and "warga Alor" in texts(calls)
     assert "bc:v:1" in payloads(calls)
     calls = await tg.tap(ADMIN, "bc:c:1")
-    assert payloads(calls) == ["bc:cy:1", "bc:v:1"]
+    assert payloads(calls) == ["bc:cy:1", "bc:v:1", "bcm:0", "stc:peran"]
     calls = await tg.tap(ADMIN, "bc:cy:1")
     assert "#1 dibatalkan; 2 pesan" in texts(calls)
     assert {r["status"] for r in await outbox_rows(runtime)} == {"cancelled"}

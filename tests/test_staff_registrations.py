@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 
 from bot.runtime import Runtime
+from handlers.staff.export_files import Cell, dated_name, slug, to_csv, to_xlsx
 from storage.clock import utcnow
 from storage.registrations import Answers
 from storage.staff_events import NewEvent
@@ -114,7 +116,12 @@ async def test_export_csv_and_xlsx_read_back(
     assert f"sex:e:{event_id}" in payloads(calls)
     calls = await tg.tap(LIBRARIAN, f"sex:e:{event_id}")
     documents = [c for c in calls if c.method == "sendDocument"]
-    assert [d.params["document"]["filename"][-4:] for d in documents] == [".csv", "xlsx"]
+    day = (utcnow() + timedelta(days=2)).astimezone(ZoneInfo("Asia/Makassar")).date()
+    assert [d.params["document"]["filename"] for d in documents] == [
+        f"peserta-kelas-tenun-untuk-pemula-{day:%Y-%m-%d}.csv",
+        f"peserta-kelas-tenun-untuk-pemula-{day:%Y-%m-%d}.xlsx",
+    ]
+    assert "stc:peran" in payloads(calls)  # no dead end after the files
     raw = documents[0].params["document"]["content"]
     assert raw.startswith("\ufeff".encode())
     table = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
@@ -145,11 +152,21 @@ async def test_export_csv_and_xlsx_read_back(
         ["3", "Petrus Wara", "daftar tunggu", "", "", "", "", False],
     ]
     book = load_workbook(io.BytesIO(documents[1].params["document"]["content"]))
-    sheet_rows = [
-        ["" if v is None else str(v) for v in row]
-        for row in book.active.iter_rows(values_only=True)
-    ]
-    assert sheet_rows == table
+    sheet = book.active
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0] == tuple(table[0])
+    # Numbers and times are typed: the spreadsheet sorts and sums them.
+    assert [row[0] for row in values[1:]] == [1, 2, 3]
+    assert all(isinstance(row[7], datetime) for row in values[1:])
+    assert isinstance(values[1][8], datetime) and values[2][8] is None
+    assert values[1][7].strftime("%Y-%m-%d %H:%M") == table[1][7]
+    assert sheet["H2"].number_format == "yyyy-mm-dd hh:mm"
+    # The formula-like name is text, shown as typed and never run.
+    assert sheet["B3"].value == "=Nenek Sofia" and sheet["B3"].data_type == "s"
+    assert sheet["B3"].quotePrefix
+    assert sheet.freeze_panes == "A2"
+    assert sheet.column_dimensions["B"].width >= len("=Nenek Sofia")
+    assert sheet["A1"].font.bold
 
 
 async def test_scope_across_regencies(tg: TelegramHarness, runtime: Runtime) -> None:
@@ -173,3 +190,39 @@ async def test_scope_across_regencies(tg: TelegramHarness, runtime: Runtime) -> 
     unknown = texts(await tg.send(8799, "/tidakada"))
     assert texts(await tg.send(8799, "/peserta")) == unknown
     assert texts(await tg.send(8799, "/ekspor")) == unknown
+
+
+def test_every_formula_start_is_neutralised_in_csv_and_xlsx() -> None:
+    """A resident's name is user input: none may run as a spreadsheet formula."""
+    names = ["=1+1", "+62 812", "-2+3", "@SUM(A1)", "\tTab", "\rReturn", "Ama Kewa"]
+    header = ["No", "Nama"]
+    rows: list[list[Cell]] = [[number, name] for number, name in enumerate(names, start=1)]
+    table = list(csv.reader(io.StringIO(to_csv(header, rows).decode("utf-8-sig"), newline="")))
+    assert [row[1] for row in table[1:]] == [
+        "'=1+1",
+        "'+62 812",
+        "'-2+3",
+        "'@SUM(A1)",
+        "'\tTab",
+        "'\rReturn",
+        "Ama Kewa",
+    ]
+    sheet = load_workbook(io.BytesIO(to_xlsx(header, rows, "Peserta"))).active
+    cells = [sheet.cell(row=r, column=2) for r in range(2, len(names) + 2)]
+    # XML reads a lone carriage return back as a line feed; the text is otherwise as typed.
+    assert [str(c.value).replace("\n", "\r") for c in cells] == names
+    assert all(c.data_type == "s" for c in cells)
+    assert [bool(c.quotePrefix) for c in cells] == [True] * 6 + [False]
+
+
+def test_file_names_are_readable_ascii() -> None:
+    moment = datetime(2026, 12, 3, 17, 30, tzinfo=UTC)  # 4 December, 01.30 WITA
+    name = dated_name("peserta", "Pelatihan Komputer Dasar", moment, "Asia/Makassar", "xlsx")
+    assert name == "peserta-pelatihan-komputer-dasar-2026-12-04.xlsx"
+    assert slug("Kursus Bahasa Inggris: Pariwisata (Labuan Bajo) – Angkatan Ke-2") == (
+        "kursus-bahasa-inggris-pariwisata-labuan-bajo-angkatan-ke-2"
+    )
+    assert slug("Tenun Ikat Sumba — tingkat lanjut untuk ibu-ibu dan remaja putri desa") == (
+        "tenun-ikat-sumba-tingkat-lanjut-untuk-ibu-ibu-dan-remaja"
+    )
+    assert slug("Café Ëndé") == "cafe-ende"

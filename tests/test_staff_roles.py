@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import subprocess
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+from bot.channels.telegram import TelegramSender
+from bot.config import Settings
+from bot.delivery.limits import ChannelLimiter, Limits
+from bot.delivery.worker import DeliveryWorker
 from bot.runtime import Runtime
+from tests.fakes.telegram_api import Call, FakeBotApi
 from tests.pustaka_process import pustaka_env, run_pustaka
 from tests.staff_support import ADMIN, library_id, resident
 from tests.staff_support import settings as settings  # noqa: F401 - fixture with an admin
@@ -88,7 +97,7 @@ async def test_admin_grants_a_coordinator_by_username_with_buttons(
     tg.usernames[COORDINATOR] = "Maria_Alor"
     await tg.onboard(COORDINATOR, regency="alor")  # has written to the bot: username known
     calls = await tg.send(ADMIN, "/beriperan @maria_alor")
-    assert payloads(calls) == ["srg:r:admin", "srg:r:coordinator", "srg:r:librarian"]
+    assert payloads(calls) == ["srg:r:admin", "srg:r:coordinator", "srg:r:librarian", "stc:peran"]
     calls = await tg.tap(ADMIN, "srg:r:coordinator")
     assert "srg:s:*" in payloads(calls) and "srg:s:alor" in payloads(calls)
     calls = await tg.tap(ADMIN, "srg:s:alor")
@@ -134,7 +143,9 @@ async def test_grant_by_forwarded_message_and_by_typed_answer(
         },
     }
     calls = await tg.send_raw(ADMIN, reply)
-    assert f"telegram:{OTHER}" in texts(calls) and "dicabut" in texts(calls)
+    assert f"telegram:{OTHER}" in texts(calls) and "srv:y:librarian" in payloads(calls)
+    calls = await tg.tap(ADMIN, "srv:y:librarian")
+    assert "dicabut" in texts(calls)
     assert await runtime.storage.staff.role_of(channel="telegram", external_id=str(OTHER)) is None
 
     # Typed answers to "who?" are checked.
@@ -152,14 +163,24 @@ async def test_revoke_takes_effect_at_once_even_mid_flow(
     await tg.send(ADMIN, "/beriperan 7102 librarian perpus-ende")
     await tg.send(LIBRARIAN, "/siaran")  # in the middle of writing an announcement
     calls = await tg.send(ADMIN, "/cabutperan 7102")
+    assert "Cabut peran Pustakawan" in texts(calls)
+    # A no-word keeps the role; the role works until the confirmation.
+    assert "tidak diubah" in texts(await tg.send(ADMIN, "sonde"))
+    assert await runtime.storage.staff.role_of(channel="telegram", external_id="7102")
+    await tg.send(ADMIN, "/cabutperan 7102")
+    calls = await tg.send(ADMIN, "Ya, cabut peran")  # the button's words, typed
     assert "dicabut" in texts(calls)
     unknown = texts(await tg.send(LIBRARIAN, "/tidakada"))
     assert texts(await tg.send(LIBRARIAN, "/siaran")) == unknown
     calls = await tg.send(LIBRARIAN, "Teks pengumuman yang terlambat")
     assert "bc:a:all" not in payloads(calls)
     assert "tidak punya peran" in texts(await tg.send(ADMIN, "/cabutperan 7102"))
-    # Admins from the configuration are changed there, not in chat.
-    assert "PUSTAKA_ADMINS" in texts(await tg.send(ADMIN, f"/cabutperan {ADMIN}"))
+    # The last admin cannot be removed, not even by themselves.
+    await tg.send(ADMIN, f"/cabutperan {ADMIN}")
+    assert "admin terakhir" in texts(await tg.tap(ADMIN, "srv:y:admin"))
+    assert await runtime.storage.staff.role_of(channel="telegram", external_id=str(ADMIN))
+    entries, _ = await runtime.storage.staff.audit_entries()
+    assert [e.target for e in entries if e.action == "role.revoke"] == ["telegram:7102"]
 
 
 async def test_roles_list_and_audit_for_admins_in_english(
@@ -173,18 +194,62 @@ async def test_roles_list_and_audit_for_admins_in_english(
     assert "telegram:7103 — Coordinator — all of NTT" in text
     calls = await tg.send(ADMIN, "/audit", "en")
     text = texts(calls)
-    assert "Recent audit entries" in text
-    assert "role.grant telegram:7103 coordinator province" in text
-    assert "/beriperan" in text  # commands are audited by their Indonesian name
+    assert "Audit log (page 1/1)" in text
+    # In words, with the time in WITA; the admin who configured nobody shows by name or id.
+    assert (
+        f"WITA · telegram:{ADMIN}, Admin (province): granted the role Coordinator (province) "
+        "to telegram:7103"
+    ) in text
+    assert f"telegram:{ADMIN}, Admin (province): opened /beriperan" in text
+    assert "srg" not in text and "srl" not in text  # no raw button payloads
 
 
-async def test_config_admins_follow_the_configuration(runtime: Runtime) -> None:
+async def test_configuration_only_adds_admins(runtime: Runtime) -> None:
+    """A start without PUSTAKA_ADMINS (or with other ids) removed the admin an earlier start
+    created, without a trace. Now the configuration only adds, and says so in the audit log."""
     staff = runtime.storage.staff
     assert (await staff.role_of(channel="telegram", external_id=str(ADMIN))) is not None
-    await staff.seed_admins([("telegram", "42")])
-    assert await staff.role_of(channel="telegram", external_id=str(ADMIN)) is None
+    assert await staff.seed_admins([]) == 0
+    assert await staff.seed_admins([("telegram", "42")]) == 1
+    assert await staff.seed_admins([("telegram", "42")]) == 0
+    kept = await staff.role_of(channel="telegram", external_id=str(ADMIN))
+    assert kept is not None and kept.role == "admin"
     role = await staff.role_of(channel="telegram", external_id="42")
     assert role is not None and role.role == "admin" and role.granted_by == "config"
+    entries, _ = await staff.audit_entries()
+    assert [e.target for e in entries if e.action == "role.grant"][0] == "telegram:42"
+
+
+async def test_an_admin_from_the_configuration_survives_a_start_without_it(
+    tg: TelegramHarness, runtime: Runtime, settings: Settings
+) -> None:
+    await tg.send(ADMIN, "/beriperan")  # an admin session open in the middle of a flow
+    restarted = await Runtime.open(replace(settings, admins=()))
+    await restarted.close()
+    calls = await tg.send(ADMIN, "7105")
+    assert "srg:r:admin" in payloads(calls)
+    calls = await tg.send(ADMIN, "/peran")
+    assert "Admin (provinsi)" in texts(calls)
+
+
+async def test_a_person_holds_several_roles(tg: TelegramHarness, runtime: Runtime) -> None:
+    await tg.send(ADMIN, "/beriperan 7106 pustakawan perpus-ende")
+    await tg.send(ADMIN, "/beriperan 7106 koordinator alor")
+    held = await runtime.storage.staff.roles_of(channel="telegram", external_id="7106")
+    assert [r.role for r in held] == ["coordinator", "librarian"]
+    calls = await tg.send(7106, "/peran")
+    assert "Koordinator — Alor" in texts(calls) and "Pustakawan — Perpustakaan" in texts(calls)
+    assert "stc:statistik" in payloads(calls)  # the coordinator's commands too
+    # Revoking asks which role, then confirms; the other role stays.
+    calls = await tg.send(ADMIN, "/cabutperan 7106")
+    assert {"srv:r:coordinator", "srv:r:librarian"} <= set(payloads(calls))
+    await tg.tap(ADMIN, "srv:r:coordinator")
+    await tg.tap(ADMIN, "srv:y:coordinator")
+    held = await runtime.storage.staff.roles_of(channel="telegram", external_id="7106")
+    assert [r.role for r in held] == ["librarian"]
+    # Effective on the next message, without a restart.
+    unknown = texts(await tg.send(7106, "/tidakada"))
+    assert texts(await tg.send(7106, "/statistik")) == unknown
 
 
 def test_terminal_chat_as_a_configured_admin(tmp_path: Path) -> None:
@@ -202,3 +267,64 @@ def test_terminal_chat_as_a_configured_admin(tmp_path: Path) -> None:
     # The same commands typed by a resident in the terminal are unknown commands.
     done = pustaka("chat", stdin="/peran\n")
     assert "perintah itu tidak dikenal" in done.stdout
+
+
+async def test_staff_see_their_commands_in_their_chat_menu(
+    tg: TelegramHarness, runtime: Runtime, fake_api: FakeBotApi
+) -> None:
+    """Per-chat command scope, set through the outbox when a role changes, cleared on revoke."""
+    await tg.send(ADMIN, "/beriperan 7107 koordinator ende")
+
+    async def deliver() -> list[Call]:
+        fake_api.clear()
+        worker = DeliveryWorker(
+            runtime.storage,
+            runtime.translator,
+            {"telegram": TelegramSender(tg.app.bot)},
+            {"telegram": ChannelLimiter(Limits(overall_rate=1000, chat_rate=1000, chat_burst=10))},
+        )
+        await worker.start()
+        try:
+            worker.wake()
+            for _ in range(500):  # bounded wait for the worker, not a timing assertion
+                rows = await runtime.storage.db.fetchall(
+                    "SELECT count(*) FROM outbox WHERE kind = 'staff_menu' AND status = 'pending'"
+                )
+                if rows[0][0] == 0 and worker.in_flight == 0:
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            await worker.stop()
+        return [c for c in fake_api.calls if c.method.endswith("MyCommands")]
+
+    calls = await deliver()
+    scoped = {_json(c.params["scope"])["chat_id"]: c for c in calls}
+    menu = scoped[7107]
+    assert menu.method == "setMyCommands"
+    names = [c["command"] for c in _json(menu.params["commands"])]
+    assert names[:2] == ["start", "menu"]  # the public menu first
+    assert {"peran", "statistik", "kelolaacara"} <= set(names) and "beriperan" not in names
+    assert ADMIN in scoped and "beriperan" in json.dumps(_json(scoped[ADMIN].params["commands"]))
+    # Revoked: the chat's own menu is removed, so the default one shows again.
+    await tg.send(ADMIN, "/cabutperan 7107")
+    await tg.tap(ADMIN, "srv:y:coordinator")
+    calls = await deliver()
+    assert [(c.method, _json(c.params["scope"])["chat_id"]) for c in calls] == [
+        ("deleteMyCommands", 7107)
+    ]
+    # Staff from before menus existed get one at the next start; a restart adds nothing.
+    async with runtime.storage.db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO staff_roles (channel, external_id, role, regency_code, library_id, "
+            "granted_by, granted_at) VALUES ('telegram', '7108', 'coordinator', NULL, NULL, "
+            "'telegram:9001', '2026-01-01T00:00:00Z')"
+        )
+    assert await runtime.storage.staff.queue_menus() == 1  # the admin's was queued at start
+    assert await runtime.storage.staff.queue_menus() == 0
+    calls = await deliver()
+    assert [_json(c.params["scope"])["chat_id"] for c in calls] == [7108]
+
+
+def _json(value: object) -> Any:
+    """A Bot API parameter as the fake received it (JSON text in a form, or already parsed)."""
+    return json.loads(value) if isinstance(value, str) else value

@@ -10,8 +10,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.runtime import Runtime
-from handlers.staff.stats import month_bounds, previous_months
+from handlers.staff.stats import (
+    chart_figure,
+    compute,
+    find_regency,
+    month_bounds,
+    month_name,
+    previous_months,
+    this_month,
+)
 from storage.clock import to_db, utcnow
+from storage.models import Regency
 from storage.staff_events import NewEvent
 from tests.fakes.telegram_api import FakeBotApi
 from tests.pustaka_process import pustaka_env, run_pustaka
@@ -125,13 +134,14 @@ async def test_coordinator_sees_their_regency_as_text_and_chart(
     await tg.send(ADMIN, f"/beriperan {COORDINATOR} koordinator ende")
     calls = await tg.send(COORDINATOR, "/statistik")
     text = texts(calls)
-    assert f"Statistik {month} — Ende" in text
+    year, number = (int(part) for part in month.split("-"))
+    assert f"Statistik {month_name('id', year, number)} — Ende" in text
     for line in (
         "• Acara terlaksana: 1",
         "• Pendaftar (kursi): 3",
         "• Hadir: 3",
         "• Datang tanpa daftar: 1",
-        "• Tingkat kehadiran pendaftar: 66.7%",
+        "• Tingkat kehadiran pendaftar: 66,7 %",
         "• Warga baru: 2",
         "• Pengumuman terkirim: 3",
         "• Perempuan: 1",
@@ -146,7 +156,62 @@ async def test_coordinator_sees_their_regency_as_text_and_chart(
     photos = [c for c in calls if c.method == "sendPhoto"]
     assert len(photos) == 1
     assert photos[0].params["photo"]["content"].startswith(b"\x89PNG\r\n\x1a\n")
-    assert any(p.startswith("sst:") for p in payloads(calls))
+    # This month and the three before it, except the one shown.
+    this = this_month(utcnow(), "Asia/Makassar")
+    offered = [
+        f"sst:{y}-{m:02d}" for y, m in [this, *previous_months(utcnow(), "Asia/Makassar", 3)]
+    ]
+    assert [p for p in payloads(calls) if p.startswith("sst:")] == [
+        p for p in offered if p != f"sst:{month}"
+    ]
+    assert "stc:peran" in payloads(calls)
+
+
+async def test_an_event_still_to_come_is_not_counted_as_held(
+    tg: TelegramHarness, runtime: Runtime
+) -> None:
+    """On 1 December the figures said "Acara terlaksana: 21" for events yet to take place."""
+    starts = utcnow() + timedelta(hours=2)
+    ended = utcnow() - timedelta(hours=3)
+    for title, at in (("Acara nanti sore", starts), ("Acara tadi pagi", ended)):
+        await runtime.storage.staff_events.create(
+            NewEvent(
+                library_id=await library_id(runtime, "perpus-ende"),
+                title=title,
+                category="computer",
+                description="",
+                place=None,
+                starts_at=at,
+                ends_at=at + timedelta(hours=2),
+                capacity=10,
+                registration_closes_at=None,
+                questions=(),
+                status="open",
+            ),
+            actor="test",
+            role="admin",
+            now=utcnow() - timedelta(days=1),
+        )
+    year, month = this_month(starts, "Asia/Makassar")
+    stats = await compute(
+        runtime.storage, year=year, month=month, regency_code="ende", timezone="Asia/Makassar"
+    )
+    ended_year, ended_month = this_month(ended, "Asia/Makassar")
+    held_before = 1 if (ended_year, ended_month) == (year, month) else 0
+    assert stats.events_held == held_before  # the sample events of this month are still to come
+    await tg.send(ADMIN, f"/beriperan {COORDINATOR} koordinator ende")
+    calls = await tg.tap(COORDINATOR, f"sst:{year}-{month:02d}")
+    assert f"• Acara terlaksana: {held_before}" in texts(calls)
+    # The same moment an hour after the later one ends, it counts.
+    later = await compute(
+        runtime.storage,
+        year=year,
+        month=month,
+        regency_code="ende",
+        timezone="Asia/Makassar",
+        now=starts + timedelta(hours=3),
+    )
+    assert later.events_held == held_before + 1
 
 
 async def test_admin_sees_the_province_and_other_roles_are_refused(
@@ -160,6 +225,7 @@ async def test_admin_sees_the_province_and_other_roles_are_refused(
         "• Registered (seats): 5",
         "• Present: 4",
         "• Attendance rate of registrants: 60.0%",
+        f"Statistics {month_name('en', *(int(p) for p in month.split('-')))}",
         "• New residents: 3",
         "• Announcements delivered: 4",
         "• Ende: 3",
@@ -186,7 +252,7 @@ async def test_report_command_writes_the_same_figures(
         return run_pustaka(tmp_path, env, *args)
 
     done = await asyncio.to_thread(
-        pustaka, "report", "--month", month, "--regency", "ende", "--out", str(out)
+        pustaka, "report", "--month", month, "--regency", "Ende", "--out", str(out)
     )
     assert done.returncode == 0, done.stderr
     table = list(csv.reader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
@@ -201,6 +267,21 @@ async def test_report_command_writes_the_same_figures(
 
     bad = await asyncio.to_thread(pustaka, "report", "--month", "11-2026")
     assert bad.returncode == 1 and "YYYY-MM" in bad.stderr
+    bad = await asyncio.to_thread(pustaka, "report", "--regency", "Ened")
+    assert bad.returncode == 1 and "did you mean 'ende'?" in bad.stderr
+
+
+def test_regencies_are_found_in_any_case_and_missed_ones_suggested() -> None:
+    regencies = [
+        Regency("ende", "Ende", "kabupaten"),
+        Regency("kota-kupang", "Kota Kupang", "kota"),
+    ]
+    assert find_regency(regencies, "ENDE") == ("ende", None)
+    assert find_regency(regencies, "kota kupang") == ("kota-kupang", None)
+    assert find_regency(regencies, "Kota-Kupang") == ("kota-kupang", None)
+    assert find_regency(regencies, "Kupang") == ("kota-kupang", None)
+    assert find_regency(regencies, "Endeh") == (None, "ende")
+    assert find_regency(regencies, "Jakarta") == (None, None)
 
 
 def test_month_bounds_are_wita_months() -> None:
@@ -211,3 +292,13 @@ def test_month_bounds_are_wita_months() -> None:
         (2025, 12),
         (2025, 11),
     ]
+
+
+def test_chart_axes_tick_whole_people() -> None:
+    figure = chart_figure(
+        "Peserta hadir November 2026 — Ende",
+        [("Menurut jenis kelamin", "Perempuan", 1), ("Menurut jenis kelamin", "Laki-laki", 0)],
+    )
+    ticks = [t for axis in figure.axes for t in axis.get_xticks() if 0 <= t <= 1.15]
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    assert figure.texts[0].get_text() == "Peserta hadir November 2026 — Ende"

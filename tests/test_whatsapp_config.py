@@ -28,7 +28,7 @@ def test_whatsapp_settings_and_defaults() -> None:
     settings = load_settings(WHATSAPP, env_file=None)
     wa = settings.whatsapp
     assert wa is not None and settings.web_enabled
-    assert wa.api_url == "https://graph.facebook.com" and wa.api_version == "v21.0"
+    assert wa.api_url == "https://graph.facebook.com" and wa.api_version == "v26.0"
     assert wa.throughput == 80 and wa.daily_limit == 250 and wa.templates == {}
     assert wa.token.get() == WHATSAPP["WHATSAPP_TOKEN"]
     for secret in ("long-token", "0123456789abcdef", "pustaka-verify"):

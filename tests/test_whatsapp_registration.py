@@ -153,7 +153,8 @@ async def test_register_in_indonesian_calendar_my_events_and_cancel(
     sent = await wa.tap(ANA, f"ics:{rid}", "📅 Tambah ke kalender")
     assert len(wa.api.uploads) == uploads + 1
     upload = wa.api.uploads[-1]
-    assert upload["filename"].endswith(".ics") and upload["type"] == "text/calendar"
+    # Meta's upload takes no text/calendar: the .ics goes up as plain text under its own name.
+    assert upload["filename"].endswith(".ics") and upload["type"] == "text/plain"
     assert upload["messaging_product"] == "whatsapp"
     ics = upload["content"].decode()
     assert "BEGIN:VCALENDAR" in ics and "DTSTART:" in ics and "Pelatihan Komputer Dasar" in ics
@@ -162,6 +163,10 @@ async def test_register_in_indonesian_calendar_my_events_and_cancel(
     assert document["id"] == f"media-{len(wa.api.uploads)}"
     assert document["filename"] == upload["filename"]
     assert "kalender" in document["caption"]
+    # And the caption says it in words, for a phone that does not open .ics files.
+    starts_at = (await runtime.storage.events.get(event_id=event)).starts_at
+    assert "Pelatihan Komputer Dasar" in document["caption"]
+    assert runtime.translator.when("id", starts_at) in document["caption"]
 
     for command in ("/acarasaya", "/myevents"):
         sent = await wa.send(ANA, command)

@@ -82,7 +82,6 @@ async def test_media_and_unknown_types_get_a_polite_answer(wa: WhatsAppHarness) 
             {"mime_type": "audio/ogg; codecs=opus", "sha256": "x", "id": "a1", "voice": True},
         ),
         ("image", {"mime_type": "image/jpeg", "sha256": "y", "id": "i1", "caption": "foto"}),
-        ("reaction", {"message_id": "wamid.OUT1", "emoji": "👍"}),
         ("unsupported", {}),
     ]
     for kind, content in contents:
@@ -173,15 +172,15 @@ async def test_delivery_statuses_are_recorded_against_outbox_rows(
     assert (await repo.receipt(external_id="wamid.OUT-1")).status == "read"  # type: ignore[union-attr]
 
     failed = await _outbox_row(runtime, "wamid.OUT-2")
-    error = {"code": 131026, "title": "Message undeliverable", "message": "Message undeliverable"}
+    error = {"code": 131009, "title": "Parameter value is not valid"}
     await wa.post(_status("wamid.OUT-2", "failed", errors=[error]))
     receipt = await repo.receipt(external_id="wamid.OUT-2")
-    assert receipt is not None and receipt.status == "failed" and "131026" in (receipt.error or "")
+    assert receipt is not None and receipt.status == "failed" and "131009" in (receipt.error or "")
     async with runtime.storage.db.reader.execute(
         "SELECT status, last_error FROM outbox WHERE id = ?", (failed,)
     ) as cur:
         outbox = await cur.fetchone()
-    assert outbox["status"] == "failed" and "131026" in outbox["last_error"]
+    assert outbox["status"] == "failed" and "131009" in outbox["last_error"]
 
     # An unknown status is ignored.
     assert (await wa.post(_status("wamid.OUT-1", "deleted"))).status == 200

@@ -7,10 +7,15 @@ or hold the row (WhatsApp outside the 24-hour window with no template for its ki
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from handlers.types import Choice, Document
+from bot.delivery.limits import ChannelLimiter
+from handlers.types import Capabilities, Choice, Document
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 
 class SendError(Exception):
@@ -70,4 +75,30 @@ class ChannelSender(Protocol):
 
     async def send(self, message: Outbound) -> str | None:
         """Deliver one message; return the platform's message id if it gives one."""
+        ...
+
+
+class Channel(Protocol):
+    """One messaging platform, as `pustaka run` starts it (bot/serve.py, bot/wiring.py).
+
+    `capabilities` travel on every Incoming the channel makes, so the core fits its replies to
+    them; `limiter` is the channel's one limiter, shared by its replies (first) and everything
+    else sent on it (outbox rows, progress messages); `sender` delivers one message; `routes` are
+    its webhooks on the shared HTTP server (none for a channel that polls)."""
+
+    name: str
+    capabilities: Capabilities
+    limiter: ChannelLimiter
+
+    @property
+    def sender(self) -> ChannelSender: ...
+
+    def routes(self) -> Sequence[web.RouteDef]: ...
+
+    async def start(self) -> None:
+        """Ready to receive and send (called before the HTTP server listens)."""
+        ...
+
+    async def stop(self) -> None:
+        """Finish what was received and release connections (after delivery stopped)."""
         ...

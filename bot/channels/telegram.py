@@ -6,6 +6,7 @@ The only module (with the rest of bot/channels/) that imports `telegram`.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from typing import Any
 from telegram import (
     Bot,
     BotCommand,
+    BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
@@ -377,6 +379,9 @@ class TelegramSender:
     async def send(self, message: Outbound) -> str | None:
         reply = Reply(message.text, message.choices, message.document, photo=message.photo)
         try:
+            if message.kind == "staff_menu":
+                await self._set_menu(message)
+                return None
             return str(await send_reply(self.bot, message.recipient, reply))
         except RetryAfter as exc:
             raise RateLimited(retry_seconds(exc), str(exc)) from exc
@@ -390,6 +395,18 @@ class TelegramSender:
             raise TransientError(str(exc)) from exc
         except TelegramError as exc:  # invalid token, chat migrated, conflict
             raise PermanentError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def _set_menu(self, message: Outbound) -> None:
+        """Staff see their commands in this chat's menu (BotCommandScopeChat); someone without a
+        role any more gets the default menu back."""
+        scope = BotCommandScopeChat(int(message.recipient))
+        if message.params.get("staff", "0") == "0":
+            await self.bot.delete_my_commands(scope=scope)
+            return
+        commands = json.loads(message.params["commands"])
+        await self.bot.set_my_commands(
+            [BotCommand(name, description) for name, description in commands], scope=scope
+        )
 
     async def edit(
         self, recipient: str, message_id: str, text: str, choices: tuple[Choice, ...] = ()

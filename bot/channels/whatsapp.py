@@ -8,7 +8,12 @@ retries (and eventually disables) a webhook that answers slowly.
 Outbound: POST {api}/{version}/{phone number id}/messages. Within 24 hours of the person's last
 message anything goes; outside, only an approved template (`WHATSAPP_TEMPLATES`).
 
-A resident is their phone number, normalised to +<country><number> (channel "whatsapp").
+A person is known to the core by one identity (channel "whatsapp"): their phone number,
++<country><number>, when their first message carried one, else their business-scoped user id
+(BSUID, `from_user_id`, sent by Meta since 2026 and the only identifier of people who adopted a
+username). storage.whatsapp keeps both identifiers for each identity; messages go `to` the phone
+number when known, else to the `recipient` user id. Errors mean the same whether the send call or
+a later status webhook reports them (bot/channels/whatsapp_errors.py).
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -36,43 +43,45 @@ from bot.channels.base import (
     RateLimited,
     SendError,
     TransientError,
-    Unreachable,
 )
-from bot.config_whatsapp import WhatsAppSettings
+from bot.channels.whatsapp_errors import (
+    AccountProblem,
+    Action,
+    MarketingStopped,
+    classify,
+    send_error,
+)
+from bot.config_whatsapp import MARKETING_KINDS, WhatsAppSettings, WhatsAppTemplate
 from bot.delivery.replies import ReplyRescue
 from handlers.common import words_of
 from handlers.dispatch import Dispatcher, KeyedLocks, Respond, choose_language
+from handlers.phone_numbers import NotAPhoneNumber, from_wa_id
 from handlers.types import Choice, Document, Incoming, Reply, Translator
 from storage import Storage
 from storage.clock import utcnow
-from storage.whatsapp import DailyLimitReached, WhatsAppRepo
+from storage.whatsapp import Address, DailyLimitReached, WhatsAppRepo
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "whatsapp"
 WEBHOOK_PATH = "/webhooks/whatsapp"
-# Message types carrying something the bot can read; every other type (sticker, image, audio,
-# video, document, location, contacts, reaction, unsupported...) gets the polite "text only".
-_IGNORED_TYPES = {"system", "request_welcome"}  # not something the person said
-
-# Graph API error codes (https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes)
-# and what the delivery worker should do about them.
-_RATE_LIMIT_SECONDS = {
-    4: 60.0,  # too many API calls for the app
-    80007: 60.0,  # WhatsApp Business Account rate limit
-    130429: 1.0,  # throughput of our number exceeded
-    131048: 600.0,  # spam rate limit: Meta wants us to slow down markedly
-    131056: 6.0,  # too many messages to the same person (about one per 6 s is allowed)
-}
-_OUTSIDE_WINDOW = {131047}  # re-engagement message: more than 24 h since the person wrote
-_UNREACHABLE = {
-    131026,  # undeliverable: not on WhatsApp, old app, or the person blocked us
-    131050,  # the person stopped marketing messages from us
-    131021,  # the recipient is our own number
-}
-_TRANSIENT = {1, 2, 131000, 131016, 133004}  # unknown / service unavailable / try again
+# Message types that are not something the person said to the bot: no answer. A reaction (👍, or
+# a removed one) is not a question either.
+_IGNORED_TYPES = {"system", "request_welcome", "reaction"}
+# Business-scoped user ids: two-letter country code, a dot, up to 128 letters and digits (a
+# parent id has "ENT." after the country: US.ENT.1181…).
+_USER_ID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")
+# Retries of a failure reported later by a status webhook (the worker's own backoff, as the
+# worker would have done had the send call said so).
+_LATE_BACKOFF_BASE = 10.0
+_LATE_BACKOFF_CAP = 3600.0
+_LATE_MAX_ATTEMPTS = 6
 
 Clock = Callable[[], datetime]
+# A photo received on WhatsApp, as flows store it: "wa:" and Meta's media id.
+PHOTO_PREFIX = "wa:"
+# Fetches a photo received on another channel (its file id) for sending on WhatsApp.
+PhotoLoader = Callable[[str], Awaitable[Document]]
 
 
 class WhatsAppDailyLimit(Deferred):
@@ -82,23 +91,15 @@ class WhatsAppDailyLimit(Deferred):
     row waits; the channel is not paused."""
 
 
-def normalise_phone(raw: str) -> str:
-    """+<digits>, the identity of a WhatsApp resident. Meta sends wa_id without the plus sign;
-    people and staff lists write 0812... (Indonesian national form) or +62 812-..."""
-    digits = "".join(c for c in raw if c.isdigit())
-    if raw.strip().startswith("0") and not raw.strip().startswith("00"):
-        digits = "62" + digits[1:]  # a national number: Indonesia is the only country we serve
-    elif raw.strip().startswith("00"):
-        digits = digits[2:]
-    if not 8 <= len(digits) <= 15:
-        raise ValueError(f"not a phone number: {raw!r}")
-    return "+" + digits
+def is_user_id(identity: str) -> bool:
+    return _USER_ID.fullmatch(identity) is not None
 
 
-def language_hint(phone: str) -> str:
-    """WhatsApp does not tell us the person's language; an Indonesian number most likely reads
-    Indonesian, anyone else is greeted in English until they choose."""
-    return "id" if phone.startswith("+62") else "en"
+def language_hint(identity: str) -> str:
+    """WhatsApp does not tell us the person's language; an Indonesian number (or a user id
+    issued in Indonesia, "ID.…") most likely reads Indonesian, anyone else is greeted in English
+    until they choose."""
+    return "id" if identity.startswith(("+62", "ID.")) else "en"
 
 
 def signature_valid(body: bytes, header: str | None, secret: str) -> bool:
@@ -152,42 +153,61 @@ class TokenBucket:
 
 
 class GraphApi:
-    """The two Cloud API calls we make: send a message, upload a document."""
+    """The Cloud API calls we make: send a message, upload a file, fetch a received file."""
 
     def __init__(self, settings: WhatsAppSettings, session: aiohttp.ClientSession) -> None:
-        self._base = f"{settings.api_url}/{settings.api_version}/{settings.phone_number_id}"
+        self._root = f"{settings.api_url}/{settings.api_version}"
+        self._base = f"{self._root}/{settings.phone_number_id}"
         self._headers = {"Authorization": f"Bearer {settings.token.get()}"}
         self._session = session
 
-    async def send(self, to: str, message: dict[str, Any]) -> str:
-        body = {
-            "messaging_product": "whatsapp",
-            "recipient_type": "individual",
-            "to": to.lstrip("+"),
-            **message,
-        }
-        data = await self._call("messages", json=body)
+    async def send(self, to: Address, message: dict[str, Any]) -> str:
+        body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual"}
+        # `to` takes a phone number; a person known only by their business-scoped user id is
+        # addressed with `recipient` (Meta reads `to` first when both are given).
+        if to.phone is not None:
+            body["to"] = to.phone.lstrip("+")
+        elif to.user_id is not None:
+            body["recipient"] = to.user_id
+        else:
+            raise PermanentError(f"{to.identity}: neither a phone number nor a user id")
+        data = await self._call("POST", f"{self._base}/messages", json={**body, **message})
         try:
             return str(data["messages"][0]["id"])
         except (KeyError, IndexError, TypeError):
             raise TransientError(f"unexpected answer from the Graph API: {data!r}") from None
 
-    async def upload(self, document: Document) -> str:
+    async def upload(self, document: Document, mime_type: str) -> str:
+        """Upload `document` as `mime_type` (one Meta accepts); the media id."""
         form = aiohttp.FormData()
         form.add_field("messaging_product", "whatsapp")
-        form.add_field("type", document.mime_type)
-        form.add_field(
-            "file", document.content, filename=document.filename, content_type=document.mime_type
-        )
-        data = await self._call("media", data=form)
+        form.add_field("type", mime_type)
+        form.add_field("file", document.content, filename=document.filename, content_type=mime_type)
+        data = await self._call("POST", f"{self._base}/media", data=form)
         if not isinstance(data.get("id"), str):
             raise TransientError(f"unexpected answer to a media upload: {data!r}")
         return str(data["id"])
 
-    async def _call(self, path: str, **kwargs: Any) -> dict[str, Any]:
+    async def download(self, media_id: str) -> Document:
+        """A file someone sent us (a photo for an announcement): its URL, then its bytes."""
+        info = await self._call("GET", f"{self._root}/{media_id}")
+        url, mime = info.get("url"), info.get("mime_type")
+        if not isinstance(url, str) or not isinstance(mime, str):
+            raise PermanentError(f"media {media_id}: no URL in {info!r}")
         try:
-            async with self._session.post(
-                f"{self._base}/{path}", headers=self._headers, **kwargs
+            async with self._session.get(url, headers=self._headers) as response:
+                content = await response.read()
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise TransientError(f"network error fetching media {media_id}: {exc!r}") from exc
+        if status != 200:
+            raise send_error(None, f"HTTP {status} fetching media {media_id}", http_status=status)
+        return Document(f"{media_id}.{mime.rpartition('/')[2]}", content, mime)
+
+    async def _call(self, method: str, url: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            async with self._session.request(
+                method, url, headers=self._headers, **kwargs
             ) as response:
                 status = response.status
                 text = await response.text()
@@ -213,20 +233,16 @@ def graph_error(status: int, data: dict[str, Any], retry_after: str | None = Non
     error_data = error.get("error_data")
     details = error_data.get("details") if isinstance(error_data, dict) else None
     detail = f"HTTP {status}, code {code}: {error.get('message') or ''} {details or ''}".strip()
-    if code in _RATE_LIMIT_SECONDS or status == 429:
-        seconds = _RATE_LIMIT_SECONDS.get(code, 1.0) if code is not None else 1.0
-        if retry_after and retry_after.isdigit():
-            seconds = float(retry_after)
-        return RateLimited(seconds, detail)
-    if code in _OUTSIDE_WINDOW:
-        return OutsideWindow(detail)
-    if code in _UNREACHABLE:
-        return Unreachable(detail)
-    if code in _TRANSIENT or status >= 500:
-        return TransientError(detail)
-    if code in (0, 190) or status == 401:
-        log.error("the Graph API refused our token; check WHATSAPP_TOKEN (%s)", detail)
-    return PermanentError(detail)
+    return send_error(code, detail, http_status=status, retry_after=retry_after)
+
+
+@dataclass
+class Delivered:
+    """What `deliver` managed: the last message id, and the files that could not be sent."""
+
+    last_id: str | None = None
+    failed_files: list[str] = field(default_factory=list)
+    messages: int = 0
 
 
 class WhatsAppSender:
@@ -234,7 +250,8 @@ class WhatsAppSender:
 
     Raises, for the delivery worker: OutsideWindow (window closed and no template for the row's
     kind: hold the row), WhatsAppDailyLimit (a Deferred: retry this row after retry_after),
-    RateLimited, Unreachable, TransientError, PermanentError (see graph_error)."""
+    RateLimited (AccountProblem when the whole account is refused), Unreachable, TransientError,
+    PermanentError (MarketingStopped for an announcement to someone who stopped marketing)."""
 
     channel = CHANNEL
 
@@ -247,6 +264,8 @@ class WhatsAppSender:
         *,
         clock: Clock = utcnow,
         bucket: TokenBucket | None = None,
+        photo_loader: PhotoLoader | None = None,
+        combine: bool = True,
     ) -> None:
         self.settings = settings
         self.api = api
@@ -254,21 +273,36 @@ class WhatsAppSender:
         self.translator = translator
         self.clock = clock
         self.bucket = bucket or TokenBucket(settings.throughput)
+        # Fetches a photo another channel received (a Telegram file id) for an announcement.
+        self.photo_loader = photo_loader
+        # False: the rendering before billed messages were counted (bench baseline): a file
+        # and its buttons as two messages, each reply as its own messages.
+        self.combine = combine
+        self.messages_sent = 0
 
     async def send(self, message: Outbound) -> str | None:
-        try:
-            phone = normalise_phone(message.recipient)
-        except ValueError as exc:
-            raise PermanentError(str(exc)) from exc
+        identity = message.recipient
+        if not (identity.startswith("+") and identity[1:].isdigit()) and not is_user_id(identity):
+            raise PermanentError(f"not a WhatsApp identity: {identity!r}")
         now = self.clock()
-        if await self.repo.in_window(phone=phone, now=now):
-            return await self.deliver(
-                phone, message.text, message.choices, message.document, message.language
-            )
+        await self.check_account(now)
+        address = await self.repo.address(identity=identity)
         template = self.settings.templates.get(message.kind)
+        if _is_marketing(message.kind, template) and address.marketing_stopped:
+            raise MarketingStopped(f"{identity} stopped marketing messages from us in WhatsApp")
+        if await self.repo.in_window(phone=identity, now=now):
+            done = await self.deliver(
+                address,
+                message.text,
+                message.choices,
+                message.document,
+                message.language,
+                photo=message.photo,
+            )
+            return done.last_id
         if template is None:
             raise OutsideWindow(
-                f"{phone}: last message over 24 hours ago and no template for {message.kind!r}"
+                f"{identity}: last message over 24 hours ago and no template for {message.kind!r}"
             )
         missing = [name for name in template.params if name not in message.params]
         if missing:
@@ -279,68 +313,211 @@ class WhatsAppSender:
             code,
             [str(message.params[name]) for name in template.params],
             [c.payload for c in message.choices[: template.buttons]],
+            template.limits,
         )
         try:
             added = await self.repo.reserve_outside_reach(
-                phone=phone, now=now, limit=self.settings.daily_limit
+                phone=identity, now=now, limit=self.settings.daily_limit
             )
         except DailyLimitReached as exc:
             wait = max((exc.frees_at - now).total_seconds(), 1.0)
             raise WhatsAppDailyLimit(wait, str(exc)) from exc
         try:
             await self.bucket.acquire()
-            return await self.api.send(phone, body)
+            return await self._send(address, body)
         except SendError:
             if added:  # nobody was reached, so the place goes back to the day's allowance
-                await self.repo.release_outside_reach(phone=phone)
+                await self.repo.release_outside_reach(phone=identity)
             raise
+
+    async def check_account(self, now: datetime) -> None:
+        """Raise AccountProblem while the account is paused: nothing would go through."""
+        pause = await self.repo.account_pause(now=now)
+        if pause is not None:
+            remaining = max((pause.until - now).total_seconds(), 1.0)
+            raise AccountProblem(remaining, pause.code, f"WhatsApp paused: {pause.reason}")
+
+    async def _send(self, address: Address, body: dict[str, Any]) -> str:
+        try:
+            message_id = await self.api.send(address, body)
+        except SendError as exc:
+            await self.learn(exc, address.identity)
+            raise
+        self.messages_sent += 1
+        return message_id
+
+    async def learn(self, exc: SendError, identity: str | None) -> None:
+        """What an error tells us beyond this message: the account is refused (pause it,
+        alert the operators), the person stopped marketing messages."""
+        now = self.clock()
+        if isinstance(exc, AccountProblem):
+            await self.pause_account(exc.code, str(exc), exc.retry_after)
+        elif isinstance(exc, MarketingStopped) and identity is not None:
+            await self.repo.set_marketing(identity=identity, stopped=True, at=now)
+
+    async def pause_account(self, code: int | None, reason: str, seconds: float) -> None:
+        now = self.clock()
+        until = now + timedelta(seconds=seconds)
+        if await self.repo.pause_account(until=until, code=code, reason=reason, now=now):
+            await self.alert_operators(code, reason, until)
+
+    async def alert_operators(self, code: int | None, reason: str, until: datetime) -> None:
+        """Tell the operators WhatsApp stopped. Logged, and queued to every admin on another
+        channel (the paused one would not carry it). A general operators' chat
+        (PUSTAKA_OPS_CHAT) can take this over when it exists: this is the one place to point."""
+        log.error("WhatsApp paused until %s: %s", until.isoformat(), reason)
+        texts = {
+            language: self.translator.text(
+                language,
+                "whatsapp.account_alert",
+                code=code if code is not None else "-",
+                reason=reason,
+                when=self.translator.when(language, until),
+            )
+            for language in ("id", "en")
+        }
+        await self.repo.alert_admins(
+            key=f"whatsapp-paused:{code}:{until.isoformat()}",
+            texts=texts,
+            now=self.clock(),
+            skip_channel=CHANNEL,
+        )
 
     async def deliver(
         self,
-        phone: str,
+        address: Address,
         text: str,
         choices: tuple[Choice, ...],
         document: Document | None,
         language: str,
         *,
+        photo: str | None = None,
         urgent: bool = False,
-    ) -> str | None:
-        """Free-form delivery (inside the window); the id of the last message sent. `urgent`:
-        an answer to someone chatting now, served before outbox rows."""
+    ) -> Delivered:
+        """Free-form delivery (inside the window). `urgent`: an answer to someone chatting
+        now, served before outbox rows. A file Meta would refuse, or whose upload fails, is
+        left out and named in `failed_files`; the text and choices still go."""
         texts = self.list_texts(language, total=len(choices))
-        messages: list[dict[str, Any]] = []
+        done = Delivered()
+        media: tuple[str, str, str] | None = None  # (message type, media id, file name)
         if document is not None:
-            await self.bucket.acquire(urgent=urgent)
-            media_id = await self.api.upload(document)
-            messages.append(render.document_message(media_id, document.filename, text))
-            if choices:
-                messages.append(render.choices_message(texts.prompt, choices, texts))
-        else:
-            messages = render.reply_messages(text, choices, texts)
+            caption = text
+            if document.mime_type.startswith("text/calendar"):
+                caption = self._calendar_text(text, document, language)
+            try:
+                media = await self._upload(document, urgent=urgent)
+            except SendError as exc:
+                if isinstance(exc, RateLimited):
+                    raise
+                log.warning("file %s not sent on WhatsApp: %s", document.filename, exc)
+                done.failed_files.append(document.filename)
+            text = caption
+        elif photo is not None:
+            media = await self._photo(photo, urgent=urgent)
+        messages = self._messages(text, choices, media, texts)
         if len(choices) > render.MAX_ROWS:
             await self.repo.save_pages(
-                phone=phone,
+                phone=address.identity,
                 list_key=render.list_key(choices),
                 language=language,
                 choices=[(c.label, c.payload) for c in choices],
                 now=self.clock(),
             )
-        last = None
         for message in messages:
             await self.bucket.acquire(urgent=urgent)
-            last = await self.api.send(phone, message)
-        return last
+            done.last_id = await self._send(address, message)
+            done.messages += 1
+        return done
+
+    def _messages(
+        self,
+        text: str,
+        choices: tuple[Choice, ...],
+        media: tuple[str, str, str] | None,
+        texts: render.ListTexts,
+    ) -> list[dict[str, Any]]:
+        if media is None:
+            return render.reply_messages(text, choices, texts)
+        kind, media_id, filename = media
+        if self.combine and choices:
+            # The file as the header of the buttons' message: one billed message, not two.
+            both = render.media_with_buttons(kind, media_id, filename, text, choices)
+            if both is not None:
+                return [both]
+        caption = text if render.width(text) <= render.MAX_CAPTION else ""
+        messages = [render.media_message(kind, media_id, filename, caption)]
+        if not caption and text:
+            messages += render.reply_messages(text, choices, texts)
+        elif choices:
+            messages.append(render.choices_message(texts.prompt, choices, texts))
+        return messages
+
+    async def _upload(self, document: Document, *, urgent: bool) -> tuple[str, str, str]:
+        plan = render.media_plan(document.mime_type)
+        if plan is None:
+            raise PermanentError(f"Meta takes no {document.mime_type} files")
+        upload_type, kind = plan
+        await self.bucket.acquire(urgent=urgent)
+        try:
+            media_id = await self.api.upload(document, upload_type)
+        except SendError as exc:
+            await self.learn(exc, None)
+            raise
+        return kind, media_id, document.filename
+
+    async def _photo(self, photo: str, *, urgent: bool) -> tuple[str, str, str] | None:
+        """An announcement's photo, uploaded once and then sent to everyone by its media id.
+        `wa:<id>`: a photo a librarian sent us on WhatsApp; anything else a file id of another
+        channel, fetched with photo_loader. None (the text goes alone) when it cannot be had."""
+        now = self.clock()
+        known = await self.repo.uploaded(source=photo, now=now)
+        if known is not None:
+            return "image", known, ""
+        try:
+            if photo.startswith(PHOTO_PREFIX):
+                image = await self.api.download(photo.removeprefix(PHOTO_PREFIX))
+            elif self.photo_loader is not None:
+                image = await self.photo_loader(photo)
+            else:
+                log.warning("photo %s cannot be fetched for WhatsApp; text sent alone", photo)
+                return None
+            kind, media_id, _ = await self._upload(image, urgent=urgent)
+        except (PermanentError, TransientError) as exc:
+            log.warning("photo %s not sent on WhatsApp: %s", photo, exc)
+            return None
+        await self.repo.remember_upload(source=photo, media_id=media_id, now=now)
+        return kind, media_id, ""
+
+    def _calendar_text(self, text: str, document: Document, language: str) -> str:
+        """A calendar file's caption also says what it holds, in words: a phone without a
+        calendar app that opens .ics files still shows the person what to note down."""
+        fields = _ics_fields(document.content)
+        start = fields.get("DTSTART")
+        if not fields.get("SUMMARY") or start is None:
+            return text
+        try:
+            moment = datetime.strptime(start, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            return text
+        summary = self.translator.text(
+            language,
+            "whatsapp.calendar_summary",
+            title=fields["SUMMARY"],
+            when=self.translator.when(language, moment),
+            place=fields.get("LOCATION", ""),
+        )
+        return f"{text}\n\n{summary}" if text else summary
 
     async def send_page(
-        self, phone: str, choices: tuple[Choice, ...], language: str, page: int
+        self, address: Address, choices: tuple[Choice, ...], language: str, page: int
     ) -> None:
         texts = self.list_texts(language, total=len(choices), page=page)
         await self.bucket.acquire(urgent=True)
-        await self.api.send(
-            phone, render.choices_message(texts.more_body, choices, texts, page=page)
+        await self._send(
+            address, render.choices_message(texts.more_body, choices, texts, page=page)
         )
         await self.repo.show_page(
-            phone=phone, list_key=render.list_key(choices), page=page, now=self.clock()
+            phone=address.identity, list_key=render.list_key(choices), page=page, now=self.clock()
         )
 
     def list_texts(self, language: str, *, total: int, page: int = 0) -> render.ListTexts:
@@ -360,6 +537,24 @@ class WhatsAppSender:
         )
 
 
+def _is_marketing(kind: str, template: WhatsAppTemplate | None) -> bool:
+    return template.marketing if template is not None else kind in MARKETING_KINDS
+
+
+def _ics_fields(content: bytes) -> dict[str, str]:
+    """SUMMARY, DTSTART, LOCATION… of a one-event calendar file (folded lines joined,
+    escapes undone)."""
+    text = content.decode("utf-8", "replace").replace("\r\n ", "").replace("\n ", "")
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        name, sep, value = line.partition(":")
+        if sep and name.isupper() and name not in fields:
+            fields[name] = (
+                value.replace("\\n", "\n").replace("\\,", ",").replace("\\;", ";")
+            ).replace("\\\\", "\\")
+    return fields
+
+
 class WhatsAppChannel:
     """The webhook side: verification, signature check, dedupe, receipts, dispatch."""
 
@@ -371,8 +566,10 @@ class WhatsAppChannel:
         storage: Storage,
         *,
         clock: Clock = utcnow,
+        photo_loader: PhotoLoader | None = None,
     ) -> None:
         self.settings = settings
+        self.photo_loader = photo_loader
         self.dispatcher = dispatcher
         self.translator = translator
         self.storage = storage
@@ -389,7 +586,12 @@ class WhatsAppChannel:
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
         api = GraphApi(self.settings, self._http)
         self._sender = WhatsAppSender(
-            self.settings, api, self.repo, self.translator, clock=self.clock
+            self.settings,
+            api,
+            self.repo,
+            self.translator,
+            clock=self.clock,
+            photo_loader=self.photo_loader,
         )
 
     async def close(self) -> None:
@@ -444,19 +646,24 @@ class WhatsAppChannel:
         return web.Response(text="ok")
 
     async def _process(self, payload: dict[str, Any]) -> None:
-        for value in _values(payload):
+        for field_name, value in _values(payload):
             # One Meta app can serve several numbers; another number's messages are not ours to
             # answer (we would answer from the wrong number).
             number_id = _get(value, "metadata", "phone_number_id")
             if number_id is not None and str(number_id) != self.settings.phone_number_id:
                 log.info("webhook for phone number id %s ignored", number_id)
                 continue
+            if field_name == "user_preferences":
+                for preference in _dicts(value.get("user_preferences")):
+                    await self._guarded(self._preference(preference))
+                continue
             # value["contacts"][].profile.name is deliberately not read: a name is personal data
             # and is only stored after consent, through the core's own flow.
+            user_ids = _contact_user_ids(value)
             for status in _dicts(value.get("statuses")):
                 await self._guarded(self._status(status))
             for message in _dicts(value.get("messages")):
-                await self._guarded(self._message(message))
+                await self._guarded(self._message(message, user_ids))
             for error in _dicts(value.get("errors")):
                 log.warning("WhatsApp reported an error: %s", error)
 
@@ -473,49 +680,167 @@ class WhatsAppChannel:
             return
         errors = _dicts(status.get("errors"))
         error = None
+        code: int | None = None
         if errors:
             first = errors[0]
+            code = first.get("code") if isinstance(first.get("code"), int) else None
             error = f"{first.get('code')} {first.get('title') or first.get('message') or ''}"
-        await self.repo.record_status(
+        now = self.clock()
+        failed = await self.repo.record_status(
             external_id=external_id,
             status=str(state),
-            at=_moment(status.get("timestamp"), self.clock()),
+            at=_moment(status.get("timestamp"), now),
             error=error.strip() if error else None,
         )
+        if state != "failed":
+            return
+        # The same error, reported after the send: the same treatment as if the send call had
+        # answered with it (see whatsapp_errors).
+        exc = send_error(code, f"failed after sending: {error or 'no reason given'}")
+        await self.sender.learn(exc, failed.recipient if failed else None)
+        if failed is None:
+            return  # a reply, not an outbox row: nothing waits to be sent again
+        rule = classify(code)
+        reason = str(exc)
+        if rule.action in (Action.RATE_LIMIT, Action.DEFER, Action.ACCOUNT):
+            due = now + timedelta(seconds=rule.seconds)
+            await self.repo.late_failure(
+                outbox_id=failed.id,
+                status="pending",
+                reason=reason,
+                at=now,
+                due_at=due,
+                count_attempt=False,
+            )
+        elif rule.action is Action.HOLD:
+            await self.repo.late_failure(outbox_id=failed.id, status="held", reason=reason, at=now)
+        elif rule.action is Action.UNREACHABLE:
+            await self.repo.late_failure(
+                outbox_id=failed.id, status="cancelled", reason="unreachable", at=now
+            )
+            await self.storage.outbox.mark_unreachable(
+                channel=CHANNEL, recipient=failed.recipient, resident_id=failed.resident_id
+            )
+        elif rule.action is Action.TRANSIENT and failed.attempts < _LATE_MAX_ATTEMPTS:
+            delay = min(_LATE_BACKOFF_BASE * 2 ** max(failed.attempts - 1, 0), _LATE_BACKOFF_CAP)
+            await self.repo.late_failure(
+                outbox_id=failed.id,
+                status="pending",
+                reason=reason,
+                at=now,
+                due_at=now + timedelta(seconds=delay),
+            )
+        else:
+            await self.repo.late_failure(
+                outbox_id=failed.id, status="failed", reason=reason, at=now
+            )
 
-    async def _message(self, message: dict[str, Any]) -> None:
+    async def _preference(self, preference: dict[str, Any]) -> None:
+        """user_preferences: the person stopped or resumed marketing messages in WhatsApp.
+        Only announcements stop; reminders and answers to them go on."""
+        if preference.get("category") != "marketing_messages":
+            return
+        value = preference.get("value")
+        if value not in ("stop", "resume"):
+            return
+        identity = await self._identity(preference.get("wa_id"), preference.get("user_id"))
+        if identity is None:
+            return
+        await self.repo.set_marketing(
+            identity=identity,
+            stopped=value == "stop",
+            at=_moment(preference.get("timestamp"), self.clock()),
+        )
+
+    async def _identity(self, wa_id: object, user_id: object) -> str | None:
+        phone = None
+        if isinstance(wa_id, str) and wa_id:
+            try:
+                phone = from_wa_id(wa_id)
+            except NotAPhoneNumber:
+                log.warning("WhatsApp sender with an odd number %r", wa_id)
+        uid = user_id if isinstance(user_id, str) and is_user_id(user_id) else None
+        if phone is None and uid is None:
+            return None
+        return await self.repo.resolve_identity(phone=phone, user_id=uid, now=self.clock())
+
+    async def _message(self, message: dict[str, Any], user_ids: dict[str, str]) -> None:
         message_id, sender, kind = message.get("id"), message.get("from"), message.get("type")
-        if not isinstance(message_id, str) or not isinstance(sender, str):
+        user_id = message.get("from_user_id")
+        if not isinstance(user_id, str) and isinstance(sender, str):
+            user_id = user_ids.get(sender)
+        if not isinstance(message_id, str) or not (
+            isinstance(sender, str) or isinstance(user_id, str)
+        ):
             log.warning("WhatsApp message without id or sender ignored")
             return
-        try:
-            phone = normalise_phone(sender)
-        except ValueError:
-            log.warning("WhatsApp message from %r (not a phone number) ignored", sender[:40])
-            return
         # Taken before the first await, so one person's messages are handled in arrival order.
-        async with self._turns.turn(phone):
+        async with self._turns.turn(str(sender if isinstance(sender, str) else user_id)):
             now = self.clock()
             if not await self.repo.claim_message(message_id=message_id, now=now):
                 log.info("duplicate WhatsApp message %s ignored", message_id)
                 return
-            if kind in _IGNORED_TYPES:
+            if kind == "system":
+                await self._system(message, sender, user_id)
+                return
+            identity = await self._identity(sender, user_id)
+            if identity is None:
+                log.warning("WhatsApp message %s with no usable sender ignored", message_id)
                 return
             await self.repo.record_inbound(
-                phone=phone, at=min(_moment(message.get("timestamp"), now), now)
+                phone=identity, at=min(_moment(message.get("timestamp"), now), now)
             )
-            await self._dispatch(phone, message)
+            if kind in _IGNORED_TYPES:
+                return
+            await self._dispatch(identity, message)
 
-    async def _dispatch(self, phone: str, message: dict[str, Any]) -> None:
-        hint = language_hint(phone)
+    async def _system(self, message: dict[str, Any], sender: object, user_id: object) -> None:
+        """user_changed_number / user_changed_user_id: the same person, new identifiers. Their
+        identity (and so their registrations, reminders and roles) stays the same."""
+        system = message.get("system")
+        if not isinstance(system, dict) or system.get("type") not in (
+            "user_changed_number",
+            "customer_changed_number",
+            "user_changed_user_id",
+        ):
+            return
+        old_phone = None
+        if isinstance(sender, str) and sender:
+            try:
+                old_phone = from_wa_id(sender)
+            except NotAPhoneNumber:
+                old_phone = None
+        new_phone = None
+        new_wa_id = system.get("wa_id") or system.get("new_wa_id")
+        if isinstance(new_wa_id, str | int) and str(new_wa_id):
+            try:
+                new_phone = from_wa_id(str(new_wa_id))
+            except NotAPhoneNumber:
+                new_phone = None
+        previous = system.get("previous_user_id")
+        old_user_id = previous if isinstance(previous, str) else user_id
+        new_user_id = system.get("user_id")
+        identity = await self.repo.change_number(
+            old_phone=old_phone,
+            old_user_id=old_user_id if isinstance(old_user_id, str) else None,
+            new_phone=new_phone,
+            new_user_id=new_user_id if isinstance(new_user_id, str) else None,
+            now=self.clock(),
+        )
+        log.info(
+            "WhatsApp %s: identity %s now reached at %s", system.get("type"), identity, new_phone
+        )
+
+    async def _dispatch(self, identity: str, message: dict[str, Any]) -> None:
+        hint = language_hint(identity)
         kind = message.get("type")
         incoming: Incoming
         if kind == "text":
             text = str(_get(message, "text", "body") or "")
-            if await self._typed_in_list(phone, text, hint):
+            if await self._typed_in_list(identity, text, hint):
                 return
             incoming = Incoming.from_text(
-                channel=CHANNEL, user_id=phone, text=text, language_hint=hint
+                channel=CHANNEL, user_id=identity, text=text, language_hint=hint
             )
         elif kind == "interactive":
             reply = _get(message, "interactive", "button_reply") or _get(
@@ -523,26 +848,37 @@ class WhatsAppChannel:
             )
             payload = reply.get("id") if isinstance(reply, dict) else None
             if not isinstance(payload, str) or not payload:
-                incoming = Incoming(CHANNEL, phone, media="interactive", language_hint=hint)
+                incoming = Incoming(CHANNEL, identity, media="interactive", language_hint=hint)
             elif payload.startswith(render.MORE_PREFIX):
-                await self._more(phone, payload, hint)
+                await self._more(identity, payload, hint)
                 return
             else:
-                incoming = Incoming(CHANNEL, phone, payload=payload, language_hint=hint)
+                incoming = Incoming(CHANNEL, identity, payload=payload, language_hint=hint)
         elif kind == "button":  # a quick-reply button of a template
             payload = _get(message, "button", "payload") or _get(message, "button", "text")
             if isinstance(payload, str) and payload:
-                incoming = Incoming(CHANNEL, phone, payload=payload, language_hint=hint)
+                incoming = Incoming(CHANNEL, identity, payload=payload, language_hint=hint)
             else:
-                incoming = Incoming(CHANNEL, phone, media="button", language_hint=hint)
+                incoming = Incoming(CHANNEL, identity, media="button", language_hint=hint)
+        elif kind == "image" and isinstance(_get(message, "image", "id"), str):
+            # A photo (a librarian's, for an announcement): the flows that take one get it as
+            # `wa:<media id>`; the sender fetches and re-uploads it when it goes out.
+            incoming = Incoming(
+                CHANNEL,
+                identity,
+                text=str(_get(message, "image", "caption") or "").strip(),
+                media="photo",
+                photo=PHOTO_PREFIX + str(_get(message, "image", "id")),
+                language_hint=hint,
+            )
         else:
-            incoming = Incoming(CHANNEL, phone, media=str(kind or "unknown"), language_hint=hint)
-        await self.dispatcher.handle(incoming, self._responder(phone, hint))
+            incoming = Incoming(CHANNEL, identity, media=str(kind or "unknown"), language_hint=hint)
+        await self.dispatcher.handle(incoming, self._responder(identity, hint))
 
-    async def _more(self, phone: str, payload: str, hint: str) -> None:
+    async def _more(self, identity: str, payload: str, hint: str) -> None:
         """The "Lainnya" row of a long list: show its next page, from the stored list."""
         key, _, page_text = payload.removeprefix(render.MORE_PREFIX).partition(":")
-        pages = await self.repo.load_pages(phone=phone)
+        pages = await self.repo.load_pages(phone=identity)
         choices = tuple(Choice(label, p) for label, p in pages.choices) if pages else ()
         page = int(page_text) if page_text.isdigit() else -1
         if (
@@ -552,12 +888,13 @@ class WhatsAppChannel:
             or not 0 < page < render.page_count(len(choices))
         ):
             # An old list: the core gives its usual "this menu has expired" answer.
-            stale = Incoming(CHANNEL, phone, payload="~more", language_hint=hint)
-            await self.dispatcher.handle(stale, self._responder(phone, hint))
+            stale = Incoming(CHANNEL, identity, payload="~more", language_hint=hint)
+            await self.dispatcher.handle(stale, self._responder(identity, hint))
             return
-        await self.sender.send_page(phone, choices, pages.language, page)
+        address = await self.repo.address(identity=identity)
+        await self.sender.send_page(address, choices, pages.language, page)
 
-    async def _typed_in_list(self, phone: str, text: str, hint: str) -> bool:
+    async def _typed_in_list(self, identity: str, text: str, hint: str) -> bool:
         """Typing in a paged list acts on what is on the screen, as tapping would: "Lainnya" /
         "More" (or the number of that row) shows the next page, and a row's number counted on
         the page shown picks that row. Only while that list is the last thing the bot offered;
@@ -566,10 +903,10 @@ class WhatsAppChannel:
         words = words_of(text)
         if not words or text.lstrip().startswith("/"):
             return False
-        pages = await self.repo.load_pages(phone=phone)
+        pages = await self.repo.load_pages(phone=identity)
         if pages is None:
             return False
-        session = await self.storage.sessions.load(channel=CHANNEL, external_id=phone)
+        session = await self.storage.sessions.load(channel=CHANNEL, external_id=identity)
         shown = session.state.get("choices")
         if not isinstance(shown, list) or [str(c[1]) for c in shown if c] != [
             payload for _, payload in pages.choices
@@ -583,59 +920,127 @@ class WhatsAppChannel:
             words_of(self.translator.text(lang, "whatsapp.more")) for lang in ("id", "en")
         }
         if more and (words in more_words or words == str(len(on_page) + 1)):
-            await self.sender.send_page(phone, choices, pages.language, pages.page + 1)
+            address = await self.repo.address(identity=identity)
+            await self.sender.send_page(address, choices, pages.language, pages.page + 1)
             return True
         if pages.page > 0 and words.isdigit() and 1 <= int(words) <= len(on_page):
             payload = on_page[int(words) - 1].payload
-            tapped = Incoming(CHANNEL, phone, payload=payload, language_hint=hint)
-            await self.dispatcher.handle(tapped, self._responder(phone, hint))
+            tapped = Incoming(CHANNEL, identity, payload=payload, language_hint=hint)
+            await self.dispatcher.handle(tapped, self._responder(identity, hint))
             return True
         return False
 
-    def _responder(self, phone: str, hint: str) -> Respond:
+    def _responder(self, identity: str, hint: str) -> Respond:
         async def respond(replies: list[Reply]) -> None:
-            language = await self._language(phone, hint)
+            language = await self._language(identity, hint)
+            address = await self.repo.address(identity=identity)
+            if self.sender.combine:
+                replies = combine_replies(replies)
+            failed: list[str] = []
             for index, reply in enumerate(replies):
                 try:
-                    await self.sender.deliver(
-                        phone, reply.text, reply.choices, reply.document, language, urgent=True
+                    done = await self.sender.deliver(
+                        address,
+                        reply.text,
+                        reply.choices,
+                        reply.document,
+                        language,
+                        photo=reply.photo,
+                        urgent=True,
                     )
-                except (TransientError, RateLimited) as exc:
-                    # Retrying here would hold up their next message: this reply and the ones
-                    # after it wait in the outbox instead (bot/delivery/replies.py).
-                    log.warning("could not answer %s on WhatsApp now: %s", phone, exc)
-                    if self.rescue is not None:
+                except SendError as exc:
+                    if self.rescue is not None and isinstance(exc, TransientError | RateLimited):
+                        # The platform blinked: this reply and the ones after it wait in the
+                        # outbox instead of being lost (bot/delivery/replies.py).
+                        log.warning("could not answer %s on WhatsApp now: %s", identity, exc)
                         for later in replies[index:]:
                             await self.rescue.keep(
-                                channel=CHANNEL, recipient=phone, reply=later, language=language
+                                channel=CHANNEL, recipient=identity, reply=later, language=language
                             )
-                    return
+                        return
+                    # The person is waiting, but retrying here would hold up their next message;
+                    # the rest of the answer still goes, and the error is in the log.
+                    log.warning("could not answer %s on WhatsApp: %s", identity, exc)
+                    if isinstance(exc, RateLimited):
+                        return  # nothing else would go through either
+                    failed.append(reply.document.filename if reply.document else "")
+                    continue
+                failed += done.failed_files
+            if failed:
+                files = ", ".join(name for name in failed if name)
+                key = "whatsapp.part_failed_files" if files else "whatsapp.part_failed"
+                try:
+                    await self.sender.deliver(
+                        address,
+                        self.translator.text(language, key, files=files),
+                        (),
+                        None,
+                        language,
+                        urgent=True,
+                    )
                 except SendError as exc:
-                    log.warning("could not answer %s on WhatsApp: %s", phone, exc)
-                    return
+                    log.warning("could not tell %s what failed: %s", identity, exc)
 
         return respond
 
-    async def _language(self, phone: str, hint: str) -> str:
+    async def _language(self, identity: str, hint: str) -> str:
         """The language the core just answered in, chosen the way the core chooses it."""
         session, resident = await self.storage.sessions.load_with_resident(
-            channel=CHANNEL, external_id=phone
+            channel=CHANNEL, external_id=identity
         )
         return choose_language(resident.language if resident else None, session.state, hint)
+
+
+def combine_replies(replies: list[Reply]) -> list[Reply]:
+    """Fewer billed messages: a plain text reply joins the reply after it when the two fit in
+    one WhatsApp message (4,096 characters, 1,024 when the next carries buttons or a file)."""
+    combined: list[Reply] = []
+    for reply in replies:
+        last = combined[-1] if combined else None
+        if (
+            last is not None
+            and not last.choices
+            and last.document is None
+            and last.photo is None
+            and last.text
+            and reply.text
+        ):
+            text = f"{last.text}\n\n{reply.text}"
+            rich = bool(reply.choices or reply.document or reply.photo)
+            limit = render.MAX_INTERACTIVE_BODY if rich else render.MAX_TEXT
+            if render.width(text) <= limit:
+                combined[-1] = Reply(
+                    text, reply.choices, reply.document, photo=reply.photo, edit=reply.edit
+                )
+                continue
+        combined.append(reply)
+    return combined
 
 
 def _dicts(value: object) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
-def _values(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """The `value` of every change of every entry (field "messages"), skipping anything odd."""
+def _values(payload: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(field, value) of every change of every entry we subscribe to ("messages",
+    "user_preferences"), skipping anything odd."""
     found = []
     for entry in _dicts(payload.get("entry")):
         for change in _dicts(entry.get("changes")):
             value = change.get("value")
-            if change.get("field", "messages") == "messages" and isinstance(value, dict):
-                found.append(value)
+            field_name = change.get("field", "messages")
+            if field_name in ("messages", "user_preferences") and isinstance(value, dict):
+                found.append((str(field_name), value))
+    return found
+
+
+def _contact_user_ids(value: dict[str, Any]) -> dict[str, str]:
+    """wa_id -> business-scoped user id, from the `contacts` beside the messages."""
+    found = {}
+    for contact in _dicts(value.get("contacts")):
+        wa_id, user_id = contact.get("wa_id"), contact.get("user_id")
+        if isinstance(wa_id, str) and isinstance(user_id, str):
+            found[wa_id] = user_id
     return found
 
 

@@ -25,6 +25,26 @@ MAX_ROW_TITLE = 24
 MAX_ROW_DESCRIPTION = 72
 MAX_LIST_BUTTON = 20
 MAX_CAPTION = 1024
+MAX_TEMPLATE_BODY = 1024  # the approved body with its parameters filled in
+
+# The media types Meta's upload accepts (Cloud API "supported media types"); anything else is
+# refused with "(#100) Param file must be a file with one of the following types".
+DOCUMENT_TYPES = frozenset(
+    {
+        "text/plain",
+        "application/pdf",
+        "application/vnd.ms-excel",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/msword",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.ms-powerpoint",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    }
+)
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})
+# Plain text under another name: uploaded as text/plain, keeping its own file name (.csv, .ics),
+# so the phone still opens it with the right app.
+PLAIN_TEXT_TYPES = frozenset({"text/csv", "text/calendar", "text/tab-separated-values"})
 # A long list shows nine choices and a tenth "more" row per page.
 PAGE_ROWS = MAX_ROWS - 1
 MORE_PREFIX = "~more:"
@@ -171,6 +191,57 @@ def reply_messages(text: str, choices: Sequence[Choice], texts: ListTexts) -> li
     return [*(text_message(p) for p in parts if p), choices_message(body, choices, texts)]
 
 
+def media_plan(mime_type: str) -> tuple[str, str] | None:
+    """(type to upload as, message type) for a file of `mime_type`, or None when Meta takes no
+    such file: images go as images (shown in the chat), the rest as documents."""
+    base = mime_type.split(";", 1)[0].strip().lower()
+    if base in IMAGE_TYPES:
+        return base, "image"
+    if base in DOCUMENT_TYPES:
+        return base, "document"
+    if base in PLAIN_TEXT_TYPES:
+        return "text/plain", "document"
+    return None
+
+
+def media_message(kind: str, media_id: str, filename: str, caption: str) -> dict[str, Any]:
+    """A document or image by media id, the text as its caption."""
+    if kind == "image":
+        image: dict[str, Any] = {"id": media_id}
+        if caption:
+            image["caption"] = clip(caption, MAX_CAPTION)
+        return {"type": "image", "image": image}
+    return document_message(media_id, filename, caption)
+
+
+def media_with_buttons(
+    kind: str, media_id: str, filename: str, body: str, choices: Sequence[Choice]
+) -> dict[str, Any] | None:
+    """One interactive message carrying the file as its header, the text as its body and up
+    to three reply buttons; one billed message instead of a file and a separate prompt. None
+    when it does not fit (more choices, a longer text, duplicate button titles)."""
+    titles = _button_titles(choices) if 0 < len(choices) <= MAX_BUTTONS else None
+    if titles is None or not body or width(body) > MAX_INTERACTIVE_BODY:
+        return None
+    header: dict[str, Any] = {"type": kind, kind: {"id": media_id}}
+    if kind == "document":
+        header["document"]["filename"] = filename
+    return {
+        "type": "interactive",
+        "interactive": {
+            "type": "button",
+            "header": header,
+            "body": {"text": body},
+            "action": {
+                "buttons": [
+                    {"type": "reply", "reply": {"id": c.payload, "title": title}}
+                    for c, title in zip(choices, titles, strict=True)
+                ]
+            },
+        },
+    }
+
+
 def document_message(media_id: str, filename: str, caption: str) -> dict[str, Any]:
     document: dict[str, Any] = {"id": media_id, "filename": filename}
     if caption:
@@ -183,14 +254,15 @@ def template_message(
     language_code: str,
     parameters: Sequence[str],
     button_payloads: Sequence[str] = (),
+    limits: Sequence[int] = (),
 ) -> dict[str, Any]:
+    """`limits[i]`: the most characters parameter i may have (cut with "…" beyond)."""
     components: list[dict[str, Any]] = []
     if parameters:
+        texts = [_template_text(p) for p in parameters]
+        texts = [clip(text, limits[i]) if i < len(limits) else text for i, text in enumerate(texts)]
         components.append(
-            {
-                "type": "body",
-                "parameters": [{"type": "text", "text": _template_text(p)} for p in parameters],
-            }
+            {"type": "body", "parameters": [{"type": "text", "text": t} for t in texts]}
         )
     for index, payload in enumerate(button_payloads):
         components.append(

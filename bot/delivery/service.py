@@ -48,7 +48,7 @@ class DeliveryService:
         self.storage = storage
         self.schedule = schedule or ScheduleSettings()
         self.worker = DeliveryWorker(storage, translator, senders, limiters, worker)
-        self.progress = BroadcastProgress(storage, translator, senders)
+        self.progress = BroadcastProgress(storage, translator, senders, limiters)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._sync_lock = asyncio.Lock()
 

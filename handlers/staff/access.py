@@ -25,7 +25,8 @@ PayloadHandler = Callable[[Context, str], Awaitable[None]]
 
 ADMIN = ("admin",)
 COORDINATORS = ("admin", "coordinator")
-LIBRARIANS = ("admin", "librarian")
+# What a librarian does for their library, admins and coordinators do within their scope.
+LIBRARIANS = ROLES
 ALL_STAFF = ROLES
 
 
@@ -49,11 +50,15 @@ async def event_in_reach(
 
 
 async def _role_for(ctx: Context, allowed: Collection[str]) -> tuple[StaffRole | None, bool]:
-    """(role, allowed?)"""
-    role = await ctx.storage.staff.role_of(
+    """(role, allowed?): the widest of the person's roles that the action allows (a librarian
+    who also coordinates acts as coordinator where coordinators may), else their widest role."""
+    held = await ctx.storage.staff.roles_of(
         channel=ctx.incoming.channel, external_id=ctx.incoming.user_id
     )
-    return role, role is not None and role.role in allowed
+    for role in held:
+        if role.role in allowed:
+            return role, True
+    return (held[0] if held else None), False
 
 
 async def _refused(ctx: Context, role: StaffRole | None, what: str, arg: str) -> None:
@@ -104,9 +109,8 @@ def payload(
             _end_staff_flow(ctx)
             expired(ctx)
             return
-        await ctx.storage.staff.record(
-            actor=role.actor, role=role.role, action=prefix, target=arg or None, now=ctx.now
-        )
+        # A tap is not recorded by itself (the log would fill with raw button payloads); the
+        # change it leads to records itself, in words, in the same transaction as the change.
         try:
             await handler(ctx, role, arg)
         except OutOfScope:

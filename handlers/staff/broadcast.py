@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from handlers.common import clip, expired, page_count, pager, parse_page
 from handlers.events import CATEGORIES
 from handlers.staff.access import OutOfScope
+from handlers.staff.nav import nav
 from handlers.staff.when import parse_local
 from handlers.types import Choice, Context, Reply, Translator
 from storage import Storage
@@ -87,7 +88,7 @@ async def _ask_audience(ctx: Context, role: StaffRole) -> None:
     choices.append(ctx.choice("staff.bc.aud_registrants", "bc:a:es:0"))
     choices.append(ctx.choice("staff.bc.aud_waitlist", "bc:a:ws:0"))
     choices.append(ctx.choice("staff.bc.cancel", "bc:x"))
-    ctx.say(ctx.t("staff.bc.ask_audience"), *choices)
+    ctx.say(ctx.t("staff.bc.ask_audience"), *choices, *nav(ctx))
 
 
 def check_audience(role: StaffRole, audience: Audience, event: Event | None = None) -> None:
@@ -116,7 +117,9 @@ async def audience_button(ctx: Context, role: StaffRole, arg: str) -> None:
     elif kind == "rs" and role.province_wide:
         regencies = await ctx.storage.libraries.regencies()
         ctx.say(
-            ctx.t("staff.bc.ask_regency"), *(Choice(r.name, f"bc:a:r:{r.code}") for r in regencies)
+            ctx.t("staff.bc.ask_regency"),
+            *(Choice(r.name, f"bc:a:r:{r.code}") for r in regencies),
+            *nav(ctx, "bc:aud"),
         )
         return
     elif kind == "r":
@@ -130,6 +133,7 @@ async def audience_button(ctx: Context, role: StaffRole, arg: str) -> None:
         ctx.say(
             ctx.t("staff.bc.ask_topic"),
             *(ctx.choice(f"events.category.{c}", f"bc:a:t:{c}") for c in CATEGORIES),
+            *nav(ctx, "bc:aud"),
         )
         return
     elif kind == "t" and value in CATEGORIES:
@@ -196,7 +200,11 @@ async def _pick_event(ctx: Context, role: StaffRole, kind: str, page_text: str) 
         for e in events
     ]
     choices += pager(ctx, page=page, total=total, page_size=size, payload=f"bc:a:{kind}:" + "{}")
-    ctx.say(ctx.t("staff.bc.ask_event", page=page + 1, pages=page_count(total, size)), *choices)
+    ctx.say(
+        ctx.t("staff.bc.ask_event", page=page + 1, pages=page_count(total, size)),
+        *choices,
+        *nav(ctx, "bc:aud"),
+    )
 
 
 async def describe_audience(ctx: Context, audience: Audience) -> str:
@@ -259,14 +267,15 @@ async def send_button(ctx: Context, role: StaffRole, arg: str) -> None:
     if arg == "x":
         for key in ("flow", "step", "draft"):
             ctx.session.state.pop(key, None)
-        ctx.say(ctx.t("staff.bc.cancelled"))
+        ctx.say(ctx.t("staff.bc.cancelled"), *nav(ctx))
+        return
+    if arg == "aud" and draft is not None and "text" in draft:
+        # Back to the audience question, from its sub-lists or from the preview.
+        ctx.session.state["step"] = "audience"
+        await _ask_audience(ctx, role)
         return
     if draft is None or "aud" not in draft:
         expired(ctx)
-        return
-    if arg == "aud":
-        ctx.session.state["step"] = "audience"
-        await _ask_audience(ctx, role)
         return
     if arg == "now":
         draft.pop("due", None)
@@ -369,7 +378,7 @@ async def _create(ctx: Context, role: StaffRole, draft: dict[str, object]) -> No
             now=ctx.now,
         )
     except EmptyAudience:
-        ctx.say(ctx.t("staff.bc.nobody"))
+        ctx.say(ctx.t("staff.bc.nobody"), *nav(ctx))
         return
     number = ctx.translator.number(ctx.language, broadcast.recipients)
     if broadcast.status == "scheduled":
@@ -378,11 +387,13 @@ async def _create(ctx: Context, role: StaffRole, draft: dict[str, object]) -> No
                 "staff.bc.scheduled", id=broadcast.id, count=number, when=ctx.when(broadcast.due_at)
             ),
             ctx.choice("staff.bc.view", f"bc:v:{broadcast.id}"),
+            *nav(ctx),
         )
     else:
         ctx.say(
             ctx.t("staff.bc.queued", id=broadcast.id, count=number),
             ctx.choice("staff.bc.view", f"bc:v:{broadcast.id}"),
+            *nav(ctx),
         )
 
 
@@ -409,7 +420,7 @@ async def _mine_page(ctx: Context, role: StaffRole, page: int) -> None:
         author=role.actor, offset=page * size, limit=size
     )
     if not items:
-        ctx.say(ctx.t("staff.bc.mine_none"))
+        ctx.say(ctx.t("staff.bc.mine_none"), *nav(ctx))
         return
     lines = [ctx.t("staff.bc.mine_title", page=page + 1, pages=page_count(total, size))]
     choices = []
@@ -417,7 +428,7 @@ async def _mine_page(ctx: Context, role: StaffRole, page: int) -> None:
         lines.append(await _summary(ctx, item))
         choices.append(Choice(clip(f"#{item.id} {item.text}", 40), f"bc:v:{item.id}"))
     choices += pager(ctx, page=page, total=total, page_size=size, payload="bcm:{}")
-    ctx.say("\n\n".join(lines), *choices)
+    ctx.say("\n\n".join(lines), *choices, *nav(ctx))
 
 
 async def _summary(ctx: Context, item: Broadcast) -> str:
@@ -488,6 +499,7 @@ async def manage_button(ctx: Context, role: StaffRole, arg: str) -> None:
             ctx.t("staff.bc.cancel_confirm", id=item.id),
             ctx.choice("staff.bc.yes_cancel", f"bc:cy:{item.id}"),
             ctx.choice("staff.bc.keep", f"bc:v:{item.id}"),
+            *nav(ctx, "bcm:0"),
         )
         return
     if action == "cy":
@@ -496,14 +508,15 @@ async def manage_button(ctx: Context, role: StaffRole, arg: str) -> None:
                 broadcast_id=item.id, actor=role.actor, role=role.role, now=ctx.now
             )
         except NotCancellable:
-            ctx.say(ctx.t("staff.bc.not_cancellable", id=item.id))
+            ctx.say(ctx.t("staff.bc.not_cancellable", id=item.id), *nav(ctx, "bcm:0"))
             return
         ctx.say(
             ctx.t(
                 "staff.bc.cancelled_one",
                 id=item.id,
                 count=ctx.translator.number(ctx.language, stopped),
-            )
+            ),
+            *nav(ctx, "bcm:0"),
         )
         return
     expired(ctx)
@@ -516,6 +529,7 @@ async def progress_reply(ctx: Context, broadcast_id: int, *, edit: bool) -> Repl
     choices = [ctx.choice("staff.bc.refresh", f"bc:v:{item.id}")]
     if item.status in ("scheduled", "running"):
         choices.append(ctx.choice("staff.bc.cancel_this", f"bc:c:{item.id}"))
+    choices += nav(ctx, "bcm:0")
     return Reply(text, tuple(choices), edit=edit)
 
 

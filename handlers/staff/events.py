@@ -7,27 +7,31 @@ Create (flow "nev"; every answer checked, /batal at any step):
       ─> registration deadline (or "-"; before the start) ─> questions (toggles)
       ─> save as draft | save and open registration
 
-Manage: pick an event of one's library ─> details with the check-in code ─> open / close
-registration, mark finished, cancel (with an optional message to registrants), or edit the time,
-place, capacity, deadline or questions (flow "sev", one typed answer per field). Time changes and
-cancellations go through the registrations repository, which tells the registrants.
+Admins and coordinators create for a library in their scope: the flow starts by asking which
+(regency, then library). The review offers a button per field to fix just that one.
+
+Manage: pick an event in one's scope ─> details with the check-in code ─> open / close
+registration, mark finished, cancel (handlers/staff/event_cancel.py: confirmed, with or without
+a note; restorable until the start), or edit the time, place, capacity, deadline or questions
+(flow "sev", one typed answer per field). A new time or place is shown old → new and confirmed
+before registrants are told.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from handlers.common import clip, expired, page_count, pager, parse_page
+from handlers.common import clip, expired, page_count, pager, parse_page, typed_choice
 from handlers.events import CATEGORIES
+from handlers.staff import event_cancel
 from handlers.staff.access import event_in_reach
-from handlers.staff.broadcast import resident_text
+from handlers.staff.answers import yes_no
+from handlers.staff.nav import nav
 from handlers.staff.when import parse_local, parse_local_range
 from handlers.types import Choice, Context
-from storage.broadcasts import Audience, EmptyAudience
+from storage.errors import NotFound
 from storage.models import Event
 from storage.registrations import EventCancelled, RegistrationClosed
 from storage.staff import StaffRole
@@ -42,6 +46,9 @@ PLACE_MAX = 120
 CAPACITY_MAX = 5000
 MAX_DAYS_AHEAD = 365
 SKIP = {"-", "lewati", "skip"}
+UNLIMITED = {"-", "tanpa batas", "tak terbatas", "tidak terbatas", "unlimited", "no limit"}
+# Fields the review can send one back to, in the order the flow asks them.
+FIX_FIELDS = ("title", "category", "description", "place", "when", "capacity", "deadline")
 
 
 def _end(ctx: Context) -> None:
@@ -55,50 +62,96 @@ def _draft(ctx: Context, flow: str) -> dict[str, Any] | None:
 
 
 async def managed_event(ctx: Context, role: StaffRole, value: str) -> Event | None:
-    """The event named by a button, if it exists; OutOfScope if the role does not manage it."""
-    return await event_in_reach(ctx, value, lambda event: role.manages_library(event.library_id))
+    """The event named by a button, if it exists; OutOfScope if the role does not manage it (a
+    librarian: their library's; a coordinator: their regency's; an admin: any)."""
+    return await event_in_reach(ctx, value, role.covers_event)
 
 
 # --- create ---------------------------------------------------------------------------------
 
 
 async def new(ctx: Context, role: StaffRole) -> None:
-    if role.library_id is None:
-        ctx.say(ctx.t("staff.ev.librarians_only"))
+    if role.library_id is not None:
+        _start_new(ctx, role.library_id, role.library_name or "")
         return
-    ctx.session.state.update(flow=NEW, step="title", draft={"questions": []})
-    ctx.say(ctx.t("staff.ev.ask_title", library=role.library_name, limit=TITLE_MAX))
+    ctx.session.state.update(flow=NEW, step="library", draft={"questions": []})
+    if role.regency is not None:
+        await _ask_library(ctx, role, role.regency)
+        return
+    regencies = await ctx.storage.libraries.regencies()
+    ctx.say(
+        ctx.t("staff_safety.new.ask_regency"),
+        *(Choice(r.name, f"nev:lr:{r.code}") for r in regencies),
+        *nav(ctx),
+    )
+
+
+async def _ask_library(ctx: Context, role: StaffRole, regency: str) -> None:
+    if not role.covers_regency(regency):
+        expired(ctx)
+        return
+    libraries = await ctx.storage.libraries.in_regency(regency_code=regency)
+    if not libraries:
+        ctx.say(ctx.t("staff.roles.no_library"), *nav(ctx))
+        return
+    ctx.say(
+        ctx.t("staff_safety.new.ask_library"),
+        *(Choice(clip(lib.name, 60), f"nev:lib:{lib.id}") for lib in libraries),
+        *nav(ctx),
+    )
+
+
+def _start_new(ctx: Context, library_id: int, library_name: str) -> None:
+    ctx.session.state.update(
+        flow=NEW,
+        step="title",
+        draft={"questions": [], "library": library_id, "library_name": library_name},
+    )
+    ctx.say(ctx.t("staff.ev.ask_title", library=library_name, limit=TITLE_MAX))
+
+
+def _after(ctx: Context, draft: dict[str, Any], step: str) -> bool:
+    """Fixing one field from the review: go back to it instead of on. True when it did."""
+    if not draft.pop("fixing", False):
+        return False
+    ctx.session.state["step"] = "confirm"
+    _review(ctx, draft)
+    return True
 
 
 async def new_typed(ctx: Context, role: StaffRole) -> None:
     draft = _draft(ctx, NEW)
-    if draft is None or role.library_id is None:
+    if draft is None or "library" not in draft:
         expired(ctx)
         return
     text = " ".join(ctx.incoming.text.split())
     step = ctx.session.step
+    library_name = str(draft.get("library_name") or "")
     if step == "title":
         if not TITLE_MIN <= len(text) <= TITLE_MAX:
             ctx.say(ctx.t("staff.ev.bad_length", min=TITLE_MIN, max=TITLE_MAX))
             return
         draft["title"] = text
+        if _after(ctx, draft, step):
+            return
         ctx.session.state["step"] = "category"
-        ctx.say(
-            ctx.t("staff.ev.ask_category"),
-            *(ctx.choice(f"events.category.{c}", f"nev:c:{c}") for c in CATEGORIES),
-        )
+        _ask_category(ctx)
     elif step == "description":
         if len(text) > DESCRIPTION_MAX:
             ctx.say(ctx.t("staff.ev.bad_length", min=0, max=DESCRIPTION_MAX))
             return
         draft["description"] = "" if text.casefold() in SKIP else ctx.incoming.text.strip()
+        if _after(ctx, draft, step):
+            return
         ctx.session.state["step"] = "place"
-        ctx.say(ctx.t("staff.ev.ask_place", library=role.library_name))
+        ctx.say(ctx.t("staff.ev.ask_place", library=library_name))
     elif step == "place":
         if len(text) > PLACE_MAX:
             ctx.say(ctx.t("staff.ev.bad_length", min=0, max=PLACE_MAX))
             return
         draft["place"] = None if text.casefold() in SKIP else text
+        if _after(ctx, draft, step):
+            return
         ctx.session.state["step"] = "when"
         ctx.say(ctx.t("staff.ev.ask_when", example=_example(ctx)))
     elif step == "when":
@@ -106,13 +159,29 @@ async def new_typed(ctx: Context, role: StaffRole) -> None:
         if span is None:
             return
         draft["starts_at"], draft["ends_at"] = span[0].isoformat(), span[1].isoformat()
-        ctx.session.state["step"] = "capacity"
-        ctx.say(ctx.t("staff.ev.ask_capacity", max=CAPACITY_MAX))
-    elif step == "capacity":
-        capacity = _read_capacity(ctx, text)
-        if capacity is None:
+        deadline = draft.get("deadline")
+        if deadline and datetime.fromisoformat(deadline) >= span[0]:
+            # A new start before the deadline already given: ask the deadline again.
+            draft.pop("fixing", None)
+            draft["fixing"] = True
+            ctx.session.state["step"] = "deadline"
+            ctx.say(ctx.t("staff.ev.deadline_range"))
+            ctx.say(ctx.t("staff.ev.ask_deadline", example=_example(ctx, time_only=False)))
             return
-        draft["capacity"] = capacity
+        if _after(ctx, draft, step):
+            return
+        ctx.session.state["step"] = "capacity"
+        _ask_capacity(ctx, None)
+    elif step == "capacity":
+        if text.casefold() in UNLIMITED:
+            draft["capacity"] = None
+        else:
+            capacity = _read_capacity(ctx, text)
+            if capacity is None:
+                return
+            draft["capacity"] = capacity
+        if _after(ctx, draft, step):
+            return
         ctx.session.state["step"] = "deadline"
         ctx.say(ctx.t("staff.ev.ask_deadline", example=_example(ctx, time_only=False)))
     elif step == "deadline":
@@ -123,10 +192,29 @@ async def new_typed(ctx: Context, role: StaffRole) -> None:
             if deadline is None:
                 return
             draft["deadline"] = deadline.isoformat()
+        if _after(ctx, draft, step):
+            return
         ctx.session.state["step"] = "questions"
         _ask_questions(ctx, draft["questions"], "nev:q")
     else:
         expired(ctx)
+
+
+def _ask_category(ctx: Context) -> None:
+    ctx.say(
+        ctx.t("staff.ev.ask_category"),
+        *(ctx.choice(f"events.category.{c}", f"nev:c:{c}") for c in CATEGORIES),
+    )
+
+
+def _ask_capacity(ctx: Context, current: int | None, *, editing: bool = False) -> None:
+    """The seat question with an "unlimited" button; when editing, the current number."""
+    text = ctx.t("staff.ev.ask_capacity", max=CAPACITY_MAX)
+    if editing:
+        shown = ctx.translator.number(ctx.language, current) if current is not None else "∞"
+        text = ctx.t("staff_safety.edit.capacity_now", capacity=shown) + "\n" + text
+    payload = "sev:cu" if editing else "nev:cu"
+    ctx.say(text, ctx.choice("staff_safety.new.unlimited", payload))
 
 
 def _start(draft: dict[str, Any]) -> datetime:
@@ -168,7 +256,8 @@ def _read_deadline(ctx: Context, text: str, starts_at: datetime) -> datetime | N
     if deadline is None:
         ctx.say(ctx.t("staff.ev.deadline_invalid", example=_example(ctx, time_only=False)))
         return None
-    if deadline <= ctx.now or deadline > starts_at:
+    # Registration closing at the very start leaves nobody time to come: strictly before.
+    if deadline <= ctx.now or deadline >= starts_at:
         ctx.say(ctx.t("staff.ev.deadline_range"))
         return None
     return deadline
@@ -191,15 +280,24 @@ def _ask_questions(ctx: Context, chosen: list[str], prefix: str) -> None:
 
 
 async def new_button(ctx: Context, role: StaffRole, arg: str) -> None:
-    """nev:c:<category> | nev:q:<question | done> | nev:save:<draft | open>"""
+    """nev:lr:<regency> | nev:lib:<library> | nev:c:<category> | nev:cu (unlimited seats)
+    | nev:q:<question | done> | nev:fix:<field> | nev:save:<draft | open>"""
     draft = _draft(ctx, NEW)
-    if draft is None or role.library_id is None:
+    if draft is None:
         expired(ctx)
         return
     action, _, value = arg.partition(":")
     step = ctx.session.step
+    if step == "library" and action in ("lr", "lib"):
+        await _library_button(ctx, role, action, value)
+        return
+    if "library" not in draft:
+        expired(ctx)
+        return
     if action == "c" and step == "category" and value in CATEGORIES:
         draft["category"] = value
+        if _after(ctx, draft, step):
+            return
         ctx.session.state["step"] = "description"
         ctx.say(ctx.t("staff.ev.ask_description", max=DESCRIPTION_MAX))
         return
@@ -208,26 +306,37 @@ async def new_button(ctx: Context, role: StaffRole, arg: str) -> None:
         _toggle(chosen, value)
         _ask_questions(ctx, chosen, "nev:q")
         return
+    if action == "cu" and step == "capacity":
+        draft["capacity"] = None
+        if _after(ctx, draft, step):
+            return
+        ctx.session.state["step"] = "deadline"
+        ctx.say(ctx.t("staff.ev.ask_deadline", example=_example(ctx, time_only=False)))
+        return
     if action == "q" and step == "questions" and value == "done":
         ctx.session.state["step"] = "confirm"
-        ctx.say(
-            _summary(ctx, draft, role.library_name or ""),
-            ctx.choice("staff.ev.save_open", "nev:save:open"),
-            ctx.choice("staff.ev.save_draft", "nev:save:draft"),
-            ctx.choice("staff.bc.cancel", "batal"),
-        )
+        _review(ctx, draft)
+        return
+    if action == "fix" and step == "confirm" and value in FIX_FIELDS:
+        draft["fixing"] = True
+        ctx.session.state["step"] = value
+        _ask_again(ctx, draft, value)
         return
     if action == "save" and step == "confirm" and value in ("open", "draft"):
+        library = int(draft["library"])
+        if not await _library_in_scope(ctx, role, library):
+            expired(ctx)
+            return
         event_id = await ctx.storage.staff_events.create(
             NewEvent(
-                library_id=role.library_id,
+                library_id=library,
                 title=draft["title"],
                 category=draft["category"],
                 description=draft.get("description") or "",
                 place=draft.get("place"),
                 starts_at=datetime.fromisoformat(draft["starts_at"]),
                 ends_at=datetime.fromisoformat(draft["ends_at"]),
-                capacity=int(draft["capacity"]),
+                capacity=None if draft.get("capacity") is None else int(draft["capacity"]),
                 registration_closes_at=(
                     datetime.fromisoformat(draft["deadline"]) if draft.get("deadline") else None
                 ),
@@ -245,6 +354,60 @@ async def new_button(ctx: Context, role: StaffRole, arg: str) -> None:
     expired(ctx)
 
 
+async def _library_in_scope(ctx: Context, role: StaffRole, library_id: int) -> bool:
+    try:
+        library = await ctx.storage.libraries.get(library_id=library_id)
+    except NotFound:
+        return False
+    if role.role == "librarian":
+        return role.library_id == library_id
+    return role.covers_regency(library.regency_code)
+
+
+async def _library_button(ctx: Context, role: StaffRole, action: str, value: str) -> None:
+    if action == "lr":
+        codes = {r.code for r in await ctx.storage.libraries.regencies()}
+        if value not in codes:
+            expired(ctx)
+            return
+        await _ask_library(ctx, role, value)
+        return
+    if not value.isdigit() or not await _library_in_scope(ctx, role, int(value)):
+        expired(ctx)
+        return
+    library = await ctx.storage.libraries.get(library_id=int(value))
+    _start_new(ctx, library.id, library.name)
+
+
+def _review(ctx: Context, draft: dict[str, Any]) -> None:
+    """The summary with save buttons and one button per field to fix only that one."""
+    ctx.say(
+        _summary(ctx, draft, str(draft.get("library_name") or "")),
+        ctx.choice("staff.ev.save_open", "nev:save:open"),
+        ctx.choice("staff.ev.save_draft", "nev:save:draft"),
+        *(ctx.choice(f"staff_safety.fix.{field}", f"nev:fix:{field}") for field in FIX_FIELDS),
+        ctx.choice("staff.bc.cancel", "batal"),
+    )
+
+
+def _ask_again(ctx: Context, draft: dict[str, Any], field: str) -> None:
+    library = str(draft.get("library_name") or "")
+    if field == "title":
+        ctx.say(ctx.t("staff.ev.ask_title", library=library, limit=TITLE_MAX))
+    elif field == "category":
+        _ask_category(ctx)
+    elif field == "description":
+        ctx.say(ctx.t("staff.ev.ask_description", max=DESCRIPTION_MAX))
+    elif field == "place":
+        ctx.say(ctx.t("staff.ev.ask_place", library=library))
+    elif field == "when":
+        ctx.say(ctx.t("staff.ev.ask_when", example=_example(ctx)))
+    elif field == "capacity":
+        _ask_capacity(ctx, None)
+    else:
+        ctx.say(ctx.t("staff.ev.ask_deadline", example=_example(ctx, time_only=False)))
+
+
 def _summary(ctx: Context, draft: dict[str, Any], library: str) -> str:
     questions = ", ".join(ctx.t(f"staff.ev.question.{q}") for q in draft["questions"]) or "-"
     deadline = ctx.when(datetime.fromisoformat(draft["deadline"])) if draft.get("deadline") else "-"
@@ -256,7 +419,11 @@ def _summary(ctx: Context, draft: dict[str, Any], library: str) -> str:
         place=draft.get("place") or library,
         when=ctx.when(datetime.fromisoformat(draft["starts_at"])),
         ends=ctx.when(datetime.fromisoformat(draft["ends_at"])),
-        capacity=draft["capacity"],
+        capacity=(
+            ctx.t("staff_safety.new.unlimited_short")
+            if draft.get("capacity") is None
+            else draft["capacity"]
+        ),
         deadline=deadline,
         questions=questions,
         description=draft.get("description") or "-",
@@ -278,11 +445,15 @@ async def pick_event(ctx: Context, role: StaffRole, *, page: int, target: str, p
         role=role, now=ctx.now, offset=page * size, limit=size
     )
     if not events:
-        ctx.say(ctx.t("staff.events.none"))
+        ctx.say(ctx.t("staff.events.none"), *nav(ctx))
         return
     choices = [event_choice(ctx, e, target.format(e.id)) for e in events]
     choices += pager(ctx, page=page, total=total, page_size=size, payload=pages)
-    ctx.say(ctx.t("staff.ev.pick", page=page + 1, pages=page_count(total, size)), *choices)
+    ctx.say(
+        ctx.t("staff.ev.pick", page=page + 1, pages=page_count(total, size)),
+        *choices,
+        *nav(ctx),
+    )
 
 
 def event_choice(ctx: Context, event: Event, payload: str) -> Choice:
@@ -321,12 +492,15 @@ async def _show(ctx: Context, role: StaffRole, event: Event) -> None:
             # Only once it has begun: "finished" ends check-in and counts the no-shows.
             choices.append(ctx.choice("staff.ev.finish", f"sev:f:{event.id}"))
         choices.append(ctx.choice("staff.ev.cancel", f"sev:x:{event.id}"))
+    if event_cancel.restorable(ctx, event):
+        choices.append(ctx.choice("staff_safety.restore.button", f"sev:r:{event.id}"))
     choices.append(ctx.choice("staff.ev.registrants", f"spe:e:{event.id}:0"))
-    ctx.say(text, *choices)
+    ctx.say(text, *choices, *nav(ctx, "sev:l:0"))
 
 
 async def manage_button(ctx: Context, role: StaffRole, arg: str) -> None:
-    """sev:l:<page> | e | o | c | f | x | xn:<id> (cancel without a message) | ed:<id>:<field>
+    """sev:l:<page> | e | o | c | cc (close, confirmed) | f | x | xm | xn | xy | k (keep) | r | ry
+    | ed:<id>:<field> | cy (save the confirmed change) | cu (unlimited seats)
     | q:<id>:<question>"""
     action, _, rest = arg.partition(":")
     if action == "l":
@@ -335,39 +509,22 @@ async def manage_button(ctx: Context, role: StaffRole, arg: str) -> None:
         except ValueError:
             expired(ctx)
         return
+    if action == "cu":
+        await _unlimited(ctx, role)
+        return
     value, _, extra = rest.partition(":")
     event = await managed_event(ctx, role, value)
     if event is None:
         expired(ctx)
         return
     try:
-        if action == "e":
-            await _show(ctx, role, event)
-        elif action == "o":
-            await ctx.storage.registrations.open_event(
-                event_id=event.id, closes_at=event.registration_closes_at
-            )
-            await _changed(ctx, role, event, "event.open")
-        elif action == "c":
-            await ctx.storage.registrations.close_event(event_id=event.id)
-            await _changed(ctx, role, event, "event.close")
-        elif action == "f" and ctx.now >= event.starts_at:
-            await ctx.storage.registrations.finish_event(event_id=event.id)
-            await _changed(ctx, role, event, "event.finish")
-        elif action == "x" and event.status not in ("cancelled", "finished"):
-            ctx.session.state.update(flow=EDIT, step="cancel_note", draft={"event": event.id})
-            ctx.say(
-                ctx.t("staff.ev.cancel_ask", title=event.title),
-                ctx.choice("staff.ev.cancel_without_note", f"sev:xn:{event.id}"),
-                ctx.choice("staff.ev.keep", f"sev:e:{event.id}"),
-            )
-        elif action == "xn" and _draft(ctx, EDIT) is not None:
-            await _cancel_event(ctx, role, event, note=None)
-        elif action == "ed" and extra in ("time", "place", "capacity", "deadline"):
+        if await _lifecycle(ctx, role, event, action):
+            return
+        if action == "ed" and extra in ("time", "place", "capacity", "deadline"):
             ctx.session.state.update(
                 flow=EDIT, step="field", draft={"event": event.id, "field": extra}
             )
-            ctx.say(_edit_prompt(ctx, extra))
+            _edit_prompt(ctx, event, extra)
         elif action == "ed" and extra == "questions":
             ctx.session.state.update(flow=EDIT, step="questions", draft={"event": event.id})
             _ask_questions(ctx, list(event.questions), f"sev:q:{event.id}")
@@ -386,10 +543,59 @@ async def manage_button(ctx: Context, role: StaffRole, arg: str) -> None:
         elif action == "q" and extra == "done":
             _end(ctx)
             await _show(ctx, role, await ctx.storage.events.get(event_id=event.id))
+        elif action == "cy" and _pending_change(ctx, event) is not None:
+            await _apply_change(ctx, role, event)
         else:
             expired(ctx)
     except (RegistrationClosed, EventCancelled):
         ctx.say(ctx.t("staff.ev.not_now", status=ctx.t(f"staff.ev.status.{event.status}")))
+
+
+async def _lifecycle(ctx: Context, role: StaffRole, event: Event, action: str) -> bool:
+    """Showing, opening, closing, finishing, cancelling and restoring; True when handled."""
+    if action == "e":
+        if ctx.session.flow == EDIT:
+            _end(ctx)  # leaving a half-done change by going back to the event
+        await _show(ctx, role, event)
+    elif action == "o":
+        await ctx.storage.registrations.open_event(
+            event_id=event.id, closes_at=event.registration_closes_at
+        )
+        await _changed(ctx, role, event, "event.open")
+    elif action == "c" and event.status == "open":
+        # Residents who wanted to register are turned away: ask first.
+        ctx.say(
+            ctx.t("staff_safety.close.ask", title=event.title),
+            ctx.choice("staff_safety.close.yes", f"sev:cc:{event.id}"),
+            *nav(ctx, f"sev:e:{event.id}"),
+        )
+    elif action == "cc":
+        await ctx.storage.registrations.close_event(event_id=event.id)
+        await _changed(ctx, role, event, "event.close")
+    elif action == "f" and ctx.now >= event.starts_at:
+        await ctx.storage.registrations.finish_event(event_id=event.id)
+        await _changed(ctx, role, event, "event.finish")
+    elif action == "x" and event.status not in ("cancelled", "finished"):
+        await event_cancel.ask(ctx, event)
+    elif action == "xm" and event.status not in ("cancelled", "finished"):
+        event_cancel.ask_note(ctx, event)
+    elif action == "xn" and ctx.session.flow == EDIT and ctx.session.step == "cancel_choice":
+        event_cancel.confirm(ctx, event, None)
+    elif action == "xy":
+        if not await event_cancel.do_cancel(ctx, role, event):
+            return False
+        await _show(ctx, role, await ctx.storage.events.get(event_id=event.id))
+    elif action == "k":
+        await event_cancel.keep(ctx, event)
+        await _show(ctx, role, event)
+    elif action == "r":
+        await event_cancel.ask_restore(ctx, event)
+    elif action == "ry" and event.status == "cancelled":
+        await event_cancel.do_restore(ctx, role, event)
+        await _show(ctx, role, await ctx.storage.events.get(event_id=event.id))
+    else:
+        return False
+    return True
 
 
 async def _changed(ctx: Context, role: StaffRole, event: Event, action: str) -> None:
@@ -399,18 +605,105 @@ async def _changed(ctx: Context, role: StaffRole, event: Event, action: str) -> 
     await _show(ctx, role, await ctx.storage.events.get(event_id=event.id))
 
 
-def _edit_prompt(ctx: Context, field: str) -> str:
+def _edit_prompt(ctx: Context, event: Event, field: str) -> None:
+    back = nav(ctx, f"sev:k:{event.id}")
     if field == "time":
-        return ctx.t("staff.ev.ask_when", example=_example(ctx))
-    if field == "place":
-        return ctx.t("staff.ev.ask_new_place", max=PLACE_MAX)
-    if field == "capacity":
-        return ctx.t("staff.ev.ask_capacity", max=CAPACITY_MAX)
-    return ctx.t("staff.ev.ask_deadline", example=_example(ctx, time_only=False))
+        now = ctx.t("staff_safety.edit.time_now", when=ctx.when(event.starts_at))
+        ctx.say(now + "\n" + ctx.t("staff.ev.ask_when", example=_example(ctx)), *back)
+    elif field == "place":
+        now = ctx.t("staff_safety.edit.place_now", place=event.place or event.library_name)
+        ctx.say(now + "\n" + ctx.t("staff.ev.ask_new_place", max=PLACE_MAX), *back)
+    elif field == "capacity":
+        _ask_capacity(ctx, event.capacity, editing=True)
+    else:
+        ctx.say(ctx.t("staff.ev.ask_deadline", example=_example(ctx, time_only=False)), *back)
+
+
+def _pending_change(ctx: Context, event: Event) -> dict[str, Any] | None:
+    draft = _draft(ctx, EDIT)
+    if (
+        draft is None
+        or ctx.session.step != "confirm_change"
+        or draft.get("event") != event.id
+        or "new" not in draft
+    ):
+        return None
+    return draft
+
+
+async def _confirm_change(ctx: Context, event: Event, field: str, new: Any) -> None:
+    """Old → new and how many people will be told, before anything is saved."""
+    draft = ctx.session.state["draft"]
+    draft["new"] = new
+    ctx.session.state["step"] = "confirm_change"
+    counts = await ctx.storage.staff_events.counts(event_id=event.id, now=ctx.now)
+    told = counts.confirmed + counts.waitlisted
+    if field == "time":
+        old_text = ctx.when(event.starts_at)
+        new_text = ctx.when(datetime.fromisoformat(new[0]))
+    else:
+        old_text, new_text = event.place or event.library_name, str(new)
+    ctx.say(
+        ctx.t(
+            f"staff_safety.edit.confirm_{field}",
+            title=event.title,
+            old=old_text,
+            new=new_text,
+            count=told,
+        ),
+        ctx.choice("staff_safety.edit.yes", f"sev:cy:{event.id}"),
+        ctx.choice("staff_safety.edit.again", f"sev:ed:{event.id}:{field}"),
+        ctx.choice("staff_safety.edit.keep", f"sev:k:{event.id}"),
+    )
+
+
+async def _apply_change(ctx: Context, role: StaffRole, event: Event) -> None:
+    draft = _pending_change(ctx, event) or {}
+    field, new = draft.get("field"), draft.get("new")
+    _end(ctx)
+    if field == "time" and isinstance(new, list):
+        starts, ends = datetime.fromisoformat(new[0]), datetime.fromisoformat(new[1])
+        if starts <= ctx.now:
+            ctx.say(ctx.t("staff.ev.when_past", example=_example(ctx)))
+            return
+        result = await ctx.storage.registrations.reschedule_event(
+            event_id=event.id, starts_at=starts, ends_at=ends, now=ctx.now
+        )
+        await ctx.storage.staff.record(
+            actor=role.actor,
+            role=role.role,
+            action="event.time",
+            target=f"event:{event.id}",
+            detail=f"{event.starts_at.isoformat()} -> {starts.isoformat()}; {result.notified} told",
+            now=ctx.now,
+        )
+        ctx.say(ctx.t("staff.ev.rescheduled", count=result.notified))
+    elif field == "place" and isinstance(new, str):
+        told = await ctx.storage.staff_events.move(
+            event_id=event.id, place=new, actor=role.actor, role=role.role, now=ctx.now
+        )
+        ctx.say(ctx.t("staff_safety.edit.moved", count=told))
+    else:
+        expired(ctx)
+        return
+    await _show(ctx, role, await ctx.storage.events.get(event_id=event.id))
+
+
+async def _unlimited(ctx: Context, role: StaffRole) -> None:
+    """sev:cu — the capacity being edited becomes unlimited."""
+    draft = _draft(ctx, EDIT)
+    if draft is None or draft.get("field") != "capacity" or ctx.session.step != "field":
+        expired(ctx)
+        return
+    event = await managed_event(ctx, role, str(draft.get("event")))
+    if event is None:
+        expired(ctx)
+        return
+    await _save_field(ctx, role, event, "capacity", None)
 
 
 async def edit_typed(ctx: Context, role: StaffRole) -> None:
-    """The typed new value of one field, or the cancellation note."""
+    """The typed new value of one field, a confirmation, or a cancellation step."""
     draft = _draft(ctx, EDIT)
     if draft is None:
         expired(ctx)
@@ -420,47 +713,50 @@ async def edit_typed(ctx: Context, role: StaffRole) -> None:
         expired(ctx)
         return
     text = " ".join(ctx.incoming.text.split())
-    if ctx.session.step == "cancel_note":
-        if len(text) < 5:
-            ctx.say(ctx.t("staff.bc.too_short", limit=5))
+    if ctx.session.step in ("cancel_choice", "cancel_confirm", "confirm_change"):
+        # These steps wait for typing only to catch a no; a button's words (or number) typed
+        # act as the button.
+        picked = typed_choice(text, ctx.session.state.get("choices"))
+        if picked is not None and picked.startswith("sev:"):
+            await manage_button(ctx, role, picked.removeprefix("sev:"))
             return
-        await _cancel_event(ctx, role, event, note=ctx.incoming.text.strip())
+    if ctx.session.step in ("cancel_choice", "cancel_note", "cancel_confirm"):
+        if await event_cancel.typed(ctx, role, event):
+            await _show(ctx, role, event)
         return
     field = draft.get("field")
+    if ctx.session.step == "confirm_change":
+        if yes_no(text) is False:
+            _end(ctx)
+            ctx.say(ctx.t("staff_safety.edit.kept"))
+            await _show(ctx, role, event)
+            return
+        ctx.say(ctx.t("staff_safety.edit.tap_to_confirm"))
+        await _confirm_change(ctx, event, str(field), draft.get("new"))
+        return
     value: Any
     if field == "time":
         span = _read_span(ctx, text)
         if span is None:
             return
-        try:
-            result = await ctx.storage.registrations.reschedule_event(
-                event_id=event.id, starts_at=span[0], ends_at=span[1], now=ctx.now
-            )
-        except (RegistrationClosed, EventCancelled):
-            _end(ctx)
-            ctx.say(ctx.t("staff.ev.not_now", status=ctx.t(f"staff.ev.status.{event.status}")))
+        if event.registration_closes_at is not None and event.registration_closes_at >= span[0]:
+            ctx.say(ctx.t("staff_safety.edit.deadline_after_start"))
             return
-        await ctx.storage.staff.record(
-            actor=role.actor,
-            role=role.role,
-            action="event.time",
-            target=f"event:{event.id}",
-            detail=f"{span[0].isoformat()} ({result.notified} told)",
-            now=ctx.now,
-        )
-        _end(ctx)
-        ctx.say(ctx.t("staff.ev.rescheduled", count=result.notified))
-        await _show(ctx, role, await ctx.storage.events.get(event_id=event.id))
+        await _confirm_change(ctx, event, "time", [span[0].isoformat(), span[1].isoformat()])
         return
     if field == "place":
         if not 1 <= len(text) <= PLACE_MAX:
             ctx.say(ctx.t("staff.ev.bad_length", min=1, max=PLACE_MAX))
             return
-        value = text
-    elif field == "capacity":
-        value = _read_capacity(ctx, text)
-        if value is None:
-            return
+        await _confirm_change(ctx, event, "place", text)
+        return
+    if field == "capacity":
+        if text.casefold() in UNLIMITED:
+            value = None
+        else:
+            value = _read_capacity(ctx, text)
+            if value is None:
+                return
     elif field == "deadline":
         if text.casefold() in SKIP:
             value = None
@@ -471,10 +767,14 @@ async def edit_typed(ctx: Context, role: StaffRole) -> None:
     else:
         expired(ctx)
         return
+    await _save_field(ctx, role, event, str(field), value)
+
+
+async def _save_field(ctx: Context, role: StaffRole, event: Event, field: str, value: Any) -> None:
     try:
         promoted = await ctx.storage.staff_events.update(
             event_id=event.id,
-            field=str(field),
+            field=field,
             value=value,
             actor=role.actor,
             role=role.role,
@@ -488,50 +788,3 @@ async def edit_typed(ctx: Context, role: StaffRole) -> None:
     if promoted:
         ctx.say(ctx.t("staff.ev.promoted", count=promoted))
     await _show(ctx, role, await ctx.storage.events.get(event_id=event.id))
-
-
-async def _cancel_event(ctx: Context, role: StaffRole, event: Event, *, note: str | None) -> None:
-    _end(ctx)
-    try:
-        result = await ctx.storage.registrations.cancel_event(event_id=event.id, now=ctx.now)
-    except RegistrationClosed:
-        ctx.say(ctx.t("staff.ev.not_now", status=ctx.t(f"staff.ev.status.{event.status}")))
-        return
-    await ctx.storage.staff.record(
-        actor=role.actor,
-        role=role.role,
-        action="event.cancel",
-        target=f"event:{event.id}",
-        detail=f"{result.notified} told" + (" + note" if note else ""),
-        now=ctx.now,
-    )
-    if note:
-        # The librarian's own words follow the standard cancellation notice, as an event
-        # message to the registrants (they get it even if they stopped announcements).
-        audience = Audience("registrants", event_id=event.id)
-        bodies = {
-            language: json.dumps(
-                {
-                    "text": await resident_text(ctx, role, note, audience, language),
-                    "choices": [],
-                },
-                ensure_ascii=False,
-            )
-            for language in ("id", "en")
-        }
-        # An event nobody registered for has nobody to tell: EmptyAudience is no error here.
-        with contextlib.suppress(EmptyAudience):
-            await ctx.storage.broadcasts.create(
-                author=role.actor,
-                author_role=role.role,
-                author_channel=ctx.incoming.channel,
-                author_recipient=ctx.incoming.user_id,
-                author_language=ctx.language,
-                text=note,
-                photo=None,
-                audience=audience,
-                due_at=ctx.now,
-                bodies=bodies,
-                now=ctx.now,
-            )
-    ctx.say(ctx.t("staff.ev.cancelled", title=event.title, count=result.notified))

@@ -8,13 +8,13 @@ Attendance taps redraw the same message, so a librarian at the door can go down 
 
 from __future__ import annotations
 
-import csv
-import io
 from zoneinfo import ZoneInfo
 
 from handlers.common import clip, expired, page_count, pager, parse_page
 from handlers.staff.access import event_in_reach
 from handlers.staff.events import pick_event
+from handlers.staff.export_files import XLSX, Cell, dated_name, to_csv, to_xlsx
+from handlers.staff.nav import nav
 from handlers.types import Choice, Context, Document, Reply
 from storage.errors import NotFound
 from storage.models import Event
@@ -22,8 +22,6 @@ from storage.staff import StaffRole
 from storage.staff_events import Person
 
 NAMES_PER_PAGE = 8
-BOM = "\ufeff"  # Excel reads UTF-8 only with it
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 async def scoped_event(ctx: Context, role: StaffRole, value: str) -> Event | None:
@@ -121,6 +119,7 @@ async def _event_page(ctx: Context, event: Event, page: int, *, edit: bool) -> R
         ctx, page=page, total=total, page_size=NAMES_PER_PAGE, payload=f"spe:e:{event.id}:" + "{}"
     )
     choices.append(ctx.choice("staff.reg.export", f"sex:e:{event.id}"))
+    choices += nav(ctx, "spe:l:0")
     return Reply("\n".join(lines), tuple(choices), edit=edit)
 
 
@@ -157,8 +156,10 @@ async def export_button(ctx: Context, role: StaffRole, arg: str) -> None:
         expired(ctx)
         return
     header, rows = await export_table(ctx, event)
-    name = f"peserta-{event.id}-{ctx.translator.day('en', event.starts_at)}"
-    name = "".join(c if c.isalnum() or c == "-" else "-" for c in name).strip("-")
+
+    def name(extension: str) -> str:
+        return dated_name("peserta", event.title, event.starts_at, ctx.settings.timezone, extension)
+
     await ctx.storage.staff.record(
         actor=role.actor,
         role=role.role,
@@ -170,19 +171,21 @@ async def export_button(ctx: Context, role: StaffRole, arg: str) -> None:
     ctx.replies.append(
         Reply(
             ctx.t("staff.reg.export_csv", title=event.title, count=len(rows)),
-            document=Document(f"{name}.csv", to_csv(header, rows), "text/csv"),
+            document=Document(name("csv"), to_csv(header, rows), "text/csv"),
         )
     )
     ctx.replies.append(
         Reply(
             ctx.t("staff.reg.export_xlsx"),
-            document=Document(f"{name}.xlsx", to_xlsx(header, rows, event.title), XLSX),
+            tuple(nav(ctx, f"spe:e:{event.id}:0")),
+            document=Document(name("xlsx"), to_xlsx(header, rows, event.title), XLSX),
         )
     )
 
 
-async def export_table(ctx: Context, event: Event) -> tuple[list[str], list[list[str]]]:
-    """One row per person on the list; the optional answers the event asks as columns."""
+async def export_table(ctx: Context, event: Event) -> tuple[list[str], list[list[Cell]]]:
+    """One row per person on the list; the optional answers the event asks as columns. Numbers
+    and times stay typed (the spreadsheet sorts and sums them); times in local time (WITA)."""
     zone = ZoneInfo(ctx.settings.timezone)
     people = await ctx.storage.staff_events.all_people(event_id=event.id)
     header = [
@@ -194,13 +197,13 @@ async def export_table(ctx: Context, event: Event) -> tuple[list[str], list[list
     questions = [q for q in ("gender", "age_band", "village") if q in event.questions]
     header += [ctx.t(f"staff.ev.question.{q}") for q in questions]
     header += [ctx.t("staff.reg.col.registered_at"), ctx.t("staff.reg.col.attended_at")]
-    rows = []
+    rows: list[list[Cell]] = []
     for number, person in enumerate(people, start=1):
-        row = [
-            str(number),
-            _cell(person.name),
+        row: list[Cell] = [
+            number,
+            person.name,
             ctx.t(f"staff.reg.status.{person.status}"),
-            _cell(person.registered_by or ""),
+            person.registered_by or "",
         ]
         for question in questions:
             value = getattr(person, question)
@@ -208,44 +211,8 @@ async def export_table(ctx: Context, event: Event) -> tuple[list[str], list[list
                 value = ctx.t(f"reg.gender.{value}")
             elif value and question == "age_band":
                 value = ctx.t(f"reg.age.{value}")
-            row.append(_cell(value or ""))
-        row.append(person.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"))
-        row.append(
-            person.attended_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-            if person.attended_at
-            else ""
-        )
+            row.append(value or "")
+        row.append(person.created_at.astimezone(zone))
+        row.append(person.attended_at.astimezone(zone) if person.attended_at else None)
         rows.append(row)
     return header, rows
-
-
-def _cell(text: str) -> str:
-    """Names are typed by residents: one starting like a formula would run in Excel."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
-
-
-def to_csv(header: list[str], rows: list[list[str]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows(rows)
-    return (BOM + out.getvalue()).encode("utf-8")
-
-
-def to_xlsx(header: list[str], rows: list[list[str]], title: str) -> bytes:
-    from openpyxl import Workbook  # imported here: only exports need it
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    # Text is cleaned where it enters (handlers/textnorm.py), but rows stored before that, or
-    # imported content, may still hold control characters, which openpyxl refuses outright.
-    rows = [[ILLEGAL_CHARACTERS_RE.sub("", cell) for cell in row] for row in rows]
-    title = ILLEGAL_CHARACTERS_RE.sub("", title)
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "".join(c for c in title if c not in "[]:*?/\\")[:31] or "Peserta"
-    sheet.append(header)
-    for row in rows:
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()

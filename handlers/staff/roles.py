@@ -9,11 +9,16 @@ or answered with /beriperan). Granting, when parts are missing, asks with button
 
 from __future__ import annotations
 
-from handlers.common import clip, expired, page_count, pager, parse_page
+from handlers.common import clip, expired, page_count, pager, parse_page, typed_choice
+from handlers.phone_numbers import NotAPhoneNumber, normalise_phone
+from handlers.staff import audit_text
 from handlers.staff.access import OutOfScope
+from handlers.staff.answers import yes_no
+from handlers.staff.nav import nav
+from handlers.staff.when import parse_day
 from handlers.types import Choice, Context
 from storage.errors import NotFound
-from storage.staff import ROLES, ConfigAdmin, StaffRole
+from storage.staff import ROLES, LastAdmin, StaffRole
 
 FLOW_GRANT = "grant"
 FLOW_REVOKE = "revoke"
@@ -44,6 +49,7 @@ ROLE_COMMANDS = {
     "admin": (
         "siaran",
         "siaranku",
+        "acarabaru",
         "kelolaacara",
         "peserta",
         "ekspor",
@@ -52,20 +58,29 @@ ROLE_COMMANDS = {
         "cabutperan",
         "audit",
     ),
-    "coordinator": ("siaran", "siaranku", "peserta", "ekspor", "statistik"),
+    "coordinator": (
+        "acarabaru",
+        "kelolaacara",
+        "siaran",
+        "siaranku",
+        "peserta",
+        "ekspor",
+        "statistik",
+    ),
     "librarian": ("acarabaru", "kelolaacara", "siaran", "siaranku", "peserta", "ekspor"),
 }
 
 
 async def show_roles(ctx: Context, role: StaffRole) -> None:
-    """/peran: one's own role and its commands as buttons; admins also see everyone's roles."""
+    """/peran: one's own roles and their commands as buttons; admins also see everyone's."""
     if role.role == "admin":
         await _list(ctx, 0)
+    held = await ctx.storage.staff.roles_of(channel=role.channel, external_id=role.external_id)
+    described = "; ".join([await describe(ctx, r) for r in held] or [await describe(ctx, role)])
+    names = dict.fromkeys(name for r in held or [role] for name in ROLE_COMMANDS[r.role])
     ctx.say(
-        ctx.t("staff.roles.yours", role=await describe(ctx, role))
-        + "\n"
-        + ctx.t("staff.roles.commands_title"),
-        *(ctx.choice(f"staff.menu.{name}", f"stc:{name}") for name in ROLE_COMMANDS[role.role]),
+        ctx.t("staff.roles.yours", role=described) + "\n" + ctx.t("staff.roles.commands_title"),
+        *(ctx.choice(f"staff.menu.{name}", f"stc:{name}") for name in names),
     )
 
 
@@ -86,7 +101,23 @@ async def _list(ctx: Context, page: int) -> None:
     lines = [ctx.t("staff.roles.title", page=page + 1, pages=page_count(total, size))]
     for item in roles:
         lines.append(f"• {item.actor} — {await describe(ctx, item)}")
-    ctx.say("\n".join(lines), *pager(ctx, page=page, total=total, page_size=size, payload="srl:{}"))
+    ctx.say(
+        "\n".join(lines),
+        *pager(ctx, page=page, total=total, page_size=size, payload="srl:{}"),
+        *nav(ctx),
+    )
+
+
+def _who_unknown(ctx: Context, who: str) -> None:
+    """A typed phone number gets the reason it was refused; anything else the usual hint."""
+    number = who.strip().lstrip("+")[:1].isdigit()
+    if number and who.rpartition(":")[0] in ("", "whatsapp") and ctx.incoming.channel != "telegram":
+        try:
+            normalise_phone(who.rpartition(":")[2])
+        except NotAPhoneNumber as exc:
+            ctx.say(ctx.t(f"phone_numbers.{exc.reason}", number=who))
+            return
+    ctx.say(ctx.t("staff.roles.who_unknown", who=who))
 
 
 async def _resolve(ctx: Context, word: str) -> str | None:
@@ -97,8 +128,11 @@ async def _resolve(ctx: Context, word: str) -> str | None:
         return f"telegram:{found}" if found else None
     channel, _, ident = word.rpartition(":")
     channel = channel or ctx.incoming.channel
-    if channel == "whatsapp" and ident.startswith("+") and ident[1:].isdigit():
-        return f"whatsapp:{ident}"
+    if channel == "whatsapp":
+        try:
+            return f"whatsapp:{normalise_phone(ident)}"
+        except NotAPhoneNumber:
+            return None
     if channel in ("telegram", "terminal") and ident.isdigit():
         return f"{channel}:{ident}"
     return None
@@ -117,7 +151,7 @@ async def grant(ctx: Context, role: StaffRole) -> None:
     """/beriperan [who] [role] [regency code | all | library slug]"""
     target, rest, named = await _target_from(ctx, ctx.incoming.args.split())
     if named and target is None:
-        ctx.say(ctx.t("staff.roles.who_unknown", who=ctx.incoming.args.split()[0]))
+        _who_unknown(ctx, ctx.incoming.args.split()[0])
         return
     ctx.session.state.update(flow=FLOW_GRANT, step="who", draft={})
     if target is None:
@@ -163,11 +197,11 @@ async def who_typed(ctx: Context, role: StaffRole) -> None:
     else:
         target = await _resolve(ctx, ctx.incoming.text)
     if target is None:
-        ctx.say(ctx.t("staff.roles.who_unknown", who=clip(ctx.incoming.text, 40)))
+        _who_unknown(ctx, clip(ctx.incoming.text, 40))
         return
     ctx.session.state["draft"] = {"target": target}
     if ctx.session.flow == FLOW_REVOKE:
-        await _revoke(ctx, role, target)
+        await _ask_revoke(ctx, target, None)
         return
     await _next_grant_question(ctx, role)
 
@@ -179,6 +213,7 @@ async def _next_grant_question(ctx: Context, role: StaffRole) -> None:
         ctx.say(
             ctx.t("staff.roles.ask_role", who=draft["target"]),
             *(ctx.choice(f"staff.role.{r}", f"srg:r:{r}") for r in ROLES),
+            *nav(ctx),
         )
         return
     regencies = await ctx.storage.libraries.regencies()
@@ -187,11 +222,13 @@ async def _next_grant_question(ctx: Context, role: StaffRole) -> None:
             ctx.t("staff.roles.ask_regency"),
             ctx.choice("staff.roles.province", "srg:s:*"),
             *(Choice(r.name, f"srg:s:{r.code}") for r in regencies),
+            *nav(ctx),
         )
         return
     ctx.say(
         ctx.t("staff.roles.ask_library_regency"),
         *(Choice(r.name, f"srg:lr:{r.code}") for r in regencies),
+        *nav(ctx),
     )
 
 
@@ -217,11 +254,12 @@ async def grant_button(ctx: Context, role: StaffRole, arg: str) -> None:
     if action == "lr" and draft.get("role") == "librarian" and value in codes:
         libraries = await ctx.storage.libraries.in_regency(regency_code=value)
         if not libraries:
-            ctx.say(ctx.t("staff.roles.no_library"))
+            ctx.say(ctx.t("staff.roles.no_library"), *nav(ctx))
             return
         ctx.say(
             ctx.t("staff.roles.ask_library"),
             *(Choice(clip(lib.name, 60), f"srg:l:{lib.id}") for lib in libraries),
+            *nav(ctx),
         )
         return
     if action == "l" and draft.get("role") == "librarian" and value.isdigit():
@@ -241,70 +279,188 @@ async def _finish_grant(ctx: Context, by: StaffRole) -> None:
     for key in ("flow", "step", "draft"):
         ctx.session.state.pop(key, None)
     channel, _, external_id = str(draft["target"]).partition(":")
-    try:
-        granted = await ctx.storage.staff.grant(
-            by=by,
-            channel=channel,
-            external_id=external_id,
-            role=draft["role"],
-            regency_code=draft.get("regency") if draft["role"] == "coordinator" else None,
-            library_id=draft.get("library") if draft["role"] == "librarian" else None,
-            now=ctx.now,
-        )
-    except ConfigAdmin:
-        ctx.say(ctx.t("staff.roles.config_admin", who=draft["target"]))
-        return
-    ctx.say(ctx.t("staff.roles.granted", who=granted.actor, role=await describe(ctx, granted)))
+    granted = await ctx.storage.staff.grant(
+        by=by,
+        channel=channel,
+        external_id=external_id,
+        role=draft["role"],
+        regency_code=draft.get("regency") if draft["role"] == "coordinator" else None,
+        library_id=draft.get("library") if draft["role"] == "librarian" else None,
+        now=ctx.now,
+    )
+    ctx.say(
+        ctx.t("staff.roles.granted", who=granted.actor, role=await describe(ctx, granted)),
+        *nav(ctx),
+    )
 
 
 async def revoke(ctx: Context, role: StaffRole) -> None:
-    """/cabutperan [who]"""
-    target, _, named = await _target_from(ctx, ctx.incoming.args.split())
+    """/cabutperan [who] [role]"""
+    words = ctx.incoming.args.split()
+    target, rest, named = await _target_from(ctx, words)
     if named and target is None:
-        ctx.say(ctx.t("staff.roles.who_unknown", who=ctx.incoming.args.split()[0]))
+        _who_unknown(ctx, words[0])
         return
     if target is None:
         ctx.session.state.update(flow=FLOW_REVOKE, step="who", draft={})
         ctx.say(ctx.t("staff.roles.ask_who_revoke"))
         return
-    await _revoke(ctx, role, target)
+    wanted = ROLE_WORDS.get(rest[0].casefold()) if rest else None
+    await _ask_revoke(ctx, target, wanted)
 
 
-async def _revoke(ctx: Context, by: StaffRole, target: str) -> None:
+async def _ask_revoke(ctx: Context, target: str, wanted: str | None) -> None:
+    """Which role (when the person holds several), then the confirmation."""
+    channel, _, external_id = target.partition(":")
+    held = await ctx.storage.staff.roles_of(channel=channel, external_id=external_id)
+    if wanted is not None:
+        held = [r for r in held if r.role == wanted]
+    if not held:
+        _end(ctx)
+        ctx.say(ctx.t("staff.roles.no_role", who=target), *nav(ctx))
+        return
+    ctx.session.state.update(flow=FLOW_REVOKE, step="confirm", draft={"target": target})
+    if len(held) > 1:
+        ctx.say(
+            ctx.t("staff_safety.revoke.which", who=target),
+            *[Choice(clip(await describe(ctx, r), 60), f"srv:r:{r.role}") for r in held],
+            *nav(ctx),
+        )
+        return
+    await _confirm_revoke(ctx, held[0])
+
+
+async def _confirm_revoke(ctx: Context, old: StaffRole) -> None:
+    ctx.session.state["draft"]["role"] = old.role
+    ctx.say(
+        ctx.t("staff_safety.revoke.ask", who=old.actor, role=await describe(ctx, old)),
+        ctx.choice("staff_safety.revoke.yes", f"srv:y:{old.role}"),
+        ctx.choice("staff_safety.revoke.keep", "srv:k"),
+        *nav(ctx),
+    )
+
+
+def _end(ctx: Context) -> None:
     for key in ("flow", "step", "draft"):
         ctx.session.state.pop(key, None)
+
+
+async def revoke_button(ctx: Context, role: StaffRole, arg: str) -> None:
+    """srv:r:<role> (which one) | srv:y:<role> (confirmed) | srv:k (keep)"""
+    draft = ctx.session.state.get("draft")
+    action, _, value = arg.partition(":")
+    if ctx.session.flow != FLOW_REVOKE or not isinstance(draft, dict) or "target" not in draft:
+        expired(ctx)
+        return
+    target = str(draft["target"])
+    if action == "k":
+        _end(ctx)
+        ctx.say(ctx.t("staff_safety.revoke.kept", who=target), *nav(ctx))
+        return
     channel, _, external_id = target.partition(":")
+    held = {
+        r.role: r
+        for r in await ctx.storage.staff.roles_of(channel=channel, external_id=external_id)
+    }
+    if action == "r" and value in held:
+        await _confirm_revoke(ctx, held[value])
+        return
+    if action != "y" or value not in held or draft.get("role") != value:
+        expired(ctx)
+        return
+    _end(ctx)
     try:
         old = await ctx.storage.staff.revoke(
-            by=by, channel=channel, external_id=external_id, now=ctx.now
+            by=role, channel=channel, external_id=external_id, role=value, now=ctx.now
         )
+    except LastAdmin:
+        ctx.say(ctx.t("staff_safety.revoke.last_admin", who=target), *nav(ctx))
+        return
     except NotFound:
-        ctx.say(ctx.t("staff.roles.no_role", who=target))
+        ctx.say(ctx.t("staff.roles.no_role", who=target), *nav(ctx))
         return
-    except ConfigAdmin:
-        ctx.say(ctx.t("staff.roles.config_admin", who=target))
+    text = ctx.t("staff.roles.revoked", who=target, role=ctx.t(f"staff.role.{old.role}"))
+    if old.granted_by == "config":
+        text += "\n" + ctx.t("staff_safety.revoke.config_note")
+    ctx.say(text, *nav(ctx))
+
+
+async def revoke_typed(ctx: Context, role: StaffRole) -> None:
+    """Typing at the revoke confirmation: a no keeps the role; the buttons' words act as them."""
+    picked = typed_choice(ctx.incoming.text, ctx.session.state.get("choices"))
+    if picked is not None and picked.startswith("srv:"):
+        await revoke_button(ctx, role, picked.removeprefix("srv:"))
         return
-    ctx.say(ctx.t("staff.roles.revoked", who=target, role=ctx.t(f"staff.role.{old.role}")))
+    if yes_no(ctx.incoming.text) is False:
+        await revoke_button(ctx, role, "k")
+        return
+    ctx.say(ctx.t("staff_safety.revoke.tap_to_confirm"))
+    draft = ctx.session.state.get("draft") or {}
+    await _ask_revoke(ctx, str(draft.get("target", "")), draft.get("role"))
 
 
 async def show_audit(ctx: Context, role: StaffRole) -> None:
-    await _audit_page(ctx, 0)
+    """/audit [person | acara N | DD-MM-YYYY]"""
+    text = ctx.incoming.args.strip()
+    where = await _audit_filter(ctx, text) if text else audit_text.AuditFilter()
+    if where is None:
+        ctx.say(ctx.t("staff_safety.audit.bad_filter", text=clip(text, 40)), *nav(ctx))
+        return
+    await _audit_page(ctx, 0, where)
+
+
+async def _audit_filter(ctx: Context, text: str) -> audit_text.AuditFilter | None:
+    words = text.split()
+    if words[0].casefold() in ("acara", "event") and len(words) == 2 and words[1].isdigit():
+        return audit_text.AuditFilter(event_id=int(words[1]))
+    day = parse_day(text)
+    if day is not None:
+        return audit_text.AuditFilter(day=day)
+    person = await _resolve(ctx, text)
+    return None if person is None else audit_text.AuditFilter(person=person)
 
 
 async def audit_page(ctx: Context, role: StaffRole, arg: str) -> None:
+    """sau:<page>[:<filter code>]"""
+    page_text, _, code = arg.partition(":")
     try:
-        page = parse_page(arg)
+        page = parse_page(page_text)
     except ValueError:
         expired(ctx)
         return
-    await _audit_page(ctx, page)
+    await _audit_page(ctx, page, audit_text.AuditFilter.from_code(code))
 
 
-async def _audit_page(ctx: Context, page: int) -> None:
+async def _audit_page(ctx: Context, page: int, where: audit_text.AuditFilter) -> None:
     size = 15
-    entries, total = await ctx.storage.staff.audit_entries(offset=page * size, limit=size)
-    lines = [ctx.t("staff.audit.title", page=page + 1, pages=page_count(total, size))]
-    for entry in entries:
-        what = " ".join(filter(None, (entry.action, entry.target, entry.detail)))
-        lines.append(f"{ctx.when(entry.at)} · {entry.actor} · {what}")
-    ctx.say("\n".join(lines), *pager(ctx, page=page, total=total, page_size=size, payload="sau:{}"))
+    found, total = await audit_text.entries(
+        ctx.storage, where, ctx.settings.timezone, offset=page * size, limit=size
+    )
+    if not found:
+        ctx.say(
+            ctx.t("staff_safety.audit.none") + "\n" + ctx.t("staff_safety.audit.help"), *nav(ctx)
+        )
+        return
+    label = ""
+    if where.person is not None:
+        label = ctx.t("staff_safety.audit.filter_person", who=where.person)
+    elif where.event_id is not None:
+        try:
+            title = (await ctx.storage.events.get(event_id=where.event_id)).title
+        except NotFound:
+            title = f"#{where.event_id}"
+        label = ctx.t("staff_safety.audit.filter_event", title=title)
+    elif where.day is not None:
+        label = ctx.t("staff_safety.audit.filter_day", day=f"{where.day:%d-%m-%Y}")
+    head = ctx.t(
+        "staff_safety.audit.title", page=page + 1, pages=page_count(total, size), filter=label
+    )
+    body = await audit_text.lines(
+        ctx.storage, ctx.translator, ctx.language, ctx.settings.timezone, found
+    )
+    payload = "sau:{}" + (f":{where.code}" if where.code else "")
+    ctx.say(
+        "\n".join([head, *body, "", ctx.t("staff_safety.audit.help")]),
+        *pager(ctx, page=page, total=total, page_size=size, payload=payload),
+        *nav(ctx),
+    )

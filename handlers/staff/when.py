@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 _PATTERN = re.compile(
@@ -47,3 +47,19 @@ def parse_local_range(text: str, timezone: str) -> tuple[datetime, datetime] | N
     except ValueError:
         return None
     return start, end.astimezone(UTC)
+
+
+_DAY = re.compile(r"^\s*(?:(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})|(\d{4})-(\d{1,2})-(\d{1,2}))\s*$")
+
+
+def parse_day(text: str) -> date | None:
+    """'01-12-2026', '1/12/2026' or '2026-12-01' -> that date, or None."""
+    match = _DAY.match(text)
+    if match is None:
+        return None
+    d, m, y, y2, m2, d2 = match.groups()
+    year, month, day = (int(y), int(m), int(d)) if y else (int(y2), int(m2), int(d2))
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None

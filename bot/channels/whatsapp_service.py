@@ -1,0 +1,47 @@
+"""WhatsApp as one `Channel` (bot/channels/base.py) for bot/serve.py: the webhook channel, its
+sender and its limiter, started and stopped as a unit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from bot.channels.base import ChannelSender
+from bot.channels.whatsapp import CHANNEL, WhatsAppChannel
+from bot.config_whatsapp import WhatsAppSettings
+from bot.delivery.limits import ChannelLimiter, Limits
+from handlers.dispatch import Dispatcher
+from handlers.types import UNLIMITED, Translator
+from storage import Storage
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+
+class WhatsAppService:
+    name = CHANNEL
+    # The channel still renders and pages its own lists (bot/channels/whatsapp_render.py).
+    capabilities = UNLIMITED
+
+    def __init__(
+        self,
+        settings: WhatsAppSettings,
+        dispatcher: Dispatcher,
+        translator: Translator,
+        storage: Storage,
+    ) -> None:
+        self.channel = WhatsAppChannel(settings, dispatcher, translator, storage)
+        self.limiter = ChannelLimiter(Limits(overall_rate=settings.throughput))
+
+    @property
+    def sender(self) -> ChannelSender:
+        return self.channel.sender
+
+    def routes(self) -> Sequence[web.RouteDef]:
+        return self.channel.routes()
+
+    async def start(self) -> None:
+        await self.channel.start()
+
+    async def stop(self) -> None:
+        await self.channel.close()

@@ -1,0 +1,209 @@
+"""Cancelling an event, with a confirmation, and restoring it until it starts.
+
+    ❌ Batalkan acara ─> with a note | without a note | keep
+        with a note ─> note typed ─┐
+        without ───────────────────┴─> "Ya, batalkan acara" | change the note | keep
+    ♻️ Pulihkan acara (cancelled, not started) ─> "Ya, pulihkan" | back
+
+Every step that waits for typing takes a no-word ("tidak", "sonde", "jangan", "batal"...) as
+"keep the event": the one answer that must never cancel by accident. Anything else typed at a
+confirmation re-asks it; only the button (or its exact words) cancels.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+from handlers.common import clip
+from handlers.staff.answers import bare_no, yes_no
+from handlers.staff.broadcast import resident_text
+from handlers.staff.nav import nav
+from handlers.types import Choice, Context
+from storage.broadcasts import Audience, EmptyAudience
+from storage.models import Event
+from storage.registrations import EventCancelled, RegistrationClosed
+from storage.staff import StaffRole
+from storage.staff_events import NotRestorable
+
+FLOW = "sev"
+NOTE_MIN, NOTE_MAX = 5, 500
+
+
+def _end(ctx: Context) -> None:
+    for key in ("flow", "step", "draft"):
+        ctx.session.state.pop(key, None)
+
+
+def _keep_choice(ctx: Context, event: Event) -> Choice:
+    return ctx.choice("staff_safety.cancel.keep", f"sev:k:{event.id}")
+
+
+async def ask(ctx: Context, event: Event) -> None:
+    """sev:x — how to cancel."""
+    counts = await ctx.storage.staff_events.counts(event_id=event.id, now=ctx.now)
+    ctx.session.state.update(flow=FLOW, step="cancel_choice", draft={"event": event.id})
+    ctx.say(
+        ctx.t(
+            "staff_safety.cancel.ask",
+            title=event.title,
+            count=counts.confirmed + counts.waitlisted,
+        ),
+        ctx.choice("staff_safety.cancel.with_note", f"sev:xm:{event.id}"),
+        ctx.choice("staff_safety.cancel.without_note", f"sev:xn:{event.id}"),
+        _keep_choice(ctx, event),
+    )
+
+
+def ask_note(ctx: Context, event: Event) -> None:
+    """sev:xm — type the note."""
+    ctx.session.state.update(flow=FLOW, step="cancel_note", draft={"event": event.id})
+    ctx.say(
+        ctx.t("staff_safety.cancel.ask_note", min=NOTE_MIN, max=NOTE_MAX),
+        _keep_choice(ctx, event),
+    )
+
+
+def confirm(ctx: Context, event: Event, note: str | None) -> None:
+    """The last question before anything happens, with the note as registrants will read it."""
+    ctx.session.state.update(
+        flow=FLOW, step="cancel_confirm", draft={"event": event.id, "note": note}
+    )
+    if note:
+        text = ctx.t("staff_safety.cancel.confirm_note", title=event.title, note=note)
+    else:
+        text = ctx.t("staff_safety.cancel.confirm_plain", title=event.title)
+    choices = [ctx.choice("staff_safety.cancel.yes", f"sev:xy:{event.id}")]
+    choices.append(
+        ctx.choice(
+            "staff_safety.cancel.change_note" if note else "staff_safety.cancel.with_note",
+            f"sev:xm:{event.id}",
+        )
+    )
+    choices.append(_keep_choice(ctx, event))
+    ctx.say(text, *choices)
+
+
+def _draft_for(ctx: Context, event: Event) -> dict[str, object] | None:
+    draft = ctx.session.state.get("draft")
+    if ctx.session.flow != FLOW or not isinstance(draft, dict) or draft.get("event") != event.id:
+        return None
+    return draft
+
+
+async def keep(ctx: Context, event: Event) -> bool:
+    """sev:k or a typed no: nothing changes. Returns True (the caller shows the event)."""
+    _end(ctx)
+    ctx.say(ctx.t("staff_safety.cancel.kept", title=event.title))
+    return True
+
+
+async def typed(ctx: Context, role: StaffRole, event: Event) -> bool:
+    """Typing at a cancellation step; True when the event should be shown again (kept)."""
+    text = " ".join(ctx.incoming.text.split())
+    step = ctx.session.step
+    # At the note, a sentence with "tidak" in it is the note; a short no keeps the event.
+    if bare_no(text) if step == "cancel_note" else yes_no(text) is False:
+        return await keep(ctx, event)
+    if step == "cancel_note":
+        if not NOTE_MIN <= len(text) <= NOTE_MAX:
+            ctx.say(
+                ctx.t("staff.ev.bad_length", min=NOTE_MIN, max=NOTE_MAX), _keep_choice(ctx, event)
+            )
+            return False
+        confirm(ctx, event, ctx.incoming.text.strip())
+        return False
+    draft = _draft_for(ctx, event) or {}
+    if step == "cancel_confirm":
+        note = draft.get("note")
+        ctx.say(ctx.t("staff_safety.cancel.tap_to_confirm"))
+        confirm(ctx, event, str(note) if note else None)
+        return False
+    # cancel_choice: anything but a no asks again
+    ctx.say(ctx.t("staff_safety.cancel.choose"))
+    await ask(ctx, event)
+    return False
+
+
+async def do_cancel(ctx: Context, role: StaffRole, event: Event) -> bool:
+    """sev:xy — the confirmed cancellation. False when it was not the step's (expired)."""
+    draft = _draft_for(ctx, event)
+    if draft is None or ctx.session.step != "cancel_confirm":
+        return False
+    note = str(draft["note"]) if draft.get("note") else None
+    _end(ctx)
+    try:
+        told = await ctx.storage.staff_events.cancel(
+            event_id=event.id, note=note, actor=role.actor, role=role.role, now=ctx.now
+        )
+    except (RegistrationClosed, EventCancelled):
+        ctx.say(ctx.t("staff.ev.not_now", status=ctx.t(f"staff.ev.status.{event.status}")))
+        return True
+    if note:
+        await _send_note(ctx, role, event, note)
+    ctx.say(ctx.t("staff.ev.cancelled", title=event.title, count=told))
+    return True
+
+
+async def _send_note(ctx: Context, role: StaffRole, event: Event, note: str) -> None:
+    # The librarian's own words follow the standard cancellation notice, as an event message
+    # to the registrants (they get it even if they stopped announcements).
+    audience = Audience("registrants", event_id=event.id)
+    bodies = {
+        language: json.dumps(
+            {"text": await resident_text(ctx, role, note, audience, language), "choices": []},
+            ensure_ascii=False,
+        )
+        for language in ("id", "en")
+    }
+    # An event nobody registered for has nobody to tell: EmptyAudience is no error here.
+    with contextlib.suppress(EmptyAudience):
+        await ctx.storage.broadcasts.create(
+            author=role.actor,
+            author_role=role.role,
+            author_channel=ctx.incoming.channel,
+            author_recipient=ctx.incoming.user_id,
+            author_language=ctx.language,
+            text=note,
+            photo=None,
+            audience=audience,
+            due_at=ctx.now,
+            bodies=bodies,
+            now=ctx.now,
+        )
+
+
+def restorable(ctx: Context, event: Event) -> bool:
+    return event.status == "cancelled" and ctx.now < event.starts_at
+
+
+async def ask_restore(ctx: Context, event: Event) -> None:
+    """sev:r — what restoring does, and the confirmation."""
+    last = await ctx.storage.staff_events.last_cancellation(event_id=event.id)
+    if last is None or not restorable(ctx, event):
+        ctx.say(ctx.t("staff_safety.restore.not_possible"), *nav(ctx, f"sev:e:{event.id}"))
+        return
+    counts = await ctx.storage.staff_events.counts(event_id=event.id, now=ctx.now)
+    ctx.say(
+        ctx.t(
+            "staff_safety.restore.ask",
+            title=clip(event.title, 80),
+            status=ctx.t(f"staff.ev.status.{last.previous_status}"),
+            confirmed=counts.confirmed,
+            waitlisted=counts.waitlisted,
+        ),
+        ctx.choice("staff_safety.restore.yes", f"sev:ry:{event.id}"),
+        *nav(ctx, f"sev:e:{event.id}"),
+    )
+
+
+async def do_restore(ctx: Context, role: StaffRole, event: Event) -> None:
+    """sev:ry"""
+    try:
+        told = await ctx.storage.staff_events.restore(
+            event_id=event.id, actor=role.actor, role=role.role, now=ctx.now
+        )
+    except NotRestorable:
+        ctx.say(ctx.t("staff_safety.restore.not_possible"))
+        return
+    ctx.say(ctx.t("staff_safety.restore.done", title=event.title, count=told))

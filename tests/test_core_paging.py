@@ -1,0 +1,75 @@
+"""The core fits replies to the channel's capabilities, once for every channel: a list longer
+than the channel shows is paged with a "more" choice kept in the session, labels are shortened,
+and the replies come back with their language and the choices they show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.i18n import Translator
+from handlers.dispatch import Dispatcher
+from handlers.types import Capabilities, Incoming
+from storage import Storage
+
+SMALL = Capabilities(max_choices=4, max_buttons=4, button_label=12, list_label=12, can_edit=False)
+T = Translator()
+
+
+def said(dispatcher: Dispatcher, text: str, caps: Capabilities = SMALL) -> Incoming:
+    return Incoming.from_text(channel="test", user_id="9", text=text, capabilities=caps)
+
+
+async def test_long_menu_is_paged_and_more_shows_the_rest(tmp_path: Path) -> None:
+    storage = await Storage.open(tmp_path / "p.db")
+    dispatcher = Dispatcher(storage, T)
+    try:
+        await dispatcher.handle(said(dispatcher, "/start"))
+        handled = await dispatcher.handle(said(dispatcher, "/menu"))
+        # The main menu has six choices; this channel shows four: three and "Lainnya".
+        assert handled.language == "id"
+        labels = [c.label for c in handled.shown]
+        assert len(labels) == 4
+        assert labels[-1] == T.text("id", "paging.more")
+        assert all(len(label) <= 12 for label in labels)
+        assert [c.label for c in handled[-1].choices] == labels
+        # Typing the number of "Lainnya" shows the second page, from the list in the session.
+        second = await dispatcher.handle(said(dispatcher, "4"))
+        assert second[0].text == T.text("id", "paging.page", first=4, last=6, total=6)
+        assert len(second.shown) == 3
+        assert T.text("id", "paging.more") not in [c.label for c in second.shown]
+        # A number on that page picks that page's choice: 3 is "Bantuan" (help), the sixth.
+        help_reply = await dispatcher.handle(said(dispatcher, "3"))
+        assert T.text("id", "help.text")[:20] in help_reply[0].text
+    finally:
+        await storage.close()
+
+
+async def test_more_from_an_older_list_is_expired(tmp_path: Path) -> None:
+    storage = await Storage.open(tmp_path / "p.db")
+    dispatcher = Dispatcher(storage, T)
+    try:
+        await dispatcher.handle(said(dispatcher, "/start"))
+        first = await dispatcher.handle(said(dispatcher, "/menu"))
+        more = first.shown[-1]
+        # Another screen replaced the list since; its "more" no longer means anything.
+        await dispatcher.handle(said(dispatcher, "/bahasa"))
+        stale = await dispatcher.handle(
+            Incoming("test", "9", payload=more.payload, capabilities=SMALL)
+        )
+        assert stale[0].text.startswith(T.text("id", "common.expired"))
+    finally:
+        await storage.close()
+
+
+async def test_unlimited_channel_gets_the_whole_list(tmp_path: Path) -> None:
+    storage = await Storage.open(tmp_path / "p.db")
+    dispatcher = Dispatcher(storage, T)
+    try:
+        await dispatcher.handle(Incoming.from_text(channel="test", user_id="8", text="/start"))
+        handled = await dispatcher.handle(
+            Incoming.from_text(channel="test", user_id="8", text="/menu")
+        )
+        assert len(handled.shown) == 6
+        assert T.text("id", "menu.help") in [c.label for c in handled.shown]
+    finally:
+        await storage.close()
