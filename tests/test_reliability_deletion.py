@@ -174,7 +174,17 @@ SCHEMA: dict[str, dict[str, str]] = {
     # Library catalogues harvested over OAI-PMH: books, not people.
     **{
         table: {"*": "none"}
-        for table in ("catalogue_sources", "catalogue_records", "catalogue_staging")
+        for table in (
+            "catalogue_sources",
+            "catalogue_records",
+            "catalogue_staging",
+            "catalogue_fts",
+            "catalogue_fts_data",
+            "catalogue_fts_idx",
+            "catalogue_fts_docsize",
+            "catalogue_fts_config",
+            "catalogue_vocab",
+        )
     },
 }
 
@@ -262,9 +272,9 @@ async def test_deletion_on_telegram_leaves_no_trace(tg: TelegramHarness, runtime
             resident_id=rid,
         )
     )
-    sent = await runtime.storage.outbox.claim(channels=["telegram"], limit=100)
-    assert sent
-    await runtime.storage.outbox.mark_sent(row_id=sent[0].id, external_id="555")
+    claimed = await runtime.storage.outbox.claim(channels=["telegram"], limit=100)
+    (announcement,) = [r for r in claimed if r.kind == "announcement"]
+    await runtime.storage.outbox.mark_sent(row_id=announcement.id, external_id="555")
     await ReplyRescue(runtime.storage).keep(
         channel="telegram", recipient=str(USER), reply=Reply(f"Terima kasih {NAME}"), language="id"
     )
@@ -273,6 +283,8 @@ async def test_deletion_on_telegram_leaves_no_trace(tg: TelegramHarness, runtime
     await tg.tap(ADMIN, "srg:r:coordinator")
     await tg.tap(ADMIN, "srg:s:*")
     await tg.send(ADMIN, f"/cabutperan {USER}")
+    await tg.tap(ADMIN, "srv:y:coordinator")  # confirmed
+    await tg.send(ADMIN, "/menu")
     markers = [str(USER), USERNAME, NAME, PROXY, VILLAGE]
     assert await traces(runtime, markers, rid, staff=False)  # the scenario left traces to find
 
