@@ -1,5 +1,6 @@
 """`pustaka` command line: run the bot, chat in the terminal, load content, and the staff's
-views of the data (registrations, monthly report, audit log, outbox). Times are shown in WITA.
+views of the data (registrations, monthly report, audit log, outbox), and operating the
+database (migrate, copy to PostgreSQL, backup, restore). Times are shown in WITA.
 Every command has its own help: `pustaka COMMAND --help`."""
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot import cli_ops
+from bot.catalogue import cli as catalogue_cli
 from bot.config import ConfigError, Settings, load_settings
 from bot.content import Content, ContentError, load_content_file, parse_content
 from bot.runtime import Runtime
@@ -28,6 +31,7 @@ from storage.guard import DatabaseMissing
 log = logging.getLogger("pustaka")
 
 EXIT_CONFIG = 2
+_OPERATIONS: dict[str, cli_ops.Command] = {}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -123,6 +127,8 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--date", help="one day, DD-MM-YYYY or YYYY-MM-DD (WITA)")
     audit.add_argument("--limit", type=int, default=50, help="how many entries (default 50)")
     audit.add_argument("--lang", choices=["id", "en"], default="id", help="language of the lines")
+    catalogue_cli.add_parser(sub)
+    _OPERATIONS.update(cli_ops.add_parsers(sub))
     return parser
 
 
@@ -150,8 +156,10 @@ def main(argv: list[str] | None = None) -> int:
         "outbox": _outbox,
         "report": _report,
         "registrations": _registrations,
+        "harvest": _harvest,
         "audit": _audit,
         "demo-reminder": _demo_reminder,
+        **_OPERATIONS,
     }
     try:
         status = asyncio.run(commands[args.command](settings, args))
@@ -281,6 +289,10 @@ async def _init(settings: Settings, args: argparse.Namespace) -> int:
             )
             result = await ContentRepo(storage.db).import_content(content, is_sample=True)
             print(f"{settings.db_path}: sample content loaded ({result}).")
+            # The sample libraries' book catalogue, from the bundled OAI-PMH responses.
+            await catalogue_cli.harvest(storage, None, quiet=True)
+            books = sum(s.records for s in await storage.catalogue.sources())
+            print(f"{settings.db_path}: sample book catalogue loaded ({books} books).")
         else:
             print(f"{settings.db_path}: database ready.")
         return 0
@@ -414,6 +426,16 @@ async def _registrations(settings: Settings, args: argparse.Namespace) -> int:
                 f"{item.title} ({item.status})"
             )
         return 0
+    finally:
+        await storage.close()
+
+
+async def _harvest(settings: Settings, args: argparse.Namespace) -> int:
+    storage = await Storage.open(settings.db_path)
+    try:
+        if args.status:
+            return await catalogue_cli.status(storage, args.library, settings.timezone)
+        return await catalogue_cli.harvest(storage, args.library)
     finally:
         await storage.close()
 

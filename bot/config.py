@@ -71,6 +71,8 @@ class Settings:
     # rate-limited; whether /metrics is served even when no webhook needs the HTTP server.
     ops_chat: StaffId | None = None
     metrics: bool = False
+    # Several instances: a claimed outbox row not sent within this long goes back to pending.
+    delivery_lease: int = 60
     # The address people open the dashboard at (docs/dashboard.md); None: no dashboard.
     public_url: str | None = None
 
@@ -220,6 +222,9 @@ def load_settings(
         ),
         ops_chat=_ops_chat(values.get("PUSTAKA_OPS_CHAT", "")),
         metrics=values.get("PUSTAKA_METRICS", "").strip().lower() in ("1", "true", "yes", "on"),
+        delivery_lease=_positive_int(
+            "PUSTAKA_DELIVERY_LEASE", values.get("PUSTAKA_DELIVERY_LEASE", "").strip() or "60"
+        ),
         public_url=(
             _url("PUSTAKA_PUBLIC_URL", values["PUSTAKA_PUBLIC_URL"].strip())
             if values.get("PUSTAKA_PUBLIC_URL", "").strip()

@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from bot.catalogue.schedule import NightlyHarvest
 from bot.channels.base import Channel, ChannelSender, Outbound
 from bot.dashboard.serve import dashboard_apps
 from bot.delivery.replies import ReplyRescue
 from bot.delivery.service import DeliveryService, for_settings
 from bot.ops import OpsAlerts
 from bot.runtime import Runtime
+from bot.scaleout import ScaleOut
 from bot.web import WebServer, build_app
 from bot.wiring import build_channels
 
@@ -75,7 +77,16 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> int:
     names = [channel.name for channel in channels]
     dashboards = dashboard_apps(runtime)
     served = routes or dashboards or settings.web_enabled
-    server = WebServer(build_app(routes, names, dashboards)) if served else None
+    # PostgreSQL: inbox, shared limits, leader (bot/scaleout.py); SQLite: nothing changes.
+    scale = ScaleOut(runtime.storage)
+    scale.connect(channels)
+
+    async def health() -> dict[str, object]:
+        reachable = await runtime.storage.db.ping()
+        return {"ok": reachable, "database": reachable, "roles": scale.roles()}
+
+    app = build_app(routes, names, dashboards, health=health)
+    server = WebServer(app) if served else None
     started: list[Channel] = []
     delivery: DeliveryService | None = None
     alerts: OpsAlerts | None = None
@@ -99,7 +110,14 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> int:
         alerts = ops_alerts(runtime, {channel.name: channel.sender for channel in channels})
         if alerts is not None:
             alerts.start()
+        scale.attach(delivery)
+        await scale.start()
         await delivery.start()
+        scale.delivering = True
+        # Every instance schedules it; only the one holding the leader lock runs it.
+        NightlyHarvest(runtime.storage, settings.timezone, is_leader=delivery.is_leader).attach(
+            delivery.scheduler
+        )
         log.info("serving %s", ", ".join(names))
         watcher = asyncio.get_running_loop().create_task(
             watch_database(runtime, stop, problems), name="database-watch"
@@ -116,6 +134,8 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> int:
             await channel.limiter.close()
         if delivery is not None:
             await delivery.stop()
+            scale.delivering = False
+        await scale.stop()
         for channel in reversed(started):
             try:
                 await channel.stop()

@@ -6,7 +6,8 @@ decides when it runs."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
 from aiohttp import web
 
@@ -19,11 +20,17 @@ def build_app(
     routes: Sequence[web.RouteDef],
     channels: Sequence[str],
     subapps: Mapping[str, web.Application] | None = None,
+    health: Callable[[], Awaitable[dict[str, Any]]] | None = None,
 ) -> web.Application:
     served = list(channels)
 
     async def healthz(request: web.Request) -> web.Response:
-        return web.json_response({"ok": True, "channels": served})
+        """For the load balancer: 200 while this instance can do its work. `health` adds whether
+        the database answers and the roles held (bot/scaleout.py); no database, 503."""
+        body: dict[str, Any] = {"ok": True, "channels": served}
+        if health is not None:
+            body.update(await health())
+        return web.json_response(body, status=200 if body["ok"] else 503)
 
     async def prometheus(request: web.Request) -> web.Response:
         response = web.Response(body=metrics.exposition())

@@ -39,4 +39,21 @@ CHANNELS: tuple[ChannelFactory, ...] = (_whatsapp, _telegram)
 
 
 def build_channels(runtime: Runtime) -> list[Channel]:
-    return [channel for factory in CHANNELS if (channel := factory(runtime)) is not None]
+    channels = [channel for factory in CHANNELS if (channel := factory(runtime)) is not None]
+    _share_photos(channels)
+    return channels
+
+
+def _share_photos(channels: list[Channel]) -> None:
+    """An announcement written on Telegram with a photo reaches WhatsApp residents with that
+    photo: the WhatsApp sender fetches it through the Telegram bot (and uploads it to Meta once)."""
+    names = {channel.name: channel for channel in channels}
+    if "whatsapp" not in names or "telegram" not in names:
+        return
+    from bot.channels.telegram_files import photo_loader
+    from bot.channels.telegram_service import TelegramService
+    from bot.channels.whatsapp_service import WhatsAppService
+
+    whatsapp, telegram = names["whatsapp"], names["telegram"]
+    if isinstance(whatsapp, WhatsAppService) and isinstance(telegram, TelegramService):
+        whatsapp.channel.photo_loader = photo_loader(telegram.app.bot)

@@ -38,6 +38,7 @@ def menu_choices(ctx: Context) -> list[Choice]:
     return [
         ctx.choice("menu.services", "libs:0"),
         ctx.choice("menu.events", "evs:h:*:30:0"),
+        ctx.choice("catalogue.menu", "bk?"),
         ctx.choice("menu.my_events", "my"),
         ctx.choice("menu.language", "lang?"),
         ctx.choice("menu.privacy", "privacy"),

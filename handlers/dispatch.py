@@ -132,7 +132,7 @@ class Dispatcher:
                 session.state["choices"] = [[c.label, c.payload] for c in shown]
             else:
                 session.state.pop("choices", None)
-            await self.storage.sessions.save(session)  # only if it changed
+            await self.storage.sessions.save(session, now=ctx.now)  # only if it changed
             self._handled(incoming, "ok")
             return Handled(replies, language=language, shown=shown)
         except DatabaseBusy:

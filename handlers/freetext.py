@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import re
 
-from handlers import events, libraries
+from handlers import books, events, libraries
 from handlers.common import main_menu, menu_choices
 from handlers.help import show_help
 from handlers.types import Choice, Context
@@ -58,6 +58,9 @@ async def answer(ctx: Context) -> None:
         return
     if words & _HELP:
         await show_help(ctx)
+        return
+    # A book asked for ("buku anak", "novel Pramoedya") before the event categories' words.
+    if await books.free_text(ctx, text):
         return
     if _has(text, _HOURS):
         await _opening_hours(ctx)

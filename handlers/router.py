@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from handlers import (
     attendance,
+    books,
     events,
     freetext,
     help,
@@ -74,6 +75,7 @@ COMMANDS: list[tuple[str, str, Command, str]] = [
     ("batal", "cancel", _cancel, "commands.cancel"),
     ("acarasaya", "myevents", registration.my_events, "commands.myevents"),
     ("hadir", "checkin", attendance.command, "commands.checkin"),
+    ("buku", "books", books.command, "catalogue.command"),
 ]
 
 # Staff commands: every one wrapped by the access check (role and scope, on every call) and kept
@@ -163,6 +165,10 @@ PAYLOADS: dict[str, PayloadHandler] = {
     "sst": access.payload(stats.month_button, "sst", access.COORDINATORS),
     # Reminders (handlers/reminders.py).
     "rmd": reminders.answer,
+    # The libraries' book catalogue (handlers/books.py).
+    "bk?": books.ask_button,
+    "bks": books.page_button,
+    "bk": books.holdings,
 }
 
 # Text typed while a flow waits for typed input (a name, a date): (flow, step) -> handler.
@@ -170,6 +176,7 @@ TEXT_STEPS: dict[tuple[str, str], Command] = {
     (registration.FLOW, "name"): registration.typed_name,
     (registration.FLOW, "village"): registration.typed_village,
     (attendance.FLOW, "code"): attendance.typed_code,
+    (books.FLOW, "query"): books.typed_query,
     (roles.FLOW_GRANT, "who"): access.step(roles.who_typed, access.ADMIN),
     (roles.FLOW_REVOKE, "who"): access.step(roles.who_typed, access.ADMIN),
     (roles.FLOW_REVOKE, "confirm"): access.step(roles.revoke_typed, access.ADMIN),

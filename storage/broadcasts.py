@@ -16,10 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from storage.clock import from_db, opt_from_db, to_db, utcnow
-from storage.db import Database
+from storage.db import Database, Tx
 from storage.errors import NotFound, StorageError
 from storage.staff import audit
 
@@ -407,7 +405,7 @@ class Broadcasts:
         return [await self.get(broadcast_id=i) for i in touched]
 
 
-async def _store_counts(conn: aiosqlite.Connection, broadcast_id: int, low: str, high: str) -> None:
+async def _store_counts(conn: Tx, broadcast_id: int, low: str, high: str) -> None:
     await conn.execute(
         "UPDATE broadcasts SET "
         "sent = (SELECT count(*) FROM outbox WHERE dedupe_key >= :low AND dedupe_key < :high "
@@ -421,7 +419,7 @@ async def _store_counts(conn: aiosqlite.Connection, broadcast_id: int, low: str,
 
 
 async def _queue(
-    conn: aiosqlite.Connection,
+    conn: Tx,
     *,
     broadcast_id: int,
     audience: Audience,
@@ -459,7 +457,7 @@ async def _queue(
     return cur.rowcount
 
 
-async def _chunk_end(conn: aiosqlite.Connection, audience: Audience, after: int) -> int | None:
+async def _chunk_end(conn: Tx, audience: Audience, after: int) -> int | None:
     """The resident id that ends the next chunk of recipients after `after`, or None when none
     is left. Walks the residents' primary key, so every chunk costs the same."""
     sql, params = _recipients_sql(audience)
@@ -471,7 +469,7 @@ async def _chunk_end(conn: aiosqlite.Connection, audience: Audience, after: int)
     return None if row is None or row[0] is None else int(row[0])
 
 
-async def _queue_report(conn: aiosqlite.Connection, broadcast_id: int, stamp: str) -> None:
+async def _queue_report(conn: Tx, broadcast_id: int, stamp: str) -> None:
     """The author's final report, rendered in their language at delivery time."""
     async with conn.execute("SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,)) as cur:
         row = await cur.fetchone()

@@ -4,10 +4,11 @@ A harvest (bot/catalogue/) writes what it reads into `catalogue_staging`, a page
 only when it has read everything does `finish_harvest` move it into `catalogue_records` in one
 transaction. A harvest that fails half way leaves the catalogue exactly as it was.
 
-Search is SQLite FTS5 (see migration 0012): words folded to lower case without accents, each word
-also matched as a prefix, a word found nowhere in the index replaced by the indexed words one typo
-away, and the Indonesian stems of the words matched in their own column. Ranked by bm25 with the
-title weighing most, then subjects, then authors; the resident's own regency comes first.
+Search is SQLite FTS5 (migration 0015): words folded to lower case without accents, a word that
+is not a whole indexed word also matched as a prefix, a word found nowhere in the index replaced
+by the indexed words one typo (or an old spelling) away, and the Indonesian stems of title and
+subjects in their own column. Ranked by bm25 with the title weighing most, then subjects, then
+authors; the resident's own regency comes first. docs/catalogue.md has the details and figures.
 
 `CatalogueSearch` is the protocol a PostgreSQL version (tsvector + pg_trgm) implements beside
 this one; the handlers only see it.
@@ -16,6 +17,7 @@ this one; the handlers only see it.
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import threading
 from collections.abc import Sequence
@@ -27,10 +29,12 @@ from typing import Any, Protocol
 from storage.catalogue_text import (
     digest,
     fold,
+    old_spellings,
     one_typo_away,
     query_words,
     stem,
     stems,
+    words,
     work_key,
 )
 from storage.clock import from_db, opt_to_db, to_db
@@ -40,8 +44,12 @@ from storage.errors import NotFound
 SYSTEMS = ("inlislite", "slims")
 # Ranking weights of the index's columns: title, subjects, authors, stems.
 _WEIGHTS = (10.0, 5.0, 3.0, 2.0)
-# A search looks at this many best matches; people read the first pages, not the 900th book.
+# A search shows at most this many books; people read the first pages, not the 900th book.
 RESULT_CAP = 200
+# Books scored per tier (title, then any column), newest first. bm25 costs about a microsecond a
+# book and a common word ("pertanian") can match tens of thousands in a big network: scoring
+# them all took 50-80 ms over a million records. Below this many matches the ranking is exact.
+CANDIDATES = 300
 # Typo candidates looked up per word; the rest are too unlikely to be meant.
 _TYPO_TERMS = 8
 
@@ -100,6 +108,7 @@ class Book:
     regency_code: str
     opening_hours: str
     is_sample: bool
+    holders: int = 1  # records of this book (the same work) in all libraries
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +136,8 @@ def _split(value: str) -> tuple[str, ...]:
 
 _BOOK_COLUMNS = (
     "r.id, r.title, r.authors, r.subjects, r.year, r.publisher, r.isbn, r.call_number, "
-    "l.id AS library_id, l.name AS library_name, l.regency_code, l.opening_hours, r.is_sample"
+    "l.id AS library_id, l.name AS library_name, l.regency_code, l.opening_hours, r.is_sample, "
+    "(SELECT count(*) FROM catalogue_records w WHERE w.work_key = r.work_key) AS holders"
 )
 
 
@@ -146,6 +156,7 @@ def _book(row: Any) -> Book:
         regency_code=row["regency_code"],
         opening_hours=row["opening_hours"],
         is_sample=bool(row["is_sample"]),
+        holders=int(row["holders"]),
     )
 
 
@@ -155,6 +166,7 @@ def staging_row(library_id: int, record: BookRecord) -> tuple[object, ...]:
     if record.deleted:
         return (library_id, record.identifier, 1, "", "", "", "", None, None, None, None, None)
     authors = "; ".join(record.authors)
+    terms = json.dumps(sorted(set(words(f"{record.title} {' '.join(record.subjects)} {authors}"))))
     subjects = "; ".join(record.subjects)
     fields = (
         record.title,
@@ -174,14 +186,15 @@ def staging_row(library_id: int, record: BookRecord) -> tuple[object, ...]:
         *fields,
         work_key(record.title, record.authors[0] if record.authors else None),
         digest(fields),
+        terms,
     )
 
 
 _STAGE = """
 INSERT OR REPLACE INTO catalogue_staging
     (library_id, identifier, deleted, title, authors, subjects, stems, publisher, year,
-     call_number, isbn, language, work_key, digest)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     call_number, isbn, language, work_key, digest, terms)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 _STAGE_DELETED = """
 INSERT OR REPLACE INTO catalogue_staging
@@ -206,6 +219,16 @@ ON CONFLICT (library_id, identifier) DO UPDATE SET
     work_key = excluded.work_key, digest = excluded.digest, is_sample = excluded.is_sample
 WHERE catalogue_records.digest <> excluded.digest
    OR catalogue_records.is_sample <> excluded.is_sample
+"""
+
+
+# The words the index holds, for the typo tolerance: a B-tree lookup per candidate instead of
+# fts5vocab, which reads a word's whole posting list to count it (milliseconds for a common
+# word). Words of removed records stay: a candidate that matches nothing costs nothing.
+_NEW_TERMS = """
+INSERT OR IGNORE INTO catalogue_terms (term)
+SELECT DISTINCT t.value FROM catalogue_staging s, json_each(s.terms) t
+WHERE s.library_id = :library AND s.deleted = 0
 """
 
 
@@ -252,6 +275,10 @@ class Catalogue:
             conn = sqlite3.connect(self._db.path, isolation_level=None)
             conn.execute("PRAGMA busy_timeout = 5000").fetchall()
             conn.execute("PRAGMA query_only = ON").fetchall()
+            # The index of a big network is tens of MB: mapped and cached, a search reads it
+            # from memory instead of with a system call per page.
+            conn.execute("PRAGMA mmap_size = 268435456").fetchall()
+            conn.execute("PRAGMA cache_size = -65536").fetchall()
             self._local.conn = conn
         return conn
 
@@ -273,7 +300,7 @@ class Catalogue:
         rows = await self._db.fetchall(
             "SELECT s.*, l.slug, l.name, l.is_sample FROM catalogue_sources s "
             "JOIN libraries l ON l.id = s.library_id "
-            "WHERE :slug IS NULL OR l.slug = :slug ORDER BY l.name",
+            "WHERE CAST(:slug AS TEXT) IS NULL OR l.slug = :slug ORDER BY l.name",
             {"slug": slug},
         )
         return [_source(r) for r in rows]
@@ -347,6 +374,7 @@ class Catalogue:
                 removed += max(cur.rowcount, 0)
             cur = await conn.execute(_APPLY, params)
             written = max(cur.rowcount, 0)
+            await conn.execute(_NEW_TERMS, params)
             await conn.execute("DELETE FROM catalogue_staging WHERE library_id = ?", (library_id,))
             async with conn.execute(
                 "SELECT count(*) FROM catalogue_records WHERE library_id = ?", (library_id,)
@@ -384,67 +412,154 @@ class Catalogue:
     def _in_index(self, conn: sqlite3.Connection, word: str) -> bool:
         """The word, or a word it begins, is in the index."""
         row = conn.execute(
-            "SELECT 1 FROM catalogue_vocab WHERE term >= ? AND term < ? LIMIT 1",
+            "SELECT 1 FROM catalogue_terms WHERE term >= ? AND term < ? LIMIT 1",
             (word, word + "\U0010ffff"),
         ).fetchone()
         return row is not None
 
     def _near_terms(self, conn: sqlite3.Connection, word: str) -> list[str]:
-        found: list[str] = []
-        for candidate in sorted(one_typo_away(word)):
-            if conn.execute(
-                "SELECT 1 FROM catalogue_vocab WHERE term = ?", (candidate,)
-            ).fetchone():
-                found.append(candidate)
-                if len(found) >= _TYPO_TERMS:
-                    break
+        # Old spellings first: "pramudya" is far likelier to mean Pramoedya than a typo.
+        candidates = [*sorted(old_spellings(word)), *sorted(one_typo_away(word))]
+        rows = conn.execute(
+            "SELECT term FROM catalogue_terms WHERE term IN (SELECT value FROM json_each(?))",
+            (json.dumps(candidates),),
+        ).fetchall()
+        present = {r[0] for r in rows}
+        return [c for c in candidates if c in present][:_TYPO_TERMS]
+
+    def _known(self, conn: sqlite3.Connection, word: str) -> bool:
+        return (
+            conn.execute("SELECT 1 FROM catalogue_terms WHERE term = ?", (word,)).fetchone()
+            is not None
+        )
+
+    def _terms(self, conn: sqlite3.Connection, words: list[str]) -> list[list[str]]:
+        """Each word's alternatives: itself; as a prefix too when it is not a whole indexed
+        word (a prefix merges many words' lists, which a million records make slow); and the
+        indexed words one typo or an old spelling away when nothing in the index starts so."""
+        found = []
+        for word in words:
+            if len(word) < 3 or word.isdigit() or self._known(conn, word):
+                terms = [_fts_phrase(word)]
+            else:
+                terms = [_fts_phrase(word) + "*"]
+                if len(word) >= 4 and not self._in_index(conn, word):
+                    terms += [_fts_phrase(t) for t in self._near_terms(conn, word)]
+            found.append(terms)
         return found
 
-    def _clauses(self, conn: sqlite3.Connection, words: list[str]) -> list[str]:
-        clauses = []
-        for word in words:
-            terms = [_fts_phrase(word) + ("*" if len(word) >= 3 else "")]
-            if len(word) >= 4 and not word.isdigit() and not self._in_index(conn, word):
-                terms += [_fts_phrase(t) for t in self._near_terms(conn, word)]
-            if self.stemming:
-                terms.append("stems : " + _fts_phrase(stem(word)))
-            clauses.append("(" + " OR ".join(terms) + ")")
-        return clauses
+    def _match(self, terms: list[list[str]], words: list[str], joiner: str) -> tuple[str, str]:
+        """(anywhere, title only): every word anywhere (or its Indonesian stem), and every word
+        in the title."""
+        title = "{title} : (" + joiner.join("(" + " OR ".join(t) + ")" for t in terms) + ")"
+        anywhere = []
+        for word, alternatives in zip(words, terms, strict=True):
+            # The stems column holds the stems of title and subjects, so a plain phrase finds
+            # "menenun" from "tenun"; a stem that differs from the word is one more phrase
+            # ("petani" -> "tani"). Each phrase reads its word's whole list: no duplicates.
+            root = stem(word)
+            if self.stemming and root != word:
+                alternatives = [*alternatives, _fts_phrase(root)]
+            anywhere.append("(" + " OR ".join(alternatives) + ")")
+        return joiner.join(anywhere), title
 
-    def _ranked(self, conn: sqlite3.Connection, match: str, home: str | None) -> list[int]:
+    def _ranked(
+        self, conn: sqlite3.Connection, match: tuple[str, str], home: str | None
+    ) -> list[int]:
+        """Book ids, the resident's regency first, then by bm25 (title weighing most). When
+        more books match than CANDIDATES, the newest CANDIDATES are scored, and the newest
+        CANDIDATES with every word in the title are added, so title matches are not crowded
+        out by the rest."""
         weights = ", ".join(str(w) for w in _WEIGHTS)
-        rows = conn.execute(
-            f"SELECT h.id FROM (SELECT rowid AS id, bm25(catalogue_fts, {weights}) AS score "
-            "      FROM catalogue_fts WHERE catalogue_fts MATCH ? ORDER BY score LIMIT ?) h "
-            "JOIN catalogue_records r ON r.id = h.id JOIN libraries l ON l.id = r.library_id "
-            "ORDER BY l.regency_code IS NOT ?, h.score, r.id",
-            (match, RESULT_CAP, home),
-        ).fetchall()
-        return [int(r[0]) for r in rows]
+        sql = (
+            f"SELECT rowid, bm25(catalogue_fts, {weights}) FROM catalogue_fts "
+            "WHERE catalogue_fts MATCH ? ORDER BY rowid DESC LIMIT ?"
+        )
+        anywhere, title = match
+        rows = conn.execute(sql, (anywhere, CANDIDATES)).fetchall()
+        scored = {int(r): (1, float(score)) for r, score in rows}
+        if len(rows) >= CANDIDATES:
+            for rowid, score in conn.execute(sql, (title, CANDIDATES)).fetchall():
+                scored[int(rowid)] = (0, float(score))
+        if not scored:
+            return []
+        where: dict[int, tuple[str, str]] = {
+            int(r[0]): (str(r[1]), str(r[2]))
+            for r in conn.execute(
+                "SELECT r.id, l.regency_code, r.work_key FROM catalogue_records r "
+                "JOIN libraries l ON l.id = r.library_id "
+                "WHERE r.id IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(scored)),),
+            ).fetchall()
+        }
+        order = sorted(
+            (i for i in scored if i in where),
+            key=lambda i: (where[i][0] != home, scored[i][0], scored[i][1], -i),
+        )
+        # One line per book: the same title in several libraries is listed once, at its copy
+        # nearest the resident; "which library has it?" lists them all.
+        works: set[str] = set()
+        unique = []
+        for i in order:
+            if where[i][1] not in works:
+                works.add(where[i][1])
+                unique.append(i)
+        return unique[:RESULT_CAP]
 
     def _search(self, text: str, home: str | None) -> tuple[list[int], bool]:
         words = query_words(text)
         if not words:
             return [], False
         conn = self._connection()
-        clauses = self._clauses(conn, words)
-        ranked = self._ranked(conn, " AND ".join(clauses), home)
-        if ranked or len(clauses) == 1:
+        terms = self._terms(conn, words)
+        ranked = self._ranked(conn, self._match(terms, words, " AND "), home)
+        if ranked or len(words) == 1:
             return ranked, False
         # No book has every word ("novel pramoedya" where the subject says "fiksi"): books
         # with some of them, best first, said to be a partial match.
-        ranked = self._ranked(conn, " OR ".join(clauses), home)
+        ranked = self._ranked(conn, self._match(terms, words, " OR "), home)
         return ranked, bool(ranked)
 
     async def search(
         self, *, text: str, home_regency: str | None, offset: int, limit: int
     ) -> SearchResult:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalogue")
-        loop = asyncio.get_running_loop()
-        ids, partial = await loop.run_in_executor(self._executor, self._search, text, home_regency)
+        if self._db.engine != "sqlite":
+            ids, partial = await self._search_sql(text, home_regency)
+        else:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalogue")
+            loop = asyncio.get_running_loop()
+            ids, partial = await loop.run_in_executor(
+                self._executor, self._search, text, home_regency
+            )
         page = ids[offset : offset + limit]
         return SearchResult(books=await self._books(page), total=len(ids), partial=partial)
+
+    async def _search_sql(self, text: str, home: str | None) -> tuple[list[int], bool]:
+        """PostgreSQL has no FTS5: every word (or its stem) inside title, subjects, authors or
+        stems; the resident's regency first. No ranking by relevance nor typo tolerance."""
+        words = query_words(text)
+        if not words:
+            return [], False
+        haystack = "lower(r.title || ' ' || r.subjects || ' ' || r.authors || ' ' || r.stems)"
+        clauses, params = [], []
+        for word in words:
+            clauses.append(f"({haystack} LIKE ? OR {haystack} LIKE ?)")
+            params += [f"%{word.lower()}%", f"%{stem(word).lower()}%"]
+
+        async def ids(joiner: str) -> list[int]:
+            rows = await self._db.fetchall(
+                "SELECT r.id FROM catalogue_records r JOIN libraries l ON l.id = r.library_id "
+                f"WHERE {joiner.join(clauses)} ORDER BY l.regency_code IS NOT ?, r.id LIMIT ?",
+                (*params, home, RESULT_CAP),
+            )
+            return [int(row[0]) for row in rows]
+
+        found = await ids(" AND ")
+        if found or len(clauses) == 1:
+            return found, False
+        found = await ids(" OR ")
+        return found, bool(found)
 
     async def _books(self, ids: list[int]) -> list[Book]:
         if not ids:

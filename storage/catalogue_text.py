@@ -79,6 +79,26 @@ def one_typo_away(word: str) -> set[str]:
     return out
 
 
+# Spelling before 1972 (Ejaan Soewandi) lives on in names and old titles: Pramoedya, Soekarno,
+# Djakarta, Tjerita. A typed word is also looked for in its old spelling, one change at a time.
+_OLD_SPELLING = (("u", "oe"), ("j", "dj"), ("c", "tj"), ("y", "j"), ("ny", "nj"), ("sy", "sj"))
+
+
+def old_spellings(word: str) -> set[str]:
+    out: set[str] = set()
+    for new, old in _OLD_SPELLING:
+        start = word.find(new)
+        while start != -1:
+            out.add(word[:start] + old + word[start + len(new) :])
+            start = word.find(new, start + 1)
+        if new in word:
+            out.add(word.replace(new, old))
+    # Two changes together, as in Pramudya -> Pramoedya (u -> oe) or Sukarno -> Soekarno.
+    out |= {w.replace(new, old) for w in list(out) for new, old in _OLD_SPELLING if new in w}
+    out.discard(word)
+    return out
+
+
 def digest(parts: Iterable[str | None]) -> str:
     """A short fingerprint of a record's fields, so an unchanged record is not rewritten."""
     import hashlib

@@ -13,10 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-import aiosqlite
-
 from storage.clock import opt_to_db, to_db, utcnow
-from storage.db import Database
+from storage.db import Database, Tx
 from storage.errors import NotFound, StorageError
 from storage.registrations import promote_waitlisted
 
@@ -146,9 +144,7 @@ ON CONFLICT (slug) DO UPDATE SET
 """
 
 
-async def _ids_by_slug(
-    conn: aiosqlite.Connection, table: str, slugs: Iterable[str]
-) -> dict[str, int]:
+async def _ids_by_slug(conn: Tx, table: str, slugs: Iterable[str]) -> dict[str, int]:
     # json_each keeps this one statement whatever the number of slugs (no bound-variable limit).
     async with conn.execute(
         f"SELECT slug, id FROM {table} WHERE slug IN (SELECT value FROM json_each(?))",
@@ -214,9 +210,7 @@ class ContentRepo:
         )
 
     @staticmethod
-    async def _run(
-        conn: aiosqlite.Connection, what: str, slug: str, sql: str, params: tuple[object, ...]
-    ) -> None:
+    async def _run(conn: Tx, what: str, slug: str, sql: str, params: tuple[object, ...]) -> None:
         try:
             await conn.execute(sql, params)
         except sqlite3.IntegrityError as exc:
@@ -225,7 +219,7 @@ class ContentRepo:
 
 
 async def _check_capacities(
-    conn: aiosqlite.Connection, events: Iterable[EventRecord], existing: dict[str, int]
+    conn: Tx, events: Iterable[EventRecord], existing: dict[str, int]
 ) -> None:
     """Refuse, naming the event, a capacity below the seats already taken (the table's CHECK
     would refuse it too, but with SQLite's words and no event)."""
@@ -240,7 +234,7 @@ async def _check_capacities(
             raise CapacityBelowRegistrations(event, int(row[0]))
 
 
-async def _set_catalogues(conn: aiosqlite.Connection, libraries: Sequence[LibraryRecord]) -> None:
+async def _set_catalogues(conn: Tx, libraries: Sequence[LibraryRecord]) -> None:
     """A library's catalogue source as the file names it; a harvest's figures are kept when only
     the URL or the system changes."""
     with_catalogue = [r for r in libraries if r.catalogue is not None]

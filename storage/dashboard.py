@@ -289,6 +289,11 @@ class DashboardRepo:
             if not found:
                 return None
             expires = now + SESSION_ABSOLUTE
+            # Sessions nobody came back to are cleared here, so the table stays small.
+            await conn.execute(
+                "DELETE FROM dashboard_sessions WHERE expires_at <= ? OR last_seen_at <= ?",
+                (stamp, to_db(now - SESSION_IDLE)),
+            )
             await conn.execute(
                 "INSERT INTO dashboard_sessions (token_hash, channel, external_id, language, "
                 "created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -381,14 +386,6 @@ class DashboardRepo:
                 now=now,
             )
 
-    async def end_sessions(self, *, channel: str, external_id: str) -> int:
-        rows = await self._db.write(
-            "DELETE FROM dashboard_sessions WHERE channel = ? AND external_id = ? "
-            "RETURNING token_hash",
-            (channel, external_id),
-        )
-        return len(rows)
-
     async def scope(self, *, channel: str, external_id: str) -> Scope:
         rows = await self._db.fetchall(
             "SELECT s.role, s.regency_code, s.library_id, l.regency_code AS library_regency "
@@ -447,9 +444,17 @@ class DashboardRepo:
             params,
         )
         assert row is not None  # an aggregate always returns one row
-        present = f"{joined} AND {_PRESENT}"
-        genders = await self._grouped("coalesce(g.gender, 'unknown')", present, params)
-        ages = await self._grouped("coalesce(g.age_band, 'unknown')", present, params)
+        genders: dict[str, int] = {}
+        ages: dict[str, int] = {}
+        # One pass for both breakdowns: (gender, age band) pairs, added up here.
+        for gender, age, count in await self._db.fetchall(
+            "SELECT coalesce(g.gender, 'unknown'), coalesce(g.age_band, 'unknown'), count(*) "
+            f"{joined} AND {_PRESENT} GROUP BY coalesce(g.gender, 'unknown'), "
+            "coalesce(g.age_band, 'unknown')",
+            params,
+        ):
+            genders[gender] = genders.get(gender, 0) + int(count)
+            ages[age] = ages.get(age, 0) + int(count)
         resident_where, resident_params = scope.resident_where()
         new = await self._db.fetchone(
             "SELECT count(*) FROM residents r WHERE r.consent_at IS NOT NULL "
@@ -466,14 +471,6 @@ class DashboardRepo:
             by_gender={k: genders.get(k, 0) for k in GENDERS},
             by_age_band={k: ages.get(k, 0) for k in AGE_BANDS},
         )
-
-    async def _grouped(
-        self, key: str, from_where: str, params: dict[str, object]
-    ) -> dict[str, int]:
-        rows = await self._db.fetchall(
-            f"SELECT {key} AS k, count(*) {from_where} GROUP BY {key}", params
-        )
-        return {str(r[0]): int(r[1]) for r in rows}
 
     async def areas(
         self, *, scope: Scope, start: datetime, end: datetime, by: str

@@ -1,4 +1,7 @@
-"""Connections, pragmas and numbered migrations.
+"""The storage interface (Database, Tx) and its SQLite implementation: connections, pragmas and
+numbered migrations. PostgreSQL is the other implementation (storage/postgres.py); repositories
+see only `Database` and the `Tx` a transaction gives, and write SQLite-flavoured SQL that
+storage/dialect.py translates for PostgreSQL.
 
 Where each kind of work runs, and why:
 - Short, indexed queries of the conversation hot path (a session, a resident, a page of events)
@@ -19,10 +22,20 @@ import asyncio
 import itertools
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Generator,
+    Iterable,
+    Mapping,
+    Sequence,
+)
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib import resources
 from pathlib import Path
+from typing import Any, cast
 
 import aiosqlite
 
@@ -32,6 +45,12 @@ log = logging.getLogger(__name__)
 
 # Positional (?) or named (:name) parameters, as sqlite3 takes them.
 Params = Sequence[object] | Mapping[str, object]
+# In a subquery that picks rows to claim: PostgreSQL skips rows another transaction is claiming
+# (storage/dialect.py); SQLite, whose writers take turns, reads it as a comment.
+SKIP_LOCKED = "/*FOR UPDATE SKIP LOCKED*/"
+# A row of either engine: sqlite3.Row or asyncpg.Record. Both are read by column name or index,
+# iterate over their values and give `keys()`.
+Row = Any
 
 BUSY_TIMEOUT_MS = 5000
 # Each aiosqlite connection is one thread; with a few, one long report or export does not hold
@@ -44,13 +63,207 @@ _BUSY_RETRY_SECONDS = 0.01
 _CHECKPOINT_EVERY = 200
 
 
-def _migrations() -> list[tuple[int, str]]:
+def is_postgres_url(target: str | Path) -> bool:
+    return str(target).startswith(("postgresql://", "postgres://"))
+
+
+class Cursor:
+    """What a statement gave: its rows (those of a SELECT or a RETURNING clause), how many rows it
+    changed, and the id of the row an INSERT added."""
+
+    __slots__ = ("lastrowid", "rowcount", "rows")
+
+    def __init__(self, rows: list[Row], rowcount: int, lastrowid: int | None) -> None:
+        self.rows = rows
+        self.rowcount = rowcount
+        self.lastrowid = lastrowid
+
+    async def fetchall(self) -> list[Row]:
+        return self.rows
+
+    async def fetchone(self) -> Row | None:
+        return self.rows[0] if self.rows else None
+
+    async def close(self) -> None:
+        """Nothing to free: the rows were read when the statement ran."""
+
+
+class Pending:
+    """`conn.execute(...)` can be awaited for its Cursor or used as `async with`, as aiosqlite's
+    own result can, so repositories written either way run on both engines."""
+
+    __slots__ = ("_running",)
+
+    def __init__(self, running: Coroutine[Any, Any, Cursor]) -> None:
+        self._running = running
+
+    def __await__(self) -> Generator[Any, None, Cursor]:
+        return self._running.__await__()
+
+    async def __aenter__(self) -> Cursor:
+        return await self._running
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+class Tx:
+    """One connection's way to run statements: inside `Database.transaction()` every statement is
+    part of that transaction; `Database.reader` gives one whose statements stand alone.
+
+    `fetchone`, `fetchall` and `execute` are the one query style; `execute_fetchall` and
+    `executemany` are kept for the repositories written against aiosqlite before."""
+
+    async def _run(self, sql: str, params: Params) -> Cursor:
+        raise NotImplementedError
+
+    async def _run_many(self, sql: str, seq: Iterable[Params]) -> None:
+        for params in seq:
+            await self._run(sql, params)
+
+    def execute(self, sql: str, params: Params = ()) -> Pending:
+        return Pending(self._run(sql, params))
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        return (await self._run(sql, params)).rows
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        rows = (await self._run(sql, params)).rows
+        return rows[0] if rows else None
+
+    async def execute_fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        return (await self._run(sql, params)).rows
+
+    async def executemany(self, sql: str, seq: Iterable[Params]) -> None:
+        await self._run_many(sql, seq)
+
+    async def lock_row(self, table: str, row_id: int) -> bool:
+        """Lock one row until the transaction ends, before reading what decides a write (an
+        event's free seats, its waitlist order). PostgreSQL: SELECT ... FOR UPDATE, the same
+        lock an UPDATE of that row takes, so lock order stays that of the row. SQLite needs
+        nothing: its write transactions already take turns. True when a lock was taken (what was
+        read before it may be stale)."""
+        return False
+
+    async def lock(self, scope: str, key: int | str) -> None:
+        """Hold a lock on (scope, key) until the transaction ends: concurrent transactions that
+        read then write the same thing (an event's waitlist order) take turns. SQLite needs
+        nothing: its write transactions already take turns."""
+
+
+class Database:
+    """The storage interface. `Database.open` picks the engine from the target: a
+    `postgresql://` URL opens PostgreSQL, anything else is a SQLite file."""
+
+    engine = "sqlite"
+    path: str
+
+    @classmethod
+    async def open(cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Database:
+        if is_postgres_url(path):
+            from storage.postgres import PostgresDatabase
+
+            return await PostgresDatabase.connect(str(path))
+        return await SqliteDatabase.connect(path, busy_timeout_ms=busy_timeout_ms)
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    @property
+    def reader(self) -> Tx:
+        raise NotImplementedError
+
+    async def fetchall(self, sql: str, params: Params = (), *, inline: bool = False) -> list[Row]:
+        raise NotImplementedError
+
+    async def fetchone(self, sql: str, params: Params = (), *, inline: bool = False) -> Row | None:
+        return next(iter(await self.fetchall(sql, params, inline=inline)), None)
+
+    async def write(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        raise NotImplementedError
+
+    def transaction(self) -> AbstractAsyncContextManager[Tx]:
+        raise NotImplementedError
+
+    async def schema_version(self) -> int:
+        raise NotImplementedError
+
+    async def migrate(self) -> int:
+        raise NotImplementedError
+
+    async def ping(self) -> bool:
+        """Whether the database answers a trivial query (for /healthz)."""
+        try:
+            await self.fetchall("SELECT 1")
+        except Exception:
+            return False
+        return True
+
+
+def _run_sqlite(
+    conn: sqlite3.Connection, sql: str, params: Params
+) -> tuple[list[sqlite3.Row], int, int | None]:
+    cur = conn.execute(sql, params)
+    try:
+        rows = cur.fetchall()
+        return rows, cur.rowcount, cur.lastrowid
+    finally:
+        cur.close()
+
+
+class SqliteTx(Tx):
+    """Statements on one aiosqlite connection, each one hop to its thread and back (rows, count
+    and new id together)."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        # aiosqlite's own queue to the connection's thread; its public methods make two or three
+        # hops for what this does in one.
+        self._call = cast(Callable[..., Awaitable[Any]], conn._execute)
+
+    async def _run(self, sql: str, params: Params) -> Cursor:
+        rows, count, rowid = await self._call(_run_sqlite, self._conn._conn, sql, params)
+        return Cursor(rows, count, rowid)
+
+    async def _run_many(self, sql: str, seq: Iterable[Params]) -> None:
+        await self._conn.executemany(sql, seq)
+
+    @property
+    def in_transaction(self) -> bool:
+        return bool(self._conn.in_transaction)
+
+
+def migration_files(engine: str = "sqlite") -> list[tuple[int, str, str]]:
+    """(number, name, SQL) of every migration, in order. `NNNN_x.sql` is written for SQLite;
+    PostgreSQL takes its `NNNN_x.postgresql.sql` twin where one exists (triggers, SQLite-only
+    functions) and otherwise the SQLite file translated by storage/dialect.py. Two branches may
+    have used one number; both files are applied, in name order."""
+    files = {
+        entry.name: entry
+        for entry in resources.files("storage.migrations").iterdir()
+        if entry.name.endswith(".sql") and entry.name[:4].isdigit()
+    }
     found = []
-    for entry in resources.files("storage.migrations").iterdir():
-        name = entry.name
-        if name.endswith(".sql") and name[:4].isdigit():
-            found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
-    return sorted(found)
+    for name in sorted(files):
+        if name.endswith(".postgresql.sql"):
+            continue
+        sql = files[name].read_text(encoding="utf-8")
+        if engine != "sqlite":
+            twin = files.get(name.removesuffix(".sql") + ".postgresql.sql")
+            if twin is not None:
+                sql = twin.read_text(encoding="utf-8")
+            else:
+                from storage.dialect import translate_schema
+
+                sql = translate_schema(sql)
+        found.append((int(name[:4]), name.removesuffix(".sql"), sql))
+    return found
+
+
+def _migrations() -> list[tuple[int, str]]:
+    return [(number, sql) for number, _, sql in migration_files("sqlite")]
 
 
 async def _open(path: str, busy_timeout_ms: int) -> aiosqlite.Connection:
@@ -110,7 +323,7 @@ def _run_group(
     return outcomes
 
 
-class Database:
+class SqliteDatabase(Database):
     def __init__(
         self,
         path: str,
@@ -130,9 +343,13 @@ class Database:
         self._committer: asyncio.Task[None] | None = None
         self._commits_since_checkpoint = 0
         self._checkpointer: asyncio.Task[None] | None = None
+        self._reader_txs = [SqliteTx(r) for r in readers]
+        self._next_reader_tx = itertools.cycle(self._reader_txs)
 
     @classmethod
-    async def open(cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Database:
+    async def connect(
+        cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+    ) -> SqliteDatabase:
         path = str(path)
         writer = await _open(path, busy_timeout_ms)
         await writer.execute_fetchall("PRAGMA journal_mode = WAL")
@@ -159,14 +376,12 @@ class Database:
         await self._writer.close()
 
     @property
-    def reader(self) -> aiosqlite.Connection:
+    def reader(self) -> Tx:
         """A reader connection for a query of its own; taken in turn, like `fetchall` does, so
         one long report does not hold up the reads behind it."""
-        return next(self._next_reader)
+        return next(self._next_reader_tx)
 
-    async def fetchall(
-        self, sql: str, params: Params = (), *, inline: bool = False
-    ) -> list[sqlite3.Row]:
+    async def fetchall(self, sql: str, params: Params = (), *, inline: bool = False) -> list[Row]:
         """Rows of a query. `inline` runs it on the loop's connection (see the module's
         docstring): only for queries an index or a small table bounds, which take well under a
         millisecond; anything that scans a growing table stays on a reader's thread."""
@@ -178,14 +393,9 @@ class Database:
                     raise
                 # Rare in WAL mode (another process recovering the log): wait on a thread.
         # execute_fetchall is one hop to the thread and back; a cursor would take three.
-        return list(await self.reader.execute_fetchall(sql, params))
+        return list(await next(self._next_reader).execute_fetchall(sql, params))
 
-    async def fetchone(
-        self, sql: str, params: Params = (), *, inline: bool = False
-    ) -> sqlite3.Row | None:
-        return next(iter(await self.fetchall(sql, params, inline=inline)), None)
-
-    async def write(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+    async def write(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
         """One statement, committed before this returns; gives the rows of a RETURNING clause.
 
         Writes are committed in groups: whoever writes while a commit is under way joins the next
@@ -236,8 +446,11 @@ class Database:
         except sqlite3.Error as exc:  # the log just grows a little longer until the next one
             log.warning("WAL checkpoint failed: %s", exc)
 
+    def transaction(self) -> AbstractAsyncContextManager[Tx]:
+        return self._transaction()
+
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def _transaction(self) -> AsyncIterator[Tx]:
         """One write transaction; commits on success, rolls back on any exception."""
         async with self._write_lock:
             try:
@@ -245,7 +458,7 @@ class Database:
             except sqlite3.OperationalError as exc:
                 raise _domain_error(exc) from exc
             try:
-                yield self._writer
+                yield SqliteTx(self._writer)
             except BaseException:
                 await self._writer.execute("ROLLBACK")
                 raise
@@ -253,8 +466,7 @@ class Database:
                 await self._writer.execute("COMMIT")
 
     async def schema_version(self) -> int:
-        async with self.reader.execute("PRAGMA user_version") as cur:
-            row = await cur.fetchone()
+        row = await self.fetchone("PRAGMA user_version")
         return int(row[0]) if row else 0
 
     async def migrate(self) -> int:

@@ -15,13 +15,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from storage.clock import from_db, to_db, utcnow
-from storage.db import Database
+from storage.db import SKIP_LOCKED, Database, Tx
+
+# A claimed row not marked sent within this long is taken to be lost with its instance.
+CLAIM_LEASE = timedelta(seconds=60)
 
 # Interactive replies are not outbox rows, but rows may still be ranked among themselves:
 # a waitlist promotion should not wait behind a 10,000-person announcement.
@@ -58,7 +59,7 @@ class OutboxMessage:
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-async def enqueue(conn: aiosqlite.Connection, message: OutboxMessage) -> bool:
+async def enqueue(conn: Tx, message: OutboxMessage) -> bool:
     """Insert unless a row with the same dedupe key exists; True if a row was added."""
     now = to_db(utcnow())
     cur = await conn.execute(
@@ -85,7 +86,7 @@ async def enqueue(conn: aiosqlite.Connection, message: OutboxMessage) -> bool:
 
 
 async def cancel_pending(
-    conn: aiosqlite.Connection,
+    conn: Tx,
     *,
     reason: str,
     resident_id: int | None = None,
@@ -185,7 +186,12 @@ class OutboxRepo:
         self._db = db
 
     async def claim(
-        self, *, channels: Sequence[str], limit: int, now: datetime | None = None
+        self,
+        *,
+        channels: Sequence[str],
+        limit: int,
+        now: datetime | None = None,
+        lease: timedelta = CLAIM_LEASE,
     ) -> list[OutboxRow]:
         """Move up to `limit` due rows of these channels from pending to sending, in one write
         transaction so two claimers never take the same row; highest priority first, then the
@@ -214,13 +220,16 @@ class OutboxRepo:
                 "WHERE starts_at <= ? OR status = 'cancelled')",
                 (stamp, stamp, *channels, stamp),
             )
+            # On PostgreSQL several instances claim at once: each skips rows another is taking
+            # (storage/dialect.py turns the comment into FOR UPDATE SKIP LOCKED), and the lease
+            # gives a dead instance's rows back (reset_sending).
             cur = await conn.execute(
-                "UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ? "
-                "WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' "
+                "UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ?, "
+                "claimed_until = ? WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' "
                 f"AND channel IN ({chans}) AND due_at <= ? "
-                "ORDER BY priority DESC, due_at, id LIMIT ?) "
+                f"ORDER BY priority DESC, due_at, id LIMIT ? {SKIP_LOCKED}) "
                 f"RETURNING {_ROW}",
-                (stamp, *channels, stamp, limit),
+                (stamp, to_db((now or utcnow()) + lease), *channels, stamp, limit),
             )
             rows = [_row(r) for r in await cur.fetchall()]
             await cur.close()
@@ -286,15 +295,19 @@ class OutboxRepo:
             )
             return cur.rowcount
 
-    async def reset_sending(self) -> int:
+    async def reset_sending(self, *, lease_expired_at: datetime | None = None) -> int:
         """Start-up after a crash: rows left in `sending` may or may not have reached the
-        person; sending them again is the price of losing none. Only one worker per database
-        may call this (see docs/delivery.md)."""
+        person; sending them again is the price of losing none. With one instance (SQLite) all
+        of them; with several, only rows whose claim lease ran out before `lease_expired_at`
+        (their instance died; docs/deploy.md)."""
+        now = to_db(utcnow())
+        expired = "" if lease_expired_at is None else "AND coalesce(claimed_until, '') < ?"
+        args = (now,) if lease_expired_at is None else (now, to_db(lease_expired_at))
         async with self._db.transaction() as conn:
             cur = await conn.execute(
                 "UPDATE outbox SET status = 'pending', last_error = 'interrupted', "
-                "updated_at = ? WHERE status = 'sending'",
-                (to_db(utcnow()),),
+                f"updated_at = ? WHERE status = 'sending' {expired}",
+                args,
             )
             return cur.rowcount
 

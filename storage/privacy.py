@@ -6,6 +6,8 @@ What stays, and why (tests/test_reliability_deletion.py checks every table and c
 - the bare `residents` row and `whatsapp_contacts` row: the chat id itself (and the language and
   the time of the last message), without which the bot cannot answer this chat at all;
 - the session row, keyed by the chat id, holding only the language chosen and the last choices;
+- an update of theirs still waiting in the inbox (several instances), and the deletion request
+  itself once handled, until the inbox's prune (`INBOX_KEEP`) removes it;
 - staff roles, and the audit entries and announcements a staff member made as staff: work
   records of the library, removed with /cabutperan, not by a resident's deletion.
 
@@ -21,13 +23,15 @@ import re
 from storage.clock import to_db, utcnow
 from storage.db import Database
 
-# 'broadcast:{id}:{resident}' keeps its announcement prefix (progress counts by key range) and
-# loses the resident; every other key (they hold registration or resident ids) is replaced.
-_ANONYMOUS_KEY = (
-    "CASE WHEN substr(dedupe_key, 1, 10) = 'broadcast:' "
-    "THEN substr(dedupe_key, 1, 10 + instr(substr(dedupe_key, 11), ':')) || 'deleted-' || id "
-    "ELSE 'deleted:' || id END"
-)
+
+def _anonymous_key(row_id: int, key: str) -> str:
+    """'broadcast:{id}:{resident}' keeps its announcement prefix (progress counts rows by key
+    range) and loses the resident; every other key (they hold registration or resident ids) is
+    replaced."""
+    if key.startswith("broadcast:"):
+        broadcast = key.split(":")[1]
+        return f"broadcast:{broadcast}:deleted-{row_id}"
+    return f"deleted:{row_id}"
 
 
 class Privacy:
@@ -54,15 +58,22 @@ class Privacy:
                 f"(SELECT external_id FROM outbox WHERE {mine} AND external_id IS NOT NULL)",
                 (*who, *who),
             )
+            rows = await conn.fetchall(f"SELECT id, dedupe_key FROM outbox WHERE {mine}", who)
+            for row_id, key in rows:
+                await conn.execute(
+                    "UPDATE outbox SET status = CASE WHEN status IN ('pending', 'held') "
+                    "THEN 'cancelled' ELSE status END, "
+                    "last_error = CASE WHEN status IN ('pending', 'held') THEN 'data deleted' "
+                    "ELSE NULL END, dedupe_key = ?, recipient = '', resident_id = NULL, "
+                    "event_id = NULL, body = '{}', params = '{}', external_id = NULL, "
+                    "updated_at = ? WHERE id = ?",
+                    (_anonymous_key(row_id, key), stamp, row_id),
+                )
+            # Updates as received (several instances keep them in the inbox): the handled ones
+            # go; one still waiting is this very message or the next, handled as usual.
             await conn.execute(
-                "UPDATE outbox SET status = CASE WHEN status IN ('pending', 'held') "
-                "THEN 'cancelled' ELSE status END, "
-                "last_error = CASE WHEN status IN ('pending', 'held') THEN 'data deleted' "
-                "ELSE NULL END, "
-                f"dedupe_key = {_ANONYMOUS_KEY}, recipient = '', resident_id = NULL, "
-                "event_id = NULL, body = '{}', params = '{}', external_id = NULL, "
-                f"updated_at = ? WHERE {mine}",
-                (stamp, *who),
+                "DELETE FROM inbox WHERE channel = ? AND person = ? AND status = 'done'",
+                (channel, external_id),
             )
             if channel == "whatsapp":
                 await conn.execute(
@@ -82,12 +93,11 @@ class Privacy:
             mention = re.compile(
                 "|".join(rf"(?<![\w@+]){re.escape(n)}(?!\w)" for n in names), re.IGNORECASE
             )
-            where = " OR ".join(["instr(lower(target), ?) OR instr(lower(detail), ?)"] * len(names))
-            async with conn.execute(
+            where = " OR ".join(["lower(target) LIKE ? OR lower(detail) LIKE ?"] * len(names))
+            candidates = await conn.fetchall(
                 f"SELECT id, target, detail FROM audit_log WHERE {where}",
-                [n.casefold() for n in names for _ in (0, 1)],
-            ) as cur:
-                candidates = await cur.fetchall()
+                [f"%{n.casefold()}%" for n in names for _ in (0, 1)],
+            )
             for row_id, target, detail in candidates:
                 await conn.execute(
                     "UPDATE audit_log SET target = ?, detail = ? WHERE id = ?",

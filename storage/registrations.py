@@ -16,10 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from storage.clock import from_db, opt_from_db, opt_to_db, to_db
-from storage.db import Database
+from storage.db import Database, Tx
 from storage.errors import ConsentRequired, NotFound, StorageError
 from storage.outbox import OutboxMessage, enqueue
 
@@ -219,25 +217,34 @@ def _registration(row: Any) -> Registration:
     )
 
 
-async def _fetchone(conn: aiosqlite.Connection, sql: str, params: tuple[Any, ...]) -> Any:
+async def _fetchone(conn: Tx, sql: str, params: tuple[Any, ...]) -> Any:
     # execute_fetchall is one round trip to aiosqlite's thread; a cursor context is three, and
     # under a burst of registrations those hops are most of the time spent.
     rows = await conn.execute_fetchall(sql, params)
     return next(iter(rows), None)
 
 
-async def _fetchall(conn: aiosqlite.Connection, sql: str, params: tuple[Any, ...]) -> list[Any]:
+async def _fetchall(conn: Tx, sql: str, params: tuple[Any, ...]) -> list[Any]:
     return list(await conn.execute_fetchall(sql, params))
 
 
-async def _one(conn: aiosqlite.Connection, registration_id: int) -> Registration:
+async def _one(conn: Tx, registration_id: int) -> Registration:
     row = await _fetchone(conn, f"{_SELECT} WHERE r.id = ?", (registration_id,))
     if row is None:
         raise NotFound("registration", registration_id)
     return _registration(row)
 
 
-async def _consenting(conn: aiosqlite.Connection, resident_id: int) -> Any:
+async def _one_locked(conn: Tx, registration_id: int) -> Registration:
+    """The registration, read after its event's row is locked (see Tx.lock_row): its seat and
+    waitlist place cannot change under the caller until the transaction ends."""
+    current = await _one(conn, registration_id)
+    if await conn.lock_row("events", current.event_id):  # an event id never changes
+        current = await _one(conn, registration_id)
+    return current
+
+
+async def _consenting(conn: Tx, resident_id: int) -> Any:
     """The resident's row (consent_at, name); ConsentRequired unless they agreed."""
     row = await _fetchone(
         conn, "SELECT consent_at, name FROM residents WHERE id = ?", (resident_id,)
@@ -249,7 +256,7 @@ async def _consenting(conn: aiosqlite.Connection, resident_id: int) -> Any:
     return row
 
 
-async def _event_row(conn: aiosqlite.Connection, event_id: int) -> Any:
+async def _event_row(conn: Tx, event_id: int) -> Any:
     row = await _fetchone(
         conn,
         "SELECT id, status, capacity, seats_taken, waitlist_limit, starts_at, ends_at, "
@@ -303,6 +310,7 @@ class Registrations:
             raise ValueError("empty name")
         _validate(answers)
         async with self._db.transaction() as conn:
+            await conn.lock_row("events", event_id)
             await _consenting(conn, resident_id)
             event = await _event_row(conn, event_id)
             _check_open(event, now)
@@ -363,7 +371,7 @@ class Registrations:
             return await _one(conn, cur.lastrowid)
 
     async def _check_proxy(
-        self, conn: aiosqlite.Connection, event_id: int, resident_id: int, name: str, limit: int
+        self, conn: Tx, event_id: int, resident_id: int, name: str, limit: int
     ) -> None:
         rows = await _fetchall(
             conn,
@@ -479,7 +487,7 @@ class Registrations:
         first on the waitlist in the same transaction. Raises NotFound (not theirs),
         AlreadyCancelled, CancelClosed."""
         async with self._db.transaction() as conn:
-            current = await _one(conn, registration_id)
+            current = await _one_locked(conn, registration_id)
             if current.resident_id != resident_id:
                 raise NotFound("registration", registration_id)
             if current.status == "cancelled":
@@ -570,7 +578,7 @@ class Registrations:
     ) -> Registration:
         """The resident who registered someone marks them present, from the check-in screen."""
         async with self._db.transaction() as conn:
-            current = await _one(conn, registration_id)
+            current = await _one_locked(conn, registration_id)
             if (
                 current.resident_id != resident_id
                 or not current.is_proxy
@@ -609,7 +617,7 @@ class Registrations:
             ) as cur:
                 live = [row[0] for row in await cur.fetchall()]
             for registration_id in live:
-                current = await _one(conn, registration_id)
+                current = await _one_locked(conn, registration_id)
                 await _cancel_row(conn, current, now, reason="data_deleted")
             await conn.execute(
                 "UPDATE registrations SET resident_id = NULL, name = NULL, village = NULL "
@@ -717,14 +725,17 @@ class Registrations:
 
 
 async def _cancel_row(
-    conn: aiosqlite.Connection, current: Registration, now: datetime, *, reason: str
+    conn: Tx, current: Registration, now: datetime, *, reason: str
 ) -> Registration | None:
     """Cancel `current`; if it held a seat, free it and hand it to the first waitlisted."""
-    await conn.execute(
+    await conn.lock_row("events", current.event_id)
+    done = await conn.execute(
         "UPDATE registrations SET status = 'cancelled', cancelled_at = ?, cancel_reason = ? "
-        "WHERE id = ?",
-        (to_db(now), reason, current.id),
+        "WHERE id = ? AND status = ?",
+        (to_db(now), reason, current.id, current.status),
     )
+    if done.rowcount == 0:  # changed by another instance since it was read
+        return None
     if current.status != "confirmed":
         return None
     await conn.execute(
@@ -736,9 +747,7 @@ async def _cancel_row(
     return await _promote_first(conn, current.event_id, now)
 
 
-async def promote_waitlisted(
-    conn: aiosqlite.Connection, event_id: int, now: datetime
-) -> list[Registration]:
+async def promote_waitlisted(conn: Tx, event_id: int, now: datetime) -> list[Registration]:
     """Give free seats (after the capacity was raised) to the waitlist in arrival order, inside
     the caller's transaction; each promoted person is told through the outbox."""
     event = await _event_row(conn, event_id)
@@ -750,10 +759,9 @@ async def promote_waitlisted(
     return promoted
 
 
-async def _promote_first(
-    conn: aiosqlite.Connection, event_id: int, now: datetime
-) -> Registration | None:
+async def _promote_first(conn: Tx, event_id: int, now: datetime) -> Registration | None:
     """The first waitlisted registration takes a free seat, if there is one."""
+    await conn.lock_row("events", event_id)
     first = await _fetchone(
         conn,
         "SELECT id FROM registrations WHERE event_id = ? AND status = 'waitlisted' "
@@ -798,7 +806,7 @@ async def _promote_first(
     return promoted
 
 
-async def _recipient(conn: aiosqlite.Connection, resident_id: int) -> tuple[str, str, str] | None:
+async def _recipient(conn: Tx, resident_id: int) -> tuple[str, str, str] | None:
     row = await _fetchone(
         conn,
         "SELECT channel, external_id, language, consent_at FROM residents WHERE id = ?",
@@ -810,7 +818,7 @@ async def _recipient(conn: aiosqlite.Connection, resident_id: int) -> tuple[str,
 
 
 async def _notify_registrants(
-    conn: aiosqlite.Connection,
+    conn: Tx,
     event_id: int,
     *,
     kind: str,
@@ -850,9 +858,7 @@ async def _notify_registrants(
     return added
 
 
-async def _remember(
-    conn: aiosqlite.Connection, resident_id: int, name: str, answers: Answers, now: datetime
-) -> None:
+async def _remember(conn: Tx, resident_id: int, name: str, answers: Answers, now: datetime) -> None:
     stamp = to_db(now)
     await conn.execute(
         "UPDATE residents SET name = ?, updated_at = ? WHERE id = ?", (name, stamp, resident_id)

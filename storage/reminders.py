@@ -17,10 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from storage.clock import from_db, to_db, utcnow
-from storage.db import Database
+from storage.db import Database, Tx
 from storage.outbox import PRIORITY_PERSONAL, cancel_pending
 
 KIND = "reminder"
@@ -169,17 +167,13 @@ class Reminders:
                 cancelled += cur.rowcount
         return SyncResult(written, cancelled)
 
-    async def cancel_for_registration(
-        self, conn: aiosqlite.Connection, *, registration_id: int, reason: str
-    ) -> int:
+    async def cancel_for_registration(self, conn: Tx, *, registration_id: int, reason: str) -> int:
         """Call inside the registration's cancel transaction: its pending reminders go with it."""
         return await cancel_pending(
             conn, reason=reason, key_prefix=f"reminder:{registration_id}:", kinds=(KIND,)
         )
 
-    async def cancel_for_event(
-        self, conn: aiosqlite.Connection, *, event_id: int, reason: str
-    ) -> int:
+    async def cancel_for_event(self, conn: Tx, *, event_id: int, reason: str) -> int:
         """Call inside the event's cancel transaction."""
         return await cancel_pending(conn, reason=reason, event_id=event_id, kinds=(KIND,))
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
+from storage.clock import to_db, utcnow
 from storage.db import Database
 from storage.models import Resident, Session
 from storage.residents import RESIDENT_COLUMNS, resident_from_row
 
 # The stamp in the database's own UTC text format, made by SQLite: cheaper than in Python on a
 # path every message takes.
-_NOW = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')"
 
 
 class Sessions:
@@ -37,7 +38,7 @@ class Sessions:
         resident = resident_from_row(row) if row["id"] is not None else None
         return Session(channel, external_id, json.loads(stored) if stored else {}, stored), resident
 
-    async def save(self, session: Session) -> None:
+    async def save(self, session: Session, *, now: datetime | None = None) -> None:
         """Writes the state if it changed since it was loaded; returns once it is committed
         (almost every message changes its session: such writes are committed in groups, see
         `Database.write`)."""
@@ -46,9 +47,11 @@ class Sessions:
             return
         await self._db.write(
             "INSERT INTO sessions (channel, external_id, state, updated_at) "
-            f"VALUES (?, ?, ?, {_NOW}) ON CONFLICT (channel, external_id) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (channel, external_id) "
             "DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-            (session.channel, session.external_id, state),
+            # The time comes from the caller (or this process), not the database's clock: the
+            # same on both engines, and under test control.
+            (session.channel, session.external_id, state, to_db(now or utcnow())),
         )
         session.stored = state
 

@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from storage.clock import from_db, to_db, utcnow
-from storage.db import Database
+from storage.db import Database, Tx
 from storage.errors import NotFound, StorageError
 from storage.models import Event
 from storage.outbox import OutboxMessage, enqueue
@@ -100,7 +98,7 @@ def _role(row: Any) -> StaffRole:
 
 
 async def audit(
-    conn: aiosqlite.Connection,
+    conn: Tx,
     *,
     actor: str,
     role: str | None,
@@ -123,7 +121,7 @@ MENU_KIND = "staff_menu"
 
 
 async def menu_changed(
-    conn: aiosqlite.Connection, *, channel: str, external_id: str, now: datetime | None = None
+    conn: Tx, *, channel: str, external_id: str, now: datetime | None = None
 ) -> None:
     """Queue an update of the person's command menu (their staff commands, or none), inside
     the transaction that changed their roles; rendered from the roles held at delivery."""

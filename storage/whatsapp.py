@@ -14,10 +14,8 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from storage.clock import from_db, opt_from_db, to_db
-from storage.db import Database
+from storage.db import Database, Tx
 from storage.errors import StorageError
 from storage.outbox import PRIORITY_PERSONAL, OutboxMessage, enqueue
 
@@ -113,7 +111,7 @@ class WhatsAppRepo:
             await conn.execute(
                 "INSERT INTO whatsapp_contacts (phone, last_inbound_at) VALUES (?, ?) "
                 "ON CONFLICT (phone) DO UPDATE SET last_inbound_at = "
-                "max(last_inbound_at, excluded.last_inbound_at)",
+                "max(whatsapp_contacts.last_inbound_at, excluded.last_inbound_at)",
                 (phone, to_db(at)),
             )
             await conn.execute(
@@ -295,7 +293,8 @@ class WhatsAppRepo:
                 (
                     status,
                     to_db(due_at) if due_at is not None else None,
-                    f"whatsapp: {reason}"[:500],
+                    # A plain "unreachable" is what the reminder sync revives once they write.
+                    reason if reason == "unreachable" else f"whatsapp: {reason}"[:500],
                     1 if count_attempt and status == "pending" else 0,
                     status,
                     to_db(at),
@@ -511,7 +510,7 @@ class WhatsAppRepo:
 
 
 async def _claim(
-    conn: aiosqlite.Connection,
+    conn: Tx,
     identity: str,
     *,
     phone: str | None,

@@ -19,6 +19,7 @@ from bot.content import parse_content
 from bot.runtime import Runtime
 from bot.web import WebServer, build_app
 from storage.content import ContentRepo
+from tests import pg_support
 from tests.fakes import whatsapp_api as wa_fake
 from tests.fakes.telegram_api import FakeBotApi
 from tests.fakes.whatsapp_api import FakeGraphApi
@@ -42,12 +43,36 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "pustaka.db"
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh database on each engine: a SQLite file, then a PostgreSQL database of its own
+    (tests/pg_support.py says where the server comes from)."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "pustaka.db")
+        return
+    url = await pg_support.create_database()
+    yield url
+    await pg_support.drop_database(url)
+
+
 @pytest.fixture
-def settings(fake_api: FakeBotApi, db_path: Path) -> Settings:
+async def app_db(db_path: Path) -> AsyncIterator[str]:
+    """The database the app under test runs on: the SQLite file, or with
+    PUSTAKA_TEST_ENGINE=postgresql a fresh PostgreSQL database (the whole suite on that engine)."""
+    if os.environ.get("PUSTAKA_TEST_ENGINE") != "postgresql":
+        yield str(db_path)
+        return
+    url = await pg_support.create_database()
+    yield url
+    await pg_support.drop_database(url)
+
+
+@pytest.fixture
+def settings(fake_api: FakeBotApi, app_db: str) -> Settings:
     return Settings(
         telegram_token=Secret(fake_api.token),
         telegram_api_url=fake_api.url,
-        db_path=str(db_path),
+        db_path=app_db,
     )
 
 

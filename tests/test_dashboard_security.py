@@ -272,3 +272,19 @@ async def test_sign_ins_and_downloads_are_audited(
     ]
     assert rows[0][2] == "127.0.0.1"
     assert rows[1][2] == f"{data.month} 22 rows"
+
+
+async def test_abandoned_sessions_are_cleared_at_the_next_sign_in(
+    tg: TelegramHarness, runtime: Runtime, dashboard: str, clock: Clock
+) -> None:
+    async with browser() as http:
+        await sign_in(http, await chat_link(tg, ADMIN))  # then never comes back
+    clock.offset = SESSION_IDLE + timedelta(minutes=1)
+    token = await runtime.storage.dashboard.create_link(
+        channel="telegram", external_id=str(ADMIN), language="id", now=clock()
+    )
+    async with browser() as http:
+        done = await sign_in(http, f"{dashboard}/dasbor/masuk/{token}")
+        assert done.status == 303
+    rows = await runtime.storage.db.fetchall("SELECT count(*) FROM dashboard_sessions")
+    assert rows[0][0] == 1

@@ -91,7 +91,7 @@ SCHEMA: dict[str, dict[str, str]] = {
     "outbox": dict.fromkeys(
         ("id", "kind", "channel", "language", "priority", "due_at", "status", "attempts"), "none"
     )
-    | dict.fromkeys(("created_at", "updated_at", "sent_at"), "none")
+    | dict.fromkeys(("created_at", "updated_at", "sent_at", "claimed_until"), "none")
     | dict.fromkeys(
         (
             "dedupe_key",
@@ -171,6 +171,13 @@ SCHEMA: dict[str, dict[str, str]] = {
         ("id", "event_id", "previous_status", "note", "cancelled_at", "restored_at"), "none"
     )
     | dict.fromkeys(("cancelled_by", "restored_by"), "staff"),
+    # Several instances (PostgreSQL): updates as received, until handled and pruned; whose turn
+    # it is to handle a person's updates (a lease on the chat id).
+    "inbox": dict.fromkeys(("id", "channel", "platform_id", "status"), "none")
+    | dict.fromkeys(("received_at", "handled_at"), "none")
+    | dict.fromkeys(("person", "payload"), "personal"),
+    "person_turns": dict.fromkeys(("channel", "person"), "identity")
+    | dict.fromkeys(("owner", "until"), "none"),
     # Library catalogues harvested over OAI-PMH: books, not people.
     **{
         table: {"*": "none"}
@@ -184,6 +191,8 @@ SCHEMA: dict[str, dict[str, str]] = {
             "catalogue_fts_docsize",
             "catalogue_fts_config",
             "catalogue_vocab",
+            "catalogue_terms",
+            "channel_gates",
         )
     },
 }

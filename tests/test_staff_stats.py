@@ -246,7 +246,7 @@ async def test_report_command_writes_the_same_figures(
 ) -> None:
     month = await _dataset(runtime)
     out = tmp_path / "report.csv"
-    env = pustaka_env(PUSTAKA_DB=str(db_path))
+    env = pustaka_env(PUSTAKA_DB=runtime.settings.db_path)
 
     def pustaka(*args: str) -> subprocess.CompletedProcess[str]:
         return run_pustaka(tmp_path, env, *args)

@@ -100,7 +100,7 @@ async def test_demo_reminder_makes_a_reminder_due_within_a_minute(
         event_id=chosen.id, resident_id=made.id, name="Warga Lokal", now=utcnow()
     )
     done = await asyncio.to_thread(
-        run_pustaka, tmp_path, pustaka_env(PUSTAKA_DB=str(db_path)), "demo-reminder"
+        run_pustaka, tmp_path, pustaka_env(PUSTAKA_DB=runtime.settings.db_path), "demo-reminder"
     )
     assert done.returncode == 0, done.stderr
     assert f"'{chosen.title}' now starts" in done.stdout and "1 registrants told" in done.stdout

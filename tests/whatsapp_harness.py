@@ -86,14 +86,22 @@ class WhatsAppHarness:
         self.clock = clock
 
     def message(self, phone: str, kind: str, content: dict[str, Any]) -> dict[str, Any]:
-        """One inbound message from `phone` (digits, as Meta's wa_id), e.g. kind "text"."""
+        """One inbound message from `phone` (digits, as Meta's wa_id), e.g. kind "text".
+
+        A business-scoped user id instead of digits ("ID.1234…") is someone who adopted a
+        username: Meta sends `from_user_id` and no `from` (and the replies go to `recipient`)."""
         message_id = f"wamid.IN{next(_MESSAGE_IDS):08d}"
+        sender: dict[str, Any] = {"from": phone}
+        contact: dict[str, Any] = {"profile": {"name": "Warga"}, "wa_id": phone}
+        if not phone.lstrip("+").isdigit():
+            sender = {"from_user_id": phone}
+            contact = {"profile": {"name": "Warga", "username": "@warga"}, "user_id": phone}
         return envelope(
             {
-                "contacts": [{"profile": {"name": "Warga"}, "wa_id": phone}],
+                "contacts": [contact],
                 "messages": [
                     {
-                        "from": phone,
+                        **sender,
                         "id": message_id,
                         "timestamp": str(int(self.clock.now.timestamp())),
                         "type": kind,

@@ -4,12 +4,12 @@ limiter, started and stopped as a unit by bot/serve.py."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.channels.base import ChannelSender
 from bot.channels.telegram import CHANNEL, TelegramChannel, TelegramSender
-from bot.channels.telegram_webhook import TelegramWebhook
+from bot.channels.telegram_webhook import Accept, TelegramWebhook
 from bot.config import Settings
 from bot.delivery.limits import ChannelLimiter, Limits
 from handlers.dispatch import Dispatcher
@@ -37,6 +37,14 @@ class TelegramService:
             else None
         )
         self._sender = TelegramSender(self.app.bot)
+
+    def use_inbox(self, accept: Accept) -> Callable[[str], Awaitable[None]] | None:
+        """Several instances (bot/scaleout.py): webhook updates are stored before they are
+        acknowledged and handled from the inbox. Long polling has no webhook to acknowledge."""
+        if self.webhook is None:
+            return None
+        self.webhook.accept = accept
+        return self.webhook.handle_stored
 
     @property
     def sender(self) -> ChannelSender:

@@ -8,7 +8,9 @@ same path long polling feeds, so the handlers cannot tell the modes apart.
 from __future__ import annotations
 
 import hmac
+import json
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from telegram import Update
@@ -20,12 +22,29 @@ log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/webhooks/telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+CHANNEL = "telegram"
+
+# Stores an update durably before it is acknowledged (several instances: bot/inbox.py):
+# (channel, platform id, person, payload) -> False for a re-delivery.
+Accept = Callable[..., Awaitable[bool]]
 
 
 class TelegramWebhook:
-    def __init__(self, app: Application, secret: str) -> None:  # type: ignore[type-arg]
+    def __init__(
+        self,
+        app: Application,  # type: ignore[type-arg]
+        secret: str,
+        accept: Accept | None = None,
+    ) -> None:
         self.app = app
         self._secret = secret.encode()
+        self.accept = accept
+
+    async def handle_stored(self, payload: str) -> None:
+        """An update from the inbox, handled to the end before this returns."""
+        update = Update.de_json(json.loads(payload), self.app.bot)
+        if update is not None:
+            await self.app.process_update(update)
 
     def routes(self) -> list[web.RouteDef]:
         return [web.post(WEBHOOK_PATH, self.receive)]
@@ -56,5 +75,15 @@ class TelegramWebhook:
             return web.Response(status=400, text="malformed update")
         if update is None:
             return web.Response(status=400, text="malformed update")
+        if self.accept is not None:
+            chat = update.effective_chat or update.effective_user
+            person = str(chat.id) if chat is not None else f"update:{update.update_id}"
+            await self.accept(
+                channel=CHANNEL,
+                platform_id=str(update.update_id),
+                person=person,
+                payload=json.dumps(data),
+            )
+            return web.Response(text="ok")
         await self.app.update_queue.put(update)
         return web.Response(text="ok")

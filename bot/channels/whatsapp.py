@@ -51,6 +51,7 @@ from bot.channels.whatsapp_errors import (
     classify,
     send_error,
 )
+from bot.channels.whatsapp_inbox import split_messages
 from bot.config_whatsapp import MARKETING_KINDS, WhatsAppSettings, WhatsAppTemplate
 from bot.delivery.replies import ReplyRescue
 from handlers.common import words_of
@@ -578,6 +579,9 @@ class WhatsAppChannel:
         self._http: aiohttp.ClientSession | None = None
         self._sender: WhatsAppSender | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # Set when several instances serve the number: messages are stored in the inbox before
+        # the webhook is acknowledged and handled from there (bot/inbox.py).
+        self.accept: Callable[..., Awaitable[bool]] | None = None
         self._turns: KeyedLocks[str] = KeyedLocks()
         # Set by `pustaka run`: where replies the Graph API did not take wait (the outbox).
         self.rescue: ReplyRescue | None = None
@@ -640,10 +644,26 @@ class WhatsAppChannel:
             return web.Response(status=400, text="malformed JSON")
         if not isinstance(payload, dict):
             return web.Response(status=400, text="expected a JSON object")
+        if self.accept is not None:
+            rest, messages = split_messages(payload)
+            for message_id, phone, single in messages:
+                await self.accept(
+                    channel=CHANNEL,
+                    platform_id=message_id,
+                    person=phone,
+                    payload=json.dumps(single),
+                )
+            if rest is None:
+                return web.Response(text="ok")
+            payload = rest
         task = asyncio.create_task(self._process(payload))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return web.Response(text="ok")
+
+    async def handle_stored(self, payload: str) -> None:
+        """A message from the inbox, handled to the end before this returns."""
+        await self._process(json.loads(payload))
 
     async def _process(self, payload: dict[str, Any]) -> None:
         for field_name, value in _values(payload):
@@ -992,29 +1012,43 @@ class WhatsAppChannel:
 
 
 def combine_replies(replies: list[Reply]) -> list[Reply]:
-    """Fewer billed messages: a plain text reply joins the reply after it when the two fit in
-    one WhatsApp message (4,096 characters, 1,024 when the next carries buttons or a file)."""
+    """Fewer messages: a plain text reply joins the reply after it when the two fit in one
+    WhatsApp message (4,096 characters, 1,024 when the next carries buttons or a file); and a
+    file sent after a reply with up to three buttons becomes that message's header (a chart
+    above its month buttons), one interactive message instead of two."""
     combined: list[Reply] = []
     for reply in replies:
         last = combined[-1] if combined else None
-        if (
-            last is not None
-            and not last.choices
-            and last.document is None
-            and last.photo is None
-            and last.text
-            and reply.text
-        ):
-            text = f"{last.text}\n\n{reply.text}"
-            rich = bool(reply.choices or reply.document or reply.photo)
-            limit = render.MAX_INTERACTIVE_BODY if rich else render.MAX_TEXT
-            if render.width(text) <= limit:
-                combined[-1] = Reply(
-                    text, reply.choices, reply.document, photo=reply.photo, edit=reply.edit
-                )
-                continue
-        combined.append(reply)
+        merged = _joined(last, reply) if last is not None else None
+        if merged is not None:
+            combined[-1] = merged
+        else:
+            combined.append(reply)
     return combined
+
+
+def _joined(first: Reply, then: Reply) -> Reply | None:
+    if not first.text or not then.text or first.document or first.photo:
+        return None
+    text = f"{first.text}\n\n{then.text}"
+    if not first.choices:
+        rich = bool(then.choices or then.document or then.photo)
+        limit = render.MAX_INTERACTIVE_BODY if rich else render.MAX_TEXT
+        if render.width(text) > limit:
+            return None
+        return Reply(text, then.choices, then.document, photo=then.photo, edit=then.edit)
+    # Buttons, then a file alone: the file rides as the header of the buttons' message. Only
+    # files that go as a header (images and documents Meta takes) and only for reply buttons.
+    if (
+        then.choices
+        or then.photo
+        or then.document is None
+        or len(first.choices) > render.MAX_BUTTONS
+        or render.media_plan(then.document.mime_type) is None
+        or render.width(text) > render.MAX_INTERACTIVE_BODY
+    ):
+        return None
+    return Reply(text, first.choices, then.document)
 
 
 def _dicts(value: object) -> list[dict[str, Any]]:

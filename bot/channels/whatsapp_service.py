@@ -3,7 +3,7 @@ sender and its limiter, started and stopped as a unit."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.channels.base import ChannelSender
@@ -32,6 +32,12 @@ class WhatsAppService:
     ) -> None:
         self.channel = WhatsAppChannel(settings, dispatcher, translator, storage)
         self.limiter = ChannelLimiter(Limits(overall_rate=settings.throughput))
+
+    def use_inbox(self, accept: Callable[..., Awaitable[bool]]) -> Callable[[str], Awaitable[None]]:
+        """Several instances (bot/scaleout.py): messages are stored before the webhook is
+        acknowledged and handled from the inbox."""
+        self.channel.accept = accept
+        return self.channel.handle_stored
 
     @property
     def sender(self) -> ChannelSender:

@@ -10,8 +10,8 @@ from markupsafe import Markup, escape
 
 _BAR = 18
 _GAP = 6
-_LABEL_WIDTH = 170
-_WIDTH = 560
+_LABEL_WIDTH = 175
+_WIDTH = 420
 _COLOURS = ("#2b6cb0", "#38a169")
 
 
@@ -71,7 +71,7 @@ def columns(
             f'text-anchor="middle">{escape(label)}</text>'
         )
     for number_, (name, _values) in enumerate(series):
-        x = left + number_ * 130
+        x = left + number_ * 110
         parts.append(
             f'<rect x="{x}" y="{height - 16}" width="12" height="12" '
             f'fill="{_COLOURS[number_ % len(_COLOURS)]}"/>'

@@ -19,6 +19,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 INTERACTIVE = 0  # lower number first
 BULK = 1
@@ -70,6 +71,14 @@ class Bucket:
         return self.tokens >= self.burst
 
 
+class Shared(Protocol):
+    """Limits shared with other instances (bot/delivery/shared.py)."""
+
+    async def take(self) -> None: ...
+
+    def pause(self, seconds: float) -> None: ...
+
+
 class LimiterClosed(Exception):
     """The channel is shutting down; the caller should give its message back."""
 
@@ -101,6 +110,8 @@ class ChannelLimiter:
         self._closing = asyncio.Event()  # wakes callers sleeping for a chat's or group's turn
         self.pauses = 0
         self.granted = {INTERACTIVE: 0, BULK: 0}
+        # Several instances: the channel's rate and pauses are also shared with the others.
+        self.shared: Shared | None = None
 
     # -- the public side ---------------------------------------------------------------------
 
@@ -119,10 +130,14 @@ class ChannelLimiter:
         if head is None or priority < head:
             self._wakeup.set()
         await future
+        if self.shared is not None:
+            await self.shared.take()
 
     def pause(self, seconds: float) -> None:
         """The platform said 429: hand out nothing for `seconds` (a longer pause wins)."""
         until = self._clock() + max(seconds, 0.0)
+        if self.shared is not None:
+            self.shared.pause(seconds)
         if until > self._paused_until:
             self._paused_until = until
             self.pauses += 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC
 
@@ -51,9 +51,14 @@ class DeliveryService:
         self.progress = BroadcastProgress(storage, translator, senders, limiters)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._sync_lock = asyncio.Lock()
+        # Several instances: the scheduled work runs on the leader only (bot/scaleout.py); the
+        # outbox worker runs everywhere.
+        self.is_leader: Callable[[], bool] = lambda: True
+        self.extra_jobs: list[tuple[str, float, Callable[[], Awaitable[object]]]] = []
 
     async def start(self) -> None:
-        await self.sync_reminders()
+        if self.is_leader():
+            await self.sync_reminders()
         await self.worker.start()
         # Interval jobs, not date jobs: a date job missed by more than its grace time is
         # dropped by APScheduler 3, and these must simply run again whenever they can.
@@ -75,6 +80,8 @@ class DeliveryService:
             id="broadcast-progress",
             **common,
         )
+        for name, seconds, job in self.extra_jobs:
+            self.scheduler.add_job(job, "interval", seconds=seconds, id=name, **common)
         self.scheduler.start()
         self.worker.wake()
 
@@ -89,6 +96,8 @@ class DeliveryService:
         self.worker.wake()
 
     async def _broadcast_progress(self) -> None:
+        if not self.is_leader():
+            return
         try:
             if await self.progress.run():
                 self.worker.wake()  # a finished announcement queued its report
@@ -96,6 +105,8 @@ class DeliveryService:
             log.exception("announcement progress failed; the next run tries again")
 
     async def sync_reminders(self) -> None:
+        if not self.is_leader():
+            return
         async with self._sync_lock:
             try:
                 result = await self.storage.reminders.sync(
@@ -122,7 +133,9 @@ def for_settings(
         translator,
         senders,
         limiters,
-        worker=WorkerSettings(concurrency=settings.delivery_concurrency),
+        worker=WorkerSettings(
+            concurrency=settings.delivery_concurrency, claim_lease=settings.delivery_lease
+        ),
         schedule=ScheduleSettings(reminder_offsets=settings.reminder_offsets),
     )
 

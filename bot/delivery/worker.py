@@ -57,6 +57,7 @@ class WorkerSettings:
     # How long a graceful stop keeps trying to record outcomes of sends that happened (a
     # database locked by another process); past it the rows stay `sending` and are logged.
     record_grace: float = 120.0
+    claim_lease: float = 60.0  # several instances: a claimed row not sent by then goes back
 
 
 def backoff(attempt: int, settings: WorkerSettings) -> float:
@@ -97,7 +98,12 @@ class DeliveryWorker:
 
     async def start(self) -> None:
         # Whatever a crash left claimed is pending again; see OutboxRepo.reset_sending.
-        reset = await self.storage.outbox.reset_sending()
+        # Several instances (PostgreSQL): only rows whose claim lease ran out are another's
+        # leftovers; the rest are being sent by live instances.
+        several = self.storage.db.engine == "postgresql"
+        reset = await self.storage.outbox.reset_sending(
+            lease_expired_at=utcnow() if several else None
+        )
         if reset:
             log.warning("%d outbox rows were in flight at the last stop; sending them again", reset)
         self._loop_task = asyncio.get_running_loop().create_task(self._run(), name="outbox")
@@ -175,7 +181,11 @@ class DeliveryWorker:
             # slot: fewer write transactions at full speed.
             if free >= max(limit // 4, 1) or not self._tasks:
                 try:
-                    rows = await self.storage.outbox.claim(channels=channels, limit=free)
+                    rows = await self.storage.outbox.claim(
+                        channels=channels,
+                        limit=free,
+                        lease=timedelta(seconds=self.settings.claim_lease),
+                    )
                 except Exception:
                     log.exception("could not claim outbox rows")
                     rows = []

@@ -34,3 +34,7 @@ CREATE TABLE dashboard_failures (
     at TEXT NOT NULL
 );
 CREATE INDEX dashboard_failures_address ON dashboard_failures (address, at);
+
+-- "New residents" of a month (the overview, /statistik) read the month's rows instead of every
+-- resident's.
+CREATE INDEX IF NOT EXISTS residents_created ON residents (created_at);

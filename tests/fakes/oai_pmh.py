@@ -180,6 +180,12 @@ class FakeOAI:
         self._runner: web.AppRunner | None = None
         self.url = ""
 
+    def arm(self, failure: str | None, *, on: int = 1, delay: float = 0.0) -> None:
+        """From now on, the ListRecords request number `on` (0 = the next one) meets `failure`;
+        None: no more failures."""
+        self.fail, self.fail_on, self.delay = failure, on, delay
+        self._list_requests = 0
+
     # --- server ---------------------------------------------------------------------------
 
     async def start(self) -> str:

@@ -233,6 +233,8 @@ class FakeGraphApi:
     # Files people sent us, by media id: (content, mime type), served by GET /{version}/{id}.
     received_media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     downloads: list[str] = field(default_factory=list)
+    # Uploads answered with an error instead, by file name.
+    fail_uploads: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
     url: str = ""
@@ -297,6 +299,9 @@ class FakeGraphApi:
         upload = form["file"]
         assert not isinstance(upload, str)
         content = upload.file.read()
+        if upload.filename in self.fail_uploads:
+            status, error = self.fail_uploads[upload.filename]
+            return web.json_response(error, status=status)
         upload.file.seek(0)
         declared = str(form.get("type", ""))
         limit = MEDIA_TYPES.get(declared.split(";")[0])
