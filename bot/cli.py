@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
-    terminal = not (settings.telegram_enabled or settings.whatsapp is not None)
+    terminal = not settings.any_channel
     if terminal:
         from bot.dashboard.serve import terminal_settings
 
@@ -257,6 +257,7 @@ async def _outbox(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{settings.db_path}: outbox")
         if not stats.by_status:
             print("  empty")
+            await _sms_summary(storage, settings)
             return 0
         statuses = ("pending", "sending", "sent", "failed", "cancelled", "held")
         print("  " + "  ".join(f"{s}: {stats.by_status.get(s, 0)}" for s in statuses))
@@ -268,9 +269,28 @@ async def _outbox(settings: Settings, args: argparse.Namespace) -> int:
             due, kind, key = stats.oldest_pending
             local = due.astimezone(ZoneInfo(settings.timezone))
             print(f"  oldest pending: {key} ({kind}), due {local:%d-%m-%Y %H.%M.%S} WITA")
+        await _sms_summary(storage, settings)
         return 0
     finally:
         await storage.close()
+
+
+async def _sms_summary(storage: Storage, settings: Settings) -> None:
+    """SMS costs money per segment: today's messages and segments against the budget."""
+    day = await storage.sms.day(day=_today(settings).date().isoformat())
+    rows = await storage.sms.outbox_counts()
+    if settings.sms is None and not day.segments and not rows:
+        return
+    budget = f" of {settings.sms.daily_limit}" if settings.sms is not None else ""
+    messages = sum(count for count, _ in day.by_kind.values())
+    print(
+        f"  sms today ({day.day} {settings.timezone}): {messages} messages, "
+        f"{day.segments} segments{budget}"
+    )
+    for kind, (count, segments) in day.by_kind.items():
+        print(f"    {kind}: {count} messages, {segments} segments")
+    if rows:
+        print("  sms rows: " + ", ".join(f"{status} {n}" for status, n in sorted(rows.items())))
 
 
 def _today(settings: Settings) -> datetime:
@@ -414,7 +434,7 @@ async def _registrations(settings: Settings, args: argparse.Namespace) -> int:
         found = await storage.registrations.overview(now=utcnow())
         print(
             f"{'code':<7} {'starts (WITA)':<16} {'seats':>9} {'wait':>5} {'here':>5} "
-            f"{'walk-in':>7}  event"
+            f"{'walk-in':>7}  event (#number for DAFTAR by SMS)"
         )
         for item in found:
             counts = item.counts
@@ -423,7 +443,7 @@ async def _registrations(settings: Settings, args: argparse.Namespace) -> int:
             print(
                 f"{item.checkin_code:<7} {starts:%d-%m-%Y %H.%M} {seats:>9} "
                 f"{counts.waitlisted:>5} {counts.attended:>5} {counts.walk_ins:>7}  "
-                f"{item.title} ({item.status})"
+                f"#{item.event_id} {item.title} ({item.status})"
             )
         return 0
     finally:

@@ -7,42 +7,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
-from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from bot.config_base import ConfigError, Secret, http_url, whole_number
+from bot.config_sms import SmsSettings, load_sms_settings
+from bot.config_whatsapp import WhatsAppSettings, load_whatsapp_settings
 from handlers.phone_numbers import NotAPhoneNumber, normalise_phone
 
-if TYPE_CHECKING:
-    from bot.config_whatsapp import WhatsAppSettings
-
-
-class ConfigError(Exception):
-    """A setting has a wrong value; the message names the variable."""
-
-    def __init__(self, variable: str, reason: str) -> None:
-        super().__init__(f"{variable}: {reason}")
-        self.variable = variable
-
-
-class Secret:
-    """A string that never shows itself in logs, reprs or tracebacks."""
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def get(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    __str__ = __repr__
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
+__all__ = ["ConfigError", "Secret", "Settings", "StaffId", "load_settings"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +33,7 @@ class Settings:
     admins: tuple[StaffId, ...] = ()
     timezone: str = "Asia/Makassar"
     whatsapp: WhatsAppSettings | None = None
+    sms: SmsSettings | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     telegram_webhook_url: str | None = None
@@ -77,25 +52,29 @@ class Settings:
     public_url: str | None = None
 
     @property
+    def any_channel(self) -> bool:
+        """Some channel is configured (else `pustaka run` opens the terminal chat)."""
+        return any((self.telegram_token, self.whatsapp, self.sms))
+
+    @property
     def telegram_enabled(self) -> bool:
         return self.telegram_token is not None
 
     @property
     def web_enabled(self) -> bool:
-        """The HTTP server runs for WhatsApp's webhook and for Telegram in webhook mode."""
+        """The HTTP server runs for WhatsApp's and the SMS gateway's webhooks, for Telegram in
+        webhook mode, and for the dashboard."""
         return (
             self.whatsapp is not None
+            or self.sms is not None
             or self.telegram_webhook_url is not None
             or self.public_url is not None
             or self.metrics
         )
 
 
-def _url(variable: str, value: str) -> str:
-    parsed = urlparse(value)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ConfigError(variable, f"not an http(s) URL: {value!r}")
-    return value.rstrip("/")
+_url = http_url
+_int = whole_number
 
 
 def _admins(value: str) -> tuple[StaffId, ...]:
@@ -133,9 +112,6 @@ def _token(value: str) -> Secret:
 
 
 def load_whatsapp(values: Mapping[str, str]) -> WhatsAppSettings | None:
-    # Imported here: bot.config_whatsapp builds on this module (ConfigError, Secret, _url).
-    from bot.config_whatsapp import load_whatsapp_settings
-
     return load_whatsapp_settings(values)
 
 
@@ -210,6 +186,7 @@ def load_settings(
         admins=_admins(values.get("PUSTAKA_ADMINS", "")),
         timezone=timezone,
         whatsapp=load_whatsapp(values),
+        sms=load_sms_settings(values),
         http_host=values.get("PUSTAKA_HTTP_HOST", "").strip() or "127.0.0.1",
         http_port=_int("PUSTAKA_HTTP_PORT", values.get("PUSTAKA_HTTP_PORT", ""), 8080, 0, 65535),
         telegram_webhook_url=webhook_url,
@@ -249,15 +226,3 @@ def _ops_chat(value: str) -> StaffId | None:
 # --- The HTTP server and Telegram webhook mode (WhatsApp settings: bot/config_whatsapp.py) ---
 
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
-
-
-def _int(variable: str, text: str, default: int, low: int, high: int) -> int:
-    if not text.strip():
-        return default
-    try:
-        value = int(text.strip())
-    except ValueError:
-        raise ConfigError(variable, f"not a whole number: {text!r}") from None
-    if not low <= value <= high:
-        raise ConfigError(variable, f"{value} is outside {low}..{high}")
-    return value

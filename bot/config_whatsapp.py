@@ -14,7 +14,9 @@ from pathlib import Path
 
 import yaml
 
-from bot.config import ConfigError, Secret, _int, _url
+from bot.config_base import ConfigError, Secret
+from bot.config_base import http_url as _url
+from bot.config_base import whole_number as _int
 
 _API_VERSION = re.compile(r"v\d+\.\d+")
 # Graph API v26.0 came out on 29 July 2026; each version is served for about two years.

@@ -25,11 +25,12 @@ class Runtime:
         await storage.staff.seed_admins([(a.channel, a.user_id) for a in settings.admins])
         await storage.staff.queue_menus()  # staff see their commands in Telegram's menu
         translator = Translator(settings.timezone)
-        dispatcher = Dispatcher(
-            storage,
-            translator,
-            CoreSettings(timezone=settings.timezone, dashboard_url=settings.public_url),
+        core = CoreSettings(
+            timezone=settings.timezone,
+            dashboard_url=settings.public_url,
+            sms=settings.sms is not None,
         )
+        dispatcher = Dispatcher(storage, translator, core)
         dispatcher.on_handled = metrics.update
         return cls(settings, storage, translator, dispatcher)
 

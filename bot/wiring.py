@@ -32,10 +32,27 @@ def _telegram(runtime: Runtime) -> Channel | None:
     return TelegramService(runtime.settings, runtime.dispatcher, runtime.translator)
 
 
+def _sms(runtime: Runtime) -> Channel | None:
+    settings = runtime.settings.sms
+    if settings is None:
+        return None
+    from bot.channels.sms import SmsChannel
+    from storage.clock import utcnow
+
+    return SmsChannel(
+        settings,
+        runtime.dispatcher,
+        runtime.translator,
+        runtime.storage.sms,
+        timezone=runtime.settings.timezone,
+        clock=utcnow,
+    )
+
+
 ChannelFactory = Callable[[Runtime], Channel | None]
 
 # In start-up order; the delivery worker and /healthz see them in this order too.
-CHANNELS: tuple[ChannelFactory, ...] = (_whatsapp, _telegram)
+CHANNELS: tuple[ChannelFactory, ...] = (_whatsapp, _telegram, _sms)
 
 
 def build_channels(runtime: Runtime) -> list[Channel]:

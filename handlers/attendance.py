@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from handlers import sms_people
 from handlers.common import expired
 from handlers.types import Choice, Context
 from storage.errors import ConsentRequired, NotFound
@@ -89,6 +90,10 @@ def _missed(ctx: Context) -> None:
 
 async def _check_in(ctx: Context, code: str, *, quiet: bool) -> bool:
     if ctx.resident is None or not ctx.resident.has_consent:
+        # Someone a kader registered, writing from the number the kader gave for them.
+        if await sms_people.check_in_neighbour(ctx, code):
+            _leave(ctx)
+            return True
         if quiet:
             return False  # an unregistered word that happens to look like a code
         _leave(ctx)

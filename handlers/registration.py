@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers import sms_people
 from handlers.common import clip, expired, main_menu, typed_choice
 from handlers.filenames import ics_filename
 from handlers.ics import event_ics
@@ -419,6 +420,7 @@ async def _outcome(ctx: Context, registration: Registration) -> None:
         )
         ctx.say(
             text,
+            *sms_people.neighbour_choices(ctx, registration),
             ctx.choice("reg.cancel_registration", f"rc?:{registration.id}"),
             ctx.choice("reg.my_events", "my"),
             ctx.choice("common.menu", "menu"),
@@ -427,6 +429,7 @@ async def _outcome(ctx: Context, registration: Registration) -> None:
     key = "reg.confirmed_proxy" if registration.is_proxy else "reg.confirmed"
     ctx.say(
         ctx.t(key, name=registration.name, **values),
+        *sms_people.neighbour_choices(ctx, registration),
         ctx.choice("reg.add_calendar", f"ics:{registration.id}"),
         ctx.choice("reg.cancel_registration", f"rc?:{registration.id}"),
         ctx.choice("reg.my_events", "my"),

@@ -21,6 +21,7 @@ from handlers import (
     privacy,
     registration,
     reminders,
+    sms_people,
     topics,
 )
 from handlers.common import expired, main_menu
@@ -116,6 +117,7 @@ for _id, _en, _handler, _key in COMMANDS:
 for _id, _en, _handler in STAFF_COMMANDS:
     COMMAND_HANDLERS[_id] = _handler
     COMMAND_HANDLERS[_en] = _handler
+COMMAND_HANDLERS.update(sms_people.COMMANDS)  # SMS numbers and the SMS keywords
 
 PAYLOADS: dict[str, PayloadHandler] = {
     "menu": _no_arg(_menu),
@@ -169,6 +171,8 @@ PAYLOADS: dict[str, PayloadHandler] = {
     "bk?": books.ask_button,
     "bks": books.page_button,
     "bk": books.holdings,
+    # SMS numbers (handlers/sms_people.py).
+    **sms_people.PAYLOADS,
 }
 
 # Text typed while a flow waits for typed input (a name, a date): (flow, step) -> handler.
@@ -191,6 +195,7 @@ TEXT_STEPS: dict[tuple[str, str], Command] = {
         (staff_events.EDIT, step): access.step(staff_events.edit_typed, access.LIBRARIANS)
         for step in ("cancel_choice", "cancel_note", "cancel_confirm", "confirm_change")
     },
+    **sms_people.TEXT_STEPS,
 }
 # No payload we make holds a number this long (SQLite's integers end at 19 digits): a crafted
 # one would overflow where it is bound as an id.

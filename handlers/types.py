@@ -151,6 +151,8 @@ class CoreSettings:
     proxy_limit: int = 5
     # Where the staff dashboard is reached (PUSTAKA_PUBLIC_URL); None: not served.
     dashboard_url: str | None = None
+    # SMS is configured: offer adding SMS numbers (handlers/sms_people.py).
+    sms: bool = False
 
 
 @dataclass

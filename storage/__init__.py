@@ -18,6 +18,7 @@ from storage.registrations import Registrations
 from storage.reminders import Reminders
 from storage.residents import Residents
 from storage.sessions import Sessions
+from storage.sms import SmsRepo
 from storage.staff import Staff
 from storage.staff_events import StaffEvents
 from storage.stats import Stats
@@ -39,6 +40,7 @@ class Storage:
     registrations: Registrations
     outbox: OutboxRepo
     reminders: Reminders
+    sms: SmsRepo
     catalogue: Catalogue
     dashboard: DashboardRepo
     privacy: Privacy
@@ -67,6 +69,7 @@ class Storage:
             registrations=Registrations(db),
             outbox=OutboxRepo(db),
             reminders=Reminders(db),
+            sms=SmsRepo(db),
             catalogue=Catalogue(db),
             dashboard=DashboardRepo(db),
             privacy=Privacy(db),

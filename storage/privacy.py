@@ -75,6 +75,21 @@ class Privacy:
                 "DELETE FROM inbox WHERE channel = ? AND person = ? AND status = 'done'",
                 (channel, external_id),
             )
+            if resident_id is not None:
+                # SMS (storage/sms.py): the verified number, a pending code, the ledger's rows to
+                # that number (kept, unaddressed: the day's budget counts them).
+                row = await conn.fetchone(
+                    "SELECT sms_phone FROM residents WHERE id = ?", (resident_id,)
+                )
+                if row is not None and row[0]:
+                    await conn.execute(
+                        "UPDATE sms_sent SET recipient = '' WHERE recipient = ?", (row[0],)
+                    )
+                await conn.execute(
+                    "UPDATE residents SET sms_phone = NULL, sms_verified_at = NULL WHERE id = ?",
+                    (resident_id,),
+                )
+                await conn.execute("DELETE FROM sms_codes WHERE resident_id = ?", (resident_id,))
             if channel == "whatsapp":
                 await conn.execute(
                     "DELETE FROM whatsapp_list_pages WHERE phone = ?", (external_id,)

@@ -620,8 +620,8 @@ class Registrations:
                 current = await _one_locked(conn, registration_id)
                 await _cancel_row(conn, current, now, reason="data_deleted")
             await conn.execute(
-                "UPDATE registrations SET resident_id = NULL, name = NULL, village = NULL "
-                "WHERE resident_id = ?",
+                "UPDATE registrations SET resident_id = NULL, name = NULL, village = NULL, "
+                "sms_phone = NULL, sms_consent_at = NULL WHERE resident_id = ?",
                 (resident_id,),
             )
             await conn.execute("DELETE FROM resident_answers WHERE resident_id = ?", (resident_id,))

@@ -86,7 +86,13 @@ class Residents:
         """Withdraw consent: the profile goes; only the bare identity row (chat id, language) stays
         so the bot can still answer this chat."""
         await self._update(
-            resident_id, consent_at=None, name=None, regency_code=None, announcements_off=0
+            resident_id,
+            consent_at=None,
+            name=None,
+            regency_code=None,
+            announcements_off=0,
+            sms_phone=None,
+            sms_verified_at=None,
         )
 
     async def _update(

@@ -204,6 +204,17 @@ class WhatsAppRepo:
                 (page, to_db(now), phone, list_key),
             )
 
+    async def has_pages(self, *, phone: str) -> bool:
+        # A primary-key lookup, run on the loop's connection (see storage/db.py).
+        row = await self._db.fetchone(
+            "SELECT 1 FROM whatsapp_list_pages WHERE phone = ?", (phone,), inline=True
+        )
+        return row is not None
+
+    async def drop_pages(self, *, phone: str) -> None:
+        """Another reply replaced the long list: its "more" and numbers no longer apply."""
+        await self._db.write("DELETE FROM whatsapp_list_pages WHERE phone = ?", (phone,))
+
     async def load_pages(self, *, phone: str) -> ListPages | None:
         row = await self._db.fetchone(
             "SELECT list_key, language, choices FROM whatsapp_list_pages WHERE phone = ?", (phone,)

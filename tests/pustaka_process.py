@@ -14,11 +14,11 @@ COMMAND = (sys.executable, "-m", "bot")
 
 
 def pustaka_env(**settings: str) -> dict[str, str]:
-    """This environment without any PUSTAKA_, TELEGRAM_ or WHATSAPP_ variable, plus `settings`."""
+    """This environment without PUSTAKA_, TELEGRAM_, WHATSAPP_ or SMS_ settings, and `settings`."""
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("TELEGRAM_", "PUSTAKA_", "WHATSAPP_"))
+        if not k.startswith(("TELEGRAM_", "PUSTAKA_", "WHATSAPP_", "SMS_"))
     }
     return env | settings
 

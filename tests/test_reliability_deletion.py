@@ -122,7 +122,8 @@ SCHEMA: dict[str, dict[str, str]] = {
         ),
         "none",
     )  # fmt: skip
-    | dict.fromkeys(("resident_id", "name", "village"), "personal"),
+    | dict.fromkeys(("resident_id", "name", "village", "sms_phone"), "personal")
+    | {"sms_consent_at": "none"},
     "resident_answers": dict.fromkeys(
         ("resident_id", "gender", "age_band", "village", "updated_at"), "personal"
     ),
@@ -139,7 +140,9 @@ SCHEMA: dict[str, dict[str, str]] = {
         ),
         "none",
     )  # fmt: skip
-    | dict.fromkeys(("consent_at", "name", "regency_code"), "personal"),
+    | dict.fromkeys(
+        ("consent_at", "name", "regency_code", "sms_phone", "sms_verified_at"), "personal"
+    ),
     "sessions": dict.fromkeys(("channel", "external_id"), "identity")
     | {"state": "personal", "updated_at": "none"},
     "staff_roles": dict.fromkeys(
@@ -171,6 +174,13 @@ SCHEMA: dict[str, dict[str, str]] = {
         ("id", "event_id", "previous_status", "note", "cancelled_at", "restored_at"), "none"
     )
     | dict.fromkeys(("cancelled_by", "restored_by"), "staff"),
+    # SMS: a pending verification code, webhook events seen, the ledger of what was sent.
+    "sms_codes": dict.fromkeys(("resident_id", "phone", "code"), "personal")
+    | dict.fromkeys(("tries", "expires_at"), "none"),
+    "sms_seen": dict.fromkeys(("event_id", "seen_at"), "none"),
+    "sms_sent": {"recipient": "personal"}
+    | dict.fromkeys(("id", "day", "kind", "segments", "message_id", "status", "error"), "none")
+    | dict.fromkeys(("created_at", "updated_at"), "none"),
     # Several instances (PostgreSQL): updates as received, until handled and pruned; whose turn
     # it is to handle a person's updates (a lease on the chat id).
     "inbox": dict.fromkeys(("id", "channel", "platform_id", "status"), "none")
@@ -250,6 +260,7 @@ NAME = "Maria Goreti Dasilva"
 PROXY = "Nenek Yuliana Dasilva"
 VILLAGE = "Wolotopo Dasilvaan"
 USERNAME = "maria_dasilva_x"
+SMS_PHONE = "+6281377665544"
 
 
 async def test_deletion_on_telegram_leaves_no_trace(tg: TelegramHarness, runtime: Runtime) -> None:
@@ -294,7 +305,25 @@ async def test_deletion_on_telegram_leaves_no_trace(tg: TelegramHarness, runtime
     await tg.send(ADMIN, f"/cabutperan {USER}")
     await tg.tap(ADMIN, "srv:y:coordinator")  # confirmed
     await tg.send(ADMIN, "/menu")
-    markers = [str(USER), USERNAME, NAME, PROXY, VILLAGE]
+    # A verified SMS number, a pending code and an SMS sent to it (test setup, as storage/sms.py
+    # leaves them).
+    async with runtime.storage.db.transaction() as conn:
+        await conn.execute(
+            "UPDATE residents SET sms_phone = ?, sms_verified_at = '2026-11-30T00:00:00Z' "
+            "WHERE id = ?",
+            (SMS_PHONE, rid),
+        )
+        await conn.execute(
+            "INSERT INTO sms_codes (resident_id, phone, code, expires_at) VALUES (?, ?, '1234', "
+            "'2026-12-30T00:00:00Z')",
+            (rid, SMS_PHONE),
+        )
+        await conn.execute(
+            "INSERT INTO sms_sent (day, kind, recipient, segments, status, created_at, updated_at)"
+            " VALUES ('2026-11-30', 'reminder', ?, 1, 'sent', 'x', 'x')",
+            (SMS_PHONE,),
+        )
+    markers = [str(USER), USERNAME, NAME, PROXY, VILLAGE, SMS_PHONE]
     assert await traces(runtime, markers, rid, staff=False)  # the scenario left traces to find
 
     await tg.send(USER, "/hapusdata")

@@ -26,6 +26,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -53,11 +54,12 @@ from bot.channels.whatsapp_errors import (
 )
 from bot.channels.whatsapp_inbox import split_messages
 from bot.config_whatsapp import MARKETING_KINDS, WhatsAppSettings, WhatsAppTemplate
+from bot.delivery.limits import BULK, INTERACTIVE, ChannelLimiter, Limits
 from bot.delivery.replies import ReplyRescue
 from handlers.common import words_of
-from handlers.dispatch import Dispatcher, KeyedLocks, Respond, choose_language
+from handlers.dispatch import Dispatcher, KeyedLocks, Respond
 from handlers.phone_numbers import NotAPhoneNumber, from_wa_id
-from handlers.types import Choice, Document, Incoming, Reply, Translator
+from handlers.types import Choice, Document, Handled, Incoming, Reply, Translator
 from storage import Storage
 from storage.clock import utcnow
 from storage.whatsapp import Address, DailyLimitReached, WhatsAppRepo
@@ -109,6 +111,31 @@ def signature_valid(body: bytes, header: str | None, secret: str) -> bool:
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest().encode()
     # Bytes, not str: compare_digest refuses non-ASCII str, and a header can carry anything.
     return hmac.compare_digest(expected, header.removeprefix("sha256=").encode())
+
+
+# Who the sender is writing to, and whether the delivery worker already took this row's first
+# token: set by WhatsAppSender around a delivery, read by LimiterPacer (same task, no argument
+# threading through every upload and send).
+_PACED_CHAT: ContextVar[str] = ContextVar("whatsapp_paced_chat", default="")
+_PREPAID: ContextVar[int] = ContextVar("whatsapp_prepaid", default=0)
+
+
+class LimiterPacer:
+    """The channel's one limiter, shared with the delivery worker, as the sender's pacer: every
+    Graph API call takes a token, replies to someone chatting now first. The first call of an
+    outbox row uses the token the worker already took for that row."""
+
+    def __init__(self, limiter: ChannelLimiter) -> None:
+        self.limiter = limiter
+
+    async def acquire(self, *, urgent: bool = False) -> None:
+        prepaid = _PREPAID.get()
+        if prepaid and not urgent:
+            _PREPAID.set(prepaid - 1)
+            return
+        await self.limiter.acquire(
+            _PACED_CHAT.get() or CHANNEL, priority=INTERACTIVE if urgent else BULK
+        )
 
 
 class TokenBucket:
@@ -264,7 +291,7 @@ class WhatsAppSender:
         translator: Translator,
         *,
         clock: Clock = utcnow,
-        bucket: TokenBucket | None = None,
+        bucket: TokenBucket | LimiterPacer | None = None,
         photo_loader: PhotoLoader | None = None,
         combine: bool = True,
     ) -> None:
@@ -285,6 +312,14 @@ class WhatsAppSender:
         identity = message.recipient
         if not (identity.startswith("+") and identity[1:].isdigit()) and not is_user_id(identity):
             raise PermanentError(f"not a WhatsApp identity: {identity!r}")
+        chat, prepaid = _PACED_CHAT.set(identity), _PREPAID.set(1)  # the worker took one token
+        try:
+            return await self._send_row(identity, message)
+        finally:
+            _PACED_CHAT.reset(chat)
+            _PREPAID.reset(prepaid)
+
+    async def _send_row(self, identity: str, message: Outbound) -> str | None:
         now = self.clock()
         await self.check_account(now)
         address = await self.repo.address(identity=identity)
@@ -398,6 +433,25 @@ class WhatsAppSender:
         """Free-form delivery (inside the window). `urgent`: an answer to someone chatting
         now, served before outbox rows. A file Meta would refuse, or whose upload fails, is
         left out and named in `failed_files`; the text and choices still go."""
+        chat = _PACED_CHAT.set(address.identity)
+        try:
+            return await self._deliver(
+                address, text, choices, document, language, photo=photo, urgent=urgent
+            )
+        finally:
+            _PACED_CHAT.reset(chat)
+
+    async def _deliver(
+        self,
+        address: Address,
+        text: str,
+        choices: tuple[Choice, ...],
+        document: Document | None,
+        language: str,
+        *,
+        photo: str | None,
+        urgent: bool,
+    ) -> Delivered:
         texts = self.list_texts(language, total=len(choices))
         done = Delivered()
         media: tuple[str, str, str] | None = None  # (message type, media id, file name)
@@ -513,7 +567,11 @@ class WhatsAppSender:
         self, address: Address, choices: tuple[Choice, ...], language: str, page: int
     ) -> None:
         texts = self.list_texts(language, total=len(choices), page=page)
-        await self.bucket.acquire(urgent=True)
+        chat = _PACED_CHAT.set(address.identity)
+        try:
+            await self.bucket.acquire(urgent=True)
+        finally:
+            _PACED_CHAT.reset(chat)
         await self._send(
             address, render.choices_message(texts.more_body, choices, texts, page=page)
         )
@@ -585,6 +643,12 @@ class WhatsAppChannel:
         self._turns: KeyedLocks[str] = KeyedLocks()
         # Set by `pustaka run`: where replies the Graph API did not take wait (the outbox).
         self.rescue: ReplyRescue | None = None
+        # The channel's one limiter: replies, outbox rows (the worker) and every Graph API call
+        # take their tokens here. Meta limits our number's throughput, not each recipient.
+        rate = settings.throughput
+        self.limiter = ChannelLimiter(
+            Limits(overall_rate=rate, chat_rate=rate, chat_burst=max(rate, 1.0))
+        )
 
     async def start(self) -> None:
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
@@ -595,12 +659,14 @@ class WhatsAppChannel:
             self.repo,
             self.translator,
             clock=self.clock,
+            bucket=LimiterPacer(self.limiter),
             photo_loader=self.photo_loader,
         )
 
     async def close(self) -> None:
         """Finish what was acknowledged to Meta (it will not send it again), then close."""
         await self.drain()
+        await self.limiter.close()
         if self._http is not None:
             await self._http.close()
 
@@ -923,15 +989,11 @@ class WhatsAppChannel:
         words = words_of(text)
         if not words or text.lstrip().startswith("/"):
             return False
+        # Stored pages are the last thing offered: the responder drops them when another reply
+        # replaces the list, so the session need not be read again to tell.
         pages = await self.repo.load_pages(phone=identity)
         if pages is None:
             return False
-        session = await self.storage.sessions.load(channel=CHANNEL, external_id=identity)
-        shown = session.state.get("choices")
-        if not isinstance(shown, list) or [str(c[1]) for c in shown if c] != [
-            payload for _, payload in pages.choices
-        ]:
-            return False  # another reply has replaced the list since
         choices = tuple(Choice(label, payload) for label, payload in pages.choices)
         start = pages.page * render.PAGE_ROWS
         on_page = choices[start : start + render.PAGE_ROWS]
@@ -951,8 +1013,11 @@ class WhatsAppChannel:
         return False
 
     def _responder(self, identity: str, hint: str) -> Respond:
-        async def respond(replies: list[Reply]) -> None:
-            language = await self._language(identity, hint)
+        async def respond(handled: Handled) -> None:
+            language = handled.language  # the core says which: no second session load
+            replies: list[Reply] = handled
+            if len(handled.shown) <= render.MAX_ROWS and await self.repo.has_pages(phone=identity):
+                await self.repo.drop_pages(phone=identity)  # this reply replaces the long list
             address = await self.repo.address(identity=identity)
             if self.sender.combine:
                 replies = combine_replies(replies)
@@ -1002,13 +1067,6 @@ class WhatsAppChannel:
                     log.warning("could not tell %s what failed: %s", identity, exc)
 
         return respond
-
-    async def _language(self, identity: str, hint: str) -> str:
-        """The language the core just answered in, chosen the way the core chooses it."""
-        session, resident = await self.storage.sessions.load_with_resident(
-            channel=CHANNEL, external_id=identity
-        )
-        return choose_language(resident.language if resident else None, session.state, hint)
 
 
 def combine_replies(replies: list[Reply]) -> list[Reply]:

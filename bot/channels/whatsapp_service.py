@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from bot.channels.base import ChannelSender
 from bot.channels.whatsapp import CHANNEL, WhatsAppChannel
 from bot.config_whatsapp import WhatsAppSettings
-from bot.delivery.limits import ChannelLimiter, Limits
 from handlers.dispatch import Dispatcher
 from handlers.types import UNLIMITED, Translator
 from storage import Storage
@@ -31,7 +30,7 @@ class WhatsAppService:
         storage: Storage,
     ) -> None:
         self.channel = WhatsAppChannel(settings, dispatcher, translator, storage)
-        self.limiter = ChannelLimiter(Limits(overall_rate=settings.throughput))
+        self.limiter = self.channel.limiter  # one limiter: the worker's and the sender's
 
     def use_inbox(self, accept: Callable[..., Awaitable[bool]]) -> Callable[[str], Awaitable[None]]:
         """Several instances (bot/scaleout.py): messages are stored before the webhook is

@@ -44,10 +44,14 @@ def renderer(kind: str) -> Callable[[Renderer], Renderer]:
 async def render(
     kind: str, params: dict[str, Any], language: str, translator: Translator, storage: Storage
 ) -> Rendered:
-    """Raises KeyError for a kind nobody registered: a programming error, not bad input."""
+    """Raises KeyError for a kind nobody registered: a programming error, not bad input. A row
+    copied to SMS (params `sms`, see storage/sms.py) gets its short SMS text."""
+    if params.get("sms"):
+        return await SMS_RENDERERS[kind](params, language, translator, storage)
     return await RENDERERS[kind](params, language, translator, storage)
 
 
 # Feature modules register their kinds on import; kept at the bottom because they import this one.
 from bot.notifications import registration as _registration  # noqa: E402, F401
 from bot.notifications import staff as _staff  # noqa: E402, F401
+from bot.notifications.sms import SMS_RENDERERS  # noqa: E402

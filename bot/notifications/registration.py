@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.notifications import Rendered, renderer
-from handlers.types import Choice, Translator
+from handlers import notification_choices as choices
+from handlers.types import Translator
 from storage import Storage
 from storage.clock import from_db
 from storage.models import Event
@@ -47,10 +48,6 @@ def _template_params(event: Event, language: str, translator: Translator) -> dic
     }
 
 
-def _choice(translator: Translator, language: str, key: str, payload: str) -> Choice:
-    return Choice(translator.text(language, key), payload)
-
-
 @renderer("promotion")
 async def promotion(
     params: dict[str, Any], language: str, translator: Translator, storage: Storage
@@ -68,11 +65,7 @@ async def promotion(
     )
     return Rendered(
         text,
-        (
-            _choice(translator, language, "reg.add_calendar", f"ics:{registration.id}"),
-            _choice(translator, language, "reg.cancel_registration", f"rc?:{registration.id}"),
-            _choice(translator, language, "reg.my_events", "my"),
-        ),
+        choices.promotion(translator, language, registration.id),
         _template_params(event, language, translator),
     )
 
@@ -92,7 +85,7 @@ async def event_cancelled(
     )
     return Rendered(
         text,
-        (_choice(translator, language, "reg.browse_events", "evs:h:*:30:0"),),
+        (choices.browse_events(translator, language),),
         _template_params(event, language, translator),
     )
 
@@ -113,6 +106,6 @@ async def event_changed(
     )
     return Rendered(
         text,
-        (_choice(translator, language, "reg.my_events", "my"),),
+        (choices.my_events(translator, language),),
         _template_params(event, language, translator),
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.notifications import Rendered, renderer
-from handlers.types import Choice, Translator
+from handlers import notification_choices as choices
+from handlers.types import Translator
 from storage import Storage
 
 
@@ -24,8 +25,5 @@ async def reminder(
     registration = int(params["registration_id"])
     return Rendered(
         translator.text(language, "reminders.ask", **values),
-        (
-            Choice(translator.text(language, "reminders.yes"), f"rmd:ok:{registration}"),
-            Choice(translator.text(language, "reminders.no"), f"rmd:no:{registration}"),
-        ),
+        choices.reminder_question(translator, language, registration),
     )

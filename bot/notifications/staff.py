@@ -6,7 +6,8 @@ import json
 from typing import Any
 
 from bot.notifications import Rendered, renderer
-from handlers.types import Choice, Translator
+from handlers import notification_choices as choices
+from handlers.types import Translator
 from storage import Storage
 
 
@@ -50,7 +51,7 @@ async def event_restored(
             when=translator.when(language, event.starts_at),
             names=names,
         ),
-        (Choice(translator.text(language, "reg.my_events"), "my"),),
+        (choices.my_events(translator, language),),
         {"event": event.title, "when": translator.when(language, event.starts_at)},
     )
 
@@ -70,7 +71,7 @@ async def event_moved(
             old=str(params.get("old_place") or "-"),
             new=new,
         ),
-        (Choice(translator.text(language, "reg.my_events"), "my"),),
+        (choices.my_events(translator, language),),
         {"event": event.title, "when": translator.when(language, event.starts_at), "place": new},
     )
 
