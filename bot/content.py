@@ -22,7 +22,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.reader import ReaderError
 
-from storage.content import EventRecord, LibraryRecord
+from storage.content import AliasRecord, EventRecord, LibraryRecord
 
 SAMPLE_FILE: Final = Path(__file__).parent / "sample" / "ntt.yaml"
 
@@ -97,7 +97,8 @@ _EVENT_KEYS: Final = {
     "registration_opens": False,
     "registration_closes": False,
 }
-_ROOT_KEYS: Final = {"libraries": False, "events": False}
+_ROOT_KEYS: Final = {"libraries": False, "events": False, "aliases": False}
+ALIAS_MAX: Final = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +134,8 @@ class ContentError(Exception):
 class Content:
     libraries: tuple[LibraryRecord, ...]
     events: tuple[EventRecord, ...]
+    # Names people type for a regency: "TTS", "Mabar", "kab kupang", "kupang" (city or regency).
+    aliases: tuple[AliasRecord, ...] = ()
 
 
 def parse_content(
@@ -274,6 +277,7 @@ class _Parser:
             return Content((), ())
         if not fields:
             self.report(node, "the file has neither 'libraries:' nor 'events:'")
+        aliases = self._aliases(fields.get("aliases"))
         # Libraries first whatever the order in the file: events refer to them.
         libraries: list[LibraryRecord] = []
         for where, item in self._items(fields.get("libraries"), "libraries"):
@@ -283,7 +287,45 @@ class _Parser:
         for where, item in self._items(fields.get("events"), "events"):
             if (event := self._event(item, where)) is not None:
                 events.append(event)
-        return Content(tuple(libraries), tuple(events))
+        return Content(tuple(libraries), tuple(events), aliases)
+
+    def _aliases(self, node: Node | None) -> tuple[AliasRecord, ...]:
+        """`aliases:` lines `name: regency-code` or `name: [code, code]` (a name that may mean
+        either, so the bot asks which)."""
+        if node is None or _is_null(node):
+            return ()
+        if not isinstance(node, MappingNode):
+            self.report(node, "aliases must be 'name: regency-code' lines")
+            return ()
+        found: dict[str, AliasRecord] = {}
+        for key_node, value_node in node.value:
+            alias = str(key_node.value).strip() if isinstance(key_node, ScalarNode) else ""
+            if not alias or len(alias) > ALIAS_MAX:
+                self.report(key_node, f"an alias must be a name of 1 to {ALIAS_MAX} characters")
+                continue
+            if alias.casefold() in found:
+                self.report(key_node, f"aliases: '{alias}' is given twice")
+                continue
+            if isinstance(value_node, ScalarNode):
+                codes = [str(value_node.value).strip()]
+            elif isinstance(value_node, SequenceNode) and all(
+                isinstance(v, ScalarNode) for v in value_node.value
+            ):
+                codes = [str(v.value).strip() for v in value_node.value]
+            else:
+                self.report(value_node, f"aliases: '{alias}' must name a regency code or a list")
+                continue
+            unknown = [c for c in codes if c not in REGENCY_CODES]
+            if unknown or not codes:
+                close = difflib.get_close_matches(unknown[0], REGENCY_CODES, n=1) if unknown else []
+                self.report(
+                    value_node,
+                    f"aliases: '{alias}' names an unknown regency code '{''.join(unknown[:1])}'"
+                    + (f"; did you mean '{close[0]}'?" if close else ""),
+                )
+                continue
+            found[alias.casefold()] = AliasRecord(alias, tuple(dict.fromkeys(codes)))
+        return tuple(found.values())
 
     def _items(self, node: Node | None, name: str) -> list[tuple[str, Node]]:
         if node is None or _is_null(node):

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from handlers import sms_people
+from handlers import sms_people, steps
 from handlers.common import expired
+from handlers.steps import Accepts, Step
 from handlers.types import Choice, Context
 from storage.errors import ConsentRequired, NotFound
 from storage.registrations import (
+    CODE_LENGTH,
     CheckInClosed,
     EventCancelled,
     NotRegistered,
@@ -23,26 +25,33 @@ from storage.registrations import (
     normalise_code,
 )
 
-FLOW = "attend"
 # Codes are six characters from 31: guessing one takes hundreds of millions of tries, as long
 # as nobody may try quickly. After this many wrong codes in the window a person waits.
 MAX_WRONG_CODES = 5
 WRONG_CODE_WINDOW = timedelta(minutes=10)
-CODE_LENGTH = 6
 _MISSES = "checkin_misses"  # session state: times of recent wrong codes (ISO, UTC)
 
 
 async def command(ctx: Context) -> None:
     code = ctx.incoming.args.strip()
     if not code:
-        ctx.session.state.update(flow=FLOW, step="code")
-        ctx.say(ctx.t("reg.ask_code"), ctx.choice("reg.cancel_flow", "batal"))
+        steps.start(ctx, FLOW, "code")
+        await _ask_code(ctx)
         return
     await _check_in(ctx, code, quiet=False)
 
 
+async def _ask_code(ctx: Context) -> None:
+    ctx.say(ctx.t("reg.ask_code", length=CODE_LENGTH), ctx.choice("reg.cancel_flow", "batal"))
+
+
 async def typed_code(ctx: Context) -> None:
     await _check_in(ctx, ctx.incoming.text, quiet=False)
+
+
+async def code_said(ctx: Context, code: str) -> bool:
+    """A code named in free text ("kode FRJ6D3", "hadir FRJ6D3"): check in with it."""
+    return await _check_in(ctx, code, quiet=False)
 
 
 async def try_code(ctx: Context) -> bool:
@@ -122,7 +131,7 @@ async def _check_in(ctx: Context, code: str, *, quiet: bool) -> bool:
         if quiet:
             return False
         # Stay in the step so the next line typed is tried as a code again.
-        ctx.session.state.update(flow=FLOW, step="code")
+        steps.start(ctx, FLOW, "code")
         ctx.say(
             ctx.t("reg.wrong_code", code=code.strip()[:12]),
             ctx.choice("reg.cancel_flow", "batal"),
@@ -149,6 +158,8 @@ async def _check_in(ctx: Context, code: str, *, quiet: bool) -> bool:
     _leave(ctx)
     if result.already:
         text = ctx.t("reg.checkin_already", title=result.event_title)
+    elif result.from_waitlist:
+        text = ctx.t("reg.checkin_from_waitlist", title=result.event_title)
     elif result.walk_in:
         text = ctx.t("reg.checkin_walk_in", title=result.event_title)
     else:
@@ -202,6 +213,14 @@ async def mark_proxy(ctx: Context, arg: str) -> None:
 
 
 def _leave(ctx: Context) -> None:
-    if ctx.session.flow == FLOW:
-        ctx.session.state.pop("flow", None)
-        ctx.session.state.pop("step", None)
+    if ctx.session.flow == FLOW.name:
+        steps.end(ctx)
+
+
+FLOW = steps.register(
+    steps.Flow(
+        "attend",
+        steps={"code": Step(Accepts.CODE, ask=_ask_code, typed=typed_code)},
+        payloads=frozenset({"hdp"}),
+    )
+)

@@ -17,7 +17,7 @@ from storage.errors import NotFound
 FLOW = "books"
 # Free text that asks for a book. "novel" and "komik" are also what the book is, so they stay in
 # the search; the others only say "a book, please" (see storage/catalogue_text.STOPWORDS).
-_ASKING = frozenset({"buku", "bukunya", "book", "books", "katalog", "bacaan", "novel", "komik"})
+ASKING = frozenset({"buku", "bukunya", "book", "books", "katalog", "bacaan", "novel", "komik"})
 
 
 async def command(ctx: Context) -> None:
@@ -49,7 +49,7 @@ async def typed_query(ctx: Context) -> None:
 
 async def free_text(ctx: Context, text: str) -> bool:
     """Free text that asks for a book is searched; True when it was one."""
-    if not _ASKING & set(words(text)):
+    if not ASKING & set(words(text)):
         return False
     if query_words(text):
         await search(ctx, text, page=0)

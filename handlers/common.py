@@ -6,9 +6,9 @@ from __future__ import annotations
 import functools
 import re
 
+from handlers import steps
 from handlers.types import Choice, Context
-
-_NUMBERED = re.compile(r"^\W*\d+\.\s*")
+from handlers.understand import match_choice
 
 
 # The same menu labels come back with every typed message.
@@ -20,18 +20,9 @@ def words_of(text: str) -> str:
 
 
 def typed_choice(text: str, shown: object) -> str | None:
-    """The payload of the shown choice (a session's [[label, payload], ...]) that typed text
-    names by its number or its words ("1. " in front of a label does not count), if any."""
-    if not isinstance(shown, list) or not shown:
-        return None
-    text = text.strip()
-    if text.isdigit() and 1 <= int(text) <= len(shown):
-        return str(shown[int(text) - 1][1])
-    words = words_of(text)
-    for label, payload in shown:
-        if words and words == words_of(_NUMBERED.sub("", str(label))):
-            return str(payload)
-    return None
+    """The payload of the shown choice (a session's [[label, payload(, means)], ...]) that typed
+    text names by its number, its words or what it means (handlers/understand.py), if any."""
+    return match_choice(text, shown).payload
 
 
 def menu_choices(ctx: Context) -> list[Choice]:
@@ -47,13 +38,18 @@ def menu_choices(ctx: Context) -> list[Choice]:
 
 
 def main_menu(ctx: Context, intro_key: str = "menu.title") -> None:
-    ctx.say(ctx.t(intro_key), *menu_choices(ctx))
+    """The menu; a registration left half-way in the last day is offered first."""
+    offer = steps.offer(ctx) if ctx.session.flow is None else None
+    if offer is None:
+        ctx.say(ctx.t(intro_key), *menu_choices(ctx))
+        return
+    text, choice = offer
+    ctx.say(f"{ctx.t(intro_key)}\n\n{text}", choice, *menu_choices(ctx))
 
 
 def expired(ctx: Context) -> None:
     """A button from an old message, or a payload that no longer means anything."""
-    ctx.session.state.pop("flow", None)
-    ctx.session.state.pop("step", None)
+    ctx.session.end_flow()
     main_menu(ctx, "common.expired")
 
 

@@ -11,13 +11,11 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from datetime import datetime
 from typing import Generic, TypeVar
 
 from handlers import paging
-from handlers.common import typed_choice
-from handlers.router import TEXT_STEPS, route
+from handlers.router import route
 from handlers.textnorm import clean_incoming
 from handlers.types import Context, CoreSettings, Handled, Incoming, Reply, Translator
 from storage import Storage
@@ -110,7 +108,7 @@ class Dispatcher:
                 # before that nothing beyond the chat id is stored (UU PDP).
                 session.state["username"] = incoming.username.casefold()
             ctx = Context(
-                incoming=_as_choice(incoming, session.state),
+                incoming=incoming,
                 storage=self.storage,
                 translator=self.translator,
                 settings=self.settings,
@@ -119,17 +117,21 @@ class Dispatcher:
                 language=language,
                 now=self.clock(),
             )
-            turned = paging.is_page_turn(ctx.incoming.payload)
-            if turned:
+            if paging.is_page_turn(ctx.incoming.payload):
                 paging.show_page(ctx)
             else:
-                await route(ctx)
+                await route(ctx)  # typed "Lainnya" or its number turns the page there
+            turned = paging.is_page_turn(ctx.incoming.payload)
             language = ctx.language
             replies = paging.fit(ctx, turned=turned)
-            # Remember the last choices so "2" or a button's words pick one on every channel.
+            # Remember the last choices so "2", a button's words or what it means ("iya",
+            # "cewek", "40") pick one on every channel (handlers/understand.py).
             shown = tuple(c for reply in replies for c in reply.choices)
             if shown:
-                session.state["choices"] = [[c.label, c.payload] for c in shown]
+                session.state["choices"] = [
+                    [c.label, c.payload, c.means] if c.means else [c.label, c.payload]
+                    for c in shown
+                ]
             else:
                 session.state.pop("choices", None)
             await self.storage.sessions.save(session, now=ctx.now)  # only if it changed
@@ -160,13 +162,3 @@ def choose_language(stored: str | None, state: dict[str, object], hint: str | No
         if candidate in LANGUAGES:
             return str(candidate)
     return "id"
-
-
-def _as_choice(incoming: Incoming, state: dict[str, object]) -> Incoming:
-    """Typed text that names a choice shown last time (its number or its words) acts as a tap."""
-    if incoming.command is not None or incoming.payload is not None:
-        return incoming
-    if (state.get("flow"), state.get("step")) in TEXT_STEPS:
-        return incoming  # the flow is waiting for typed words, such as a name
-    payload = typed_choice(incoming.text, state.get("choices"))
-    return incoming if payload is None else replace(incoming, payload=payload)

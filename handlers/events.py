@@ -1,11 +1,14 @@
 """Upcoming events: paged lists by regency, category and window, and one event's details.
 
-List payload: `evs:<regency code | * for everywhere | h for home>:<category | *>:<days>:<page>`.
+List payload: `evs:<regency code | * for everywhere | h for home>:<category | *>:<days>:<page>`,
+the next `days` days from now; with a sixth field `:<start>`, whole local days instead: `days`
+days from `start` days after today ("besok" is start 1, days 1). Build it with `list_payload`.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from handlers import registration
 from handlers.common import clip, expired, page_count, pager, parse_page
@@ -17,21 +20,51 @@ CATEGORIES = ("computer", "food", "marketing", "english", "children", "weaving",
 MAX_WINDOW_DAYS = 90
 
 
+def list_payload(
+    where: str, category: str = "*", days: int = 30, page: int = 0, start: int | None = None
+) -> str:
+    """The one way event-list payloads are written."""
+    tail = "" if start is None else f":{start}"
+    return f"evs:{where}:{category}:{days}:{page}{tail}"
+
+
 async def show_list(ctx: Context, arg: str) -> None:
     try:
-        where, category, days_text, page_text = arg.split(":")
+        where, category, days_text, page_text, *rest = arg.split(":")
         days, page = int(days_text), parse_page(page_text)
+        start = int(rest[0]) if rest else None
         if not 1 <= days <= MAX_WINDOW_DAYS or (category != "*" and category not in CATEGORIES):
+            raise ValueError(arg)
+        if len(rest) > 1 or (start is not None and not 0 <= start <= 400):
             raise ValueError(arg)
     except ValueError:
         expired(ctx)
         return
     if where == "h":
         where = ctx.home_regency or "*"
-    await list_events(ctx, where=where, category=category, days=days, page=page)
+    await list_events(ctx, where=where, category=category, days=days, page=page, start=start)
 
 
-async def list_events(ctx: Context, *, where: str, category: str, days: int, page: int) -> None:
+def local_days(ctx: Context, start: int, days: int) -> tuple[datetime, datetime, datetime]:
+    """The window of whole local (WITA) days: from, until, and the first day's midnight."""
+    zone = ZoneInfo(ctx.settings.timezone)
+    today = ctx.now.astimezone(zone).date()
+    first = datetime.combine(today + timedelta(days=start), time(), zone)
+    until = datetime.combine(today + timedelta(days=start + days), time(), zone)
+    return max(first, ctx.now), until, first
+
+
+async def list_events(
+    ctx: Context,
+    *,
+    where: str,
+    category: str,
+    days: int,
+    page: int,
+    start: int | None = None,
+    intro: str | None = None,
+) -> None:
+    """A page of events; `start` given: whole local days (see the module's docstring)."""
     regency_name = None
     if where != "*":
         try:
@@ -40,9 +73,17 @@ async def list_events(ctx: Context, *, where: str, category: str, days: int, pag
             expired(ctx)
             return
     size = ctx.settings.page_size
+    since, until = ctx.now, ctx.now + timedelta(days=days)
+    span = ""
+    if start is not None:
+        since, until, first = local_days(ctx, start, days)
+        span = ctx.translator.day(ctx.language, first)
+        if days > 1:
+            last = first + timedelta(days=days - 1)
+            span += " – " + ctx.translator.day(ctx.language, last)
     events, total = await ctx.storage.events.upcoming(
-        now=ctx.now,
-        until=ctx.now + timedelta(days=days),
+        now=since,
+        until=until,
         regency_code=None if where == "*" else where,
         category=None if category == "*" else category,
         offset=page * size,
@@ -60,26 +101,39 @@ async def list_events(ctx: Context, *, where: str, category: str, days: int, pag
         scope += " · " + ctx.t(f"events.category.{category}")
     choices: list[Choice] = []
     if not events:
-        text = ctx.t("events.none", days=days, scope=scope)
+        if span:
+            text = ctx.t("events.none_days", span=span, scope=scope)
+        else:
+            text = ctx.t("events.none", days=days, scope=scope)
     else:
-        lines = [
-            ctx.t(
-                "events.title", days=days, scope=scope, page=page + 1, pages=page_count(total, size)
-            )
-        ]
+        pages = page_count(total, size)
+        if span:
+            title = ctx.t("events.title_days", span=span, scope=scope, page=page + 1, pages=pages)
+        else:
+            title = ctx.t("events.title", days=days, scope=scope, page=page + 1, pages=pages)
+        lines = [title]
         for number, event in enumerate(events, start=1):
             lines.append(f"{number}. {summary(ctx, event)}")
             choices.append(Choice(clip(f"{number}. {event.title}", 60), f"ev:{event.id}"))
+        if any(event.is_sample for event in events):
+            lines.append(ctx.t("common.sample_note"))
         text = "\n\n".join(lines)
-    prefix = f"evs:{where}:{category}:{days}:"
-    choices += pager(ctx, page=page, total=total, page_size=size, payload=prefix + "{}")
+    if intro:
+        text = f"{intro}\n\n{text}"
+    page_payload = f"evs:{where}:{category}:{days}:{{}}" + ("" if start is None else f":{start}")
+    choices += pager(ctx, page=page, total=total, page_size=size, payload=page_payload)
     if where != "*":
-        choices.append(ctx.choice("events.everywhere", f"evs:*:{category}:{days}:0"))
+        choices.append(ctx.choice("events.everywhere", list_payload("*", category, days, 0, start)))
     elif ctx.home_regency:
         choices.append(
-            ctx.choice("events.my_regency", f"evs:{ctx.home_regency}:{category}:{days}:0")
+            ctx.choice(
+                "events.my_regency", list_payload(ctx.home_regency, category, days, 0, start)
+            )
         )
-    choices.append(ctx.choice("events.by_category", f"evc:{where}:{days}"))
+    if start is None:
+        choices.append(ctx.choice("events.by_category", f"evc:{where}:{days}"))
+    else:
+        choices.append(ctx.choice("events.next_30", list_payload(where, category)))
     choices.append(ctx.choice("common.menu", "menu"))
     ctx.say(text, *choices)
 

@@ -27,6 +27,8 @@ async def show_list(ctx: Context, arg: str = "0") -> None:
     lines = [ctx.t("libraries.title", page=page + 1, pages=page_count(total, size))]
     for number, library in enumerate(libraries, start=1):
         lines.append(f"{number}. {library.name}\n   {library.opening_hours}")
+    if any(library.is_sample for library in libraries):
+        lines.append(ctx.t("common.sample_note"))
     choices = [
         Choice(clip(f"{n}. {lib.name}", 60), f"lib:{lib.id}")
         for n, lib in enumerate(libraries, start=1)

@@ -1,36 +1,64 @@
 """First contact: language, privacy notice and consent, home regency.
 
-States (kept in the sessions table, so a restart mid-way resumes):
+States (kept in the sessions table, so a restart mid-way resumes; every step takes a tap or the
+typed choice, loosely: "indonesia", "iya", "setuju", "kab kupang", "TTS"; anything else re-asks):
 
-    /start ──> language ──> consent ──agree──> regency ──> main menu
-                              └─decline─> main menu (browse only, no profile stored)
+```mermaid
+stateDiagram-v2
+    [*] --> language: /start
+    language --> consent: lang:<code>
+    consent --> regency: consent:yes (profile created)
+    consent --> [*]: consent:no (browse only, nothing stored)
+    regency --> regency: "kupang" (which one? city or regency)
+    regency --> event: home:<code>, came from an event's Daftar (draft.then_event)
+    regency --> [*]: home:<code> (main menu)
+```
+
+`/bahasa` is its own one-step flow ("language"); `/privasi` for someone who declined enters this
+flow at `consent`, carrying the event they were looking at, if any.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from handlers import events, steps
 from handlers.common import expired, main_menu
+from handlers.steps import Accepts, Step
 from handlers.types import Choice, Context
 
-FLOW = "onboarding"
 LANGUAGES = (("id", "Bahasa Indonesia"), ("en", "English"))
+
+
+@dataclass
+class OnboardingDraft:
+    # The event whose Daftar sent the person to the privacy notice: shown again at the end.
+    then_event: int | None = None
 
 
 async def start(ctx: Context) -> None:
     if ctx.has_profile:
         main_menu(ctx, "onboarding.welcome_back")
         return
-    ctx.session.state.update(flow=FLOW, step="language")
+    steps.start(ctx, FLOW, "language")
     _ask_language(ctx, "onboarding.welcome")
 
 
 async def ask_language(ctx: Context) -> None:
     """/bahasa: change language at any time, outside onboarding."""
-    ctx.session.state.update(flow="language", step="language")
+    steps.start(ctx, LANGUAGE_FLOW, "language")
     _ask_language(ctx, "onboarding.choose_language")
 
 
 def _ask_language(ctx: Context, key: str) -> None:
-    ctx.say(ctx.t(key), *(Choice(label, f"lang:{code}") for code, label in LANGUAGES))
+    ctx.say(
+        ctx.t(key),
+        *(Choice(label, f"lang:{code}", means=f"lang:{code}") for code, label in LANGUAGES),
+    )
+
+
+async def _reask_language(ctx: Context) -> None:
+    _ask_language(ctx, "onboarding.choose_language")
 
 
 async def choose_language(ctx: Context, arg: str) -> None:
@@ -43,21 +71,30 @@ async def choose_language(ctx: Context, arg: str) -> None:
         ctx.resident = await ctx.storage.residents.set_language(
             resident_id=ctx.resident.id, language=arg
         )
-    if ctx.session.flow != FLOW or ctx.has_profile:
-        ctx.session.state.pop("flow", None)
-        ctx.session.state.pop("step", None)
+    if ctx.session.flow != FLOW.name or ctx.has_profile:
+        steps.end(ctx)
         main_menu(ctx, "onboarding.language_set")
         return
-    ctx.session.state["step"] = "consent"
+    steps.goto(ctx, "consent")
     show_consent(ctx)
 
 
 def show_consent(ctx: Context) -> None:
     ctx.say(
         ctx.t("privacy.notice"),
-        ctx.choice("onboarding.agree", "consent:yes"),
-        ctx.choice("onboarding.decline", "consent:no"),
+        ctx.choice("onboarding.agree", "consent:yes", means="yes"),
+        ctx.choice("onboarding.decline", "consent:no", means="no"),
     )
+
+
+async def _reask_consent(ctx: Context) -> None:
+    show_consent(ctx)
+
+
+def ask_consent(ctx: Context, then_event: int | None = None) -> None:
+    """The notice for someone without a profile; agreeing leads back to `then_event`."""
+    steps.start(ctx, FLOW, "consent", OnboardingDraft(then_event=then_event))
+    show_consent(ctx)
 
 
 async def consent(ctx: Context, arg: str) -> None:
@@ -65,21 +102,27 @@ async def consent(ctx: Context, arg: str) -> None:
         expired(ctx)
         return
     if arg == "no":
-        ctx.session.state.pop("flow", None)
-        ctx.session.state.pop("step", None)
+        steps.end(ctx)
         main_menu(ctx, "onboarding.declined")
         return
     resident = await ctx.storage.residents.ensure(
         channel=ctx.incoming.channel, external_id=ctx.incoming.user_id, language=ctx.language
     )
     ctx.resident = await ctx.storage.residents.give_consent(resident_id=resident.id, now=ctx.now)
-    ctx.session.state.update(flow=FLOW, step="regency")
+    steps.goto(ctx, "regency")
     await ask_regency(ctx, "onboarding.choose_regency")
 
 
 async def ask_regency(ctx: Context, key: str = "onboarding.choose_regency") -> None:
     regencies = await ctx.storage.libraries.regencies()
-    ctx.say(ctx.t(key), *(Choice(r.name, f"home:{r.code}") for r in regencies))
+    ctx.say(
+        ctx.t(key),
+        *(Choice(r.name, f"home:{r.code}", means=f"place:{r.code}") for r in regencies),
+    )
+
+
+async def _reask_regency(ctx: Context) -> None:
+    await ask_regency(ctx)
 
 
 async def choose_regency(ctx: Context, arg: str) -> None:
@@ -93,8 +136,31 @@ async def choose_regency(ctx: Context, arg: str) -> None:
     ctx.resident = await ctx.storage.residents.set_regency(
         resident_id=ctx.resident.id, regency_code=arg
     )
-    ctx.session.state.pop("flow", None)
-    ctx.session.state.pop("step", None)
+    draft = steps.load_draft(ctx, FLOW, OnboardingDraft)
+    steps.end(ctx)
     regency = await ctx.storage.libraries.regency(code=arg)
     ctx.say(ctx.t("onboarding.regency_set", regency=regency.name))
+    if draft is not None and draft.then_event is not None:
+        await events.show_one(ctx, str(draft.then_event))
+        return
     main_menu(ctx)
+
+
+FLOW = steps.register(
+    steps.Flow(
+        "onboarding",
+        steps={
+            "language": Step(Accepts.CHOICE, ask=_reask_language),
+            "consent": Step(Accepts.CHOICE, ask=_reask_consent, hint="steps.hint_yes_no"),
+            "regency": Step(Accepts.CHOICE, ask=_reask_regency, hint="steps.hint_regency"),
+        },
+        payloads=frozenset({"lang", "consent", "home"}),
+    )
+)
+LANGUAGE_FLOW = steps.register(
+    steps.Flow(
+        "language",
+        steps={"language": Step(Accepts.CHOICE, ask=_reask_language)},
+        payloads=frozenset({"lang"}),
+    )
+)

@@ -24,6 +24,7 @@ from handlers.types import UNLIMITED, Capabilities, Choice, Context, Reply
 
 PREFIX = "~pg:"
 _STATE = "pages"
+KEPT = _STATE  # the session key of the whole list, for matching typed words on any page
 
 
 def list_key(choices: Sequence[Choice]) -> str:
@@ -61,7 +62,7 @@ def show_page(ctx: Context) -> None:
     key, _, number = (ctx.incoming.payload or "").removeprefix(PREFIX).partition(":")
     stored = ctx.session.state.get(_STATE)
     choices = (
-        [Choice(str(label), str(payload)) for label, payload in stored]
+        [Choice(str(c[0]), str(c[1]), str(c[2]) if len(c) > 2 else "") for c in stored]
         if isinstance(stored, list)
         else []
     )
@@ -93,12 +94,15 @@ def fit(ctx: Context, *, turned: bool = False) -> list[Reply]:
     for reply in replies:
         choices: Sequence[Choice] = reply.choices
         if len(choices) > caps.max_choices:
-            ctx.session.state[_STATE] = [[c.label, c.payload] for c in choices]
+            # What a choice means is kept too: typed "TTS" finds its regency on any page.
+            ctx.session.state[_STATE] = [
+                [c.label, c.payload, c.means] if c.means else [c.label, c.payload] for c in choices
+            ]
             choices = _page(ctx, choices, 0)
             paged = True
         limit = caps.button_label if len(choices) <= caps.max_buttons else caps.list_label
         shortened = tuple(
-            c if len(c.label) <= limit else Choice(clip(c.label, limit), c.payload) for c in choices
+            c if len(c.label) <= limit else replace(c, label=clip(c.label, limit)) for c in choices
         )
         edit = reply.edit and caps.can_edit
         if shortened != reply.choices or edit != reply.edit:

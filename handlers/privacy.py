@@ -1,15 +1,28 @@
-"""The resident's rights under UU PDP No. 27/2022: see, delete, withdraw, stop announcements."""
+"""The resident's rights under UU PDP No. 27/2022: see, delete, withdraw, stop announcements.
+
+Deleting is a one-step flow ("delete"): it lists what will be cancelled, then asks.
+
+```mermaid
+stateDiagram-v2
+    [*] --> confirm: /hapusdata (lists own and proxy registrations to be cancelled)
+    confirm --> [*]: del:yes ("ya", "iya", "hapus") -> deleted
+    confirm --> [*]: del:no ("tidak", "sonde") -> kept
+    confirm --> confirm: anything else (hint, asked again)
+```
+"""
 
 from __future__ import annotations
 
-from handlers import registration
-from handlers.common import expired, main_menu
-from handlers.onboarding import ask_regency, show_consent
+from handlers import registration, steps
+from handlers.common import clip, expired, main_menu
+from handlers.onboarding import ask_consent, ask_regency
+from handlers.steps import Accepts, Step
 from handlers.types import Context
 
 
-async def show_notice(ctx: Context) -> None:
-    """/privasi: the notice, and the way to agree for someone who declined before."""
+async def show_notice(ctx: Context, arg: str = "") -> None:
+    """/privasi: the notice, and the way to agree for someone who declined before; `privacy:<id>`
+    (from an event's Daftar) brings them back to that event once they agree."""
     if ctx.has_profile:
         ctx.say(
             ctx.t("privacy.notice_short"),
@@ -18,8 +31,7 @@ async def show_notice(ctx: Context) -> None:
             ctx.choice("common.menu", "menu"),
         )
         return
-    ctx.session.state.update(flow="onboarding", step="consent")
-    show_consent(ctx)
+    ask_consent(ctx, int(arg) if arg.isdigit() else None)
 
 
 async def my_data(ctx: Context) -> None:
@@ -65,27 +77,47 @@ async def change_regency(ctx: Context) -> None:
 
 
 async def ask_delete(ctx: Context) -> None:
-    """/hapusdata: ask once more; deletion cannot be undone."""
-    if not ctx.has_profile:
+    """/hapusdata: say what will be cancelled, and ask once more; it cannot be undone."""
+    if not ctx.has_profile or ctx.resident is None:
         ctx.say(
             ctx.t("privacy.nothing_stored", channel=ctx.incoming.channel),
             ctx.choice("common.menu", "menu"),
         )
         return
-    ctx.session.state.update(flow="delete", step="confirm")
+    steps.start(ctx, DELETE_FLOW, "confirm")
+    await _ask_delete(ctx)
+
+
+async def _ask_delete(ctx: Context) -> None:
+    assert ctx.resident is not None
+    upcoming = await ctx.storage.registrations.upcoming(resident_id=ctx.resident.id, now=ctx.now)
+    live = [r for r in upcoming if r.event_status != "cancelled" and r.attended_at is None]
+    text = ctx.t("privacy.delete_confirm")
+    if live:
+        items = [
+            ctx.t(
+                "privacy.delete_item",
+                title=clip(r.event_title, 50),
+                when=ctx.when(r.event_starts_at),
+                name=r.name or "-",
+            )
+            for r in live[:8]
+        ]
+        if len(live) > 8:
+            items.append(ctx.t("reg.my_more", count=len(live) - 8))
+        text += "\n\n" + ctx.t("privacy.delete_cancels", items="\n".join(items))
     ctx.say(
-        ctx.t("privacy.delete_confirm"),
-        ctx.choice("privacy.delete_yes", "del:yes"),
-        ctx.choice("privacy.delete_no", "del:no"),
+        text,
+        ctx.choice("privacy.delete_yes", "del:yes", means="yes"),
+        ctx.choice("privacy.delete_no", "del:no", means="no"),
     )
 
 
 async def delete(ctx: Context, arg: str) -> None:
-    if ctx.session.flow != "delete" or arg not in ("yes", "no") or ctx.resident is None:
+    if ctx.session.flow != DELETE_FLOW.name or arg not in ("yes", "no") or ctx.resident is None:
         expired(ctx)
         return
-    ctx.session.state.pop("flow", None)
-    ctx.session.state.pop("step", None)
+    steps.end(ctx)
     if arg == "no":
         main_menu(ctx, "privacy.delete_kept")
         return
@@ -136,3 +168,12 @@ async def resume_announcements(ctx: Context, arg: str) -> None:
         resident_id=ctx.resident.id, off=False
     )
     main_menu(ctx, "privacy.resumed")
+
+
+DELETE_FLOW = steps.register(
+    steps.Flow(
+        "delete",
+        steps={"confirm": Step(Accepts.CHOICE, ask=_ask_delete, hint="steps.hint_yes_no")},
+        payloads=frozenset({"del"}),
+    )
+)

@@ -1,33 +1,41 @@
 """Registering for an event (for oneself or someone without a phone), "Acara saya", cancelling,
 and the calendar file.
 
-States (flow "reg" in the sessions table; the partial answers live in `state["draft"]`, so a
-restart mid-way resumes where the person was):
+Flow "reg" (handlers/steps.py): the answers so far live in a `RegistrationDraft` in the session,
+so a restart mid-way resumes where the person was; an answer that does not fit re-asks the same
+question with a hint; leaving for another screen keeps the draft for a day ("Lanjutkan
+pendaftaran …?" on the main menu).
 
-    ev:<id> ─Daftar (reg:<id>)─────────┐         ┌─ Daftarkan orang lain (regp:<id>)
-                                       ▼         ▼
-       no consent ──> "agree in /privasi"     name (typed; prefilled for oneself)
-                                                 │
-                       gender ─> age_band ─> village (buttons + Lewati; only the questions
-                                                 │     the event asks and not remembered)
-                                                 ▼
-                                    confirm (summary; Ubah nama / Ubah jawaban)
-                                                 │ reg!:<id>
-                                                 ▼
-             confirmed | waitlisted | already | closed | cancelled | full | proxy limit
+```mermaid
+stateDiagram-v2
+    [*] --> name: reg:<event> (Daftar / Masuk daftar tunggu), regp:<event> (someone else)
+    [*] --> privacy: no consent yet (privacy:<event>, back to the event after agreeing)
+    name --> gender: typed name (2+ letters) or "Pakai nama ini" / "ya"
+    gender --> age_band: Perempuan/cewek/P, Laki-laki/cowok/L, Lewati
+    age_band --> village: a band, or an age typed ("40")
+    village --> confirm: typed village, "lewati"
+    confirm --> [*]: reg!:<event> ("ya", "daftar") -> confirmed | waitlisted | refused
+    confirm --> name: Ubah nama
+    confirm --> gender: Ubah jawaban
+    name --> name: not a name (hint, asked again)
+    gender --> gender: not an answer (hint, asked again)
+```
 
-/batal (or the ✖ button, payload `batal`) leaves from every step.
+Only the questions the event asks and the person has not answered before are asked. `/batal`
+(or the ✖ button, payload `batal`) leaves from every step and forgets the draft.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
 
-from handlers import sms_people
-from handlers.common import clip, expired, main_menu, typed_choice
+from handlers import sms_people, steps
+from handlers.common import clip, expired, main_menu
 from handlers.filenames import ics_filename
 from handlers.ics import event_ics
+from handlers.steps import Accepts, Step
 from handlers.types import Choice, Context, Document, Reply
+from handlers.understand import match_choice
 from storage.errors import ConsentRequired, NotFound
 from storage.models import Event
 from storage.registrations import (
@@ -47,19 +55,42 @@ from storage.registrations import (
     clean_name,
 )
 
-FLOW = "reg"
 _OPTIONS = {"gender": GENDERS, "age_band": AGE_BANDS}
-_SKIP_WORDS = {"lewati", "skip", "-"}
+# What a typed age picks: the band's years, both ends included.
+AGE_YEARS = {"u18": "age:0-17", "18_35": "age:18-35", "36_55": "age:36-55", "55p": "age:56-120"}
+_SKIP_WORDS = {"lewati", "skip", "-", "lewat", "tidak ada", "ga ada", "gak ada"}
 # A long list of registrations stays one readable message with a button per item.
 _MY_LIMIT = 15
+# Fewer letters than this is not a name ("a", "?", "12").
+MIN_NAME_LETTERS = 2
+
+
+@dataclass
+class RegistrationDraft:
+    event: int
+    title: str = ""
+    proxy: bool = False
+    name: str | None = None
+    # The questions still to ask, in order; the first is on the screen.
+    pending: list[str] = field(default_factory=list)
+    gender: str | None = None
+    age_band: str | None = None
+    village: str | None = None
+    last_village: str | None = None  # offered as a button after "Ubah jawaban"
+
+    def answer(self, question: str) -> str | None:
+        value: str | None = getattr(self, question)
+        return value
 
 
 def event_choices(ctx: Context, event: Event) -> list[Choice]:
-    """The buttons an event's details offer while it takes registrations."""
+    """The buttons an event's details offer while it takes registrations; a full event's says
+    it is the waiting list."""
     if _refusal(ctx, event) is not None:
         return []
+    full = event.seats_left == 0
     return [
-        ctx.choice("reg.register", f"reg:{event.id}"),
+        ctx.choice("reg.join_waitlist" if full else "reg.register", f"reg:{event.id}"),
         ctx.choice("reg.register_other", f"regp:{event.id}"),
     ]
 
@@ -84,8 +115,9 @@ async def _start(ctx: Context, arg: str, *, proxy: bool) -> None:
     if event.status == "draft":
         expired(ctx)
         return
+    steps.forget_paused(ctx)  # a new registration replaces one left half-way
     if ctx.resident is None or not ctx.resident.has_consent:
-        _consent_needed(ctx, "reg.consent_needed")
+        _consent_needed(ctx, "reg.consent_needed", event.id)
         return
     refusal = _refusal(ctx, event)
     if refusal is not None:
@@ -100,20 +132,20 @@ async def _start(ctx: Context, arg: str, *, proxy: bool) -> None:
             _leave_flow(ctx)
             _already(ctx, own[0])
             return
-    draft: dict[str, Any] = {"event": event.id, "proxy": proxy, "name": None}
+    draft = RegistrationDraft(event=event.id, title=event.title, proxy=proxy)
     pending = list(event.questions)
     if not proxy:
-        draft["name"] = ctx.resident.name
+        draft.name = ctx.resident.name
         remembered = await ctx.storage.registrations.remembered(resident_id=ctx.resident.id)
         if remembered is not None:
             for question in list(pending):
                 value = getattr(remembered, question)
                 if value is not None:  # '' means skipped last time: not asked again either
-                    draft[question] = value or None
+                    setattr(draft, question, value or None)
                     pending.remove(question)
-    draft["pending"] = pending
-    ctx.session.state.update(flow=FLOW, draft=draft)
-    if draft["name"] is None:
+    draft.pending = pending
+    steps.start(ctx, FLOW, "name", draft)
+    if draft.name is None:
         _ask_name(ctx, draft)
     else:
         await _next(ctx, draft)
@@ -137,9 +169,10 @@ async def stored_data(ctx: Context, resident_id: int) -> str:
     """The registration part of /datasaya: what is kept and how to see or remove it."""
     upcoming = await ctx.storage.registrations.upcoming(resident_id=resident_id, now=ctx.now)
     remembered = await ctx.storage.registrations.remembered(resident_id=resident_id)
-    draft: dict[str, Any] = {}
+    draft = RegistrationDraft(event=0)
     if remembered is not None:
-        draft = {q: getattr(remembered, q) for q in ("gender", "age_band", "village")}
+        draft.gender, draft.age_band = remembered.gender, remembered.age_band
+        draft.village = remembered.village
     return "\n" + ctx.t(
         "reg.stored",
         count=len(upcoming),
@@ -149,49 +182,54 @@ async def stored_data(ctx: Context, resident_id: int) -> str:
     )
 
 
-def _ask_name(ctx: Context, draft: dict[str, Any]) -> None:
-    ctx.session.state["step"] = "name"
+def _ask_name(ctx: Context, draft: RegistrationDraft, hint: str | None = None) -> None:
+    steps.goto(ctx, "name")
+    steps.keep(ctx, draft)
     cancel = ctx.choice("reg.cancel_flow", "batal")
-    if draft["proxy"]:
+    if hint is not None:
+        ctx.say(hint)
+    if draft.proxy:
         ctx.say(ctx.t("reg.ask_proxy_name"), cancel)
-    elif draft.get("name"):
+    elif draft.name:
         ctx.say(
-            ctx.t("reg.ask_name_prefilled", name=draft["name"]),
-            ctx.choice("reg.use_name", "regu"),
+            ctx.t("reg.ask_name_prefilled", name=draft.name),
+            ctx.choice("reg.use_name", "regu", means="yes"),
             cancel,
         )
     else:
         ctx.say(ctx.t("reg.ask_name"), cancel)
 
 
-async def _next(ctx: Context, draft: dict[str, Any]) -> None:
+async def _next(ctx: Context, draft: RegistrationDraft) -> None:
     """Ask the next pending question, or show the summary once none is left."""
-    pending: list[str] = draft["pending"]
-    if pending:
-        _ask_question(ctx, draft, pending[0])
+    steps.keep(ctx, draft)
+    if draft.pending:
+        _ask_question(ctx, draft, draft.pending[0])
         return
-    ctx.session.state["step"] = "confirm"
+    steps.goto(ctx, "confirm")
     try:
-        event = await ctx.storage.events.get(event_id=draft["event"])
+        event = await ctx.storage.events.get(event_id=draft.event)
     except NotFound:
         expired(ctx)
         return
-    key = "reg.summary_proxy" if draft["proxy"] else "reg.summary"
-    lines = [ctx.t(key, name=draft["name"], **_what_where_when(ctx, event))]
+    key = "reg.summary_proxy" if draft.proxy else "reg.summary"
+    lines = [ctx.t(key, name=draft.name, **_what_where_when(ctx, event))]
     for question in event.questions:
         lines.append(ctx.t(f"reg.summary_{question}", value=_answer_label(ctx, draft, question)))
+    if event.seats_left == 0:
+        lines.append(ctx.t("reg.summary_waitlist"))
     choices = [
-        ctx.choice("reg.confirm", f"reg!:{event.id}"),
+        ctx.choice("reg.confirm", f"reg!:{event.id}", means="yes"),
         ctx.choice("reg.change_name", "regn"),
     ]
     if event.questions:
         choices.append(ctx.choice("reg.change_answers", "rega"))
-    choices.append(ctx.choice("reg.cancel_flow", "batal"))
+    choices.append(ctx.choice("reg.cancel_flow", "batal", means="no"))
     ctx.say("\n".join(lines), *choices)
 
 
-def _answer_label(ctx: Context, draft: dict[str, Any], question: str) -> str:
-    value = draft.get(question)
+def _answer_label(ctx: Context, draft: RegistrationDraft, question: str) -> str:
+    value = draft.answer(question)
     if not value:
         return ctx.t("reg.skipped")
     if question == "gender":
@@ -201,20 +239,18 @@ def _answer_label(ctx: Context, draft: dict[str, Any], question: str) -> str:
     return str(value)
 
 
-def _ask_question(ctx: Context, draft: dict[str, Any], question: str) -> None:
-    ctx.session.state["step"] = question
-    who = ctx.t("reg.who_other", name=draft["name"]) if draft["proxy"] else ctx.t("reg.who_self")
+def _ask_question(ctx: Context, draft: RegistrationDraft, question: str) -> None:
+    steps.goto(ctx, question)
+    who = ctx.t("reg.who_other", name=draft.name) if draft.proxy else ctx.t("reg.who_self")
     text = ctx.t(f"reg.ask_{question}", who=who) + "\n" + ctx.t("reg.optional_note")
     choices: list[Choice] = []
     if question == "gender":
-        choices = [ctx.choice(f"reg.gender.{g}", f"rq:{g}") for g in GENDERS]
+        choices = [ctx.choice(f"reg.gender.{g}", f"rq:{g}", means=g) for g in GENDERS]
     elif question == "age_band":
-        choices = [ctx.choice(f"reg.age.{a}", f"rq:{a}") for a in AGE_BANDS]
-    elif draft.get("last_village"):
-        choices = [
-            Choice(ctx.t("reg.use_village", village=clip(draft["last_village"], 40)), "rq:=")
-        ]
-    choices.append(ctx.choice("reg.skip", "rq:-"))
+        choices = [ctx.choice(f"reg.age.{a}", f"rq:{a}", means=AGE_YEARS[a]) for a in AGE_BANDS]
+    elif draft.last_village:
+        choices = [Choice(ctx.t("reg.use_village", village=clip(draft.last_village, 40)), "rq:=")]
+    choices.append(ctx.choice("reg.skip", "rq:-", means="no"))
     choices.append(ctx.choice("reg.cancel_flow", "batal"))
     ctx.say(text, *choices)
 
@@ -222,19 +258,29 @@ def _ask_question(ctx: Context, draft: dict[str, Any], question: str) -> None:
 # --- the steps --------------------------------------------------------------------------------
 
 
-def _draft(ctx: Context) -> dict[str, Any] | None:
-    draft = ctx.session.state.get("draft")
-    if ctx.session.flow != FLOW or not isinstance(draft, dict) or ctx.resident is None:
+def _draft(ctx: Context) -> RegistrationDraft | None:
+    if ctx.resident is None:
         return None
-    return draft
+    return steps.load_draft(ctx, FLOW, RegistrationDraft)
+
+
+async def _reask(ctx: Context) -> None:
+    """The question on the screen again (after a hint, or when a paused draft is resumed)."""
+    draft = _draft(ctx)
+    if draft is None:
+        expired(ctx)
+    elif ctx.session.step == "name":
+        _ask_name(ctx, draft)
+    else:
+        await _next(ctx, draft)
 
 
 async def _typed_as_tap(ctx: Context) -> bool:
-    """In a typing step the dispatcher leaves text alone; on channels without buttons (terminal,
-    WhatsApp lists) people still type a shown choice's number or words, so honour those here."""
-    payload = typed_choice(ctx.incoming.text, ctx.session.state.get("choices"))
-    if payload is None:
-        return False
+    """In a typing step typed words are the answer, unless they name a shown choice (its
+    number, its words, or "ya" for "Pakai nama ini"): then they act as that tap."""
+    payload = match_choice(ctx.incoming.text, ctx.session.state.get("choices")).payload
+    if payload is None or (payload == "batal" and ctx.incoming.text.strip().isdigit()):
+        return False  # "1" typed as a name is not the ✖ Batal button
     prefix, _, arg = payload.partition(":")
     if prefix == "batal":
         _leave_flow(ctx)
@@ -256,22 +302,19 @@ async def typed_name(ctx: Context) -> None:
     if await _typed_as_tap(ctx):
         return
     name = clean_name(ctx.incoming.text, limit=MAX_NAME_CHARS + 1)
-    if not name:
-        ctx.say(ctx.t("reg.name_empty"), ctx.choice("reg.cancel_flow", "batal"))
+    if sum(ch.isalpha() for ch in name) < MIN_NAME_LETTERS:
+        _ask_name(ctx, draft, ctx.t("reg.name_short" if name else "reg.name_empty"))
         return
     if len(name) > MAX_NAME_CHARS:
-        ctx.say(
-            ctx.t("reg.name_too_long", limit=MAX_NAME_CHARS),
-            ctx.choice("reg.cancel_flow", "batal"),
-        )
+        _ask_name(ctx, draft, ctx.t("reg.name_too_long", limit=MAX_NAME_CHARS))
         return
-    draft["name"] = name
+    draft.name = name
     await _next(ctx, draft)
 
 
 async def use_name(ctx: Context, arg: str) -> None:
     draft = _draft(ctx)
-    if draft is None or ctx.session.step != "name" or not draft.get("name"):
+    if draft is None or ctx.session.step != "name" or not draft.name:
         expired(ctx)
         return
     await _next(ctx, draft)
@@ -291,41 +334,43 @@ async def change_answers(ctx: Context, arg: str) -> None:
         expired(ctx)
         return
     try:
-        event = await ctx.storage.events.get(event_id=draft["event"])
+        event = await ctx.storage.events.get(event_id=draft.event)
     except NotFound:
         expired(ctx)
         return
-    if draft.get("village"):
-        draft["last_village"] = draft["village"]
-    draft["pending"] = list(event.questions)
+    if draft.village:
+        draft.last_village = draft.village
+    draft.pending = list(event.questions)
     await _next(ctx, draft)
 
 
 async def answer(ctx: Context, arg: str) -> None:
-    """A tapped answer to the question on screen: a value, `-` (skip) or `=` (as last time)."""
+    """A tapped answer to the question on screen: a value, `-` (skip) or `=` (as last time).
+    A button of an earlier question (tapped late) asks the current one again."""
     draft = _draft(ctx)
-    step = ctx.session.step
-    pending = draft["pending"] if draft is not None else []
-    if draft is None or not pending or step != pending[0]:
+    if draft is None or not draft.pending:
         expired(ctx)
         return
-    question: str = pending[0]
+    question = draft.pending[0]
+    if ctx.session.step != question:
+        await _reask(ctx)
+        return
     if arg == "-":
-        draft[question] = None
-    elif question == "village" and arg == "=" and draft.get("last_village"):
-        draft[question] = draft["last_village"]
+        setattr(draft, question, None)
+    elif question == "village" and arg == "=" and draft.last_village:
+        draft.village = draft.last_village
     elif arg in _OPTIONS.get(question, ()):
-        draft[question] = arg
+        setattr(draft, question, arg)
     else:
-        expired(ctx)
+        await steps.reask(ctx, FLOW.steps[question])
         return
-    pending.pop(0)
+    draft.pending.pop(0)
     await _next(ctx, draft)
 
 
 async def typed_village(ctx: Context) -> None:
     draft = _draft(ctx)
-    if draft is None or not draft["pending"] or draft["pending"][0] != "village":
+    if draft is None or not draft.pending or draft.pending[0] != "village":
         expired(ctx)
         return
     if await _typed_as_tap(ctx):
@@ -338,35 +383,26 @@ async def typed_village(ctx: Context) -> None:
             ctx.choice("reg.cancel_flow", "batal"),
         )
         return
-    draft["village"] = None if text.casefold() in _SKIP_WORDS else text or None
-    draft["pending"].pop(0)
+    draft.village = None if text.casefold() in _SKIP_WORDS else text or None
+    draft.pending.pop(0)
     await _next(ctx, draft)
 
 
 async def confirm(ctx: Context, arg: str) -> None:
     """reg!:<event id>: take the seat. A stale or repeated tap shows the existing registration."""
     draft = _draft(ctx)
-    if (
-        draft is None
-        or ctx.session.step != "confirm"
-        or str(draft.get("event")) != arg
-        or not draft.get("name")
-    ):
+    if draft is None or ctx.session.step != "confirm" or str(draft.event) != arg or not draft.name:
         await _stale_confirm(ctx, arg)
         return
     assert ctx.resident is not None
     _leave_flow(ctx)
     try:
         registration = await ctx.storage.registrations.register(
-            event_id=int(draft["event"]),
+            event_id=draft.event,
             resident_id=ctx.resident.id,
-            name=draft["name"],
-            answers=Answers(
-                gender=draft.get("gender"),
-                age_band=draft.get("age_band"),
-                village=draft.get("village"),
-            ),
-            proxy=bool(draft["proxy"]),
+            name=draft.name,
+            answers=Answers(gender=draft.gender, age_band=draft.age_band, village=draft.village),
+            proxy=draft.proxy,
             proxy_limit=ctx.settings.proxy_limit,
             now=ctx.now,
         )
@@ -389,7 +425,7 @@ async def confirm(ctx: Context, arg: str) -> None:
         _end(ctx, ctx.t("reg.proxy_limit", limit=exc.limit))
         return
     except ConsentRequired:
-        _consent_needed(ctx, "reg.consent_needed")
+        _consent_needed(ctx, "reg.consent_needed", draft.event)
         return
     except NotFound:
         expired(ctx)
@@ -462,6 +498,8 @@ def _already(ctx: Context, registration: Registration) -> None:
 def status_text(ctx: Context, registration: Registration) -> str:
     if registration.event_status == "cancelled":
         return ctx.t("reg.status_event_cancelled")
+    if registration.attended_at is not None:
+        return ctx.t("reg.status_attended")
     if registration.status == "waitlisted":
         return ctx.t("reg.status_waitlisted", position=registration.position)
     return ctx.t("reg.status_confirmed")
@@ -477,9 +515,12 @@ def _what_where_when(ctx: Context, event: Event) -> dict[str, str]:
     }
 
 
-def _consent_needed(ctx: Context, key: str) -> None:
+def _consent_needed(ctx: Context, key: str, event_id: int | None = None) -> None:
+    """Without consent nothing is stored; the privacy button brings the person back to the
+    event once they agree."""
     _leave_flow(ctx)
-    ctx.say(ctx.t(key), ctx.choice("reg.privacy", "privacy"), ctx.choice("common.menu", "menu"))
+    payload = "privacy" if event_id is None else f"privacy:{event_id}"
+    ctx.say(ctx.t(key), ctx.choice("reg.privacy", payload), ctx.choice("common.menu", "menu"))
 
 
 def _end(ctx: Context, text: str) -> None:
@@ -488,10 +529,8 @@ def _end(ctx: Context, text: str) -> None:
 
 
 def _leave_flow(ctx: Context) -> None:
-    if ctx.session.flow == FLOW:
-        ctx.session.state.pop("flow", None)
-        ctx.session.state.pop("step", None)
-        ctx.session.state.pop("draft", None)
+    if ctx.session.flow == FLOW.name:
+        steps.end(ctx)
 
 
 # --- my events, cancelling, calendar --------------------------------------------------------
@@ -516,6 +555,7 @@ async def my_events(ctx: Context) -> None:
         return
     lines = [ctx.t("reg.my_title")]
     choices: list[Choice] = []
+    several = len({item.name for item in items}) > 1
     for number, item in enumerate(items[:_MY_LIMIT], start=1):
         lines.append(
             ctx.t(
@@ -527,13 +567,15 @@ async def my_events(ctx: Context) -> None:
                 status=status_text(ctx, item),
             )
         )
-        if item.event_status != "cancelled" and ctx.now < item.event_starts_at:
-            choices.append(
-                Choice(
-                    clip(ctx.t("reg.cancel_item", number=number, title=item.event_title), 60),
-                    f"rc?:{item.id}",
-                )
-            )
+        if (
+            item.attended_at is None
+            and item.event_status != "cancelled"
+            and (ctx.now < item.event_starts_at)
+        ):
+            # A kader who registered several people sees whose seat each button frees.
+            key = "reg.cancel_item_named" if several else "reg.cancel_item"
+            label = ctx.t(key, number=number, title=item.event_title, name=item.name or "-")
+            choices.append(Choice(clip(label, 60), f"rc?:{item.id}"))
     if len(items) > _MY_LIMIT:
         lines.append(ctx.t("reg.my_more", count=len(items) - _MY_LIMIT))
     choices.append(ctx.choice("common.menu", "menu"))
@@ -562,6 +604,9 @@ async def _mine(ctx: Context, arg: str) -> Registration | None:
     if registration.status == "cancelled":
         _end(ctx, ctx.t("reg.already_cancelled"))
         return None
+    if registration.attended_at is not None and ctx.incoming.payload != f"ics:{arg}":
+        _end(ctx, ctx.t("reg.attended_no_cancel"))
+        return None
     return registration
 
 
@@ -576,8 +621,8 @@ async def ask_cancel(ctx: Context, arg: str) -> None:
             title=registration.event_title,
             when=ctx.when(registration.event_starts_at),
         ),
-        ctx.choice("reg.cancel_yes", f"rc:{registration.id}"),
-        ctx.choice("reg.cancel_no", "my"),
+        ctx.choice("reg.cancel_yes", f"rc:{registration.id}", means="yes"),
+        ctx.choice("reg.cancel_no", "my", means="no"),
     )
 
 
@@ -630,3 +675,20 @@ async def calendar(ctx: Context, arg: str) -> None:
             ),
         )
     )
+
+
+FLOW = steps.register(
+    steps.Flow(
+        "reg",
+        steps={
+            "name": Step(Accepts.NAME, ask=_reask, typed=typed_name),
+            "gender": Step(Accepts.CHOICE, ask=_reask, hint="steps.hint_gender"),
+            "age_band": Step(Accepts.CHOICE, ask=_reask, hint="steps.hint_age"),
+            "village": Step(Accepts.TEXT, ask=_reask, typed=typed_village),
+            "confirm": Step(Accepts.CHOICE, ask=_reask, hint="steps.hint_confirm"),
+        },
+        payloads=frozenset({"reg", "regp", "regu", "regn", "rega", "rq", "reg!"}),
+        pausable=True,
+        resume_key="reg.resume",
+    )
+)

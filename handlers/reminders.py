@@ -1,23 +1,48 @@
 """/pengingat (/reminders) and the answers to a reminder's buttons.
 
 Payloads: `rmd:ok:<registration>` (still coming), `rmd:no:<registration>` (asks to confirm),
-`rmd:cx:<registration>` (confirmed cancel), `rmd:on` / `rmd:off` (the switch).
+`rmd:cx:<registration>` (confirmed cancel), `rmd:on` / `rmd:off` (the switch), `rmd:keep`.
+
+```mermaid
+stateDiagram-v2
+    [*] --> confirm: /pengingat (shows the current setting)
+    confirm --> [*]: rmd:off / rmd:on ("ya") -> switched
+    confirm --> [*]: rmd:keep ("tidak") -> unchanged
+    confirm --> confirm: anything else (hint, asked again)
+```
 """
 
 from __future__ import annotations
 
+from handlers import steps
 from handlers.common import expired, main_menu
+from handlers.steps import Accepts, Step
 from handlers.types import Context
 from storage.errors import StorageError
 
 
 async def toggle(ctx: Context) -> None:
-    """/pengingat: flip the switch and offer the way back."""
+    """/pengingat: say how it is now, and ask before changing it."""
     if ctx.resident is None:
         ctx.say(ctx.t("reminders.need_start"), ctx.choice("common.menu", "menu"))
         return
-    off = not await ctx.storage.reminders.reminders_off(resident_id=ctx.resident.id)
-    await _set(ctx, off)
+    steps.start(ctx, FLOW, "confirm")
+    await _ask(ctx)
+
+
+async def _ask(ctx: Context) -> None:
+    assert ctx.resident is not None
+    off = await ctx.storage.reminders.reminders_off(resident_id=ctx.resident.id)
+    state, ask = ("state_off", "ask_on") if off else ("state_on", "ask_off")
+    ctx.say(
+        ctx.t(f"reminders.{state}") + "\n\n" + ctx.t(f"reminders.{ask}"),
+        ctx.choice(
+            "reminders.confirm_on" if off else "reminders.confirm_off",
+            "rmd:on" if off else "rmd:off",
+            means="yes",
+        ),
+        ctx.choice("reminders.keep", "rmd:keep", means="no"),
+    )
 
 
 async def _set(ctx: Context, off: bool) -> None:
@@ -43,7 +68,14 @@ async def answer(ctx: Context, arg: str) -> None:
         expired(ctx)
         return
     if action in ("on", "off") and not ident:
+        if ctx.session.flow == FLOW.name:
+            steps.end(ctx)
         await _set(ctx, action == "off")
+        return
+    if action == "keep" and not ident:
+        steps.end(ctx)
+        off = await ctx.storage.reminders.reminders_off(resident_id=ctx.resident.id)
+        main_menu(ctx, "reminders.kept_off" if off else "reminders.kept_on")
         return
     if not ident.isdigit() or action not in ("ok", "no", "cx"):
         expired(ctx)
@@ -54,8 +86,8 @@ async def answer(ctx: Context, arg: str) -> None:
     elif action == "no":
         ctx.say(
             ctx.t("reminders.cancel_confirm"),
-            ctx.choice("reminders.cancel_yes", f"rmd:cx:{registration_id}"),
-            ctx.choice("reminders.cancel_no", f"rmd:ok:{registration_id}"),
+            ctx.choice("reminders.cancel_yes", f"rmd:cx:{registration_id}", means="yes"),
+            ctx.choice("reminders.cancel_no", f"rmd:ok:{registration_id}", means="no"),
         )
     elif await cancel_registration_from_reminder(ctx, registration_id):
         main_menu(ctx, "reminders.cancelled")
@@ -83,3 +115,12 @@ async def cancel_registration_from_reminder(ctx: Context, registration_id: int) 
     except StorageError:
         return False
     return True
+
+
+FLOW = steps.register(
+    steps.Flow(
+        "remind",
+        steps={"confirm": Step(Accepts.CHOICE, ask=_ask, hint="steps.hint_yes_no")},
+        payloads=frozenset({"rmd"}),
+    )
+)

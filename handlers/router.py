@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from handlers import (
     attendance,
@@ -18,18 +19,22 @@ from handlers import (
     help,
     libraries,
     onboarding,
+    paging,
     privacy,
     registration,
     reminders,
     sms_people,
+    steps,
     topics,
 )
 from handlers.common import expired, main_menu
+from handlers.places import place_aliases
 from handlers.staff import access, broadcast, roles, stats
 from handlers.staff import dashboard as staff_dashboard
 from handlers.staff import events as staff_events
 from handlers.staff import registrations as staff_registrations
-from handlers.types import MAX_PAYLOAD_BYTES, MAX_TEXT_CHARS, Context
+from handlers.types import MAX_PAYLOAD_BYTES, MAX_TEXT_CHARS, Choice, Context
+from handlers.understand import match_choice
 
 Command = Callable[[Context], Awaitable[None]]
 PayloadHandler = Callable[[Context, str], Awaitable[None]]
@@ -44,11 +49,16 @@ async def _events(ctx: Context) -> None:
 
 
 async def _cancel(ctx: Context) -> None:
-    """/batal: leave whatever flow the person is in, from any step."""
-    had_flow = ctx.session.state.pop("flow", None) is not None
-    ctx.session.state.pop("step", None)
-    ctx.session.state.pop("draft", None)
+    """/batal: leave whatever flow the person is in, from any step; nothing of it is kept."""
+    had_flow = ctx.session.end_flow() is not None
+    steps.forget_paused(ctx)
     main_menu(ctx, "common.cancelled" if had_flow else "menu.title")
+
+
+async def _resume(ctx: Context, arg: str) -> None:
+    """ "Lanjutkan pendaftaran": back to the step a flow was left at, answers kept."""
+    if not await steps.resume_paused(ctx, arg):
+        expired(ctx)
 
 
 def _no_arg(command: Command) -> PayloadHandler:
@@ -128,11 +138,12 @@ PAYLOADS: dict[str, PayloadHandler] = {
     "home?": _no_arg(privacy.change_regency),
     "home": onboarding.choose_regency,
     "libs": libraries.show_list,
+    "libr": freetext.regency_button,
     "lib": libraries.show_one,
     "evs": events.show_list,
     "evc": events.choose_category,
     "ev": events.show_one,
-    "privacy": _no_arg(privacy.show_notice),
+    "privacy": privacy.show_notice,
     "mydata": _no_arg(privacy.my_data),
     "del?": _no_arg(privacy.ask_delete),
     "del": privacy.delete,
@@ -151,6 +162,7 @@ PAYLOADS: dict[str, PayloadHandler] = {
     "ics": registration.calendar,
     "hdp": attendance.mark_proxy,
     "batal": _no_arg(_cancel),
+    "resume": _resume,
     "tp": topics.toggle,
     # Staff buttons, behind the same access check as the commands.
     "srl": access.payload(roles.list_page, "srl", access.ADMIN),
@@ -175,11 +187,9 @@ PAYLOADS: dict[str, PayloadHandler] = {
     **sms_people.PAYLOADS,
 }
 
-# Text typed while a flow waits for typed input (a name, a date): (flow, step) -> handler.
+# Text typed while a staff flow waits for typed input (a name, a date): (flow, step) -> handler.
+# The residents' flows declare their steps with handlers/steps.py instead (steps.FLOWS).
 TEXT_STEPS: dict[tuple[str, str], Command] = {
-    (registration.FLOW, "name"): registration.typed_name,
-    (registration.FLOW, "village"): registration.typed_village,
-    (attendance.FLOW, "code"): attendance.typed_code,
     (books.FLOW, "query"): books.typed_query,
     (roles.FLOW_GRANT, "who"): access.step(roles.who_typed, access.ADMIN),
     (roles.FLOW_REVOKE, "who"): access.step(roles.who_typed, access.ADMIN),
@@ -205,6 +215,37 @@ _HUGE_NUMBER = re.compile(r"\d{19,}")
 PHOTO_STEPS = {(broadcast.FLOW, "text")}
 
 
+def _typing_step(found: tuple[steps.Flow, steps.Step | None] | None) -> bool:
+    """A step waiting for typed words (a name, a code) matches shown choices itself."""
+    return found is not None and found[1] is not None and found[1].typed is not None
+
+
+async def _typed_as_choice(ctx: Context) -> bool:
+    """Typed text that names a shown choice acts as a tap on it (ctx.incoming becomes that tap).
+    Text that could mean several ("kupang": the city or the regency) is answered here with
+    those choices; returns True then."""
+    shown = ctx.session.state.get("choices")
+    if not shown:
+        return False
+    listed = ctx.session.state.get(paging.KEPT)
+    # The alias table only matters where places are offered (the regency question).
+    places = any(len(c) > 2 and str(c[2]).startswith("place:") for c in shown)
+    aliases = await place_aliases(ctx) if places or listed else None
+    match = match_choice(ctx.incoming.text, shown, aliases)
+    if match.payload is None and not match.options and listed:
+        # A long list shown a page at a time: "TTS" names a regency on any page.
+        match = match_choice(ctx.incoming.text, listed, aliases, numbers=False)
+    if match.payload is not None:
+        ctx.incoming = replace(ctx.incoming, payload=match.payload)
+    elif match.options:
+        ctx.say(
+            ctx.t("steps.which_one"),
+            *(Choice(label, payload, means) for label, payload, means in match.options),
+        )
+        return True
+    return False
+
+
 async def route(ctx: Context) -> None:
     incoming = ctx.incoming
     flow_step = (ctx.session.flow or "", ctx.session.step or "")
@@ -214,16 +255,28 @@ async def route(ctx: Context) -> None:
     if len(incoming.text) > MAX_TEXT_CHARS:
         ctx.say(ctx.t("common.too_long", limit=MAX_TEXT_CHARS), ctx.choice("common.menu", "menu"))
         return
+    found = steps.current(ctx)
     if incoming.command is not None:
+        if found is not None and incoming.command not in ("batal", "cancel"):
+            steps.leave(ctx)  # a command leaves a flow (a registration is kept for a day)
         command = COMMAND_HANDLERS.get(incoming.command)
         await (command or help.unknown_command)(ctx)
         return
+    if incoming.payload is None and flow_step not in TEXT_STEPS and not _typing_step(found):
+        if await _typed_as_choice(ctx):
+            return
+        incoming = ctx.incoming
+        if paging.is_page_turn(incoming.payload):
+            paging.show_page(ctx)
+            return
     if incoming.payload is not None:
         if len(incoming.payload.encode()) > MAX_PAYLOAD_BYTES or _HUGE_NUMBER.search(
             incoming.payload
         ):
             expired(ctx)  # not one of ours (WhatsApp ids may be 256 bytes; ours are <= 64)
             return
+        if found is not None and not steps.belongs(found[0], incoming.payload):
+            steps.leave(ctx)  # another screen's button
         prefix, _, arg = incoming.payload.partition(":")
         handler = PAYLOADS.get(prefix)
         if handler is None:
@@ -231,6 +284,16 @@ async def route(ctx: Context) -> None:
             return
         await handler(ctx, arg)
         return
+    if found is not None:
+        _, waiting = found
+        if waiting is None or not steps.fresh(ctx):
+            steps.leave(ctx)  # left long ago: what is typed now is a new question
+        elif waiting.typed is not None:
+            await waiting.typed(ctx)
+            return
+        else:
+            await steps.reask(ctx, waiting)
+            return
     step = TEXT_STEPS.get(flow_step)
     if step is not None:
         await step(ctx)

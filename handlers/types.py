@@ -90,6 +90,9 @@ class Incoming:
 class Choice:
     label: str
     payload: str
+    # What the button stands for beyond its words, so typed answers match it: "yes" / "no",
+    # a gender, "age:LO-HI", "place:<regency>" (see handlers/understand.py). Channels ignore it.
+    means: str = ""
 
     def __post_init__(self) -> None:
         if 0 < len(self.payload) <= MAX_PAYLOAD_BYTES // 4:
@@ -187,8 +190,8 @@ class Context:
             self.replies.append(Reply(text=text, choices=tuple(choices)))
         self._joinable = None if choices else self.replies[-1]
 
-    def choice(self, key: str, payload: str, /, **values: object) -> Choice:
-        return Choice(label=self.t(key, **values), payload=payload)
+    def choice(self, key: str, payload: str, /, means: str = "", **values: object) -> Choice:
+        return Choice(label=self.t(key, **values), payload=payload, means=means)
 
     @property
     def has_profile(self) -> bool:

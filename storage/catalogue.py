@@ -10,8 +10,8 @@ by the indexed words one typo (or an old spelling) away, and the Indonesian stem
 subjects in their own column. Ranked by bm25 with the title weighing most, then subjects, then
 authors; the resident's own regency comes first. docs/catalogue.md has the details and figures.
 
-`CatalogueSearch` is the protocol a PostgreSQL version (tsvector + pg_trgm) implements beside
-this one; the handlers only see it.
+On PostgreSQL the same `search` uses a weighted tsvector with a GIN index (migration 0018) and
+ts_rank, with the same word rules. `CatalogueSearch` is what the handlers see of either.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ class Book:
     regency_code: str
     opening_hours: str
     is_sample: bool
-    holders: int = 1  # records of this book (the same work) in all libraries
+    holders: int = 1  # libraries that have this book (the same work), this one included
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +137,8 @@ def _split(value: str) -> tuple[str, ...]:
 _BOOK_COLUMNS = (
     "r.id, r.title, r.authors, r.subjects, r.year, r.publisher, r.isbn, r.call_number, "
     "l.id AS library_id, l.name AS library_name, l.regency_code, l.opening_hours, r.is_sample, "
-    "(SELECT count(*) FROM catalogue_records w WHERE w.work_key = r.work_key) AS holders"
+    "(SELECT count(DISTINCT w.library_id) FROM catalogue_records w WHERE w.work_key = r.work_key) "
+    "AS holders"
 )
 
 
@@ -190,18 +191,34 @@ def staging_row(library_id: int, record: BookRecord) -> tuple[object, ...]:
     )
 
 
-_STAGE = """
-INSERT OR REPLACE INTO catalogue_staging
+# Upserts spelled the way SQLite and PostgreSQL both read (a record listed twice in one
+# harvest keeps its last version).
+_RESTAGE = """
+ON CONFLICT (library_id, identifier) DO UPDATE SET
+    deleted = excluded.deleted, title = excluded.title, authors = excluded.authors,
+    subjects = excluded.subjects, stems = excluded.stems, publisher = excluded.publisher,
+    year = excluded.year, call_number = excluded.call_number, isbn = excluded.isbn,
+    language = excluded.language, work_key = excluded.work_key, digest = excluded.digest,
+    terms = excluded.terms
+"""
+_STAGE = (
+    """
+INSERT INTO catalogue_staging
     (library_id, identifier, deleted, title, authors, subjects, stems, publisher, year,
      call_number, isbn, language, work_key, digest, terms)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
-_STAGE_DELETED = """
-INSERT OR REPLACE INTO catalogue_staging
+    + _RESTAGE
+)
+_STAGE_DELETED = (
+    """
+INSERT INTO catalogue_staging
     (library_id, identifier, deleted, title, authors, subjects, stems, publisher, year,
-     call_number, isbn, language)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     call_number, isbn, language, work_key, digest, terms)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', '[]')
 """
+    + _RESTAGE
+)
 
 # Only what changed is written: an unchanged record keeps its row and its index entry, so a
 # nightly full harvest of a big SLiMS catalogue is a short transaction.
@@ -226,9 +243,16 @@ WHERE catalogue_records.digest <> excluded.digest
 # fts5vocab, which reads a word's whole posting list to count it (milliseconds for a common
 # word). Words of removed records stay: a candidate that matches nothing costs nothing.
 _NEW_TERMS = """
-INSERT OR IGNORE INTO catalogue_terms (term)
+INSERT INTO catalogue_terms (term)
 SELECT DISTINCT t.value FROM catalogue_staging s, json_each(s.terms) t
 WHERE s.library_id = :library AND s.deleted = 0
+ON CONFLICT (term) DO NOTHING
+"""
+_NEW_TERMS_PG = """
+INSERT INTO catalogue_terms (term)
+SELECT DISTINCT jsonb_array_elements_text(s.terms::jsonb) FROM catalogue_staging s
+WHERE s.library_id = :library AND s.deleted = 0
+ON CONFLICT (term) DO NOTHING
 """
 
 
@@ -374,7 +398,7 @@ class Catalogue:
                 removed += max(cur.rowcount, 0)
             cur = await conn.execute(_APPLY, params)
             written = max(cur.rowcount, 0)
-            await conn.execute(_NEW_TERMS, params)
+            await conn.execute(_NEW_TERMS if self._db.engine == "sqlite" else _NEW_TERMS_PG, params)
             await conn.execute("DELETE FROM catalogue_staging WHERE library_id = ?", (library_id,))
             async with conn.execute(
                 "SELECT count(*) FROM catalogue_records WHERE library_id = ?", (library_id,)
@@ -524,7 +548,7 @@ class Catalogue:
         self, *, text: str, home_regency: str | None, offset: int, limit: int
     ) -> SearchResult:
         if self._db.engine != "sqlite":
-            ids, partial = await self._search_sql(text, home_regency)
+            ids, partial = await self._search_pg(text, home_regency)
         else:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="catalogue")
@@ -535,30 +559,58 @@ class Catalogue:
         page = ids[offset : offset + limit]
         return SearchResult(books=await self._books(page), total=len(ids), partial=partial)
 
-    async def _search_sql(self, text: str, home: str | None) -> tuple[list[int], bool]:
-        """PostgreSQL has no FTS5: every word (or its stem) inside title, subjects, authors or
-        stems; the resident's regency first. No ranking by relevance nor typo tolerance."""
+    async def _search_pg(self, text: str, home: str | None) -> tuple[list[int], bool]:
+        """PostgreSQL: the weighted tsvector of migration 0018 with a GIN index, ranked by
+        ts_rank (title, then subjects, then authors, then stems); a word that is not a whole
+        indexed word also as a prefix, one typo or an old spelling away when nothing in the
+        index starts so, and its Indonesian stem: the same rules as SQLite's FTS5 search."""
         words = query_words(text)
         if not words:
             return [], False
-        haystack = "lower(r.title || ' ' || r.subjects || ' ' || r.authors || ' ' || r.stems)"
-        clauses, params = [], []
+        alternatives: list[list[str]] = []
         for word in words:
-            clauses.append(f"({haystack} LIKE ? OR {haystack} LIKE ?)")
-            params += [f"%{word.lower()}%", f"%{stem(word).lower()}%"]
+            terms = [word]
+            known = await self._db.fetchone("SELECT 1 FROM catalogue_terms WHERE term = ?", (word,))
+            if known is None and len(word) >= 3 and not word.isdigit():
+                terms = [f"{word}:*"]
+                begins = await self._db.fetchone(
+                    "SELECT 1 FROM catalogue_terms WHERE starts_with(term, ?) LIMIT 1", (word,)
+                )
+                if begins is None and len(word) >= 4:
+                    candidates = [*sorted(old_spellings(word)), *sorted(one_typo_away(word))]
+                    rows = await self._db.fetchall(
+                        "SELECT term FROM catalogue_terms "
+                        "WHERE term IN (SELECT value FROM json_each(?))",
+                        (json.dumps(candidates),),
+                    )
+                    present = {r[0] for r in rows}
+                    terms += [c for c in candidates if c in present][:_TYPO_TERMS]
+            root = stem(word)
+            if self.stemming and root != word:
+                terms.append(root)
+            alternatives.append(terms)
 
-        async def ids(joiner: str) -> list[int]:
+        async def ranked(joiner: str) -> list[int]:
+            query = joiner.join("(" + " | ".join(t) + ")" for t in alternatives)
             rows = await self._db.fetchall(
-                "SELECT r.id FROM catalogue_records r JOIN libraries l ON l.id = r.library_id "
-                f"WHERE {joiner.join(clauses)} ORDER BY l.regency_code IS NOT ?, r.id LIMIT ?",
-                (*params, home, RESULT_CAP),
+                "SELECT r.id, r.work_key FROM catalogue_records r "
+                "JOIN libraries l ON l.id = r.library_id, to_tsquery('simple', ?) q "
+                "WHERE r.search @@ q ORDER BY l.regency_code IS NOT ?, "
+                "ts_rank('{0.2, 0.3, 0.5, 1.0}', r.search, q, 1) DESC, r.id DESC LIMIT ?",
+                (query, home, RESULT_CAP * 3),
             )
-            return [int(row[0]) for row in rows]
+            works: set[str] = set()
+            unique = []
+            for row in rows:
+                if row[1] not in works:
+                    works.add(row[1])
+                    unique.append(int(row[0]))
+            return unique[:RESULT_CAP]
 
-        found = await ids(" AND ")
-        if found or len(clauses) == 1:
+        found = await ranked(" & ")
+        if found or len(words) == 1:
             return found, False
-        found = await ids(" OR ")
+        found = await ranked(" | ")
         return found, bool(found)
 
     async def _books(self, ids: list[int]) -> list[Book]:
@@ -567,7 +619,7 @@ class Catalogue:
         rows = await self._db.fetchall(
             f"SELECT {_BOOK_COLUMNS} FROM catalogue_records r "
             "JOIN libraries l ON l.id = r.library_id "
-            "WHERE r.id IN (SELECT value FROM json_each(?))",
+            "WHERE r.id IN (SELECT CAST(value AS INTEGER) FROM json_each(?))",
             (str(ids).replace(" ", ""),),
             inline=True,
         )

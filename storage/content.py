@@ -35,6 +35,12 @@ class LibraryRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class AliasRecord:
+    alias: str  # a name people type for a place, as written in the content file
+    regency_codes: tuple[str, ...]  # more than one: the name may mean either (ask which)
+
+
+@dataclass(frozen=True, slots=True)
 class EventRecord:
     slug: str
     library_slug: str
@@ -61,6 +67,9 @@ class ContentSource(Protocol):
 
     @property
     def events(self) -> Sequence[EventRecord]: ...
+
+    @property
+    def aliases(self) -> Sequence[AliasRecord]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +209,13 @@ class ContentRepo:
             promoted = 0
             for event_id in existing.values():
                 promoted += len(await promote_waitlisted(conn, event_id, utcnow()))
+            for alias in content.aliases:
+                await conn.execute(
+                    "INSERT INTO place_aliases (alias, regency_codes, is_sample) VALUES (?, ?, ?) "
+                    "ON CONFLICT (alias) DO UPDATE SET regency_codes = excluded.regency_codes, "
+                    "is_sample = excluded.is_sample",
+                    (alias.alias, json.dumps(list(alias.regency_codes)), int(is_sample)),
+                )
 
         return ImportResult(
             libraries_inserted=len(content.libraries) - libraries_updated,

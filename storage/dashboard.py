@@ -431,9 +431,11 @@ class DashboardRepo:
 
     # Figures -------------------------------------------------------------------------------
 
-    async def figures(self, *, scope: Scope, start: datetime, end: datetime) -> Figures:
+    async def figures(
+        self, *, scope: Scope, start: datetime, end: datetime, now: datetime
+    ) -> Figures:
         where, params = scope.where()
-        params |= {"start": to_db(start), "end": to_db(end), "now": to_db(utcnow())}
+        params |= {"start": to_db(start), "end": to_db(end), "now": to_db(now)}
         joined = (
             "FROM events e JOIN libraries l ON l.id = e.library_id "
             f"LEFT JOIN registrations g ON g.event_id = e.id WHERE {HELD} AND {where}"
@@ -473,12 +475,12 @@ class DashboardRepo:
         )
 
     async def areas(
-        self, *, scope: Scope, start: datetime, end: datetime, by: str
+        self, *, scope: Scope, start: datetime, end: datetime, now: datetime, by: str
     ) -> list[AreaRow]:
         """Per regency (`by='regency'`) or per library (`by='library'`) within the scope, each
         one listed even with nothing held in the month."""
         where, params = scope.where()
-        params |= {"start": to_db(start), "end": to_db(end), "now": to_db(utcnow())}
+        params |= {"start": to_db(start), "end": to_db(end), "now": to_db(now)}
         figures = (
             f"count(DISTINCT e.id) AS events, {_CONFIRMED} AS registered, "
             f"{_CONFIRMED_PRESENT} AS attended_registered, {_ALL_PRESENT} AS attended, "
@@ -509,7 +511,8 @@ class DashboardRepo:
             names = await self._db.fetchall(
                 f"SELECT l.id, l.name, l.regency_code FROM libraries l WHERE {where} "
                 "ORDER BY l.regency_code, l.name",
-                {k: v for k, v in params.items() if k not in ("start", "end", "now")},
+                # Nothing but the scope's names; none at all for a province-wide scope.
+                {k: v for k, v in params.items() if k not in ("start", "end", "now")} or (),
             )
             listed = [(str(r["id"]), str(r["name"]), str(r["regency_code"])) for r in names]
         counted = {str(r["k"]): r for r in await self._db.fetchall(sql, params)}
@@ -532,7 +535,7 @@ class DashboardRepo:
         return found
 
     async def monthly_attendance(
-        self, *, scope: Scope, bounds: Sequence[tuple[datetime, datetime]]
+        self, *, scope: Scope, bounds: Sequence[tuple[datetime, datetime]], now: datetime
     ) -> list[tuple[int, int]]:
         """(registered, attended) for each [start, end) of `bounds` (consecutive months): one
         query over the whole range, bucketed here by each event's start."""
@@ -540,7 +543,7 @@ class DashboardRepo:
         params |= {
             "start": to_db(bounds[0][0]),
             "end": to_db(bounds[-1][1]),
-            "now": to_db(utcnow()),
+            "now": to_db(now),
         }
         rows = await self._db.fetchall(
             f"SELECT e.starts_at, {_CONFIRMED}, {_ALL_PRESENT} "
@@ -710,7 +713,7 @@ class DashboardRepo:
         unreachable = await self._db.fetchone(
             f"SELECT count(*) FROM residents r WHERE r.unreachable_at IS NOT NULL "
             f"AND {resident_where}",
-            params,
+            params or (),  # PostgreSQL's translation wants no mapping for a query without names
         )
         return DeliveryHealth(
             by_status=by_status,

@@ -297,6 +297,9 @@ def _qualify_upsert(sql: str, columns: Mapping[str, frozenset[str]]) -> str:
 _HEX_RANDOM = re.compile(r"\bhex\(\s*randomblob\(\s*(\d+)\s*\)\s*\)", re.IGNORECASE)
 
 
+_INDEXED_BY = re.compile(r"\s+INDEXED\s+BY\s+\w+", re.IGNORECASE)
+
+
 def _hex_random(m: re.Match[str]) -> str:
     digits = 2 * int(m.group(1))
     return f"upper(substr(md5(random()::text || clock_timestamp()::text), 1, {digits}))"
@@ -317,6 +320,8 @@ def translate(
     if _SUBQUERY.search(text):
         text = _subquery_aliases(text)
     text = _HEX_RANDOM.sub(_hex_random, text)
+    # A SQLite planner hint (storage/stats.py); PostgreSQL plans by its own statistics.
+    text = _INDEXED_BY.sub("", text)
     if columns and _DO_UPDATE.search(text):
         text = _qualify_upsert(text, columns)
     text, names = _placeholders(text)

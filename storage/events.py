@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import json
+import re
+import time
 from datetime import datetime
 from typing import Any
 
@@ -46,9 +49,31 @@ def _event(row: Any) -> Event:
     )
 
 
+# Title words are looked up on free-text messages ("kelor"): a word index is kept in memory
+# until a new event is added, for a minute at most (an edited title keeps the ids).
+_TITLES_TTL_SECONDS = 60.0
+_WORD = re.compile(r"[^\W_]+")
+
+
 class Events:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._titles: tuple[object, list[str], dict[str, list[int]]] | None = None
+
+    async def _title_index(self) -> tuple[list[str], dict[str, list[int]]]:
+        row = await self._db.fetchone("SELECT max(id) AS top FROM events", inline=True)
+        assert row is not None
+        version = (row["top"], int(time.monotonic() // _TITLES_TTL_SECONDS))
+        if self._titles is None or self._titles[0] != version:
+            rows = await self._db.fetchall(
+                f"SELECT id, title FROM events e WHERE {_LISTED}", inline=True
+            )
+            index: dict[str, list[int]] = {}
+            for r in rows:
+                for word in set(_WORD.findall(r["title"].casefold())):
+                    index.setdefault(word, []).append(r["id"])
+            self._titles = (version, sorted(index), index)
+        return self._titles[1], self._titles[2]
 
     async def get(self, *, event_id: int) -> Event:
         row = await self._db.fetchone(
@@ -85,11 +110,44 @@ class Events:
             (*params, limit, offset),
             inline=True,
         )
-        # Two simple queries cost half of one with count(*) OVER (), which sorts every match.
+        # Two simple queries cost half of one with count(*) OVER (), which sorts every match;
+        # without a regency the count needs no library, and reads only the events_listing index.
+        source = _FROM if regency_code is not None else "FROM events e"
         counted = await self._db.fetchone(
-            f"SELECT count(*) {_FROM} WHERE {condition}", params, inline=True
+            f"SELECT count(*) {source} WHERE {condition}", params, inline=True
         )
         return [_event(r) for r in rows], int(counted[0]) if counted else 0
+
+    async def titled(
+        self, *, words: list[str], now: datetime, until: datetime, limit: int = 5
+    ) -> tuple[list[Event], int]:
+        """Listed upcoming events with a title word starting with each of `words` (any case),
+        soonest first; and how many there are. ("kelor" finds "Olahan Kelor: Teh, Kue dan
+        Keripik".)"""
+        if not words:
+            return [], 0
+        tokens, index = await self._title_index()
+        found: set[int] | None = None
+        for word in words:
+            word = word.casefold()
+            ids: set[int] = set()
+            at = bisect.bisect_left(tokens, word)
+            while at < len(tokens) and tokens[at].startswith(word):
+                ids.update(index[tokens[at]])
+                at += 1
+            found = ids if found is None else found & ids
+            if not found:
+                return [], 0
+        assert found is not None
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS}, count(*) OVER () AS total {_FROM} "
+            f"WHERE e.id IN (SELECT value FROM json_each(?)) AND {_LISTED} "
+            "AND e.ends_at > ? AND e.starts_at < ? ORDER BY e.starts_at, e.id LIMIT ?",
+            (json.dumps(sorted(found)), to_db(now), to_db(until), limit),
+            inline=True,
+        )
+        total = int(rows[0]["total"]) if rows else 0
+        return [_event(r) for r in rows], total
 
     async def categories(self, *, now: datetime, until: datetime) -> list[str]:
         rows = await self._db.fetchall(

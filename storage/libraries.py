@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from storage.db import Database
@@ -15,6 +16,15 @@ _COLUMNS = (
 )
 # Province first, then regency, then village libraries: the order a resident reads them in.
 _LEVEL_ORDER = "CASE level WHEN 'province' THEN 0 WHEN 'regency' THEN 1 ELSE 2 END"
+# Aliases and library names are read on free-text messages and change only with an import
+# (often from another process): a copy is kept while the tables' sizes stay the same, and for a
+# minute at most (a renamed library keeps the size).
+_NAMES_TTL_SECONDS = 60.0
+_NAMES_VERSION = (
+    "SELECT (SELECT count(*) FROM libraries) AS libraries, (SELECT max(id) FROM libraries) AS top,"
+    # The alias table is small (tens of rows): all of it is the version of itself.
+    " (SELECT group_concat(alias || '=' || regency_codes, ';') FROM place_aliases) AS aliases"
+)
 
 
 def _library(row: Any) -> Library:
@@ -37,6 +47,8 @@ class Libraries:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._regencies: list[Regency] | None = None
+        self._aliases: tuple[object, dict[str, tuple[str, ...]]] | None = None
+        self._names: tuple[object, list[tuple[int, str, str, str]]] | None = None
 
     async def regencies(self) -> list[Regency]:
         # The 22 regencies are fixed by the first migration; read them once.
@@ -94,6 +106,36 @@ class Libraries:
             inline=True,
         )
         return [_library(r) for r in rows]
+
+    async def _names_version(self) -> object:
+        row = await self._db.fetchone(_NAMES_VERSION, inline=True)
+        assert row is not None
+        minute = int(time.monotonic() // _NAMES_TTL_SECONDS)
+        return (row["libraries"], row["top"], row["aliases"], minute)
+
+    async def aliases(self) -> dict[str, tuple[str, ...]]:
+        """The content file's place aliases: alias as written -> the regency codes it means."""
+        version = await self._names_version()
+        if self._aliases is None or self._aliases[0] != version:
+            rows = await self._db.fetchall(
+                "SELECT alias, regency_codes FROM place_aliases", inline=True
+            )
+            found = {r["alias"]: tuple(json.loads(r["regency_codes"])) for r in rows}
+            self._aliases = (version, found)
+        return self._aliases[1]
+
+    async def names(self) -> list[tuple[int, str, str, str]]:
+        """Every library as (id, name, regency code, village or ''), for matching typed names."""
+        version = await self._names_version()
+        if self._names is None or self._names[0] != version:
+            rows = await self._db.fetchall(
+                "SELECT id, name, regency_code, coalesce(village, '') AS village FROM libraries "
+                f"ORDER BY {_LEVEL_ORDER}, name",
+                inline=True,
+            )
+            listed = [(r["id"], r["name"], r["regency_code"], r["village"]) for r in rows]
+            self._names = (version, listed)
+        return self._names[1]
 
     async def count(self) -> int:
         row = await self._db.fetchone("SELECT count(*) FROM libraries", inline=True)

@@ -94,3 +94,27 @@ class Session:
     def step(self) -> str | None:
         value = self.state.get("step")
         return value if isinstance(value, str) else None
+
+    @property
+    def draft(self) -> dict[str, Any] | None:
+        """The flow's answers so far (a feature's typed draft, as stored)."""
+        value = self.state.get("draft")
+        return value if isinstance(value, dict) else None
+
+    def start_flow(self, flow: str, step: str, draft: dict[str, Any] | None = None) -> None:
+        """Enter `flow` at `step`; a draft given replaces any earlier one, none drops it."""
+        self.state.update(flow=flow, step=step)
+        if draft is None:
+            self.state.pop("draft", None)
+        else:
+            self.state["draft"] = draft
+
+    def goto(self, step: str) -> None:
+        self.state["step"] = step
+
+    def end_flow(self) -> str | None:
+        """Leave whatever flow is under way; returns the flow left, if any."""
+        flow = self.flow
+        for key in ("flow", "step", "draft", "at"):
+            self.state.pop(key, None)
+        return flow

@@ -25,6 +25,7 @@ GENDERS = ("female", "male", "unsaid")
 AGE_BANDS = ("u18", "18_35", "36_55", "55p")
 QUESTIONS = ("gender", "age_band", "village")
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 6  # as storage/migrations make them
 # Check-in opens this long before the start, so people arriving early are not turned away.
 CHECKIN_EARLY = timedelta(hours=1)
 MAX_NAME_CHARS = 80
@@ -144,9 +145,11 @@ class CheckIn:
     event_id: int
     event_title: str
     registration: Registration
-    walk_in: bool  # no seat: came without registering, or from the waitlist
+    walk_in: bool  # came without registering
     already: bool  # had checked in before
     proxies: tuple[Registration, ...]  # people this resident registered, to mark from here
+    # Was on the waiting list: now counted as registered (with a seat if one was free).
+    from_waitlist: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -547,11 +550,7 @@ class Registrations:
             else:
                 registration_id = own["id"]
                 if own["status"] == "waitlisted":
-                    await conn.execute(
-                        "UPDATE registrations SET status = 'walk_in', waitlist_seq = NULL, "
-                        "attended_at = coalesce(attended_at, ?) WHERE id = ?",
-                        (stamp, registration_id),
-                    )
+                    await _seat_from_waitlist(conn, event["id"], registration_id, stamp)
                 elif not already:
                     await conn.execute(
                         "UPDATE registrations SET attended_at = ? WHERE id = ?",
@@ -571,6 +570,7 @@ class Registrations:
             walk_in=registration.status == "walk_in",
             already=already,
             proxies=proxies,
+            from_waitlist=own is not None and own["status"] == "waitlisted",
         )
 
     async def mark_proxy_present(
@@ -588,11 +588,7 @@ class Registrations:
             event = await _event_row(conn, current.event_id)
             _check_window(event, now)
             if current.status == "waitlisted":
-                await conn.execute(
-                    "UPDATE registrations SET status = 'walk_in', waitlist_seq = NULL, "
-                    "attended_at = coalesce(attended_at, ?) WHERE id = ?",
-                    (to_db(now), registration_id),
-                )
+                await _seat_from_waitlist(conn, current.event_id, registration_id, to_db(now))
             else:
                 await conn.execute(
                     "UPDATE registrations SET attended_at = coalesce(attended_at, ?) WHERE id = ?",
@@ -891,6 +887,22 @@ def _validate(answers: Answers) -> None:
         raise ValueError(f"gender {answers.gender!r}")
     if answers.age_band is not None and answers.age_band not in AGE_BANDS:
         raise ValueError(f"age band {answers.age_band!r}")
+
+
+async def _seat_from_waitlist(conn: Tx, event_id: int, registration_id: int, stamp: str) -> None:
+    """Someone from the waiting list came: they count as registered, not as a walk-in. They
+    take a free seat if there is one; if not, the event has begun anyway (check-in opens just
+    before it) and the seat count stays at capacity."""
+    await conn.execute(
+        "UPDATE events SET seats_taken = seats_taken + 1 "
+        "WHERE id = ? AND (capacity IS NULL OR seats_taken < capacity)",
+        (event_id,),
+    )
+    await conn.execute(
+        "UPDATE registrations SET status = 'confirmed', waitlist_seq = NULL, "
+        "attended_at = coalesce(attended_at, ?) WHERE id = ?",
+        (stamp, registration_id),
+    )
 
 
 def normalise_code(text: str) -> str:

@@ -7,7 +7,6 @@ import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -37,11 +36,11 @@ def port() -> int:
 
 
 @pytest.fixture
-def settings(fake_api: FakeBotApi, db_path: Path, port: int) -> Settings:
+def settings(fake_api: FakeBotApi, app_db: str, port: int) -> Settings:
     return Settings(
         telegram_token=Secret(fake_api.token),
         telegram_api_url=fake_api.url,
-        db_path=str(db_path),
+        db_path=app_db,
         admins=(StaffId("telegram", str(ADMIN)),),
         public_url=f"http://127.0.0.1:{port}",
     )

@@ -127,10 +127,27 @@ async def refused_without_consent(harness: Harness, user: object, event: int) ->
     await harness.tap(user, "lang:id")
     await harness.tap(user, "consent:no")
     replies = await harness.tap(user, f"reg:{event}")
-    assert "belum menyetujui" in texts(replies) and "privacy" in payloads(replies)
+    assert "belum menyetujui" in texts(replies) and f"privacy:{event}" in payloads(replies)
     check_in = await harness.send(user, "/hadir ABCD")
     assert "belum menyetujui" in texts(check_in)
     return replies
+
+
+async def agreeing_from_a_detour_returns_to_the_event(
+    harness: Harness, user: object, event: int
+) -> None:
+    """Declined, then tapped Daftar: the privacy button, agreeing ("iya") and a regency lead
+    back to that event's details with its Daftar button, not to the main menu."""
+    await harness.send(user, "/start")
+    await harness.tap(user, "lang:id")
+    await harness.tap(user, "consent:no")
+    await harness.tap(user, f"reg:{event}")
+    replies = await harness.tap(user, f"privacy:{event}")
+    assert "Pemberitahuan privasi" in texts(replies)
+    await harness.send(user, "iya")
+    replies = await harness.send(user, "ende")
+    assert "Wilayah Anda: Ende." in texts(replies)
+    assert f"reg:{event}" in payloads(replies) and "Menu utama" not in texts(replies)
 
 
 async def closed_while_on_the_summary(

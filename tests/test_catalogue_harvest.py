@@ -8,7 +8,6 @@ import base64
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -22,8 +21,9 @@ SLIMS = "perpus-sikka"
 
 
 @pytest.fixture
-async def storage(db_path: Path) -> AsyncIterator[Storage]:
-    store = await Storage.open(db_path)
+async def storage(db_target: str) -> AsyncIterator[Storage]:
+    # Every harvest on SQLite and on PostgreSQL.
+    store = await Storage.open(db_target)
     await load_sample_into(store)
     yield store
     await store.close()

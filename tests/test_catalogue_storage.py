@@ -4,7 +4,6 @@ typo per word, old spellings, stems, the resident's regency first."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -15,8 +14,9 @@ from tests.catalogue_support import library_ids, load_sample_into
 
 
 @pytest.fixture
-async def storage(db_path: Path) -> AsyncIterator[Storage]:
-    store = await Storage.open(db_path)
+async def storage(db_target: str) -> AsyncIterator[Storage]:
+    # Each test on SQLite (FTS5) and on PostgreSQL (tsvector): one search, two engines.
+    store = await Storage.open(db_target)
     await load_sample_into(store)
     yield store
     await store.close()

@@ -195,6 +195,8 @@ async def test_revoking_the_role_ends_the_session(
         async with http.get(f"{dashboard}/dasbor/") as page:
             assert page.status == 200
         await tg.send(ADMIN, f"/cabutperan {OTHER_LIBRARIAN}")
+        async with http.get(f"{dashboard}/dasbor/") as page:
+            assert page.status == 200  # the role stands until the admin confirms
         await tg.tap(ADMIN, "srv:y:librarian")  # revoking is confirmed (issue 11)
         assert (
             await runtime.storage.staff.role_of(

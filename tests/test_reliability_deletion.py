@@ -188,6 +188,8 @@ SCHEMA: dict[str, dict[str, str]] = {
     | dict.fromkeys(("person", "payload"), "personal"),
     "person_turns": dict.fromkeys(("channel", "person"), "identity")
     | dict.fromkeys(("owner", "until"), "none"),
+    # Village and place names people type, mapped to regencies (content, not people).
+    "place_aliases": dict.fromkeys(("alias", "regency_codes", "is_sample"), "none"),
     # Library catalogues harvested over OAI-PMH: books, not people.
     **{
         table: {"*": "none"}

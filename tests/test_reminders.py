@@ -214,7 +214,11 @@ async def test_pengingat_toggles_reminders_and_berhenti_leaves_them(
     assert "Pengingat untuk acara" in stopped[0].text
     assert (await status(runtime, reminder_key(reg, 120)))[0] == "pending"
 
-    off = await tg.send(3030, "/pengingat")
+    # /pengingat says how it is and asks first; typed "iya" answers the question.
+    asked = await tg.send(3030, "/pengingat")
+    assert "saat ini AKTIF" in asked[0].text and "Matikan pengingat?" in asked[0].text
+    assert (await status(runtime, reminder_key(reg, 120)))[0] == "pending"
+    off = await tg.send(3030, "iya")
     assert "dimatikan" in off[0].text and "rmd:on" in payloads(off)
     assert await status(runtime, reminder_key(reg, 120)) == ("cancelled", "reminders off")
     await reminders.sync(default_offsets=DEFAULT, now=now)
@@ -224,4 +228,10 @@ async def test_pengingat_toggles_reminders_and_berhenti_leaves_them(
     assert "dinyalakan" in on[0].text
     assert (await status(runtime, reminder_key(reg, 120)))[0] == "pending"
     english = await tg.send(3030, "/reminders")
-    assert "dimatikan" in english[0].text  # same command in English, the person's language
+    assert "saat ini AKTIF" in english[0].text  # same command in English, the person's language
+    kept = await tg.send(3030, "sonde")
+    assert "tetap aktif" in kept[0].text
+    assert (await status(runtime, reminder_key(reg, 120)))[0] == "pending"
+    english = await tg.send(3030, "/reminders")
+    english = await tg.tap(3030, "rmd:off")
+    assert "dimatikan" in english[0].text

@@ -79,7 +79,9 @@ class Pages:
 
     async def figures(self, month: Month) -> Figures:
         start, end = month.bounds(self.timezone)
-        return await self.storage.dashboard.figures(scope=self.scope, start=start, end=end)
+        return await self.storage.dashboard.figures(
+            scope=self.scope, start=start, end=end, now=self.now
+        )
 
     async def overview_tables(self) -> tuple[list[Table], Figures, Figures]:
         # Two months at once, on two of the database's reader threads.
@@ -123,7 +125,9 @@ class Pages:
 
     async def area_table(self, by: str) -> Table:
         start, end = self.month.bounds(self.timezone)
-        rows = await self.storage.dashboard.areas(scope=self.scope, start=start, end=end, by=by)
+        rows = await self.storage.dashboard.areas(
+            scope=self.scope, start=start, end=end, now=self.now, by=by
+        )
         names = await self.regency_names()
         if by == "regency":
             table = Table("regencies", self.t("dashboard.table.regencies"), [self._col("regency")])
@@ -338,7 +342,7 @@ class Pages:
     async def year_attendance(self) -> tuple[list[str], list[int], list[int]]:
         months = [self.month.shifted(-i) for i in range(11, -1, -1)]
         totals = await self.storage.dashboard.monthly_attendance(
-            scope=self.scope, bounds=[m.bounds(self.timezone) for m in months]
+            scope=self.scope, bounds=[m.bounds(self.timezone) for m in months], now=self.now
         )
         return [f"{m.month:02d}" for m in months], [r for r, _ in totals], [a for _, a in totals]
 

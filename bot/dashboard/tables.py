@@ -1,6 +1,8 @@
 """The dashboard's tables, built once and shown as HTML, CSV or XLSX alike, so a download holds
-exactly what the page showed. Cells are raw values (numbers stay numbers in the workbook); text
-is made formula-safe before it reaches a file."""
+exactly what the page showed. Cells are raw values (numbers stay numbers in the workbook).
+
+Formula safety is the chat export's (handlers/staff/export_files.py): the same CSV writer, and
+in the workbook the same rule (risky text stored as text with Excel's quote prefix)."""
 
 from __future__ import annotations
 
@@ -8,22 +10,10 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from handlers.staff.export_files import to_csv
+from handlers.staff.export_files import Cell as ExportCell
+from handlers.staff.export_files import neutralised, risky, to_csv
 
 Cell = str | int | float | None
-
-# A cell starting with one of these is read as a formula by Excel, LibreOffice and Google Sheets
-# (tab and carriage return too, after their trimming): names and titles are typed by residents
-# and staff, so such text gets a leading apostrophe, which spreadsheets show as plain text.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_text(text: str) -> str:
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
-
-
-def safe_cell(value: Cell) -> Cell:
-    return safe_text(value) if isinstance(value, str) else value
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,21 +62,19 @@ class Table:
 
 
 def _file_value(column: Column, value: Cell) -> Cell:
-    if value is None:
-        return ""
     if column.percent and isinstance(value, int | float):
         return round(float(value) * 100, 1)
-    return safe_cell(value)
+    return value
 
 
 def csv_bytes(table: Table) -> bytes:
-    """UTF-8 with BOM, like the chat's export (one writer for both)."""
-    rows = [
+    """UTF-8 with BOM, by the chat export's writer (which neutralises risky text)."""
+    rows: list[list[ExportCell]] = [
         # Raw values: a negative number stays a number, not text to neutralise.
         [_file_value(c, v) for c, v in zip(table.columns, row, strict=True)]
         for row in table.rows
     ]
-    return to_csv([safe_text(c.label) for c in table.columns], rows)
+    return to_csv([c.label for c in table.columns], rows)
 
 
 def _sheet_name(title: str, taken: set[str]) -> str:
@@ -101,15 +89,29 @@ def _sheet_name(title: str, taken: set[str]) -> str:
 def xlsx_bytes(tables: Sequence[Table]) -> bytes:
     """One workbook, a sheet per table; numbers as numbers, text formula-safe."""
     from openpyxl import Workbook  # imported here: only downloads need it
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Font
 
     book = Workbook()
     book.remove(book.active)
     taken: set[str] = set()
     for table in tables:
-        sheet = book.create_sheet(_sheet_name(table.title, taken))
-        sheet.append([safe_text(c.label) for c in table.columns])
+        sheet = book.create_sheet(_sheet_name(ILLEGAL_CHARACTERS_RE.sub("", table.title), taken))
+        sheet.append([neutralised(c.label) for c in table.columns])
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
         for row in table.rows:
-            sheet.append([_file_value(c, v) for c, v in zip(table.columns, row, strict=True)])
+            values = [_file_value(c, v) for c, v in zip(table.columns, row, strict=True)]
+            # openpyxl refuses control characters outright; rows stored before input was
+            # cleaned at the door may still hold some.
+            sheet.append(
+                [ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in values]
+            )
+            for cell in sheet[sheet.max_row]:
+                if isinstance(cell.value, str) and risky(cell.value):
+                    cell.data_type = "s"  # text, never a formula, as the chat export does
+                    cell.quotePrefix = True
+        sheet.freeze_panes = "A2"
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

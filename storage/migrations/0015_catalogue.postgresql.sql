@@ -37,9 +37,8 @@ CREATE TABLE catalogue_records (
 );
 CREATE INDEX catalogue_records_work ON catalogue_records (work_key);
 
--- PostgreSQL twin of 0015_catalogue.sql: no FTS5 index here. Searches on PostgreSQL match
--- words inside title, subjects, authors and stems (storage/catalogue.py, _search_sql); the
--- ranked, typo-tolerant FTS5 search is SQLite's.
+-- PostgreSQL twin of 0015_catalogue.sql: no FTS5 index here; PostgreSQL's full-text search
+-- (a weighted tsvector with a GIN index) comes with 0018_catalogue_search.postgresql.sql.
 CREATE INDEX catalogue_records_library ON catalogue_records (library_id);
 
 -- A harvest in progress writes here, page by page; only a harvest that finished is moved into
