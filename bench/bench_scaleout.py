@@ -219,7 +219,7 @@ async def outbox_delivery() -> None:
     url = await _fresh("pg_bench_out")
     api = await FakeBotApi(rate_limit=rate).start()
     with tempfile.TemporaryDirectory() as tmp:
-        cluster = Cluster(url, api, Path(tmp), rate=rate * 0.98, concurrency=16, lease=60)
+        cluster = Cluster(url, api, Path(tmp), rate=rate * 0.97, concurrency=16, lease=60)
         try:
             storage = await Storage.open(url)
             try:

@@ -41,9 +41,10 @@ def instance_name() -> str:
 
 
 class InboxRunner:
-    def __init__(self, inbox: Inbox, *, owner: str | None = None) -> None:
+    def __init__(self, inbox: Inbox, *, owner: str | None = None, lease: timedelta = LEASE) -> None:
         self.inbox = inbox
         self.owner = owner or instance_name()
+        self.lease = lease
         self._handlers: dict[str, Handler] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         # Within this instance a person's turn is also taken in turn: two of their updates
@@ -93,7 +94,7 @@ class InboxRunner:
 
     async def _handle_turn(self, channel: str, person: str) -> bool:
         if not await self.inbox.take_turn(
-            channel=channel, person=person, owner=self.owner, now=utcnow(), lease=LEASE
+            channel=channel, person=person, owner=self.owner, now=utcnow(), lease=self.lease
         ):
             return False
         try:
@@ -117,7 +118,7 @@ class InboxRunner:
     async def sweep(self) -> int:
         """Take over what a dead instance left: updates waiting longer than a lease."""
         taken = 0
-        for channel, person in await self.inbox.orphaned(now=utcnow(), older_than=LEASE):
+        for channel, person in await self.inbox.orphaned(now=utcnow(), older_than=self.lease):
             if await self._take_and_handle(channel, person):
                 taken += 1
         return taken

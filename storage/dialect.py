@@ -7,8 +7,9 @@ contributors run). For PostgreSQL each text is translated once and cached:
 - scalar `max(a, b)` / `min(a, b)` become `greatest` / `least` (aggregates keep one argument);
 - `json_extract(x, '$.k')`, `json_each(x)`, `json_set(x, '$.k', v)` (v a number),
   `json_type(x)` become their jsonb forms (columns stay TEXT holding JSON, as in SQLite);
-- `group_concat(x, sep)` is `string_agg`, `ifnull` is `coalesce`, `hex(randomblob(n))` is
-  2n random hex digits;
+- `INSERT OR IGNORE` is `ON CONFLICT DO NOTHING`, `INSERT OR REPLACE` an upsert on the primary
+  key; `group_concat(x, sep)` is `string_agg`,
+  `ifnull` is `coalesce`, `hex(randomblob(n))` is 2n random hex digits; `INDEXED BY` goes;
 - a bare column in `DO UPDATE SET` is qualified with the table (PostgreSQL finds it ambiguous);
 - `strftime('%Y-%m-%dT%H:%M:%SZ', 'now')` becomes the same UTC text from `now()`;
 - an INSERT into a table with an `id` column gets `RETURNING id`, so `cursor.lastrowid` works.
@@ -160,6 +161,7 @@ _FUNC = re.compile(
     re.IGNORECASE,
 )
 _KEPT = "\x00"
+_ALIAS = re.compile(r"\s+(?:AS\s+)?([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
 _NOW_TEXT = (
     "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"  # ISO UTC, as to_db
 )
@@ -196,7 +198,13 @@ def _functions(sql: str) -> str:
         elif name == "json_extract":
             replacement = f"(CAST({args[0]} AS jsonb) ->> '{_json_path(args[1])}')"
         elif name == "json_each":
-            replacement = f"json_array_elements_text(CAST({args[0]} AS json)) AS json_each_(value)"
+            # `json_each(x) t` names the rows t; keep that name, else one of our own.
+            alias = _ALIAS.match(masked, close_at + 1)
+            table = "json_each_"
+            if alias and not _CLAUSE_WORDS.match(alias.group(0)):
+                table = alias.group(1)
+                close_at = alias.end() - 1
+            replacement = f"json_array_elements_text(CAST({args[0]} AS json)) AS {table}(value)"
         elif name == "json_set":
             key = _json_path(args[1])
             replacement = (
@@ -305,10 +313,45 @@ def _hex_random(m: re.Match[str]) -> str:
     return f"upper(substr(md5(random()::text || clock_timestamp()::text), 1, {digits}))"
 
 
+_OR_IGNORE = re.compile(r"^\s*INSERT\s+OR\s+IGNORE\s+INTO\b", re.IGNORECASE)
+
+
+def _on_conflict_nothing(sql: str) -> str:
+    """`INSERT OR IGNORE` is `INSERT ... ON CONFLICT DO NOTHING` (before any RETURNING)."""
+    sql = _OR_IGNORE.sub("INSERT INTO", sql, count=1)
+    masked = _mask(sql)
+    returning = _RETURNING.search(masked)
+    at = returning.start() if returning else len(sql.rstrip().rstrip(";"))
+    return f"{sql[:at].rstrip()} ON CONFLICT DO NOTHING {sql[at:]}".rstrip()
+
+
+_OR_REPLACE = re.compile(
+    r"^\s*INSERT\s+OR\s+REPLACE\s+INTO\s+([A-Za-z_][A-Za-z0-9_]*)\s*\(([^)]*)\)", re.IGNORECASE
+)
+
+
+def _upsert(sql: str, keys: Mapping[str, tuple[str, ...]]) -> str:
+    """`INSERT OR REPLACE INTO t (cols) ...` is an upsert on t's primary key that sets the listed
+    columns (SQLite would also reset the unlisted ones to their defaults)."""
+    m = _OR_REPLACE.match(_mask(sql))
+    if m is None:
+        return sql
+    table = m.group(1)
+    key = keys.get(table.lower())
+    if not key:
+        raise ValueError(f"INSERT OR REPLACE into {table}: no primary key known")
+    listed = [c.strip() for c in m.group(2).split(",")]
+    sets = ", ".join(f"{c} = excluded.{c}" for c in listed if c not in key)
+    action = f"DO UPDATE SET {sets}" if sets else "DO NOTHING"
+    body = re.sub(r"^\s*INSERT\s+OR\s+REPLACE\s+INTO", "INSERT INTO", sql, count=1, flags=re.I)
+    return f"{body.rstrip().rstrip(';')} ON CONFLICT ({', '.join(key)}) {action}"
+
+
 def translate(
     sql: str,
     id_tables: frozenset[str],
     columns: Mapping[str, frozenset[str]] | None = None,
+    keys: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Translated:
     text = _STRFTIME_NOW.sub(_NOW_TEXT, sql).replace(
         "/*FOR UPDATE SKIP LOCKED*/", "FOR UPDATE SKIP LOCKED"
@@ -324,6 +367,10 @@ def translate(
     text = _INDEXED_BY.sub("", text)
     if columns and _DO_UPDATE.search(text):
         text = _qualify_upsert(text, columns)
+    if _OR_IGNORE.match(_mask(text)):
+        text = _on_conflict_nothing(text)
+    if keys and _OR_REPLACE.match(_mask(text)):
+        text = _upsert(text, keys)
     text, names = _placeholders(text)
     masked = _mask(text)
     returns_rows = bool(_ROWS.match(masked) or _RETURNING.search(masked))

@@ -3,7 +3,8 @@
 Repositories' SQL is translated by storage/dialect.py. Differences from SQLite that matter:
 - Transactions run at READ COMMITTED on a pooled connection; several instances write at once.
   A transaction that reads and then writes something another may change at the same moment
-  takes `Tx.lock(scope, key)` (an advisory lock held until it ends) first.
+  first locks the row that decides it (`Tx.lock_row`: SELECT ... FOR UPDATE) or, for a total
+  over many rows, a key (`Tx.lock`: an advisory lock held until the transaction ends).
 - Constraint errors come out as `sqlite3.IntegrityError` (a subclass), so the repositories'
   `except sqlite3.IntegrityError` holds on both engines.
 - Migrations take an advisory lock, so instances starting together apply each one once.
@@ -21,6 +22,7 @@ import asyncpg
 
 from storage.db import Cursor, Database, Params, Row, Tx, migration_files
 from storage.dialect import Translated, translate
+from storage.errors import DatabaseBusy
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,18 @@ CREATE OR REPLACE FUNCTION pustaka_count_true(bigint, boolean) RETURNS bigint
     LANGUAGE sql IMMUTABLE AS 'SELECT coalesce($1, 0) + CASE WHEN $2 THEN 1 ELSE 0 END';
 CREATE OR REPLACE AGGREGATE sum(boolean) (SFUNC = pustaka_count_true, STYPE = bigint);
 """
+
+
+# Errors that pass: another transaction in the way, the server restarting or out of connections.
+_BUSY = (
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+    asyncpg.LockNotAvailableError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.ConnectionDoesNotExistError,
+    OSError,
+)
 
 
 class PgIntegrityError(sqlite3.IntegrityError):
@@ -98,6 +112,9 @@ class PgTx(Tx):
             status = await self._target.execute(query.sql, *args)
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise PgIntegrityError(str(exc)) from exc
+        except _BUSY as exc:
+            # The person is told to try again in a moment, as when SQLite stays locked.
+            raise DatabaseBusy(str(exc)) from exc
         return Cursor([], _count(status), None)
 
     async def _run_many(self, sql: str, seq: Iterable[Params]) -> None:
@@ -123,6 +140,7 @@ class PostgresDatabase(Database):
         self.pool = pool
         self._id_tables: frozenset[str] = frozenset()
         self._columns: dict[str, frozenset[str]] = {}
+        self._keys: dict[str, tuple[str, ...]] = {}
         self._cache: dict[str, Translated] = {}
         self._pool_tx = PgTx(self, pool)
 
@@ -149,7 +167,7 @@ class PostgresDatabase(Database):
     def translated(self, sql: str) -> Translated:
         found = self._cache.get(sql)
         if found is None:
-            found = translate(sql, self._id_tables, self._columns)
+            found = translate(sql, self._id_tables, self._columns, self._keys)
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
             self._cache[sql] = found
@@ -222,6 +240,17 @@ class PostgresDatabase(Database):
                 "SELECT table_name, column_name FROM information_schema.columns "
                 "WHERE table_schema = current_schema()"
             )
+            key_rows = await conn.fetch(
+                "SELECT k.table_name, k.column_name FROM information_schema.table_constraints c "
+                "JOIN information_schema.key_column_usage k ON k.constraint_name = "
+                "c.constraint_name AND k.table_schema = c.table_schema "
+                "WHERE c.constraint_type = 'PRIMARY KEY' AND c.table_schema = current_schema() "
+                "ORDER BY k.table_name, k.ordinal_position"
+            )
+        keys: dict[str, list[str]] = {}
+        for table, column in key_rows:
+            keys.setdefault(str(table), []).append(str(column))
+        self._keys = {t: tuple(c) for t, c in keys.items()}
         columns: dict[str, set[str]] = {}
         for table, column in rows:
             columns.setdefault(str(table), set()).add(str(column))

@@ -24,7 +24,8 @@ from storage.clock import to_db
 from storage.db import Database, Tx
 from storage.errors import NotFound
 from storage.outbox import PRIORITY_PERSONAL
-from storage.registrations import CheckInClosed, WrongCode, _check_window, normalise_code
+from storage.registration_sql import _check_window
+from storage.registrations import CheckInClosed, WrongCode, normalise_code
 
 CHANNEL = "sms"
 # Reminders are claimed (and so spend the budget) before every other SMS row.

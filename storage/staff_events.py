@@ -15,10 +15,10 @@ from storage.db import Database
 from storage.errors import NotFound, StorageError
 from storage.events import _COLUMNS, _FROM, _event
 from storage.models import Event
+from storage.registration_sql import _notify_registrants
 from storage.registrations import (
     EventCancelled,
     RegistrationClosed,
-    _notify_registrants,
     promote_waitlisted,
 )
 from storage.staff import StaffRole, audit

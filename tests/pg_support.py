@@ -66,9 +66,12 @@ def _throwaway_cluster() -> str | None:
     if subprocess.run([*start, "start"], capture_output=True).returncode != 0:
         _reason = "pg_ctl start failed"
         return None
-    atexit.register(
-        lambda: subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"])
-    )
+
+    def stop() -> None:
+        subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "stop"])
+        shutil.rmtree(folder, ignore_errors=True)
+
+    atexit.register(stop)
     return f"postgresql://postgres@127.0.0.1:{port}/postgres"
 
 

@@ -53,8 +53,9 @@ async def cluster(db_url: str, tmp_path: Path) -> AsyncIterator[Cluster]:
     )
     assert done.returncode == 0, done.stderr
     api = await FakeBotApi(rate_limit=RATE).start()
-    # Each instance may send at the global rate; the shared gate holds them to it together.
-    cluster = Cluster(db_url, api, tmp_path, rate=RATE * 0.9)
+    # The shared gate spaces all instances' sends 1/rate apart; their arrival at the platform is
+    # bunched by this loaded machine, so the test leaves room (bench_scaleout.py measures 0.97).
+    cluster = Cluster(db_url, api, tmp_path, rate=RATE * 0.8)
     try:
         await cluster.start(3)
         yield cluster
