@@ -379,8 +379,11 @@ async def test_check_in_window_codes_walk_ins_and_proxies(storage: Storage) -> N
     assert marked.attended_at == during and marked.status == "confirmed"
     walk = await reg.check_in(resident_id=b, code=code, now=during)
     assert walk.walk_in
-    with pytest.raises(CheckInClosed):
+    # Someone not on the list learns nothing about a code outside its window (issue 15).
+    with pytest.raises(WrongCode):
         await reg.check_in(resident_id=c, code=code, now=NOW + timedelta(hours=4))
+    with pytest.raises(CheckInClosed):
+        await reg.check_in(resident_id=b, code=code, now=NOW + timedelta(hours=4))
     with pytest.raises(CancelClosed):
         await reg.cancel(registration_id=done.registration.id, resident_id=a, now=during)
     counts = await reg.counts(event_id=event_id)
