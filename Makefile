@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench chat staff-chat clean
+.PHONY: run test lint bench chat chaos staff-chat clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -37,6 +37,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+# The standing reliability suite (issue 15, docs/reliability.md): fuzzers, kill -9, database
+# lock and deletion, API outage, load. Takes about 15 minutes; prints one table.
+chaos: $(STAMP)
+	$(BIN)/python chaos/run.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -32,6 +32,7 @@ from bot.i18n import Translator  # noqa: E402
 from handlers.staff.stats import bar_chart, compute, rows  # noqa: E402
 from storage import Storage  # noqa: E402
 from storage.broadcasts import QUEUE_CHUNK, Audience  # noqa: E402
+from storage.checkin_codes import assign_checkin_codes  # noqa: E402
 from storage.clock import to_db  # noqa: E402
 from storage.models import Session  # noqa: E402
 from storage.outbox import OutboxMessage, enqueue  # noqa: E402
@@ -249,6 +250,7 @@ async def _year_of_events(storage: Storage, regencies: list[str]) -> None:
                         to_db(starts - timedelta(days=3)),
                     )
                 )
+        await assign_checkin_codes(conn)  # as every writer of events does
         await conn.executemany(
             "INSERT INTO registrations (event_id, resident_id, is_proxy, name, gender, age_band, "
             "status, attended_at, created_at) VALUES (?, ?, 0, 'Peserta', ?, ?, ?, ?, ?)",

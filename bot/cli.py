@@ -26,6 +26,7 @@ from storage import Storage
 from storage.clock import utcnow
 from storage.content import CapacityBelowRegistrations, ContentImportError, ContentRepo
 from storage.errors import NotFound
+from storage.guard import DatabaseMissing
 
 log = logging.getLogger("pustaka")
 
@@ -172,6 +173,10 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except DatabaseMissing as exc:  # storage/guard.py: never an empty database in its place
+        logging.getLogger("pustaka").critical("%s", exc)
+        print(f"Database error: {exc}", file=sys.stderr)
+        return 1
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
@@ -202,8 +207,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await serve(runtime, stop)
-        return 0
+        return await serve(runtime, stop)
     finally:
         await runtime.close()
 

@@ -42,6 +42,10 @@ class Settings:
     telegram_rate: float = 25.0
     reminder_offsets: tuple[int, ...] = (24 * 60, 2 * 60)  # minutes before an event starts
     delivery_concurrency: int = 16
+    # Operators (bot/ops.py, bot/metrics.py): where unexpected errors are reported, grouped and
+    # rate-limited; whether /metrics is served even when no webhook needs the HTTP server.
+    ops_chat: StaffId | None = None
+    metrics: bool = False
     # Several instances: a claimed outbox row not sent within this long goes back to pending.
     delivery_lease: int = 60
     # The address people open the dashboard at (docs/dashboard.md); None: no dashboard.
@@ -65,6 +69,7 @@ class Settings:
             or self.sms is not None
             or self.telegram_webhook_url is not None
             or self.public_url is not None
+            or self.metrics
         )
 
 
@@ -192,6 +197,8 @@ def load_settings(
             "PUSTAKA_DELIVERY_CONCURRENCY",
             values.get("PUSTAKA_DELIVERY_CONCURRENCY", "").strip() or "16",
         ),
+        ops_chat=_ops_chat(values.get("PUSTAKA_OPS_CHAT", "")),
+        metrics=values.get("PUSTAKA_METRICS", "").strip().lower() in ("1", "true", "yes", "on"),
         delivery_lease=_positive_int(
             "PUSTAKA_DELIVERY_LEASE", values.get("PUSTAKA_DELIVERY_LEASE", "").strip() or "60"
         ),
@@ -201,6 +208,19 @@ def load_settings(
             else None
         ),
     )
+
+
+def _ops_chat(value: str) -> StaffId | None:
+    """A Telegram chat id (a group's is negative) or whatsapp:+<number>."""
+    if not value.strip():
+        return None
+    try:
+        (chat,) = _admins(value)
+    except (ConfigError, ValueError):
+        raise ConfigError(
+            "PUSTAKA_OPS_CHAT", f"{value!r} is neither a Telegram chat id nor whatsapp:+<number>"
+        ) from None
+    return chat
 
 
 # --- The HTTP server and Telegram webhook mode (WhatsApp settings: bot/config_whatsapp.py) ---

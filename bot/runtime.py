@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot import metrics
 from bot.config import Settings
 from bot.i18n import Translator
 from handlers.dispatch import Dispatcher
@@ -30,6 +31,7 @@ class Runtime:
             sms=settings.sms is not None,
         )
         dispatcher = Dispatcher(storage, translator, core)
+        dispatcher.on_handled = metrics.update
         return cls(settings, storage, translator, dispatcher)
 
     async def close(self) -> None:

@@ -12,9 +12,11 @@ import asyncio
 import logging
 
 from bot.catalogue.schedule import NightlyHarvest
-from bot.channels.base import Channel
+from bot.channels.base import Channel, ChannelSender, Outbound
 from bot.dashboard.serve import dashboard_apps
+from bot.delivery.replies import ReplyRescue
 from bot.delivery.service import DeliveryService, for_settings
+from bot.ops import OpsAlerts
 from bot.runtime import Runtime
 from bot.scaleout import ScaleOut
 from bot.web import WebServer, build_app
@@ -23,9 +25,54 @@ from bot.wiring import build_channels
 log = logging.getLogger(__name__)
 
 
-async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
+# How often the database file is checked for removal or replacement (storage/guard.py).
+WATCH_SECONDS = 2.0
+
+
+async def watch_database(runtime: Runtime, stop: asyncio.Event, problems: list[str]) -> None:
+    """Stop, with one clear log line, once the database file is removed or replaced: the open
+    connection would go on answering from a file nobody can find, losing everything."""
+    guard = runtime.storage.guard
+    if guard is None:
+        return
+    while not stop.is_set():
+        await asyncio.sleep(WATCH_SECONDS)
+        problem = guard.problem()
+        if problem is not None:
+            log.critical(
+                "%s; stopping. Restore the file (or remove its marker) and start again.", problem
+            )
+            problems.append(problem)
+            stop.set()
+            return
+
+
+def ops_alerts(runtime: Runtime, senders: dict[str, ChannelSender]) -> OpsAlerts | None:
+    """The operators' chat (PUSTAKA_OPS_CHAT), when it is set and its channel is served."""
+    chat = runtime.settings.ops_chat
+    if chat is None:
+        return None
+    sender = senders.get(chat.channel)
+    if sender is None:
+        log.warning("PUSTAKA_OPS_CHAT is on %s, which is not served: no alerts", chat.channel)
+        return None
+
+    async def send(text: str) -> None:
+        await sender.send(Outbound(recipient=chat.user_id, text=text, kind="ops"))
+
+    return OpsAlerts(send, runtime.translator)
+
+
+async def serve(runtime: Runtime, stop: asyncio.Event) -> int:
+    """Serve until `stop` is set; 0, or 1 when the database file went away underneath."""
     settings = runtime.settings
     channels = build_channels(runtime)
+    # Replies a platform did not take wait in the outbox (bot/delivery/replies.py).
+    rescue = ReplyRescue(runtime.storage)
+    for channel in channels:
+        inner = getattr(channel, "channel", None)
+        if inner is not None and hasattr(inner, "rescue"):
+            inner.rescue = rescue
     routes = [route for channel in channels for route in channel.routes()]
     names = [channel.name for channel in channels]
     dashboards = dashboard_apps(runtime)
@@ -42,6 +89,8 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
     server = WebServer(app) if served else None
     started: list[Channel] = []
     delivery: DeliveryService | None = None
+    alerts: OpsAlerts | None = None
+    problems: list[str] = []
     try:
         for channel in channels:
             started.append(channel)
@@ -57,6 +106,10 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
             {channel.name: channel.sender for channel in channels},
             {channel.name: channel.limiter for channel in channels},
         )
+        rescue.wake = delivery.worker.wake
+        alerts = ops_alerts(runtime, {channel.name: channel.sender for channel in channels})
+        if alerts is not None:
+            alerts.start()
         scale.attach(delivery)
         await scale.start()
         await delivery.start()
@@ -66,11 +119,19 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
             delivery.scheduler
         )
         log.info("serving %s", ", ".join(names))
+        watcher = asyncio.get_running_loop().create_task(
+            watch_database(runtime, stop, problems), name="database-watch"
+        )
         await stop.wait()
+        watcher.cancel()
         log.info("shutting down")
     finally:
         if server is not None:
             await server.stop()
+        # Replies still waiting for a token (a group's turn can be a minute away) are kept in
+        # the outbox rather than waited for: a SIGTERM must not wait for the whole backlog.
+        for channel in started:
+            await channel.limiter.close()
         if delivery is not None:
             await delivery.stop()
             scale.delivering = False
@@ -80,3 +141,6 @@ async def serve(runtime: Runtime, stop: asyncio.Event) -> None:
                 await channel.stop()
             except Exception:
                 log.exception("stopping %s failed", channel.name)
+        if alerts is not None:
+            await alerts.stop()
+    return 1 if problems else 0

@@ -11,6 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot import metrics
+
 log = logging.getLogger(__name__)
 
 
@@ -30,8 +32,14 @@ def build_app(
             body.update(await health())
         return web.json_response(body, status=200 if body["ok"] else 503)
 
+    async def prometheus(request: web.Request) -> web.Response:
+        response = web.Response(body=metrics.exposition())
+        response.headers["Content-Type"] = metrics.CONTENT_TYPE
+        return response
+
     app = web.Application(client_max_size=1024**2)  # webhooks are small; refuse floods early
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", prometheus)
     app.router.add_routes(routes)
     for prefix, subapp in (subapps or {}).items():
         app.add_subapp(prefix, subapp)  # the dashboard (bot/dashboard/web.py)

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from handlers import sms_people, steps
 from handlers.common import expired
 from handlers.steps import Accepts, Step
@@ -20,7 +22,14 @@ from storage.registrations import (
     Registration,
     WrongCode,
     looks_like_code,
+    normalise_code,
 )
+
+# Codes are six characters from 31: guessing one takes hundreds of millions of tries, as long
+# as nobody may try quickly. After this many wrong codes in the window a person waits.
+MAX_WRONG_CODES = 5
+WRONG_CODE_WINDOW = timedelta(minutes=10)
+_MISSES = "checkin_misses"  # session state: times of recent wrong codes (ISO, UTC)
 
 
 async def command(ctx: Context) -> None:
@@ -51,12 +60,41 @@ async def try_code(ctx: Context) -> bool:
     text = ctx.incoming.text.strip()
     if not looks_like_code(text):
         return False
+    if ctx.has_profile and _locked_until(ctx) is not None:
+        return False  # guessing through free text is throttled like /hadir
     try:
         # A read first: ordinary words ("MENU", "ENDE") must not take the write lock.
         await ctx.storage.registrations.event_by_code(code=text)
     except WrongCode:
+        if ctx.has_profile and len(normalise_code(text)) == CODE_LENGTH:
+            _missed(ctx)  # a full-length code that is not one counts as a guess
         return False
     return await _check_in(ctx, text, quiet=True)
+
+
+def _recent_misses(ctx: Context) -> list[datetime]:
+    stored = ctx.session.state.get(_MISSES)
+    recent = []
+    for stamp in stored if isinstance(stored, list) else []:
+        try:
+            moment = datetime.fromisoformat(str(stamp))
+        except ValueError:
+            continue
+        if moment > ctx.now - WRONG_CODE_WINDOW:
+            recent.append(moment)
+    return recent
+
+
+def _locked_until(ctx: Context) -> datetime | None:
+    misses = _recent_misses(ctx)
+    if len(misses) < MAX_WRONG_CODES:
+        return None
+    return sorted(misses)[-MAX_WRONG_CODES] + WRONG_CODE_WINDOW
+
+
+def _missed(ctx: Context) -> None:
+    misses = [*_recent_misses(ctx), ctx.now][-MAX_WRONG_CODES:]
+    ctx.session.state[_MISSES] = [m.isoformat() for m in misses]
 
 
 async def _check_in(ctx: Context, code: str, *, quiet: bool) -> bool:
@@ -74,11 +112,22 @@ async def _check_in(ctx: Context, code: str, *, quiet: bool) -> bool:
             ctx.choice("common.menu", "menu"),
         )
         return True
+    locked_until = _locked_until(ctx)
+    if locked_until is not None:
+        if quiet:
+            return False
+        _leave(ctx)
+        ctx.say(
+            ctx.t("checkin_guard.wait", time=ctx.when(locked_until)),
+            ctx.choice("common.menu", "menu"),
+        )
+        return True
     try:
         result = await ctx.storage.registrations.check_in(
             resident_id=ctx.resident.id, code=code, now=ctx.now
         )
     except WrongCode:
+        _missed(ctx)
         if quiet:
             return False
         # Stay in the step so the next line typed is tried as a code again.

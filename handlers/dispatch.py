@@ -66,6 +66,8 @@ class Dispatcher:
         self.settings = settings or CoreSettings()
         self.clock = clock
         self._turns: KeyedLocks[tuple[str, str]] = KeyedLocks()
+        # Told (channel, outcome: ok | busy | error) after every message; the bot layer counts.
+        self.on_handled: Callable[[str, str], None] | None = None
 
     async def handle(self, incoming: Incoming, respond: Respond | None = None) -> Handled:
         """Handle one message; `respond` sends the replies while this person's turn is still held,
@@ -133,17 +135,24 @@ class Dispatcher:
             else:
                 session.state.pop("choices", None)
             await self.storage.sessions.save(session, now=ctx.now)  # only if it changed
+            self._handled(incoming, "ok")
             return Handled(replies, language=language, shown=shown)
         except DatabaseBusy:
             log.warning("database busy while handling %s", incoming)
+            self._handled(incoming, "busy")
             return Handled(
                 [Reply(self.translator.text(language, "common.busy"))], language=language
             )
         except Exception:
             log.exception("handler failed for %s", incoming)
+            self._handled(incoming, "error")
             return Handled(
                 [Reply(self.translator.text(language, "common.error"))], language=language
             )
+
+    def _handled(self, incoming: Incoming, outcome: str) -> None:
+        if self.on_handled is not None:
+            self.on_handled(incoming.channel, outcome)
 
 
 def choose_language(stored: str | None, state: dict[str, object], hint: str | None) -> str:

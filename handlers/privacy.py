@@ -123,7 +123,24 @@ async def delete(ctx: Context, arg: str) -> None:
         return
     # Upcoming registrations are cancelled (seats go to the waitlist) and past ones anonymised.
     await ctx.storage.registrations.forget_resident(resident_id=ctx.resident.id, now=ctx.now)
+    # Outbox rows, WhatsApp lists, SMS ledger, audit references (storage/privacy.py says what
+    # stays); before the profile goes, since it names the SMS number to look for.
+    role = await ctx.storage.staff.role_of(
+        channel=ctx.incoming.channel, external_id=ctx.incoming.user_id
+    )
+    await ctx.storage.privacy.forget_identity(
+        channel=ctx.incoming.channel,
+        external_id=ctx.incoming.user_id,
+        resident_id=ctx.resident.id,
+        username=str(ctx.session.state.get("username") or "") or None,
+        keep_staff_records=role is not None,
+    )
     await ctx.storage.residents.delete_personal_data(resident_id=ctx.resident.id)
+    # The conversation keeps only the language chosen (the dispatcher adds the menu's choices).
+    language = ctx.session.state.get("lang")
+    ctx.session.state.clear()
+    if language is not None:
+        ctx.session.state["lang"] = language
     ctx.resident = await ctx.storage.residents.get(resident_id=ctx.resident.id)
     main_menu(ctx, "privacy.deleted")
 

@@ -3,7 +3,8 @@
 Every channel hands its `Incoming` to `Dispatcher.handle`, which passes it through `clean_incoming`
 before anything else looks at it, so no handler, storage write, export or reply ever meets:
 - compatibility forms of digits and letters (`²`, `①`, full-width `１２`): NFKC makes them the
-  plain ones people meant, so "①" picks the first choice and "²" is the number 2;
+  plain ones people meant, so "①" picks the first choice and "²" is the number 2; digits of
+  other scripts (`٣`, `𐩀`) become ASCII digits too;
 - control characters (`\\x01` broke the XLSX export of a whole event) other than a line break;
 - bidirectional overrides and zero-width characters (U+202E shows a name reversed in staff lists
   and files; zero-width ones make two equal-looking names differ);
@@ -36,8 +37,16 @@ def clean_text(text: str) -> str:
         return text  # the common case: nothing to do, and cheap to see
     text = _SURROGATE.sub(REPLACEMENT, text)
     text = unicodedata.normalize("NFKC", text)
+    if not text.isascii():
+        # Digits of other scripts NFKC leaves alone: "٣" (Arabic-Indic), "𐩀" (Kharoshthi,
+        # which str.isdigit() accepts but int() refuses) become the ASCII digit they mean.
+        text = "".join(_ascii_digit(c) if c.isdigit() else c for c in text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     return _INVISIBLE.sub("", text)
+
+
+def _ascii_digit(char: str) -> str:
+    return char if char.isascii() else str(unicodedata.digit(char, 0))
 
 
 def clean_line(text: str) -> str:

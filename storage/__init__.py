@@ -10,8 +10,10 @@ from storage.catalogue import Catalogue
 from storage.dashboard import DashboardRepo
 from storage.db import BUSY_TIMEOUT_MS, Database
 from storage.events import Events
+from storage.guard import FileGuard, check_before_open, stamp
 from storage.libraries import Libraries
 from storage.outbox import OutboxRepo
+from storage.privacy import Privacy
 from storage.registrations import Registrations
 from storage.reminders import Reminders
 from storage.residents import Residents
@@ -41,10 +43,19 @@ class Storage:
     sms: SmsRepo
     catalogue: Catalogue
     dashboard: DashboardRepo
+    privacy: Privacy
+    # Notices the file removed or replaced under the running bot (storage/guard.py).
+    guard: FileGuard | None = None
 
     @classmethod
     async def open(cls, path: str | Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> Storage:
+        check_before_open(path)  # a missing database is not silently replaced by an empty one
         db = await Database.open(path, busy_timeout_ms=busy_timeout_ms)
+        try:
+            await stamp(db)
+        except Exception:
+            await db.close()
+            raise
         return cls(
             db=db,
             residents=Residents(db),
@@ -61,6 +72,8 @@ class Storage:
             sms=SmsRepo(db),
             catalogue=Catalogue(db),
             dashboard=DashboardRepo(db),
+            privacy=Privacy(db),
+            guard=FileGuard.capture(db.path),
         )
 
     async def close(self) -> None:

@@ -20,6 +20,8 @@ from storage.registration_sql import (
 )
 from storage.registration_types import (
     CheckIn,
+    CheckInClosed,
+    EventCancelled,
     NotRegistered,
     Registration,
     WrongCode,
@@ -40,7 +42,19 @@ class Attendance:
             )
             if event is None:
                 raise WrongCode(code)
-            _check_window(event, now)
+            try:
+                _check_window(event, now)
+            except (CheckInClosed, EventCancelled):
+                # Only someone on the event's list learns that a code outside its window is
+                # real; to anyone else it is as unknown as a guess (no existence oracle).
+                listed = await conn.fetchone(
+                    "SELECT 1 FROM registrations WHERE event_id = ? AND resident_id = ? "
+                    "AND status <> 'cancelled' LIMIT 1",
+                    (event["id"], resident_id),
+                )
+                if listed is None:
+                    raise WrongCode(code) from None
+                raise
             resident = await _consenting(conn, resident_id)
             own = await conn.fetchone(
                 "SELECT id, status, attended_at FROM registrations WHERE event_id = ? "

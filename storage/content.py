@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from storage.checkin_codes import assign_checkin_codes
 from storage.clock import opt_to_db, to_db, utcnow
 from storage.db import Database, Tx
 from storage.errors import NotFound, StorageError
@@ -205,6 +206,8 @@ class ContentRepo:
                     _event_row(event, library_id=library_id, is_sample=is_sample),
                 )
             events_updated = sum(1 for e in content.events if e.slug in existing)
+            # New events' check-in codes, before the commit: no event is ever seen without one.
+            await assign_checkin_codes(conn)
             # A raised capacity seats the waitlist, in arrival order, as it does from the chat.
             promoted = 0
             for event_id in existing.values():

@@ -28,6 +28,10 @@ CLAIM_LEASE = timedelta(seconds=60)
 # a waitlist promotion should not wait behind a 10,000-person announcement.
 PRIORITY_BULK = 0
 PRIORITY_PERSONAL = 10
+# A reply that could not be delivered when it was made (the platform blinked) waits here: the
+# person who asked is still waiting, so it goes before everything else.
+PRIORITY_REPLY = 100
+REPLY_KIND = "reply"
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,10 @@ from storage.errors import StorageError
 GENDERS = ("female", "male", "unsaid")
 AGE_BANDS = ("u18", "18_35", "36_55", "55p")
 QUESTIONS = ("gender", "age_band", "village")
+# What a typed code may contain: every code ever given, including those of the wider alphabet of
+# 0003 (new ones use storage/checkin_codes.py's narrower one, a subset of this).
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-CODE_LENGTH = 6  # as storage/migrations make them
+CODE_LENGTH = 6  # as storage/checkin_codes.py makes them
 # Check-in opens this long before the start, so people arriving early are not turned away.
 CHECKIN_EARLY = timedelta(hours=1)
 MAX_NAME_CHARS = 80

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from storage.checkin_codes import assign_checkin_codes
 from storage.clock import from_db, opt_from_db, opt_to_db, to_db
 from storage.db import Database
 from storage.errors import NotFound, StorageError
@@ -266,6 +267,7 @@ class StaffEventsWrite:
             )
             event_id = cur.lastrowid
             assert event_id is not None
+            await assign_checkin_codes(conn)
             await audit(
                 conn,
                 actor=actor,

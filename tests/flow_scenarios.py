@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.runtime import Runtime
+from storage.checkin_codes import assign_checkin_codes
 from storage.clock import to_db, utcnow
 from storage.models import Resident
 
@@ -115,6 +116,7 @@ async def add_bulk_events(runtime: Runtime, count: int) -> None:
                     to_db(begins + timedelta(hours=2)),
                 ),
             )
+        await assign_checkin_codes(conn)  # as every writer of events does
 
 
 async def category_filter(harness: Any, user: Any) -> None:

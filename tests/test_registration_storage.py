@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from storage import Storage
+from storage.checkin_codes import assign_checkin_codes
 from storage.clock import to_db, utcnow
 from storage.errors import ConsentRequired
 from storage.registrations import (
@@ -68,6 +69,7 @@ async def make_event(
             ),
         )
         assert cur.lastrowid is not None
+        await assign_checkin_codes(conn)  # as every writer of events does
         return cur.lastrowid
 
 
@@ -377,8 +379,11 @@ async def test_check_in_window_codes_walk_ins_and_proxies(storage: Storage) -> N
     assert marked.attended_at == during and marked.status == "confirmed"
     walk = await reg.check_in(resident_id=b, code=code, now=during)
     assert walk.walk_in
-    with pytest.raises(CheckInClosed):
+    # Someone not on the list learns nothing about a code outside its window (issue 15).
+    with pytest.raises(WrongCode):
         await reg.check_in(resident_id=c, code=code, now=NOW + timedelta(hours=4))
+    with pytest.raises(CheckInClosed):
+        await reg.check_in(resident_id=b, code=code, now=NOW + timedelta(hours=4))
     with pytest.raises(CancelClosed):
         await reg.cancel(registration_id=done.registration.id, resident_id=a, now=during)
     counts = await reg.counts(event_id=event_id)
@@ -452,8 +457,8 @@ def test_calendar_file_is_valid_icalendar() -> None:
 
 
 async def test_check_in_codes_of_many_events_never_clash(storage: Storage) -> None:
-    """Codes come from the event's id: 3,000 events get 3,000 different readable codes (random
-    ones clashed on the unique index in large imports)."""
+    """3,000 events inserted in one transaction get 3,000 different readable codes (a random
+    default in the database clashed on the unique index in large imports)."""
     await make_event(storage, slug="many-first")
     async with storage.db.transaction() as conn:
         for n in range(3000):
@@ -463,6 +468,7 @@ async def test_check_in_codes_of_many_events_never_clash(storage: Storage) -> No
                 " FROM events WHERE slug = 'many-first'",
                 (f"many-{n}",),
             )
+        await assign_checkin_codes(conn)
     rows = await storage.db.fetchall("SELECT checkin_code FROM events WHERE slug LIKE 'many-%'")
     codes = {r[0] for r in rows}
     assert len(codes) == 3001  # and the first one

@@ -56,6 +56,10 @@ async def test_circled_and_superscript_digits_pick_the_choice_they_show(
     assert _error(runtime) not in texts(second)
     assert shown[0] == "libs:0" and shown[1].startswith("evs:")
     assert payloads(second) != payloads(first)
+    # Digits of other scripts, one that int() refuses although str.isdigit() accepts it.
+    for typed in ("𐩀", "٢", "८૪\x99𐩀"):
+        await tg.send(USER, "/menu")
+        assert _error(runtime) not in texts(await tg.send(USER, typed))
 
 
 async def test_control_bidi_and_surrogates_never_reach_a_stored_name(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -34,6 +35,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot import metrics
 from bot.channels.base import (
     Outbound,
     PermanentError,
@@ -43,7 +45,8 @@ from bot.channels.base import (
 )
 from bot.channels.textsplit import split_text
 from bot.config import Settings
-from bot.delivery.limits import INTERACTIVE, ChannelLimiter
+from bot.delivery.limits import INTERACTIVE, ChannelLimiter, LimiterClosed
+from bot.delivery.replies import ReplyRescue
 from handlers.dispatch import Dispatcher, Respond, choose_language
 from handlers.router import COMMANDS
 from handlers.types import Choice, Incoming, Reply, Translator
@@ -100,12 +103,15 @@ class TelegramChannel:
         dispatcher: Dispatcher,
         translator: Translator,
         limiter: ChannelLimiter | None = None,
+        rescue: ReplyRescue | None = None,
     ) -> None:
         self.settings = settings
         self.dispatcher = dispatcher
         self.translator = translator
         # Shared with the outbox worker: replies take the same tokens, ahead of bulk rows.
         self.limiter = limiter
+        # Where a reply the Bot API did not take goes instead of being dropped (the outbox).
+        self.rescue = rescue
 
     def build(
         self,
@@ -126,6 +132,12 @@ class TelegramChannel:
             .concurrent_updates(256)
             .job_queue(None)
         )
+        if request is None:
+            # Every concurrent update may be sending while the outbox worker sends too; with
+            # PTB's 1 s pool timeout a slow Bot API made "Pool timeout: All connections in the
+            # connection pool are occupied" errors. Waiting longer for a connection is right
+            # (the limiter already paces sends); what still times out is kept (ReplyRescue).
+            builder = builder.connection_pool_size(_POOL_SIZE).pool_timeout(_POOL_TIMEOUT)
         if request is not None:
             builder = builder.request(request)
         if updates_request is not None:
@@ -215,9 +227,30 @@ class TelegramChannel:
     def _responder(
         self, context: ContextTypes.DEFAULT_TYPE, chat_id: int, tapped: int | None = None
     ) -> Respond:
+        started = time.monotonic()
+
         async def respond(replies: list[Reply]) -> None:
-            for reply in replies:
-                await self._send_now(context.bot, chat_id, reply, tapped)
+            for index, reply in enumerate(replies):
+                try:
+                    await self._send_now(context.bot, chat_id, reply, tapped)
+                except BadRequest:
+                    metrics.reply(CHANNEL, "failed")
+                    raise  # the reply itself is wrong: the error handler tells the person
+                except (NetworkError, RetryAfter, LimiterClosed) as exc:
+                    # The API blinked (5xx, timeout, pool timeout, 429 past its retries) or we
+                    # are shutting down: this reply and the ones after it, in order, wait in
+                    # the outbox instead of being dropped.
+                    if self.rescue is None:
+                        metrics.reply(CHANNEL, "failed")
+                        raise
+                    log.warning("reply to %s kept for later: %r", chat_id, exc)
+                    for later in replies[index:]:
+                        await self.rescue.keep(
+                            channel=CHANNEL, recipient=str(chat_id), reply=later, language="id"
+                        )
+                        metrics.reply(CHANNEL, "deferred")
+                    return
+                metrics.reply(CHANNEL, "sent", started)
 
         return respond
 
@@ -236,6 +269,7 @@ class TelegramChannel:
                 return
             except RetryAfter as exc:
                 self.limiter.pause(retry_seconds(exc))
+                metrics.rate_limited(CHANNEL)
                 if attempt == _INTERACTIVE_TRIES - 1:
                     raise
 
@@ -313,8 +347,11 @@ async def send_reply(
     return message_id
 
 
-# A reply is tried again after a 429 this many times; past that the person gets the error.
+# A reply is tried again after a 429 this many times; past that it waits in the outbox.
 _INTERACTIVE_TRIES = 3
+# The Bot API connection pool: room for every concurrent update and the outbox worker.
+_POOL_SIZE = 512
+_POOL_TIMEOUT = 20.0
 
 
 def message_cost(reply: Reply) -> int:

@@ -55,6 +55,7 @@ from bot.channels.whatsapp_errors import (
 from bot.channels.whatsapp_inbox import split_messages
 from bot.config_whatsapp import MARKETING_KINDS, WhatsAppSettings, WhatsAppTemplate
 from bot.delivery.limits import BULK, INTERACTIVE, ChannelLimiter, Limits
+from bot.delivery.replies import ReplyRescue
 from handlers.common import words_of
 from handlers.dispatch import Dispatcher, KeyedLocks, Respond
 from handlers.phone_numbers import NotAPhoneNumber, from_wa_id
@@ -640,6 +641,8 @@ class WhatsAppChannel:
         # the webhook is acknowledged and handled from there (bot/inbox.py).
         self.accept: Callable[..., Awaitable[bool]] | None = None
         self._turns: KeyedLocks[str] = KeyedLocks()
+        # Set by `pustaka run`: where replies the Graph API did not take wait (the outbox).
+        self.rescue: ReplyRescue | None = None
         # The channel's one limiter: replies, outbox rows (the worker) and every Graph API call
         # take their tokens here. Meta limits our number's throughput, not each recipient.
         rate = settings.throughput
@@ -1019,7 +1022,7 @@ class WhatsAppChannel:
             if self.sender.combine:
                 replies = combine_replies(replies)
             failed: list[str] = []
-            for reply in replies:
+            for index, reply in enumerate(replies):
                 try:
                     done = await self.sender.deliver(
                         address,
@@ -1031,6 +1034,15 @@ class WhatsAppChannel:
                         urgent=True,
                     )
                 except SendError as exc:
+                    if self.rescue is not None and isinstance(exc, TransientError | RateLimited):
+                        # The platform blinked: this reply and the ones after it wait in the
+                        # outbox instead of being lost (bot/delivery/replies.py).
+                        log.warning("could not answer %s on WhatsApp now: %s", identity, exc)
+                        for later in replies[index:]:
+                            await self.rescue.keep(
+                                channel=CHANNEL, recipient=identity, reply=later, language=language
+                            )
+                        return
                     # The person is waiting, but retrying here would hold up their next message;
                     # the rest of the answer still goes, and the error is in the log.
                     log.warning("could not answer %s on WhatsApp: %s", identity, exc)

@@ -107,6 +107,7 @@ class ChannelLimiter:
         self._wakeup = asyncio.Event()
         self._dispenser: asyncio.Task[None] | None = None
         self._closed = False
+        self._closing = asyncio.Event()  # wakes callers sleeping for a chat's or group's turn
         self.pauses = 0
         self.granted = {INTERACTIVE: 0, BULK: 0}
         # Several instances: the channel's rate and pauses are also shared with the others.
@@ -119,6 +120,8 @@ class ChannelLimiter:
         if self._closed:
             raise LimiterClosed()
         await self._chat_turn(chat, cost)
+        if self._closed:
+            raise LimiterClosed()
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         head = self._waiters[0][0] if self._waiters else None
         heapq.heappush(self._waiters, (priority, next(self._seq), float(cost), future))
@@ -151,6 +154,7 @@ class ChannelLimiter:
     async def close(self) -> None:
         """Wake every waiter with LimiterClosed and stop the dispenser."""
         self._closed = True
+        self._closing.set()
         for *_, future in self._waiters:
             if not future.done():
                 future.set_exception(LimiterClosed())
@@ -180,7 +184,12 @@ class ChannelLimiter:
         delay = bucket.wait_time(cost)
         bucket.take(cost)
         if delay > 0:
-            await asyncio.sleep(delay)
+            # A group's turn can be a minute away: a shutdown must not wait for it (SIGTERM
+            # waited 41 s for one group's replies), so close() ends this sleep too.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), delay)
+            if self._closed:
+                raise LimiterClosed()
 
     def _window_wait(self) -> float:
         now = self._clock()

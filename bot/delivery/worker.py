@@ -12,11 +12,12 @@ import asyncio
 import base64
 import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
 import bot.notifications.reminders  # noqa: F401  (registers the reminder renderer)
+from bot import metrics
 from bot.channels.base import (
     ChannelSender,
     Deferred,
@@ -28,14 +29,22 @@ from bot.channels.base import (
     TransientError,
     Unreachable,
 )
-from bot.delivery.limits import BULK, ChannelLimiter, LimiterClosed
+from bot.delivery.limits import BULK, INTERACTIVE, ChannelLimiter, LimiterClosed
 from bot.notifications import render
 from handlers.types import Choice, Document, Translator
 from storage import Storage
 from storage.clock import utcnow
-from storage.outbox import OutboxRow
+from storage.outbox import REPLY_KIND, OutboxRow
 
 log = logging.getLogger(__name__)
+
+Record = Callable[[], Awaitable[object]]
+# Recording an outcome that failed (a locked or full database) is tried again this often.
+_RECORD_RETRY_FIRST = 0.05
+_RECORD_RETRY_CAP = 2.0
+# A reply that could not be delivered when it was made (kind "reply", see bot/delivery/replies.py)
+# is tried about this many times: 5 + 10 + 20 + 30 s ..., some five minutes in all.
+REPLY_ATTEMPTS = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +54,9 @@ class WorkerSettings:
     backoff_base: float = 10.0  # seconds before the first retry; doubles each attempt
     backoff_cap: float = 3600.0
     shutdown_grace: float = 10.0  # how long a graceful stop waits for sends on the wire
+    # How long a graceful stop keeps trying to record outcomes of sends that happened (a
+    # database locked by another process); past it the rows stay `sending` and are logged.
+    record_grace: float = 120.0
     claim_lease: float = 60.0  # several instances: a claimed row not sent by then goes back
 
 
@@ -71,6 +83,8 @@ class DeliveryWorker:
         self._on_wire: set[int] = set()
         # Claimed rows whose outcome is not recorded yet: what a graceful stop gives back.
         self._claimed: set[int] = set()
+        # Outcomes being recorded (retried until the database takes them; see _record).
+        self._recorders: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._stopping = False
         self._loop_task: asyncio.Task[None] | None = None
@@ -114,9 +128,40 @@ class DeliveryWorker:
             for task in late:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        returned = await self.storage.outbox.release(row_ids=list(self._claimed))
-        if returned:
-            log.info("returned %d unsent outbox rows to pending", returned)
+        if self._recorders:
+            # Sent (or refused) rows whose outcome the database has not taken yet: given back
+            # as pending they would be sent twice, so they are waited for instead.
+            log.info(
+                "recording the outcome of %d outbox rows before stopping", len(self._recorders)
+            )
+            _, late = await asyncio.wait(set(self._recorders), timeout=self.settings.record_grace)
+            for task in late:
+                task.cancel()
+            if late:
+                log.error(
+                    "the database took no outcome for %d outbox rows in %.0fs; they stay "
+                    "'sending' and the next start-up sends them again",
+                    len(late),
+                    self.settings.record_grace,
+                )
+        # Rows being recorded stay claimed until they are, so only unsent rows are left here.
+        unsent = list(self._claimed)
+        delay = _RECORD_RETRY_FIRST
+        deadline = asyncio.get_running_loop().time() + self.settings.record_grace
+        while unsent:
+            try:
+                returned = await self.storage.outbox.release(row_ids=unsent)
+            except Exception as exc:
+                if asyncio.get_running_loop().time() > deadline:
+                    # Left `sending`: the next start-up sends them (they were never sent).
+                    log.error("could not give back %d outbox rows: %r", len(unsent), exc)
+                    break
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _RECORD_RETRY_CAP)
+                continue
+            if returned:
+                log.info("returned %d unsent outbox rows to pending", returned)
+            break
         self._claimed.clear()
 
     @property
@@ -160,68 +205,120 @@ class DeliveryWorker:
 
     async def _deliver(self, row: OutboxRow) -> None:
         try:
-            await self._deliver_one(row)
+            record = await self._deliver_one(row)
         except asyncio.CancelledError:
             raise  # stop(): the row stays claimed and is given back there
         except Exception:
-            # The outcome could not be recorded (database trouble): the row stays `sending`
-            # and the next start-up sends it again rather than losing it.
+            # Not sent (rendering or the limiter failed unexpectedly): stop() gives it back,
+            # or the next start-up does.
             log.exception("delivering outbox row %s failed", row.id)
-        self._claimed.discard(row.id)
+            return
+        # What happened on the wire is known now and must reach the database, whatever the
+        # database is doing: the recording is retried until it lands, and shielded, so neither
+        # stop() nor a cancelled task drops it. A row left `sending` after a send would be sent
+        # again by the next start-up (issue 15: a 30 s lock made 14 people get a second copy).
+        recorder = asyncio.get_running_loop().create_task(self._record(row, record))
+        self._recorders.add(recorder)
+        recorder.add_done_callback(self._recorders.discard)
+        await asyncio.shield(recorder)
 
-    async def _deliver_one(self, row: OutboxRow) -> None:
+    async def _record(self, row: OutboxRow, record: Record) -> None:
+        delay = _RECORD_RETRY_FIRST
+        while True:
+            try:
+                await record()
+            except Exception as exc:
+                log.warning(
+                    "could not record the outcome of outbox row %s (%r); trying again in %.1fs",
+                    row.id,
+                    exc,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _RECORD_RETRY_CAP)
+                continue
+            self._claimed.discard(row.id)
+            return
+
+    async def _deliver_one(self, row: OutboxRow) -> Record:
+        """Send one row; returns how to record the outcome (run, and retried, by `_record`)."""
         outbox = self.storage.outbox
         try:
             message = await self._outbound(row)
         except Exception as exc:
             log.exception("could not render outbox row %s (%s)", row.id, row.kind)
-            await outbox.finish(row_id=row.id, status="failed", reason=f"render: {exc!r}")
-            return
+            return functools.partial(
+                outbox.finish, row_id=row.id, status="failed", reason=f"render: {exc!r}"
+            )
         limiter = self.limiters[row.channel]
         sender = self.senders[row.channel]
+        # A reply that could not be delivered when it was made waits in the outbox; the person
+        # is still looking at their phone, so it goes ahead of bulk rows.
+        priority = INTERACTIVE if row.kind == REPLY_KIND else BULK
         try:
-            await limiter.acquire(row.recipient, priority=BULK)
+            await limiter.acquire(row.recipient, priority=priority)
         except LimiterClosed:
-            await outbox.release(row_ids=[row.id])
-            return
+            return functools.partial(outbox.release, row_ids=[row.id])
         self._on_wire.add(row.id)
         try:
             external_id = await sender.send(message)
         except RateLimited as exc:
             limiter.pause(exc.retry_after)
             log.warning("%s rate limited for %ss", row.channel, exc.retry_after)
-            await outbox.retry(row_id=row.id, due_at=utcnow(), error=str(exc), count_attempt=False)
+            metrics.rate_limited(row.channel)
+            return functools.partial(
+                outbox.retry, row_id=row.id, due_at=utcnow(), error=str(exc), count_attempt=False
+            )
         except Unreachable as exc:
-            cancelled = await outbox.mark_unreachable(
-                channel=row.channel, recipient=row.recipient, resident_id=row.resident_id
-            )
-            # Plain "unreachable", the reason the reminder sync revives once they write again.
-            await outbox.finish(row_id=row.id, status="cancelled", reason="unreachable")
-            log.info(
-                "%s %s unreachable (%s); %d rows cancelled",
-                row.channel,
-                row.recipient,
-                exc,
-                cancelled,
-            )
+            log.info("%s %s unreachable (%s)", row.channel, row.recipient, exc)
+            metrics.outbox_row(row.channel, "unreachable")
+            return functools.partial(self._unreachable, row)
         except TransientError as exc:
-            if row.attempts >= self.settings.max_attempts:
-                await outbox.finish(row_id=row.id, status="failed", reason=str(exc))
-            else:
-                delay = backoff(row.attempts, self.settings)
-                await outbox.retry(
-                    row_id=row.id, due_at=utcnow() + timedelta(seconds=delay), error=str(exc)
+            if row.attempts >= self._max_attempts(row):
+                metrics.outbox_row(row.channel, "failed")
+                return functools.partial(
+                    outbox.finish, row_id=row.id, status="failed", reason=str(exc)
                 )
+            delay = self._backoff(row)
+            metrics.outbox_row(row.channel, "retry")
+            return functools.partial(
+                outbox.retry,
+                row_id=row.id,
+                due_at=utcnow() + timedelta(seconds=delay),
+                error=str(exc),
+            )
         except Deferred as exc:
             due = utcnow() + timedelta(seconds=exc.retry_after)
-            await outbox.retry(row_id=row.id, due_at=due, error=str(exc), count_attempt=False)
+            return functools.partial(
+                outbox.retry, row_id=row.id, due_at=due, error=str(exc), count_attempt=False
+            )
         except OutsideWindow as exc:
-            await outbox.finish(row_id=row.id, status="held", reason=str(exc))
+            metrics.outbox_row(row.channel, "held")
+            return functools.partial(outbox.finish, row_id=row.id, status="held", reason=str(exc))
         except (PermanentError, SendError) as exc:
-            await outbox.finish(row_id=row.id, status="failed", reason=str(exc))
-        else:
-            await self._record_sent(row.id, external_id)
-            self.sent += 1
+            metrics.outbox_row(row.channel, "failed")
+            return functools.partial(outbox.finish, row_id=row.id, status="failed", reason=str(exc))
+        self.sent += 1
+        metrics.outbox_sent(row.channel, row.kind, row.due_at)
+        return functools.partial(self._record_sent, row.id, external_id)
+
+    def _max_attempts(self, row: OutboxRow) -> int:
+        return REPLY_ATTEMPTS if row.kind == REPLY_KIND else self.settings.max_attempts
+
+    def _backoff(self, row: OutboxRow) -> float:
+        if row.kind == REPLY_KIND:
+            # Someone is waiting: look again soon, for a few minutes in all (see REPLY_ATTEMPTS).
+            return float(min(5 * 2 ** max(row.attempts - 1, 0), 30))
+        return backoff(row.attempts, self.settings)
+
+    async def _unreachable(self, row: OutboxRow) -> None:
+        outbox = self.storage.outbox
+        cancelled = await outbox.mark_unreachable(
+            channel=row.channel, recipient=row.recipient, resident_id=row.resident_id
+        )
+        # Plain "unreachable", the reason the reminder sync revives once they write again.
+        await outbox.finish(row_id=row.id, status="cancelled", reason="unreachable")
+        log.info("%s %s: %d rows cancelled", row.channel, row.recipient, cancelled)
 
     async def _record_sent(self, row_id: int, external_id: str | None) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
