@@ -4,10 +4,20 @@ and free text that asks for a book ("ada buku tentang kelor?", "novel Pramoedya"
 Payloads: `bk?` asks what to look for; `bks:<page>:<words>` is a page of results (the words
 travel in the payload, so paging works from any old message); `bk:<record id>` answers "which
 library has it?" with each library's call number and hours, the resident's regency first.
+
+The "what are you looking for?" question is a handlers/steps.py flow (no draft):
+
+```mermaid
+stateDiagram-v2
+    [*] --> query: /buku alone, bk? (Cari buku), "ada buku?"
+    query --> [*]: words to look for -> results
+    query --> query: no words to look for ("?", "buku") (asked again)
+```
 """
 
 from __future__ import annotations
 
+from handlers import steps
 from handlers.common import clip, expired, page_count, pager
 from handlers.types import MAX_PAYLOAD_BYTES, Choice, Context
 from storage.catalogue import Book
@@ -32,8 +42,7 @@ async def ask_button(ctx: Context, arg: str = "") -> None:
 
 
 def ask(ctx: Context) -> None:
-    ctx.session.state["flow"] = FLOW
-    ctx.session.state["step"] = "query"
+    steps.start(ctx, QUERY, "query")
     ctx.say(ctx.t("catalogue.ask"), ctx.choice("common.menu", "menu"))
 
 
@@ -42,8 +51,7 @@ async def typed_query(ctx: Context) -> None:
     if not query_words(ctx.incoming.text):
         ctx.say(ctx.t("catalogue.ask_again"), ctx.choice("common.menu", "menu"))
         return
-    ctx.session.state.pop("flow", None)
-    ctx.session.state.pop("step", None)
+    steps.end(ctx)
     await search(ctx, ctx.incoming.text, page=0)
 
 
@@ -179,3 +187,16 @@ async def holdings(ctx: Context, arg: str) -> None:
         choices.append(ctx.choice("catalogue.back", back))
     choices.append(ctx.choice("common.menu", "menu"))
     ctx.say("\n".join(lines), *choices)
+
+
+async def _ask_again(ctx: Context) -> None:
+    ctx.say(ctx.t("catalogue.ask_again"), ctx.choice("common.menu", "menu"))
+
+
+QUERY = steps.register(
+    steps.Flow(
+        FLOW,
+        steps={"query": steps.Step(steps.Accepts.TEXT, ask=_ask_again, typed=typed_query)},
+        payloads=frozenset({"bks", "bk"}),
+    )
+)

@@ -23,6 +23,16 @@ stateDiagram-v2
 
 Only the questions the event asks and the person has not answered before are asked. `/batal`
 (or the ✖ button, payload `batal`) leaves from every step and forgets the draft.
+
+Flow "rcx", cancelling one registration ("Batalkan pendaftaran …?"):
+
+```mermaid
+stateDiagram-v2
+    [*] --> confirm: rc?:<registration> (a cancel button under "Acara saya" or a confirmation)
+    confirm --> [*]: rc:<registration> ("ya", "iya", "batalkan") -> cancelled
+    confirm --> [*]: my ("tidak", "sonde") -> Acara saya, nothing changed
+    confirm --> confirm: anything else (hint, asked again)
+```
 """
 
 from __future__ import annotations
@@ -538,6 +548,8 @@ def _leave_flow(ctx: Context) -> None:
 
 async def my_events(ctx: Context) -> None:
     """/acarasaya: upcoming seats and waitlist places, own and proxy, each with a cancel button."""
+    if ctx.session.flow == CANCEL_FLOW.name:
+        steps.end(ctx)  # "Tidak" at "Batalkan pendaftaran …?"
     if ctx.resident is None or not ctx.resident.has_consent:
         ctx.say(
             ctx.t("reg.my_none"),
@@ -610,10 +622,16 @@ async def _mine(ctx: Context, arg: str) -> Registration | None:
     return registration
 
 
+@dataclass
+class CancelDraft:
+    registration: int
+
+
 async def ask_cancel(ctx: Context, arg: str) -> None:
     registration = await _mine(ctx, arg)
     if registration is None:
         return
+    steps.start(ctx, CANCEL_FLOW, "confirm", CancelDraft(registration.id))
     ctx.say(
         ctx.t(
             "reg.ask_cancel",
@@ -626,7 +644,17 @@ async def ask_cancel(ctx: Context, arg: str) -> None:
     )
 
 
+async def _ask_cancel_again(ctx: Context) -> None:
+    draft = steps.load_draft(ctx, CANCEL_FLOW, CancelDraft)
+    if draft is None:
+        expired(ctx)
+        return
+    await ask_cancel(ctx, str(draft.registration))
+
+
 async def cancel(ctx: Context, arg: str) -> None:
+    if ctx.session.flow == CANCEL_FLOW.name:
+        steps.end(ctx)
     registration = await _mine(ctx, arg)
     if registration is None:
         return
@@ -690,5 +718,13 @@ FLOW = steps.register(
         payloads=frozenset({"reg", "regp", "regu", "regn", "rega", "rq", "reg!"}),
         pausable=True,
         resume_key="reg.resume",
+    )
+)
+
+CANCEL_FLOW = steps.register(
+    steps.Flow(
+        "rcx",
+        steps={"confirm": Step(Accepts.CHOICE, ask=_ask_cancel_again, hint="steps.hint_yes_no")},
+        payloads=frozenset({"rc", "my"}),
     )
 )

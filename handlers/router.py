@@ -187,26 +187,9 @@ PAYLOADS: dict[str, PayloadHandler] = {
     **sms_people.PAYLOADS,
 }
 
-# Text typed while a staff flow waits for typed input (a name, a date): (flow, step) -> handler.
-# The residents' flows declare their steps with handlers/steps.py instead (steps.FLOWS).
-TEXT_STEPS: dict[tuple[str, str], Command] = {
-    (books.FLOW, "query"): books.typed_query,
-    (roles.FLOW_GRANT, "who"): access.step(roles.who_typed, access.ADMIN),
-    (roles.FLOW_REVOKE, "who"): access.step(roles.who_typed, access.ADMIN),
-    (roles.FLOW_REVOKE, "confirm"): access.step(roles.revoke_typed, access.ADMIN),
-    (broadcast.FLOW, "text"): access.step(broadcast.text_typed),
-    (broadcast.FLOW, "when"): access.step(broadcast.when_typed),
-    **{
-        (staff_events.NEW, step): access.step(staff_events.new_typed, access.LIBRARIANS)
-        for step in ("title", "description", "place", "when", "capacity", "deadline")
-    },
-    (staff_events.EDIT, "field"): access.step(staff_events.edit_typed, access.LIBRARIANS),
-    **{
-        (staff_events.EDIT, step): access.step(staff_events.edit_typed, access.LIBRARIANS)
-        for step in ("cancel_choice", "cancel_note", "cancel_confirm", "confirm_change")
-    },
-    **sms_people.TEXT_STEPS,
-}
+# Text typed while a flow waits for typed input, for a flow not declared with handlers/steps.py
+# (every flow now is: steps.FLOWS); kept so a feature branch can still plug one in.
+TEXT_STEPS: dict[tuple[str, str], Command] = {}
 # No payload we make holds a number this long (SQLite's integers end at 19 digits): a crafted
 # one would overflow where it is bound as an id.
 _HUGE_NUMBER = re.compile(r"\d{19,}")

@@ -3,11 +3,26 @@ to it by SMS), and a kader gives the number of a neighbour they registered, reco
 neighbour agreed by word of mouth. The neighbour then checks in from that number with
 `HADIR <kode>` though they have no profile of their own.
 
-    /nomorsms ──> phone (typed) ──> code (typed) ──> verified
-                   └─ not a mobile number: ask again   └─ wrong: ask again (5 tries)
+Two handlers/steps.py flows; an answer that does not fit asks the same question again:
 
-    confirmation of a proxy registration ─"Nomor SMS untuk <nama>" (smsn:<id>)─> phone (typed)
-        ──> consent (Ya, <nama> setuju: smsc:y | Belum: smsc:n) ──> saved | not saved
+```mermaid
+stateDiagram-v2
+    [*] --> phone: /nomorsms (flow smsnum)
+    phone --> code: a mobile number (a code is sent by SMS)
+    code --> [*]: the code -> verified
+    phone --> phone: not a mobile number (asked again)
+    code --> code: wrong code (asked again, 5 tries)
+    code --> phone: expired / too many tries
+```
+
+```mermaid
+stateDiagram-v2
+    [*] --> phone: smsn:<registration> "Nomor SMS untuk <nama>" (flow smsn, NeighbourDraft)
+    phone --> consent: a mobile number
+    consent --> [*]: smsc:y (saved) | smsc:n (not saved)
+    phone --> phone: not a mobile number (asked again)
+    consent --> consent: anything else (hint, asked again, the number kept)
+```
 
 /batal leaves from every step.
 """
@@ -15,8 +30,10 @@ neighbour agreed by word of mouth. The neighbour then checks in from that number
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
+from handlers import steps
 from handlers.common import clip, expired, main_menu
 from handlers.phone import indonesian_mobile, shown
 from handlers.types import Choice, Context
@@ -30,9 +47,15 @@ FLOW_NEIGHBOUR = "smsn"
 CODE_MINUTES = 30
 
 
+@dataclass
+class NeighbourDraft:
+    registration_id: int
+    name: str = "-"
+    phone: str | None = None
+
+
 def _leave(ctx: Context) -> None:
-    for key in ("flow", "step", "draft"):
-        ctx.session.state.pop(key, None)
+    steps.end(ctx)
 
 
 def _cancel_choice(ctx: Context) -> Choice:
@@ -54,7 +77,7 @@ async def own_command(ctx: Context) -> None:
             ctx.choice("common.menu", "menu"),
         )
         return
-    ctx.session.state.update(flow=FLOW_OWN, step="phone")
+    steps.start(ctx, OWN, "phone")
     current = await ctx.storage.sms.number_of(resident_id=ctx.resident.id)
     if current is None:
         ctx.say(ctx.t("sms.number.ask"), _cancel_choice(ctx))
@@ -99,7 +122,7 @@ async def own_typed(ctx: Context) -> None:
                 priority=PRIORITY_PERSONAL + 5,
             )
         )
-        ctx.session.state["step"] = "code"
+        steps.goto(ctx, "code")
         ctx.say(ctx.t("sms.number.sent", phone=shown(phone)), _cancel_choice(ctx))
         return
     try:
@@ -108,7 +131,7 @@ async def own_typed(ctx: Context) -> None:
         if refused.reason == "wrong" and refused.tries_left > 0:
             ctx.say(ctx.t("sms.number.wrong", tries=refused.tries_left), _cancel_choice(ctx))
         else:
-            ctx.session.state["step"] = "phone"
+            steps.goto(ctx, "phone")
             ctx.say(ctx.t("sms.number.expired"), _cancel_choice(ctx))
         return
     _leave(ctx)
@@ -140,15 +163,17 @@ async def neighbour_start(ctx: Context, arg: str) -> None:
     if registration is None:
         return
     name = registration.name or "-"
-    ctx.session.state.update(
-        flow=FLOW_NEIGHBOUR, step="phone", draft={"registration_id": registration.id, "name": name}
-    )
+    steps.start(ctx, NEIGHBOUR, "phone", NeighbourDraft(registration.id, name))
     ctx.say(ctx.t("sms.neighbour.ask", name=name), _cancel_choice(ctx))
 
 
+def _neighbour_draft(ctx: Context) -> NeighbourDraft | None:
+    return steps.load_draft(ctx, NEIGHBOUR, NeighbourDraft)
+
+
 async def neighbour_typed(ctx: Context) -> None:
-    draft = ctx.session.state.get("draft")
-    if not isinstance(draft, dict) or "registration_id" not in draft:
+    draft = _neighbour_draft(ctx)
+    if draft is None:
         _leave(ctx)
         expired(ctx)
         return
@@ -158,9 +183,14 @@ async def neighbour_typed(ctx: Context) -> None:
     except ValueError:
         ctx.say(ctx.t("sms.number.bad_number", text=clip(text, 30)), _cancel_choice(ctx))
         return
-    draft["phone"] = phone
-    ctx.session.state.update(step="consent", draft=draft)
-    name = str(draft.get("name") or "-")
+    draft.phone = phone
+    steps.keep(ctx, draft)
+    steps.goto(ctx, "consent")
+    _ask_consent(ctx, draft)
+
+
+def _ask_consent(ctx: Context, draft: NeighbourDraft) -> None:
+    name, phone = draft.name or "-", draft.phone or ""
     ctx.say(
         ctx.t("sms.neighbour.consent", name=name, phone=shown(phone)),
         Choice(ctx.t("sms.neighbour.agreed", name=clip(name, 16)), "smsc:y"),
@@ -169,32 +199,27 @@ async def neighbour_typed(ctx: Context) -> None:
 
 
 async def neighbour_consent(ctx: Context, arg: str) -> None:
-    draft = ctx.session.state.get("draft")
-    if (
-        ctx.resident is None
-        or ctx.session.flow != FLOW_NEIGHBOUR
-        or not isinstance(draft, dict)
-        or "phone" not in draft
-    ):
+    draft = _neighbour_draft(ctx)
+    if ctx.resident is None or draft is None or draft.phone is None:
         expired(ctx)
         return
     _leave(ctx)
-    name = str(draft.get("name") or "-")
+    name = draft.name or "-"
     if arg != "y":
         ctx.say(ctx.t("sms.neighbour.not_saved", name=name), ctx.choice("reg.my_events", "my"))
         return
     try:
         name = await ctx.storage.sms.set_neighbour_number(
-            registration_id=int(draft["registration_id"]),
+            registration_id=draft.registration_id,
             resident_id=ctx.resident.id,
-            phone=str(draft["phone"]),
+            phone=draft.phone,
             now=ctx.now,
         )
     except NotFound:
         expired(ctx)
         return
     ctx.say(
-        ctx.t("sms.neighbour.saved", name=name, phone=shown(str(draft["phone"]))),
+        ctx.t("sms.neighbour.saved", name=name, phone=shown(draft.phone)),
         ctx.choice("reg.my_events", "my"),
         ctx.choice("common.menu", "menu"),
     )
@@ -286,8 +311,40 @@ COMMANDS = {
     "smsbantuan": keywords_help,
 }
 PAYLOADS = {"smsx": remove, "smsn": neighbour_start, "smsc": neighbour_consent}
-TEXT_STEPS = {
-    (FLOW_OWN, "phone"): own_typed,
-    (FLOW_OWN, "code"): own_typed,
-    (FLOW_NEIGHBOUR, "phone"): neighbour_typed,
-}
+
+
+async def _own_again(ctx: Context) -> None:
+    key = "sms.number.ask" if ctx.session.step == "phone" else "sms_steps.code_again"
+    ctx.say(ctx.t(key), _cancel_choice(ctx))
+
+
+async def _neighbour_again(ctx: Context) -> None:
+    draft = _neighbour_draft(ctx)
+    if draft is None:
+        expired(ctx)
+    elif ctx.session.step == "consent" and draft.phone is not None:
+        _ask_consent(ctx, draft)
+    else:
+        ctx.say(ctx.t("sms.neighbour.ask", name=draft.name), _cancel_choice(ctx))
+
+
+OWN = steps.register(
+    steps.Flow(
+        FLOW_OWN,
+        steps={
+            "phone": steps.Step(steps.Accepts.TEXT, ask=_own_again, typed=own_typed),
+            "code": steps.Step(steps.Accepts.CODE, ask=_own_again, typed=own_typed),
+        },
+        payloads=frozenset({"smsx"}),
+    )
+)
+NEIGHBOUR = steps.register(
+    steps.Flow(
+        FLOW_NEIGHBOUR,
+        steps={
+            "phone": steps.Step(steps.Accepts.TEXT, ask=_neighbour_again, typed=neighbour_typed),
+            "consent": steps.Step(steps.Accepts.CHOICE, ask=_neighbour_again),
+        },
+        payloads=frozenset({"smsc"}),
+    )
+)

@@ -14,8 +14,8 @@ JSON (`load_draft` / `keep`). A feature declares its flow once:
         "reg", payloads={"reg", "rq", ...}, pausable=True,
         steps={"name": steps.Step(Accepts.NAME, ask=ask_name, typed=typed_name), ...}))
 
-Staff flows may adopt the same declarations; until they do, the router keeps their own
-`TEXT_STEPS` entries as they are.
+Staff flows use the same declarations (their `typed` and `ask` wrapped in the access check,
+`stale_minutes=None`); the router's `TEXT_STEPS` is left empty.
 """
 
 from __future__ import annotations
@@ -67,6 +67,9 @@ class Flow:
     pausable: bool = False
     # Catalog key of what a paused flow is offered as ("Lanjutkan pendaftaran {title}?").
     resume_key: str = ""
+    # After this many minutes typed text is no longer this flow's answer (None: never; a
+    # librarian may spend an hour on an event's description, and expects it kept).
+    stale_minutes: int | None = STALE_MINUTES
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -109,8 +112,10 @@ def current(ctx: Context) -> tuple[Flow, Step | None] | None:
 
 
 def fresh(ctx: Context) -> bool:
+    found = current(ctx)
+    limit = STALE_MINUTES if found is None else found[0].stale_minutes
     at = ctx.session.state.get("at")
-    return not isinstance(at, int) or _minute(ctx) - at <= STALE_MINUTES
+    return limit is None or not isinstance(at, int) or _minute(ctx) - at <= limit
 
 
 def belongs(flow: Flow, payload: str) -> bool:

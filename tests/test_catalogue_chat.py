@@ -108,6 +108,12 @@ async def test_menu_entry_asks_then_pages_through_results(
     await tg.tap(USER, "bk?")
     calls = await tg.send(USER, "buku")
     assert CATALOG["ask_again"] in texts(calls)
+    calls = await tg.send(USER, "?")  # still the same question (handlers/steps.py)
+    assert CATALOG["ask_again"] in texts(calls)
+    calls = await tg.send(USER, "tenun")
+    assert "(hal. 1/" in texts(calls)
+    calls = await tg.send(USER, "tenun")  # the step is over: free text again
+    assert CATALOG["ask_again"] not in texts(calls)
 
 
 async def test_english_and_the_books_alias(harvested: Runtime, tg: TelegramHarness) -> None:

@@ -378,3 +378,23 @@ async def test_resident_adds_own_sms_number_verified_by_code(
         ("sms", phone),
     ]
     assert json.loads(rows[1]["params"])["sms"] == "self"
+
+
+async def test_neighbour_consent_asks_again_and_keeps_the_number(
+    runtime: Runtime, tg: TelegramHarness, sms: Sms
+) -> None:
+    """ "12345" at "did <name> agree?" asks again with both buttons and the number typed
+    before; the tap then saves that number."""
+    t = runtime.translator
+    event = await event_id(runtime, COMPUTER)
+    await tg.onboard(KADER)
+    confirmed = await register_someone_else(tg, KADER, event, "Siti")
+    await tg.tap(KADER, next(p for p in payloads(confirmed) if p.startswith("smsn:")))
+    consent = await tg.send(KADER, "0812 3456 7890")
+    replies = await tg.send(KADER, "12345")
+    assert t.text("id", "steps.hint_choice") in texts(replies)
+    asked = t.text("id", "sms.neighbour.consent", name="Siti", phone="0812-3456-7890")
+    assert asked in texts(replies)
+    assert payloads(replies) == payloads(consent) == ["smsc:y", "smsc:n"]
+    saved = await tg.tap(KADER, "smsc:y")
+    assert t.text("id", "sms.neighbour.saved", name="Siti", phone="0812-3456-7890") in texts(saved)

@@ -70,8 +70,7 @@ async def _refused(ctx: Context, role: StaffRole | None, what: str, arg: str) ->
 
 
 def _end_staff_flow(ctx: Context) -> None:
-    for key in ("flow", "step", "draft"):
-        ctx.session.state.pop(key, None)
+    ctx.session.end_flow()
 
 
 def command(handler: StaffCommand, name: str, allowed: Collection[str] = ALL_STAFF) -> Command:

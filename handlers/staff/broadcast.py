@@ -1,9 +1,23 @@
 """/siaran (/broadcast) and /siaranku (/mybroadcasts): announcements to residents.
 
-    /siaran ─> text (+ one photo) ─> audience ─> count + preview ─┬─ now ──────> confirm ─> queued
-                                      ▲                          └─ later ─> when ─> confirm
-                                      └──────── change audience ──┘
-    /batal leaves from any step.
+Flow "bc" (handlers/steps.py, draft `BroadcastDraft`): an answer that does not fit asks the
+same question again with its buttons, the text and audience chosen so far kept; /batal, a
+command or another screen's button leaves.
+
+```mermaid
+stateDiagram-v2
+    [*] --> text: /siaran
+    text --> audience: 5-900 characters (+ one photo, its caption the text)
+    audience --> send: bc:a:... (count + preview)
+    send --> confirm: bc:now
+    send --> when: bc:later
+    when --> confirm: a time in the future ("12-12-2026 09.00")
+    send --> audience: bc:aud (change audience)
+    confirm --> [*]: bc:ok -> queued | scheduled
+    audience --> audience: anything else (hint, asked again)
+    send --> send: anything else (hint, asked again)
+    confirm --> confirm: anything else (hint, asked again)
+```
 
 The audience offered is what the sender's role reaches: a librarian or a regency coordinator
 reaches the residents of one regency (all of them, or those following a topic) and the
@@ -13,13 +27,17 @@ registrants of their events; admins and province coordinators reach everyone.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from handlers import steps
 from handlers.common import clip, expired, page_count, pager, parse_page
 from handlers.events import CATEGORIES
+from handlers.staff import access
 from handlers.staff.access import OutOfScope
 from handlers.staff.nav import nav
 from handlers.staff.when import parse_local
+from handlers.steps import Accepts, Step
 from handlers.types import Choice, Context, Reply, Translator
 from storage import Storage
 from storage.broadcasts import Audience, Broadcast, EmptyAudience, NotCancellable
@@ -35,15 +53,22 @@ MIN_TEXT = 5
 MAX_DAYS_AHEAD = 180
 
 
-def _draft(ctx: Context) -> dict[str, object] | None:
-    draft = ctx.session.state.get("draft")
-    if ctx.session.flow != FLOW or not isinstance(draft, dict):
-        return None
-    return draft
+@dataclass
+class BroadcastDraft:
+    text: str = ""
+    photo: str | None = None
+    # The audience chosen: [kind, encoded] (Audience.decode), and how many it reaches.
+    aud: list[str | None] | None = None
+    count: int = 0
+    due: str | None = None  # ISO time when scheduled for later
+
+
+def _draft(ctx: Context) -> BroadcastDraft | None:
+    return steps.load_draft(ctx, BC_FLOW, BroadcastDraft)
 
 
 async def start(ctx: Context, role: StaffRole) -> None:
-    ctx.session.state.update(flow=FLOW, step="text", draft={})
+    steps.start(ctx, BC_FLOW, "text", BroadcastDraft())
     ctx.say(ctx.t("staff.bc.ask_text", limit=MAX_TEXT))
 
 
@@ -54,23 +79,25 @@ async def text_typed(ctx: Context, role: StaffRole) -> None:
         expired(ctx)
         return
     if ctx.incoming.photo is not None:
-        draft["photo"] = ctx.incoming.photo
+        draft.photo = ctx.incoming.photo
+        steps.keep(ctx, draft)
     text = ctx.incoming.text.strip()
     if not text:
-        if draft.get("photo"):
+        if draft.photo:
             ctx.say(ctx.t("staff.bc.photo_kept"))
         else:
             ctx.say(ctx.t("staff.bc.ask_text", limit=MAX_TEXT))
         return
-    limit = MAX_TEXT_WITH_PHOTO if draft.get("photo") else MAX_TEXT
+    limit = MAX_TEXT_WITH_PHOTO if draft.photo else MAX_TEXT
     if len(text) > limit:
         ctx.say(ctx.t("staff.bc.too_long", limit=limit, length=len(text)))
         return
     if len(text) < MIN_TEXT:
         ctx.say(ctx.t("staff.bc.too_short", limit=MIN_TEXT))
         return
-    draft["text"] = text
-    ctx.session.state["step"] = "audience"
+    draft.text = text
+    steps.keep(ctx, draft)
+    steps.goto(ctx, "audience")
     await _ask_audience(ctx, role)
 
 
@@ -106,7 +133,7 @@ def check_audience(role: StaffRole, audience: Audience, event: Event | None = No
 async def audience_button(ctx: Context, role: StaffRole, arg: str) -> None:
     """bc:a:all | rs | r:<code> | ts | t:<topic> | es:<page> | e:<id> | ws:<page> | w:<id>"""
     draft = _draft(ctx)
-    if draft is None or "text" not in draft:
+    if draft is None or not draft.text:
         expired(ctx)
         return
     kind, _, value = arg.partition(":")
@@ -157,19 +184,24 @@ async def audience_button(ctx: Context, role: StaffRole, arg: str) -> None:
         ctx.say(ctx.t("staff.bc.nobody"))
         await _ask_audience(ctx, role)
         return
-    draft["aud"] = [audience.kind, audience.encode()]
-    draft["count"] = count
-    ctx.session.state["step"] = "send"
+    draft.aud = [audience.kind, audience.encode()]
+    draft.count = count
+    steps.keep(ctx, draft)
+    steps.goto(ctx, "send")
     language = ctx.language
     ctx.say(ctx.t("staff.bc.preview_intro", audience=await describe_audience(ctx, audience)))
     ctx.replies.append(
         Reply(
-            await resident_text(ctx, role, str(draft["text"]), audience, language),
-            photo=str(draft["photo"]) if draft.get("photo") else None,
+            await resident_text(ctx, role, draft.text, audience, language),
+            photo=draft.photo or None,
         )
     )
+    _ask_send(ctx, draft)
+
+
+def _ask_send(ctx: Context, draft: BroadcastDraft) -> None:
     ctx.say(
-        ctx.t("staff.bc.count", count=ctx.translator.number(language, count)),
+        ctx.t("staff.bc.count", count=ctx.translator.number(ctx.language, draft.count)),
         ctx.choice("staff.bc.send_now", "bc:now"),
         ctx.choice("staff.bc.send_later", "bc:later"),
         ctx.choice("staff.bc.change_audience", "bc:aud"),
@@ -265,29 +297,26 @@ async def send_button(ctx: Context, role: StaffRole, arg: str) -> None:
     """bc:now | bc:later | bc:aud | bc:ok | bc:x"""
     draft = _draft(ctx)
     if arg == "x":
-        for key in ("flow", "step", "draft"):
-            ctx.session.state.pop(key, None)
+        if ctx.session.flow == BC_FLOW.name:
+            steps.end(ctx)
         ctx.say(ctx.t("staff.bc.cancelled"), *nav(ctx))
         return
-    if arg == "aud" and draft is not None and "text" in draft:
+    if arg == "aud" and draft is not None and draft.text:
         # Back to the audience question, from its sub-lists or from the preview.
-        ctx.session.state["step"] = "audience"
+        steps.goto(ctx, "audience")
         await _ask_audience(ctx, role)
         return
-    if draft is None or "aud" not in draft:
+    if draft is None or draft.aud is None:
         expired(ctx)
         return
     if arg == "now":
-        draft.pop("due", None)
-        ctx.session.state["step"] = "confirm"
-        ctx.say(
-            ctx.t("staff.bc.confirm_now", count=ctx.translator.number(ctx.language, _count(draft))),
-            ctx.choice("staff.bc.yes_send", "bc:ok"),
-            ctx.choice("staff.bc.cancel", "bc:x"),
-        )
+        draft.due = None
+        steps.keep(ctx, draft)
+        steps.goto(ctx, "confirm")
+        _ask_confirm(ctx, draft)
         return
     if arg == "later":
-        ctx.session.state["step"] = "when"
+        steps.goto(ctx, "when")
         ctx.say(ctx.t("staff.bc.ask_when", example=_example(ctx)))
         return
     if arg == "ok" and ctx.session.step == "confirm":
@@ -296,9 +325,44 @@ async def send_button(ctx: Context, role: StaffRole, arg: str) -> None:
     expired(ctx)
 
 
-def _count(draft: dict[str, object]) -> int:
-    value = draft.get("count")
-    return value if isinstance(value, int) else 0
+def _ask_confirm(ctx: Context, draft: BroadcastDraft) -> None:
+    count = ctx.translator.number(ctx.language, draft.count)
+    if draft.due is None:
+        ctx.say(
+            ctx.t("staff.bc.confirm_now", count=count),
+            ctx.choice("staff.bc.yes_send", "bc:ok"),
+            ctx.choice("staff.bc.cancel", "bc:x"),
+        )
+        return
+    ctx.say(
+        ctx.t(
+            "staff.bc.confirm_later",
+            count=count,
+            when=ctx.when(datetime.fromisoformat(draft.due)),
+        ),
+        ctx.choice("staff.bc.yes_schedule", "bc:ok"),
+        ctx.choice("staff.bc.cancel", "bc:x"),
+    )
+
+
+async def _ask_again(ctx: Context, role: StaffRole) -> None:
+    """The question of the step /siaran waits at, again (after the hint)."""
+    draft = _draft(ctx)
+    step = ctx.session.step
+    if draft is None:
+        expired(ctx)
+    elif step == "text":
+        ctx.say(ctx.t("staff.bc.ask_text", limit=MAX_TEXT))
+    elif step == "audience":
+        await _ask_audience(ctx, role)
+    elif step == "send" and draft.aud is not None:
+        _ask_send(ctx, draft)
+    elif step == "when":
+        ctx.say(ctx.t("staff.bc.ask_when", example=_example(ctx)))
+    elif step == "confirm" and draft.aud is not None:
+        _ask_confirm(ctx, draft)
+    else:
+        expired(ctx)
 
 
 def _example(ctx: Context) -> str:
@@ -310,7 +374,7 @@ def _example(ctx: Context) -> str:
 
 async def when_typed(ctx: Context, role: StaffRole) -> None:
     draft = _draft(ctx)
-    if draft is None or "aud" not in draft:
+    if draft is None or draft.aud is None:
         expired(ctx)
         return
     due = parse_local(ctx.incoming.text, ctx.settings.timezone)
@@ -323,22 +387,15 @@ async def when_typed(ctx: Context, role: StaffRole) -> None:
     if due > ctx.now + timedelta(days=MAX_DAYS_AHEAD):
         ctx.say(ctx.t("staff.bc.when_far", days=MAX_DAYS_AHEAD))
         return
-    draft["due"] = due.isoformat()
-    ctx.session.state["step"] = "confirm"
-    ctx.say(
-        ctx.t(
-            "staff.bc.confirm_later",
-            count=ctx.translator.number(ctx.language, _count(draft)),
-            when=ctx.when(due),
-        ),
-        ctx.choice("staff.bc.yes_schedule", "bc:ok"),
-        ctx.choice("staff.bc.cancel", "bc:x"),
-    )
+    draft.due = due.isoformat()
+    steps.keep(ctx, draft)
+    steps.goto(ctx, "confirm")
+    _ask_confirm(ctx, draft)
 
 
-async def _create(ctx: Context, role: StaffRole, draft: dict[str, object]) -> None:
-    aud = draft["aud"]
-    assert isinstance(aud, list)
+async def _create(ctx: Context, role: StaffRole, draft: BroadcastDraft) -> None:
+    aud = draft.aud
+    assert aud is not None
     audience = Audience.decode(str(aud[0]), None if aud[1] is None else str(aud[1]))
     event = None
     if audience.event_id is not None:
@@ -349,8 +406,8 @@ async def _create(ctx: Context, role: StaffRole, draft: dict[str, object]) -> No
             return
     # The role is checked again here: it may have changed since the audience was chosen.
     check_audience(role, audience, event)
-    text = str(draft["text"])
-    photo = str(draft["photo"]) if draft.get("photo") else None
+    text = draft.text
+    photo = draft.photo or None
     bodies = {}
     for language in ("id", "en"):
         body: dict[str, object] = {
@@ -360,9 +417,8 @@ async def _create(ctx: Context, role: StaffRole, draft: dict[str, object]) -> No
         if photo:
             body["photo"] = photo
         bodies[language] = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    due = datetime.fromisoformat(str(draft["due"])) if draft.get("due") else ctx.now
-    for key in ("flow", "step", "draft"):
-        ctx.session.state.pop(key, None)
+    due = datetime.fromisoformat(draft.due) if draft.due else ctx.now
+    steps.end(ctx)
     try:
         broadcast = await ctx.storage.broadcasts.create(
             author=role.actor,
@@ -542,3 +598,23 @@ async def button(ctx: Context, role: StaffRole, arg: str) -> None:
         await manage_button(ctx, role, arg)
     else:
         await send_button(ctx, role, arg)
+
+
+def _typed(handler: access.StaffCommand) -> Step:
+    return Step(Accepts.TEXT, ask=access.step(_ask_again), typed=access.step(handler))
+
+
+BC_FLOW = steps.register(
+    steps.Flow(
+        FLOW,
+        steps={
+            "text": _typed(text_typed),
+            "audience": Step(Accepts.CHOICE, ask=access.step(_ask_again)),
+            "send": Step(Accepts.CHOICE, ask=access.step(_ask_again)),
+            "when": _typed(when_typed),
+            "confirm": Step(Accepts.CHOICE, ask=access.step(_ask_again)),
+        },
+        payloads=frozenset({FLOW}),
+        stale_minutes=None,
+    )
+)

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+from dataclasses import dataclass
 
+from handlers import steps
 from handlers.common import clip
 from handlers.staff.answers import bare_no, yes_no
 from handlers.staff.broadcast import resident_text
@@ -30,9 +32,30 @@ FLOW = "sev"
 NOTE_MIN, NOTE_MAX = 5, 500
 
 
+@dataclass
+class EditDraft:
+    """The answers of flow "sev" (handlers/staff/events.py): the event, the field being changed
+    and its new value ([start, end] ISO times, or a place) awaiting confirmation, or the note of
+    a cancellation."""
+
+    event: int
+    field: str | None = None
+    new: list[str] | str | None = None
+    note: str | None = None
+
+
+def edit_draft(ctx: Context) -> EditDraft | None:
+    flow = steps.FLOWS.get(FLOW)
+    return None if flow is None else steps.load_draft(ctx, flow, EditDraft)
+
+
+def _start(ctx: Context, step: str, draft: EditDraft) -> None:
+    steps.start(ctx, steps.FLOWS[FLOW], step, draft)
+
+
 def _end(ctx: Context) -> None:
-    for key in ("flow", "step", "draft"):
-        ctx.session.state.pop(key, None)
+    if ctx.session.flow == FLOW:
+        steps.end(ctx)
 
 
 def _keep_choice(ctx: Context, event: Event) -> Choice:
@@ -42,7 +65,7 @@ def _keep_choice(ctx: Context, event: Event) -> Choice:
 async def ask(ctx: Context, event: Event) -> None:
     """sev:x — how to cancel."""
     counts = await ctx.storage.staff_events.counts(event_id=event.id, now=ctx.now)
-    ctx.session.state.update(flow=FLOW, step="cancel_choice", draft={"event": event.id})
+    _start(ctx, "cancel_choice", EditDraft(event.id))
     ctx.say(
         ctx.t(
             "staff_safety.cancel.ask",
@@ -57,7 +80,7 @@ async def ask(ctx: Context, event: Event) -> None:
 
 def ask_note(ctx: Context, event: Event) -> None:
     """sev:xm — type the note."""
-    ctx.session.state.update(flow=FLOW, step="cancel_note", draft={"event": event.id})
+    _start(ctx, "cancel_note", EditDraft(event.id))
     ctx.say(
         ctx.t("staff_safety.cancel.ask_note", min=NOTE_MIN, max=NOTE_MAX),
         _keep_choice(ctx, event),
@@ -66,9 +89,7 @@ def ask_note(ctx: Context, event: Event) -> None:
 
 def confirm(ctx: Context, event: Event, note: str | None) -> None:
     """The last question before anything happens, with the note as registrants will read it."""
-    ctx.session.state.update(
-        flow=FLOW, step="cancel_confirm", draft={"event": event.id, "note": note}
-    )
+    _start(ctx, "cancel_confirm", EditDraft(event.id, note=note))
     if note:
         text = ctx.t("staff_safety.cancel.confirm_note", title=event.title, note=note)
     else:
@@ -84,11 +105,9 @@ def confirm(ctx: Context, event: Event, note: str | None) -> None:
     ctx.say(text, *choices)
 
 
-def _draft_for(ctx: Context, event: Event) -> dict[str, object] | None:
-    draft = ctx.session.state.get("draft")
-    if ctx.session.flow != FLOW or not isinstance(draft, dict) or draft.get("event") != event.id:
-        return None
-    return draft
+def _draft_for(ctx: Context, event: Event) -> EditDraft | None:
+    draft = edit_draft(ctx)
+    return draft if draft is not None and draft.event == event.id else None
 
 
 async def keep(ctx: Context, event: Event) -> bool:
@@ -113,11 +132,10 @@ async def typed(ctx: Context, role: StaffRole, event: Event) -> bool:
             return False
         confirm(ctx, event, ctx.incoming.text.strip())
         return False
-    draft = _draft_for(ctx, event) or {}
+    draft = _draft_for(ctx, event)
     if step == "cancel_confirm":
-        note = draft.get("note")
         ctx.say(ctx.t("staff_safety.cancel.tap_to_confirm"))
-        confirm(ctx, event, str(note) if note else None)
+        confirm(ctx, event, draft.note if draft is not None else None)
         return False
     # cancel_choice: anything but a no asks again
     ctx.say(ctx.t("staff_safety.cancel.choose"))
@@ -130,7 +148,7 @@ async def do_cancel(ctx: Context, role: StaffRole, event: Event) -> bool:
     draft = _draft_for(ctx, event)
     if draft is None or ctx.session.step != "cancel_confirm":
         return False
-    note = str(draft["note"]) if draft.get("note") else None
+    note = draft.note or None
     _end(ctx)
     try:
         told = await ctx.storage.staff_events.cancel(

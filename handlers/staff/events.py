@@ -1,11 +1,27 @@
 """Librarians' events from chat: /acarabaru (/newevent) and /kelolaacara (/manageevents).
 
-Create (flow "nev"; every answer checked, /batal at any step):
+Create (flow "nev", handlers/steps.py, draft `NewEventDraft`; every answer checked, an answer
+that does not fit asks the same question again with the answers so far kept, /batal at any
+step):
 
-    title ─> category (buttons) ─> description (or "-") ─> place (or "-")
-      ─> when ("12-12-2026 09.00-12.00", in the future) ─> capacity (a positive number)
-      ─> registration deadline (or "-"; before the start) ─> questions (toggles)
-      ─> save as draft | save and open registration
+```mermaid
+stateDiagram-v2
+    [*] --> library: admin / coordinator (nev:lr:<regency>, nev:lib:<library>)
+    [*] --> title: librarian (their library)
+    library --> title
+    title --> category: 5-120 characters
+    category --> description: nev:c:<category> (or its name / number typed)
+    description --> place: text or "-"
+    place --> when: text or "-"
+    when --> capacity: "12-12-2026 09.00-12.00", in the future
+    capacity --> deadline: 1-5000, "-" or nev:cu (unlimited)
+    deadline --> questions: before the start, or "-"
+    questions --> confirm: nev:q:<question> toggles, nev:q:done
+    confirm --> title: nev:fix:<field> (back to the review after it)
+    confirm --> [*]: nev:save:open | nev:save:draft
+    category --> category: anything else (hint, asked again)
+    confirm --> confirm: anything else (hint, asked again)
+```
 
 Admins and coordinators create for a library in their scope: the flow starts by asking which
 (regency, then library). The review offers a button per field to fix just that one.
@@ -13,23 +29,45 @@ Admins and coordinators create for a library in their scope: the flow starts by 
 Manage: pick an event in one's scope ─> details with the check-in code ─> open / close
 registration, mark finished, cancel (handlers/staff/event_cancel.py: confirmed, with or without
 a note; restorable until the start), or edit the time, place, capacity, deadline or questions
-(flow "sev", one typed answer per field). A new time or place is shown old → new and confirmed
-before registrants are told.
+(flow "sev", draft `EditDraft`, one typed answer per field). A new time or place is shown
+old → new and confirmed before registrants are told.
+
+```mermaid
+stateDiagram-v2
+    [*] --> field: sev:ed:<event>:<time|place|capacity|deadline>
+    [*] --> questions: sev:ed:<event>:questions
+    [*] --> cancel_choice: sev:x:<event>
+    field --> confirm_change: a new time / place (old → new)
+    field --> [*]: capacity, deadline saved (or sev:cu: unlimited)
+    confirm_change --> [*]: sev:cy (saved, registrants told) | "tidak" / sev:k (kept)
+    questions --> questions: sev:q:<event>:<question> toggles
+    questions --> [*]: sev:q:<event>:done
+    cancel_choice --> cancel_note: sev:xm (with a note)
+    cancel_choice --> cancel_confirm: sev:xn (without)
+    cancel_note --> cancel_confirm: the note (5-500 characters)
+    cancel_confirm --> [*]: sev:xy (cancelled) | "tidak" / sev:k (kept)
+    field --> field: not a time / place / number (its own hint, asked again)
+    questions --> questions: anything else (hint, asked again)
+```
 """
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from handlers import steps
 from handlers.common import clip, expired, page_count, pager, parse_page, typed_choice
 from handlers.events import CATEGORIES
-from handlers.staff import event_cancel
+from handlers.staff import access, event_cancel
 from handlers.staff.access import event_in_reach
 from handlers.staff.answers import yes_no
+from handlers.staff.event_cancel import EditDraft, edit_draft
 from handlers.staff.nav import nav
 from handlers.staff.when import parse_local, parse_local_range
+from handlers.steps import Accepts, Step
 from handlers.types import Choice, Context
 from storage.errors import NotFound
 from storage.models import Event
@@ -52,13 +90,8 @@ FIX_FIELDS = ("title", "category", "description", "place", "when", "capacity", "
 
 
 def _end(ctx: Context) -> None:
-    for key in ("flow", "step", "draft"):
-        ctx.session.state.pop(key, None)
-
-
-def _draft(ctx: Context, flow: str) -> dict[str, Any] | None:
-    draft = ctx.session.state.get("draft")
-    return draft if ctx.session.flow == flow and isinstance(draft, dict) else None
+    if ctx.session.flow == EDIT:
+        steps.end(ctx)
 
 
 async def managed_event(ctx: Context, role: StaffRole, value: str) -> Event | None:
@@ -70,11 +103,39 @@ async def managed_event(ctx: Context, role: StaffRole, value: str) -> Event | No
 # --- create ---------------------------------------------------------------------------------
 
 
+@dataclasses.dataclass
+class NewEventDraft:
+    """The answers of /acarabaru so far (dates as ISO text: the draft is stored as JSON)."""
+
+    library: int | None = None
+    library_name: str = ""
+    title: str = ""
+    category: str = ""
+    description: str = ""
+    place: str | None = None
+    starts_at: str = ""
+    ends_at: str = ""
+    capacity: int | None = None
+    deadline: str | None = None
+    questions: list[str] = dataclasses.field(default_factory=list)
+    # Fixing one field from the review: back to the review after it.
+    fixing: bool = False
+
+
+def _new_draft(ctx: Context) -> NewEventDraft | None:
+    return steps.load_draft(ctx, NEW_FLOW, NewEventDraft)
+
+
 async def new(ctx: Context, role: StaffRole) -> None:
     if role.library_id is not None:
         _start_new(ctx, role.library_id, role.library_name or "")
         return
-    ctx.session.state.update(flow=NEW, step="library", draft={"questions": []})
+    steps.start(ctx, NEW_FLOW, "library", NewEventDraft())
+    await _ask_where(ctx, role)
+
+
+async def _ask_where(ctx: Context, role: StaffRole) -> None:
+    """Which library (a coordinator's regency is known; an admin picks the regency first)."""
     if role.regency is not None:
         await _ask_library(ctx, role, role.regency)
         return
@@ -102,100 +163,118 @@ async def _ask_library(ctx: Context, role: StaffRole, regency: str) -> None:
 
 
 def _start_new(ctx: Context, library_id: int, library_name: str) -> None:
-    ctx.session.state.update(
-        flow=NEW,
-        step="title",
-        draft={"questions": [], "library": library_id, "library_name": library_name},
-    )
+    draft = NewEventDraft(library=library_id, library_name=library_name)
+    steps.start(ctx, NEW_FLOW, "title", draft)
     ctx.say(ctx.t("staff.ev.ask_title", library=library_name, limit=TITLE_MAX))
 
 
-def _after(ctx: Context, draft: dict[str, Any], step: str) -> bool:
+def _after(ctx: Context, draft: NewEventDraft) -> bool:
     """Fixing one field from the review: go back to it instead of on. True when it did."""
-    if not draft.pop("fixing", False):
+    steps.keep(ctx, draft)
+    if not draft.fixing:
         return False
-    ctx.session.state["step"] = "confirm"
+    draft.fixing = False
+    steps.keep(ctx, draft)
+    steps.goto(ctx, "confirm")
     _review(ctx, draft)
     return True
 
 
+def _goto(ctx: Context, draft: NewEventDraft, step: str) -> None:
+    steps.keep(ctx, draft)
+    steps.goto(ctx, step)
+
+
 async def new_typed(ctx: Context, role: StaffRole) -> None:
-    draft = _draft(ctx, NEW)
-    if draft is None or "library" not in draft:
+    draft = _new_draft(ctx)
+    if draft is None or draft.library is None:
         expired(ctx)
         return
     text = " ".join(ctx.incoming.text.split())
     step = ctx.session.step
-    library_name = str(draft.get("library_name") or "")
     if step == "title":
         if not TITLE_MIN <= len(text) <= TITLE_MAX:
             ctx.say(ctx.t("staff.ev.bad_length", min=TITLE_MIN, max=TITLE_MAX))
             return
-        draft["title"] = text
-        if _after(ctx, draft, step):
+        draft.title = text
+        if _after(ctx, draft):
             return
-        ctx.session.state["step"] = "category"
+        _goto(ctx, draft, "category")
         _ask_category(ctx)
     elif step == "description":
         if len(text) > DESCRIPTION_MAX:
             ctx.say(ctx.t("staff.ev.bad_length", min=0, max=DESCRIPTION_MAX))
             return
-        draft["description"] = "" if text.casefold() in SKIP else ctx.incoming.text.strip()
-        if _after(ctx, draft, step):
+        draft.description = "" if text.casefold() in SKIP else ctx.incoming.text.strip()
+        if _after(ctx, draft):
             return
-        ctx.session.state["step"] = "place"
-        ctx.say(ctx.t("staff.ev.ask_place", library=library_name))
+        _goto(ctx, draft, "place")
+        ctx.say(ctx.t("staff.ev.ask_place", library=draft.library_name))
     elif step == "place":
         if len(text) > PLACE_MAX:
             ctx.say(ctx.t("staff.ev.bad_length", min=0, max=PLACE_MAX))
             return
-        draft["place"] = None if text.casefold() in SKIP else text
-        if _after(ctx, draft, step):
+        draft.place = None if text.casefold() in SKIP else text
+        if _after(ctx, draft):
             return
-        ctx.session.state["step"] = "when"
+        _goto(ctx, draft, "when")
         ctx.say(ctx.t("staff.ev.ask_when", example=_example(ctx)))
     elif step == "when":
         span = _read_span(ctx, text)
         if span is None:
             return
-        draft["starts_at"], draft["ends_at"] = span[0].isoformat(), span[1].isoformat()
-        deadline = draft.get("deadline")
-        if deadline and datetime.fromisoformat(deadline) >= span[0]:
+        draft.starts_at, draft.ends_at = span[0].isoformat(), span[1].isoformat()
+        if draft.deadline and datetime.fromisoformat(draft.deadline) >= span[0]:
             # A new start before the deadline already given: ask the deadline again.
-            draft.pop("fixing", None)
-            draft["fixing"] = True
-            ctx.session.state["step"] = "deadline"
+            draft.fixing = True
+            _goto(ctx, draft, "deadline")
             ctx.say(ctx.t("staff.ev.deadline_range"))
             ctx.say(ctx.t("staff.ev.ask_deadline", example=_example(ctx, time_only=False)))
             return
-        if _after(ctx, draft, step):
+        if _after(ctx, draft):
             return
-        ctx.session.state["step"] = "capacity"
+        _goto(ctx, draft, "capacity")
         _ask_capacity(ctx, None)
     elif step == "capacity":
         if text.casefold() in UNLIMITED:
-            draft["capacity"] = None
+            draft.capacity = None
         else:
             capacity = _read_capacity(ctx, text)
             if capacity is None:
                 return
-            draft["capacity"] = capacity
-        if _after(ctx, draft, step):
+            draft.capacity = capacity
+        if _after(ctx, draft):
             return
-        ctx.session.state["step"] = "deadline"
+        _goto(ctx, draft, "deadline")
         ctx.say(ctx.t("staff.ev.ask_deadline", example=_example(ctx, time_only=False)))
     elif step == "deadline":
         if text.casefold() in SKIP:
-            draft["deadline"] = None
+            draft.deadline = None
         else:
             deadline = _read_deadline(ctx, text, _start(draft))
             if deadline is None:
                 return
-            draft["deadline"] = deadline.isoformat()
-        if _after(ctx, draft, step):
+            draft.deadline = deadline.isoformat()
+        if _after(ctx, draft):
             return
-        ctx.session.state["step"] = "questions"
-        _ask_questions(ctx, draft["questions"], "nev:q")
+        _goto(ctx, draft, "questions")
+        _ask_questions(ctx, draft.questions, "nev:q")
+    else:
+        expired(ctx)
+
+
+async def _reask_new(ctx: Context) -> None:
+    """The question of the step /acarabaru waits at, again (after the hint)."""
+    draft = _new_draft(ctx)
+    step = ctx.session.step or ""
+    if draft is None or draft.library is None:
+        expired(ctx)
+    elif step in FIX_FIELDS:
+        _ask_again(ctx, draft, step)
+    elif step == "questions":
+        _ask_questions(ctx, draft.questions, "nev:q")
+    elif step == "confirm":
+        _review(ctx, draft)
     else:
         expired(ctx)
 
@@ -217,8 +296,8 @@ def _ask_capacity(ctx: Context, current: int | None, *, editing: bool = False) -
     ctx.say(text, ctx.choice("staff_safety.new.unlimited", payload))
 
 
-def _start(draft: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(str(draft["starts_at"]))
+def _start(draft: NewEventDraft) -> datetime:
+    return datetime.fromisoformat(draft.starts_at)
 
 
 def _example(ctx: Context, *, time_only: bool = True) -> str:
@@ -282,7 +361,7 @@ def _ask_questions(ctx: Context, chosen: list[str], prefix: str) -> None:
 async def new_button(ctx: Context, role: StaffRole, arg: str) -> None:
     """nev:lr:<regency> | nev:lib:<library> | nev:c:<category> | nev:cu (unlimited seats)
     | nev:q:<question | done> | nev:fix:<field> | nev:save:<draft | open>"""
-    draft = _draft(ctx, NEW)
+    draft = _new_draft(ctx)
     if draft is None:
         expired(ctx)
         return
@@ -291,64 +370,64 @@ async def new_button(ctx: Context, role: StaffRole, arg: str) -> None:
     if step == "library" and action in ("lr", "lib"):
         await _library_button(ctx, role, action, value)
         return
-    if "library" not in draft:
+    if draft.library is None:
         expired(ctx)
         return
     if action == "c" and step == "category" and value in CATEGORIES:
-        draft["category"] = value
-        if _after(ctx, draft, step):
+        draft.category = value
+        if _after(ctx, draft):
             return
-        ctx.session.state["step"] = "description"
+        _goto(ctx, draft, "description")
         ctx.say(ctx.t("staff.ev.ask_description", max=DESCRIPTION_MAX))
         return
     if action == "q" and step == "questions" and value in QUESTIONS:
-        chosen = draft["questions"]
-        _toggle(chosen, value)
-        _ask_questions(ctx, chosen, "nev:q")
+        _toggle(draft.questions, value)
+        steps.keep(ctx, draft)
+        _ask_questions(ctx, draft.questions, "nev:q")
         return
     if action == "cu" and step == "capacity":
-        draft["capacity"] = None
-        if _after(ctx, draft, step):
+        draft.capacity = None
+        if _after(ctx, draft):
             return
-        ctx.session.state["step"] = "deadline"
+        _goto(ctx, draft, "deadline")
         ctx.say(ctx.t("staff.ev.ask_deadline", example=_example(ctx, time_only=False)))
         return
     if action == "q" and step == "questions" and value == "done":
-        ctx.session.state["step"] = "confirm"
+        steps.goto(ctx, "confirm")
         _review(ctx, draft)
         return
     if action == "fix" and step == "confirm" and value in FIX_FIELDS:
-        draft["fixing"] = True
-        ctx.session.state["step"] = value
+        draft.fixing = True
+        _goto(ctx, draft, value)
         _ask_again(ctx, draft, value)
         return
     if action == "save" and step == "confirm" and value in ("open", "draft"):
-        library = int(draft["library"])
+        library = draft.library
         if not await _library_in_scope(ctx, role, library):
             expired(ctx)
             return
         event_id = await ctx.storage.staff_events.create(
             NewEvent(
                 library_id=library,
-                title=draft["title"],
-                category=draft["category"],
-                description=draft.get("description") or "",
-                place=draft.get("place"),
-                starts_at=datetime.fromisoformat(draft["starts_at"]),
-                ends_at=datetime.fromisoformat(draft["ends_at"]),
-                capacity=None if draft.get("capacity") is None else int(draft["capacity"]),
+                title=draft.title,
+                category=draft.category,
+                description=draft.description,
+                place=draft.place,
+                starts_at=datetime.fromisoformat(draft.starts_at),
+                ends_at=datetime.fromisoformat(draft.ends_at),
+                capacity=draft.capacity,
                 registration_closes_at=(
-                    datetime.fromisoformat(draft["deadline"]) if draft.get("deadline") else None
+                    datetime.fromisoformat(draft.deadline) if draft.deadline else None
                 ),
-                questions=tuple(draft["questions"]),
+                questions=tuple(draft.questions),
                 status=value,
             ),
             actor=role.actor,
             role=role.role,
             now=ctx.now,
         )
-        _end(ctx)
-        ctx.say(ctx.t(f"staff.ev.created_{value}", title=draft["title"]))
+        steps.end(ctx)
+        ctx.say(ctx.t(f"staff.ev.created_{value}", title=draft.title))
         await _show(ctx, role, await ctx.storage.events.get(event_id=event_id))
         return
     expired(ctx)
@@ -379,10 +458,10 @@ async def _library_button(ctx: Context, role: StaffRole, action: str, value: str
     _start_new(ctx, library.id, library.name)
 
 
-def _review(ctx: Context, draft: dict[str, Any]) -> None:
+def _review(ctx: Context, draft: NewEventDraft) -> None:
     """The summary with save buttons and one button per field to fix only that one."""
     ctx.say(
-        _summary(ctx, draft, str(draft.get("library_name") or "")),
+        _summary(ctx, draft),
         ctx.choice("staff.ev.save_open", "nev:save:open"),
         ctx.choice("staff.ev.save_draft", "nev:save:draft"),
         *(ctx.choice(f"staff_safety.fix.{field}", f"nev:fix:{field}") for field in FIX_FIELDS),
@@ -390,8 +469,8 @@ def _review(ctx: Context, draft: dict[str, Any]) -> None:
     )
 
 
-def _ask_again(ctx: Context, draft: dict[str, Any], field: str) -> None:
-    library = str(draft.get("library_name") or "")
+def _ask_again(ctx: Context, draft: NewEventDraft, field: str) -> None:
+    library = draft.library_name
     if field == "title":
         ctx.say(ctx.t("staff.ev.ask_title", library=library, limit=TITLE_MAX))
     elif field == "category":
@@ -408,25 +487,23 @@ def _ask_again(ctx: Context, draft: dict[str, Any], field: str) -> None:
         ctx.say(ctx.t("staff.ev.ask_deadline", example=_example(ctx, time_only=False)))
 
 
-def _summary(ctx: Context, draft: dict[str, Any], library: str) -> str:
-    questions = ", ".join(ctx.t(f"staff.ev.question.{q}") for q in draft["questions"]) or "-"
-    deadline = ctx.when(datetime.fromisoformat(draft["deadline"])) if draft.get("deadline") else "-"
+def _summary(ctx: Context, draft: NewEventDraft) -> str:
+    questions = ", ".join(ctx.t(f"staff.ev.question.{q}") for q in draft.questions) or "-"
+    deadline = ctx.when(datetime.fromisoformat(draft.deadline)) if draft.deadline else "-"
     return ctx.t(
         "staff.ev.summary",
-        title=draft["title"],
-        category=ctx.t(f"events.category.{draft['category']}"),
-        library=library,
-        place=draft.get("place") or library,
-        when=ctx.when(datetime.fromisoformat(draft["starts_at"])),
-        ends=ctx.when(datetime.fromisoformat(draft["ends_at"])),
+        title=draft.title,
+        category=ctx.t(f"events.category.{draft.category}"),
+        library=draft.library_name,
+        place=draft.place or draft.library_name,
+        when=ctx.when(datetime.fromisoformat(draft.starts_at)),
+        ends=ctx.when(datetime.fromisoformat(draft.ends_at)),
         capacity=(
-            ctx.t("staff_safety.new.unlimited_short")
-            if draft.get("capacity") is None
-            else draft["capacity"]
+            ctx.t("staff_safety.new.unlimited_short") if draft.capacity is None else draft.capacity
         ),
         deadline=deadline,
         questions=questions,
-        description=draft.get("description") or "-",
+        description=draft.description or "-",
     )
 
 
@@ -521,12 +598,10 @@ async def manage_button(ctx: Context, role: StaffRole, arg: str) -> None:
         if await _lifecycle(ctx, role, event, action):
             return
         if action == "ed" and extra in ("time", "place", "capacity", "deadline"):
-            ctx.session.state.update(
-                flow=EDIT, step="field", draft={"event": event.id, "field": extra}
-            )
+            steps.start(ctx, EDIT_FLOW, "field", EditDraft(event.id, field=extra))
             _edit_prompt(ctx, event, extra)
         elif action == "ed" and extra == "questions":
-            ctx.session.state.update(flow=EDIT, step="questions", draft={"event": event.id})
+            steps.start(ctx, EDIT_FLOW, "questions", EditDraft(event.id))
             _ask_questions(ctx, list(event.questions), f"sev:q:{event.id}")
         elif action == "q" and ctx.session.step == "questions" and extra in QUESTIONS:
             chosen = list(event.questions)
@@ -619,13 +694,13 @@ def _edit_prompt(ctx: Context, event: Event, field: str) -> None:
         ctx.say(ctx.t("staff.ev.ask_deadline", example=_example(ctx, time_only=False)), *back)
 
 
-def _pending_change(ctx: Context, event: Event) -> dict[str, Any] | None:
-    draft = _draft(ctx, EDIT)
+def _pending_change(ctx: Context, event: Event) -> EditDraft | None:
+    draft = edit_draft(ctx)
     if (
         draft is None
         or ctx.session.step != "confirm_change"
-        or draft.get("event") != event.id
-        or "new" not in draft
+        or draft.event != event.id
+        or draft.new is None
     ):
         return None
     return draft
@@ -633,9 +708,10 @@ def _pending_change(ctx: Context, event: Event) -> dict[str, Any] | None:
 
 async def _confirm_change(ctx: Context, event: Event, field: str, new: Any) -> None:
     """Old → new and how many people will be told, before anything is saved."""
-    draft = ctx.session.state["draft"]
-    draft["new"] = new
-    ctx.session.state["step"] = "confirm_change"
+    draft = edit_draft(ctx) or EditDraft(event.id, field=field)
+    draft.new = new
+    steps.keep(ctx, draft)
+    steps.goto(ctx, "confirm_change")
     counts = await ctx.storage.staff_events.counts(event_id=event.id, now=ctx.now)
     told = counts.confirmed + counts.waitlisted
     if field == "time":
@@ -658,8 +734,8 @@ async def _confirm_change(ctx: Context, event: Event, field: str, new: Any) -> N
 
 
 async def _apply_change(ctx: Context, role: StaffRole, event: Event) -> None:
-    draft = _pending_change(ctx, event) or {}
-    field, new = draft.get("field"), draft.get("new")
+    draft = _pending_change(ctx, event)
+    field, new = (None, None) if draft is None else (draft.field, draft.new)
     _end(ctx)
     if field == "time" and isinstance(new, list):
         starts, ends = datetime.fromisoformat(new[0]), datetime.fromisoformat(new[1])
@@ -691,11 +767,11 @@ async def _apply_change(ctx: Context, role: StaffRole, event: Event) -> None:
 
 async def _unlimited(ctx: Context, role: StaffRole) -> None:
     """sev:cu — the capacity being edited becomes unlimited."""
-    draft = _draft(ctx, EDIT)
-    if draft is None or draft.get("field") != "capacity" or ctx.session.step != "field":
+    draft = edit_draft(ctx)
+    if draft is None or draft.field != "capacity" or ctx.session.step != "field":
         expired(ctx)
         return
-    event = await managed_event(ctx, role, str(draft.get("event")))
+    event = await managed_event(ctx, role, str(draft.event))
     if event is None:
         expired(ctx)
         return
@@ -704,11 +780,11 @@ async def _unlimited(ctx: Context, role: StaffRole) -> None:
 
 async def edit_typed(ctx: Context, role: StaffRole) -> None:
     """The typed new value of one field, a confirmation, or a cancellation step."""
-    draft = _draft(ctx, EDIT)
+    draft = edit_draft(ctx)
     if draft is None:
         expired(ctx)
         return
-    event = await managed_event(ctx, role, str(draft.get("event")))
+    event = await managed_event(ctx, role, str(draft.event))
     if event is None:
         expired(ctx)
         return
@@ -724,7 +800,7 @@ async def edit_typed(ctx: Context, role: StaffRole) -> None:
         if await event_cancel.typed(ctx, role, event):
             await _show(ctx, role, event)
         return
-    field = draft.get("field")
+    field = draft.field
     if ctx.session.step == "confirm_change":
         if yes_no(text) is False:
             _end(ctx)
@@ -732,7 +808,7 @@ async def edit_typed(ctx: Context, role: StaffRole) -> None:
             await _show(ctx, role, event)
             return
         ctx.say(ctx.t("staff_safety.edit.tap_to_confirm"))
-        await _confirm_change(ctx, event, str(field), draft.get("new"))
+        await _confirm_change(ctx, event, str(field), draft.new)
         return
     value: Any
     if field == "time":
@@ -788,3 +864,77 @@ async def _save_field(ctx: Context, role: StaffRole, event: Event, field: str, v
     if promoted:
         ctx.say(ctx.t("staff.ev.promoted", count=promoted))
     await _show(ctx, role, await ctx.storage.events.get(event_id=event.id))
+
+
+def _typed() -> Step:
+    return Step(Accepts.TEXT, ask=_reask_new, typed=access.step(new_typed, access.LIBRARIANS))
+
+
+NEW_FLOW = steps.register(
+    steps.Flow(
+        NEW,
+        steps={
+            "library": Step(Accepts.CHOICE, ask=access.step(_ask_where, access.LIBRARIANS)),
+            "title": _typed(),
+            "category": Step(Accepts.CHOICE, ask=_reask_new),
+            "description": _typed(),
+            "place": _typed(),
+            "when": _typed(),
+            "capacity": _typed(),
+            "deadline": _typed(),
+            "questions": Step(Accepts.CHOICE, ask=_reask_new),
+            "confirm": Step(Accepts.CHOICE, ask=_reask_new),
+        },
+        payloads=frozenset({NEW}),
+        stale_minutes=None,
+    )
+)
+
+
+async def _edit_again(ctx: Context, role: StaffRole) -> None:
+    """The question of the step /kelolaacara waits at, again (after the hint)."""
+    draft = edit_draft(ctx)
+    event = None if draft is None else await managed_event(ctx, role, str(draft.event))
+    step = ctx.session.step
+    if draft is None or event is None:
+        expired(ctx)
+    elif step == "questions":
+        _ask_questions(ctx, list(event.questions), f"sev:q:{event.id}")
+    elif step == "field" and draft.field is not None:
+        _edit_prompt(ctx, event, draft.field)
+    elif step == "cancel_choice":
+        await event_cancel.ask(ctx, event)
+    elif step == "cancel_note":
+        event_cancel.ask_note(ctx, event)
+    elif step == "cancel_confirm":
+        event_cancel.confirm(ctx, event, draft.note)
+    elif step == "confirm_change" and draft.field is not None:
+        await _confirm_change(ctx, event, draft.field, draft.new)
+    else:
+        expired(ctx)
+
+
+def _edit_step(accepts: Accepts, *, typed: bool = True) -> Step:
+    again = access.step(_edit_again, access.LIBRARIANS)
+    handler = access.step(edit_typed, access.LIBRARIANS) if typed else None
+    return Step(accepts, ask=again, typed=handler)
+
+
+# Every typed answer of "sev" goes to edit_typed, which checks it and asks again with its own
+# hint (a no keeps the event; a button's words act as the button); only the questions' toggles
+# are buttons alone.
+EDIT_FLOW = steps.register(
+    steps.Flow(
+        EDIT,
+        steps={
+            "field": _edit_step(Accepts.TEXT),
+            "questions": _edit_step(Accepts.CHOICE, typed=False),
+            "cancel_choice": _edit_step(Accepts.CHOICE),
+            "cancel_note": _edit_step(Accepts.TEXT),
+            "cancel_confirm": _edit_step(Accepts.CHOICE),
+            "confirm_change": _edit_step(Accepts.CHOICE),
+        },
+        payloads=frozenset({EDIT}),
+        stale_minutes=None,
+    )
+)

@@ -2,26 +2,52 @@
 
 Naming a person: a user id (`123456789`, or `whatsapp:+62...`), an `@username` of someone who has
 written to the bot, or a forwarded message from them (sent on its own while the bot asks "who?",
-or answered with /beriperan). Granting, when parts are missing, asks with buttons:
+or answered with /beriperan). Granting, when parts are missing, asks with buttons (flow
+"grant", draft `GrantDraft`); revoking asks which role and confirms (flow "revoke", draft
+`RevokeDraft`). Both are handlers/steps.py flows: an answer that does not fit asks the same
+question again, the person named so far kept.
 
-    /beriperan ──> who? (typed / forwarded) ──> role ──> scope (regency / library) ──> granted
+```mermaid
+stateDiagram-v2
+    [*] --> who: /beriperan (nobody named)
+    [*] --> choose: /beriperan <who> [role]
+    who --> choose: typed id / @username / forwarded message
+    choose --> choose: srg:r:<role>, srg:lr:<regency> (role, then scope)
+    choose --> [*]: srg:s:<regency or *> | srg:l:<library> | admin -> granted
+    who --> who: not a person (hint, asked again)
+    choose --> choose: anything else (hint, asked again)
+```
+
+```mermaid
+stateDiagram-v2
+    [*] --> who: /cabutperan (nobody named)
+    [*] --> confirm: /cabutperan <who> [role]
+    who --> confirm: typed id / @username / forwarded message
+    confirm --> confirm: srv:r:<role> (which one, when several)
+    confirm --> [*]: srv:y:<role> -> revoked | srv:k or "tidak" -> kept
+    confirm --> confirm: anything else (hint, asked again)
+```
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from handlers import steps
 from handlers.common import clip, expired, page_count, pager, parse_page, typed_choice
 from handlers.phone_numbers import NotAPhoneNumber, normalise_phone
-from handlers.staff import audit_text
+from handlers.staff import access, audit_text
 from handlers.staff.access import OutOfScope
 from handlers.staff.answers import yes_no
 from handlers.staff.nav import nav
 from handlers.staff.when import parse_day
+from handlers.steps import Accepts, Step
 from handlers.types import Choice, Context
 from storage.errors import NotFound
 from storage.staff import ROLES, LastAdmin, StaffRole
 
-FLOW_GRANT = "grant"
-FLOW_REVOKE = "revoke"
+GRANT_FLOW = "grant"
+REVOKE_FLOW = "revoke"
 # What admins may type for a role, in both languages.
 ROLE_WORDS = {
     "admin": "admin",
@@ -31,6 +57,28 @@ ROLE_WORDS = {
     "pustakawan": "librarian",
 }
 ALL_WORDS = ("all", "semua", "provinsi", "province")
+
+
+@dataclass
+class GrantDraft:
+    target: str = ""  # "<channel>:<external id>"
+    role: str | None = None
+    regency: str | None = None
+    library: int | None = None
+
+
+@dataclass
+class RevokeDraft:
+    target: str = ""
+    role: str | None = None
+
+
+def _grant_draft(ctx: Context) -> GrantDraft | None:
+    return steps.load_draft(ctx, GRANT, GrantDraft)
+
+
+def _revoke_draft(ctx: Context) -> RevokeDraft | None:
+    return steps.load_draft(ctx, REVOKE, RevokeDraft)
 
 
 async def describe(ctx: Context, role: StaffRole) -> str:
@@ -153,38 +201,41 @@ async def grant(ctx: Context, role: StaffRole) -> None:
     if named and target is None:
         _who_unknown(ctx, ctx.incoming.args.split()[0])
         return
-    ctx.session.state.update(flow=FLOW_GRANT, step="who", draft={})
     if target is None:
+        steps.start(ctx, GRANT, "who", GrantDraft())
         ctx.say(ctx.t("staff.roles.ask_who"))
         return
-    ctx.session.state["draft"] = {"target": target}
+    draft = GrantDraft(target=target)
+    steps.start(ctx, GRANT, "choose", draft)
     if rest and ROLE_WORDS.get(rest[0].casefold()):
-        ctx.session.state["draft"]["role"] = ROLE_WORDS[rest[0].casefold()]
-        if await _scope_from_words(ctx, role, rest[1:]):
+        draft.role = ROLE_WORDS[rest[0].casefold()]
+        steps.keep(ctx, draft)
+        if await _scope_from_words(ctx, role, draft, rest[1:]):
             return
     await _next_grant_question(ctx, role)
 
 
-async def _scope_from_words(ctx: Context, by: StaffRole, words: list[str]) -> bool:
+async def _scope_from_words(
+    ctx: Context, by: StaffRole, draft: GrantDraft, words: list[str]
+) -> bool:
     """Finish the grant from a typed scope; True when done (or answered)."""
-    draft = ctx.session.state["draft"]
-    if draft["role"] == "admin":
-        await _finish_grant(ctx, by)
+    if draft.role == "admin":
+        await _finish_grant(ctx, by, draft)
         return True
     if not words:
         return False
     word = words[0].casefold()
-    if draft["role"] == "coordinator":
+    if draft.role == "coordinator":
         codes = {r.code for r in await ctx.storage.libraries.regencies()}
         if word in ALL_WORDS or word in codes:
-            draft["regency"] = None if word in ALL_WORDS else word
-            await _finish_grant(ctx, by)
+            draft.regency = None if word in ALL_WORDS else word
+            await _finish_grant(ctx, by, draft)
             return True
     else:
         library_id = await ctx.storage.staff.library_id(slug=word)
         if library_id is not None:
-            draft["library"] = library_id
-            await _finish_grant(ctx, by)
+            draft.library = library_id
+            await _finish_grant(ctx, by, draft)
             return True
     ctx.say(ctx.t("staff.roles.scope_unknown", scope=words[0]))
     return False
@@ -199,25 +250,28 @@ async def who_typed(ctx: Context, role: StaffRole) -> None:
     if target is None:
         _who_unknown(ctx, clip(ctx.incoming.text, 40))
         return
-    ctx.session.state["draft"] = {"target": target}
-    if ctx.session.flow == FLOW_REVOKE:
+    if ctx.session.flow == REVOKE.name:
         await _ask_revoke(ctx, target, None)
         return
+    steps.keep(ctx, GrantDraft(target=target))
+    steps.goto(ctx, "choose")
     await _next_grant_question(ctx, role)
 
 
 async def _next_grant_question(ctx: Context, role: StaffRole) -> None:
-    draft = ctx.session.state["draft"]
-    ctx.session.state["step"] = "choose"
-    if "role" not in draft:
+    draft = _grant_draft(ctx)
+    if draft is None or not draft.target:
+        expired(ctx)
+        return
+    if draft.role is None:
         ctx.say(
-            ctx.t("staff.roles.ask_role", who=draft["target"]),
+            ctx.t("staff.roles.ask_role", who=draft.target),
             *(ctx.choice(f"staff.role.{r}", f"srg:r:{r}") for r in ROLES),
             *nav(ctx),
         )
         return
     regencies = await ctx.storage.libraries.regencies()
-    if draft["role"] == "coordinator":
+    if draft.role == "coordinator":
         ctx.say(
             ctx.t("staff.roles.ask_regency"),
             ctx.choice("staff.roles.province", "srg:s:*"),
@@ -234,24 +288,25 @@ async def _next_grant_question(ctx: Context, role: StaffRole) -> None:
 
 async def grant_button(ctx: Context, role: StaffRole, arg: str) -> None:
     """srg:r:<role> | srg:s:<regency or *> | srg:lr:<regency> | srg:l:<library id>"""
-    draft = ctx.session.state.get("draft")
-    if ctx.session.flow != FLOW_GRANT or not isinstance(draft, dict) or "target" not in draft:
+    draft = _grant_draft(ctx)
+    if draft is None or not draft.target:
         expired(ctx)
         return
     action, _, value = arg.partition(":")
     if action == "r" and value in ROLES:
-        draft["role"] = value
+        draft.role = value
+        steps.keep(ctx, draft)
         if value == "admin":
-            await _finish_grant(ctx, role)
+            await _finish_grant(ctx, role, draft)
             return
         await _next_grant_question(ctx, role)
         return
     codes = {r.code for r in await ctx.storage.libraries.regencies()}
-    if action == "s" and draft.get("role") == "coordinator" and (value == "*" or value in codes):
-        draft["regency"] = None if value == "*" else value
-        await _finish_grant(ctx, role)
+    if action == "s" and draft.role == "coordinator" and (value == "*" or value in codes):
+        draft.regency = None if value == "*" else value
+        await _finish_grant(ctx, role, draft)
         return
-    if action == "lr" and draft.get("role") == "librarian" and value in codes:
+    if action == "lr" and draft.role == "librarian" and value in codes:
         libraries = await ctx.storage.libraries.in_regency(regency_code=value)
         if not libraries:
             ctx.say(ctx.t("staff.roles.no_library"), *nav(ctx))
@@ -262,30 +317,29 @@ async def grant_button(ctx: Context, role: StaffRole, arg: str) -> None:
             *nav(ctx),
         )
         return
-    if action == "l" and draft.get("role") == "librarian" and value.isdigit():
+    if action == "l" and draft.role == "librarian" and value.isdigit():
         try:
             await ctx.storage.libraries.get(library_id=int(value))
         except NotFound:
             expired(ctx)
             return
-        draft["library"] = int(value)
-        await _finish_grant(ctx, role)
+        draft.library = int(value)
+        await _finish_grant(ctx, role, draft)
         return
     expired(ctx)
 
 
-async def _finish_grant(ctx: Context, by: StaffRole) -> None:
-    draft = ctx.session.state.get("draft") or {}
-    for key in ("flow", "step", "draft"):
-        ctx.session.state.pop(key, None)
-    channel, _, external_id = str(draft["target"]).partition(":")
+async def _finish_grant(ctx: Context, by: StaffRole, draft: GrantDraft) -> None:
+    steps.end(ctx)
+    assert draft.role is not None
+    channel, _, external_id = draft.target.partition(":")
     granted = await ctx.storage.staff.grant(
         by=by,
         channel=channel,
         external_id=external_id,
-        role=draft["role"],
-        regency_code=draft.get("regency") if draft["role"] == "coordinator" else None,
-        library_id=draft.get("library") if draft["role"] == "librarian" else None,
+        role=draft.role,
+        regency_code=draft.regency if draft.role == "coordinator" else None,
+        library_id=draft.library if draft.role == "librarian" else None,
         now=ctx.now,
     )
     ctx.say(
@@ -302,7 +356,7 @@ async def revoke(ctx: Context, role: StaffRole) -> None:
         _who_unknown(ctx, words[0])
         return
     if target is None:
-        ctx.session.state.update(flow=FLOW_REVOKE, step="who", draft={})
+        steps.start(ctx, REVOKE, "who", RevokeDraft())
         ctx.say(ctx.t("staff.roles.ask_who_revoke"))
         return
     wanted = ROLE_WORDS.get(rest[0].casefold()) if rest else None
@@ -319,7 +373,7 @@ async def _ask_revoke(ctx: Context, target: str, wanted: str | None) -> None:
         _end(ctx)
         ctx.say(ctx.t("staff.roles.no_role", who=target), *nav(ctx))
         return
-    ctx.session.state.update(flow=FLOW_REVOKE, step="confirm", draft={"target": target})
+    steps.start(ctx, REVOKE, "confirm", RevokeDraft(target=target))
     if len(held) > 1:
         ctx.say(
             ctx.t("staff_safety.revoke.which", who=target),
@@ -331,7 +385,9 @@ async def _ask_revoke(ctx: Context, target: str, wanted: str | None) -> None:
 
 
 async def _confirm_revoke(ctx: Context, old: StaffRole) -> None:
-    ctx.session.state["draft"]["role"] = old.role
+    draft = _revoke_draft(ctx) or RevokeDraft()
+    draft.role = old.role
+    steps.keep(ctx, draft)
     ctx.say(
         ctx.t("staff_safety.revoke.ask", who=old.actor, role=await describe(ctx, old)),
         ctx.choice("staff_safety.revoke.yes", f"srv:y:{old.role}"),
@@ -341,18 +397,18 @@ async def _confirm_revoke(ctx: Context, old: StaffRole) -> None:
 
 
 def _end(ctx: Context) -> None:
-    for key in ("flow", "step", "draft"):
-        ctx.session.state.pop(key, None)
+    if ctx.session.flow in (GRANT.name, REVOKE.name):
+        steps.end(ctx)
 
 
 async def revoke_button(ctx: Context, role: StaffRole, arg: str) -> None:
     """srv:r:<role> (which one) | srv:y:<role> (confirmed) | srv:k (keep)"""
-    draft = ctx.session.state.get("draft")
+    draft = _revoke_draft(ctx)
     action, _, value = arg.partition(":")
-    if ctx.session.flow != FLOW_REVOKE or not isinstance(draft, dict) or "target" not in draft:
+    if draft is None or not draft.target:
         expired(ctx)
         return
-    target = str(draft["target"])
+    target = draft.target
     if action == "k":
         _end(ctx)
         ctx.say(ctx.t("staff_safety.revoke.kept", who=target), *nav(ctx))
@@ -365,7 +421,7 @@ async def revoke_button(ctx: Context, role: StaffRole, arg: str) -> None:
     if action == "r" and value in held:
         await _confirm_revoke(ctx, held[value])
         return
-    if action != "y" or value not in held or draft.get("role") != value:
+    if action != "y" or value not in held or draft.role != value:
         expired(ctx)
         return
     _end(ctx)
@@ -395,8 +451,8 @@ async def revoke_typed(ctx: Context, role: StaffRole) -> None:
         await revoke_button(ctx, role, "k")
         return
     ctx.say(ctx.t("staff_safety.revoke.tap_to_confirm"))
-    draft = ctx.session.state.get("draft") or {}
-    await _ask_revoke(ctx, str(draft.get("target", "")), draft.get("role"))
+    draft = _revoke_draft(ctx) or RevokeDraft()
+    await _ask_revoke(ctx, draft.target, draft.role)
 
 
 async def show_audit(ctx: Context, role: StaffRole) -> None:
@@ -464,3 +520,50 @@ async def _audit_page(ctx: Context, page: int, where: audit_text.AuditFilter) ->
         *pager(ctx, page=page, total=total, page_size=size, payload=payload),
         *nav(ctx),
     )
+
+
+async def _ask_who_again(ctx: Context) -> None:
+    key = "staff.roles.ask_who" if ctx.session.flow == GRANT_FLOW else "staff.roles.ask_who_revoke"
+    ctx.say(ctx.t(key))
+
+
+async def _revoke_again(ctx: Context, role: StaffRole) -> None:
+    draft = _revoke_draft(ctx)
+    if draft is None or not draft.target:
+        expired(ctx)
+        return
+    await _ask_revoke(ctx, draft.target, draft.role)
+
+
+def _who() -> Step:
+    return Step(Accepts.TEXT, ask=_ask_who_again, typed=access.step(who_typed, access.ADMIN))
+
+
+GRANT = steps.register(
+    steps.Flow(
+        GRANT_FLOW,
+        steps={
+            "who": _who(),
+            "choose": Step(Accepts.CHOICE, ask=access.step(_next_grant_question, access.ADMIN)),
+        },
+        payloads=frozenset({"srg"}),
+        stale_minutes=None,
+    )
+)
+REVOKE = steps.register(
+    steps.Flow(
+        REVOKE_FLOW,
+        steps={
+            "who": _who(),
+            # Typing here catches a no ("tidak": kept) and the buttons' words; anything else
+            # is answered with the hint and the question again (revoke_typed).
+            "confirm": Step(
+                Accepts.CHOICE,
+                ask=access.step(_revoke_again, access.ADMIN),
+                typed=access.step(revoke_typed, access.ADMIN),
+            ),
+        },
+        payloads=frozenset({"srv"}),
+        stale_minutes=None,
+    )
+)
