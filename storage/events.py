@@ -141,7 +141,7 @@ class Events:
         assert found is not None
         rows = await self._db.fetchall(
             f"SELECT {_COLUMNS}, count(*) OVER () AS total {_FROM} "
-            f"WHERE e.id IN (SELECT value FROM json_each(?)) AND {_LISTED} "
+            f"WHERE e.id IN (SELECT CAST(value AS INTEGER) FROM json_each(?)) AND {_LISTED} "
             "AND e.ends_at > ? AND e.starts_at < ? ORDER BY e.starts_at, e.id LIMIT ?",
             (json.dumps(sorted(found)), to_db(now), to_db(until), limit),
             inline=True,
