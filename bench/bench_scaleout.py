@@ -39,6 +39,9 @@ from tests.pustaka_process import pustaka_env, run_pustaka  # noqa: E402
 from tests.scaleout_support import CYCLE, Cluster, max_in_any_second, post, update  # noqa: E402
 
 QUICK = "--quick" in sys.argv
+# Part 4's configured rate as a share of R (the fake's limit); PUSTAKA_BENCH_HEADROOM=0.97 gives
+# the setting measured before the slots existed.
+HEADROOM = float(os.environ.get("PUSTAKA_BENCH_HEADROOM", "1.0"))
 
 
 def server() -> str | None:
@@ -219,7 +222,9 @@ async def outbox_delivery() -> None:
     url = await _fresh("pg_bench_out")
     api = await FakeBotApi(rate_limit=rate).start()
     with tempfile.TemporaryDirectory() as tmp:
-        cluster = Cluster(url, api, Path(tmp), rate=rate * 0.97, concurrency=16, lease=60)
+        # Configured at R itself: the shared gate bounds the sends *arriving* in any second by
+        # construction (bot/delivery/shared.py), so no headroom is kept for bunched arrivals.
+        cluster = Cluster(url, api, Path(tmp), rate=rate * HEADROOM, concurrency=16, lease=60)
         try:
             storage = await Storage.open(url)
             try:
@@ -240,7 +245,10 @@ async def outbox_delivery() -> None:
     span = max(times) - min(times)
     achieved = (len(sent) - 1) / span if span else 0.0
     worst = max_in_any_second(times)
-    print(f"4. {rows} outbox rows, three instances, fake Bot API refusing past R = {rate}/s")
+    print(
+        f"4. {rows} outbox rows, three instances, fake Bot API refusing past R = {rate}/s "
+        f"(configured rate {rate * HEADROOM:g}/s)"
+    )
     print(
         f"   delivered {len(per_chat)}/{rows} (lost {rows - len(per_chat)}), "
         f"sent twice {sum(n - 1 for n in per_chat.values())}, 429s {api.too_many}"

@@ -128,8 +128,10 @@ def update(update_id: int, chat: int, text: str) -> dict[str, Any]:
 
 
 async def post(http: aiohttp.ClientSession, instance: Instance, body: dict[str, Any]) -> None:
-    """POST one update as Telegram does; Telegram retries anything but a 2xx, so do we."""
-    for _ in range(50):
+    """POST one update as Telegram does; Telegram retries anything but a 2xx, so do we (for a
+    minute: a loaded machine may keep an instance busy for seconds; the limit only turns a
+    hang into a failure)."""
+    for _ in range(600):
         try:
             async with http.post(
                 instance.url + "/webhooks/telegram",

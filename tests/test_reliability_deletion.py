@@ -205,6 +205,7 @@ SCHEMA: dict[str, dict[str, str]] = {
             "catalogue_vocab",
             "catalogue_terms",
             "channel_gates",
+            "channel_slots",  # a channel's rate shared by instances: times, no people
         )
     },
 }

@@ -272,6 +272,8 @@ class TelegramChannel:
                 metrics.rate_limited(CHANNEL)
                 if attempt == _INTERACTIVE_TRIES - 1:
                     raise
+            finally:
+                self.limiter.sent()
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling %r", update, exc_info=context.error)

@@ -74,7 +74,9 @@ class Bucket:
 class Shared(Protocol):
     """Limits shared with other instances (bot/delivery/shared.py)."""
 
-    async def take(self) -> None: ...
+    async def take(self, cost: int = 1) -> Callable[[], None]:
+        """Wait for a turn for `cost` messages; returns what to call once they are sent."""
+        ...
 
     def pause(self, seconds: float) -> None: ...
 
@@ -112,6 +114,10 @@ class ChannelLimiter:
         self.granted = {INTERACTIVE: 0, BULK: 0}
         # Several instances: the channel's rate and pauses are also shared with the others.
         self.shared: Shared | None = None
+        # A shared turn is over when its send is: told by `sent()`, or known when the same task
+        # asks for its next turn or ends (a task sends one message at a time).
+        self._open: dict[asyncio.Task[object], Callable[[], None]] = {}
+        self._watched: set[asyncio.Task[object]] = set()
 
     # -- the public side ---------------------------------------------------------------------
 
@@ -119,6 +125,8 @@ class ChannelLimiter:
         """Wait for this chat's and the channel's tokens. Raises LimiterClosed on shutdown."""
         if self._closed:
             raise LimiterClosed()
+        if self.shared is not None:
+            self.sent()  # this task's previous send, if it did not say so, is over by now
         await self._chat_turn(chat, cost)
         if self._closed:
             raise LimiterClosed()
@@ -131,7 +139,30 @@ class ChannelLimiter:
             self._wakeup.set()
         await future
         if self.shared is not None:
-            await self.shared.take()
+            finish = await self.shared.take(cost)
+            task = asyncio.current_task()
+            if task is None:
+                finish()  # pragma: no cover - acquire always runs in a task
+            else:
+                if task not in self._watched:
+                    self._watched.add(task)
+                    task.add_done_callback(self._task_over)
+                self._open[task] = finish
+
+    def sent(self) -> None:
+        """The send this task was last granted is over (answered, or failed): its share of the
+        channel's rate across instances counts from now. Without this it counts from this
+        task's next `acquire` or its end, later than need be but never too early."""
+        task = asyncio.current_task()
+        finish = self._open.pop(task, None) if task is not None else None
+        if finish is not None:
+            finish()
+
+    def _task_over(self, task: asyncio.Task[object]) -> None:
+        self._watched.discard(task)
+        finish = self._open.pop(task, None)
+        if finish is not None:
+            finish()
 
     def pause(self, seconds: float) -> None:
         """The platform said 429: hand out nothing for `seconds` (a longer pause wins)."""

@@ -1,22 +1,51 @@
 """The channel limits every instance shares (several instances on PostgreSQL): the overall rate
 and the 429 pause, kept in the database (storage/gates.py). The in-process ChannelLimiter still
-orders replies before bulk and paces each chat; this gate then spaces the sends of all
-instances together 1/rate apart."""
+orders replies before bulk and paces each chat; this gate then makes all instances together
+keep the channel's rate as the platform counts it: at most `rate` sends arriving in any second.
+
+Two parts:
+- Pacing: each send reserves the channel's next moment, spaced 1/rate after the one before
+  whichever instance reserved it, and leaves then. That keeps the flow smooth, but bounds
+  nothing: the platform counts requests as they *arrive*, and requests of three processes on a
+  busy machine leave late and arrive bunched (bench_scaleout.py part 4 measured eleven to
+  sixteen 429s that way).
+- The bound: `floor(rate)` slots per channel. A send takes the slot that frees first, leaves
+  only once it is free, and frees it one second after its answer came back. A send arriving in
+  a window (b-1, b] left after its slot was free and was answered after arriving, so it holds
+  its slot over the moment b; a slot is held by one send at a time, so at most `floor(rate)`
+  sends arrive in any one-second window, however the requests are delayed on their way. What
+  it costs is a slot held for the send's own round trip on top of the second: at 10 ms, the
+  rate divided by 1.01. Taking a slot (a database round trip) happens before that.
+
+Assumptions, said plainly: the instances' clocks agree (one host, or NTP to a few ms); a send
+unanswered for longer than `HOLD` seconds (far beyond the HTTP timeouts set here) might share
+its slot; and every send to the platform goes through the channel's limiter with this gate.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from storage.gates import ChannelGates
 
 log = logging.getLogger(__name__)
 
-# How late after its slot a send may still leave (seconds), and how many slots are tried.
-MAX_LATE = 0.02
-_RETRIES = 5
+# How long a slot is held for a send in flight: also how long a dead instance keeps the slots
+# of the sends it had on the wire.
+HOLD = 60.0
+# A slot that frees within this long is taken now and waited for (the wait is not held time,
+# so the round trip of taking it costs nothing); one second covers a slot freed by a send
+# just answered.
+LOOKAHEAD = 1.0
+# Waiting for a slot to free: look again after at most this long (another instance may free one
+# earlier than the earliest time seen).
+_MAX_SLOT_WAIT = 0.25
+_FREE_RETRY_SECONDS = 0.5
 
 
 class SharedGate:
@@ -31,26 +60,94 @@ class SharedGate:
         self.gates = gates
         self.channel = channel
         self.interval = 1.0 / rate
+        self.slots = max(math.floor(rate), 1)
         self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
+        self._ready: asyncio.Task[None] | None = None
+        # One claim at a time from this instance: its waiters queue here in order, and only the
+        # first asks the database while all slots are held.
+        self._claiming = asyncio.Lock()
+        self.waited_for_slot = 0  # sends that found every slot held (for the benchmark's reader)
 
-    async def take(self) -> None:
-        """Wait for this instance's next slot of the channel's shared rate. A slot woken up for
-        too late (a busy event loop) is let go and another taken: sends that all leave late
-        would reach the platform bunched, more of them in one second than the rate."""
-        for _ in range(_RETRIES):
-            slot = await self.gates.reserve(
-                channel=self.channel, now=self._clock(), interval=self.interval
+    async def take(self, cost: int = 1) -> Callable[[], None]:
+        """Wait for this instance's next turn at the channel's shared rate, for `cost` messages
+        (a long text sent in parts). Returns what to call once they are sent (answered, or
+        failed): that frees their slots."""
+        if self._ready is None or (self._ready.done() and self._ready.exception() is not None):
+            self._ready = asyncio.get_running_loop().create_task(
+                self.gates.add_slots(channel=self.channel, count=self.slots)
             )
-            wait = slot - self._clock()
-            if wait > 0:
+        await asyncio.shield(self._ready)
+        cost = max(cost, 1)
+        moment = await self.gates.reserve(
+            channel=self.channel, now=self._clock(), interval=self.interval * cost
+        )
+        wait = moment - self._clock()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        slots, start, held_until = await self._hold(min(cost, self.slots))
+        # The slot's previous send counts until `start`: this one leaves after it.
+        wait = start - self._clock()
+        if wait > 0:
+            try:
                 await asyncio.sleep(wait)
-            if self._clock() - slot <= max(MAX_LATE, self.interval):
+            except asyncio.CancelledError:
+                # Nothing was sent (shutting down): the slots free when they would have.
+                for slot in slots:
+                    self._spawn(self._free(slot, held_until, start))
+                raise
+        finished = False
+
+        def done() -> None:
+            nonlocal finished
+            if not finished:
+                finished = True
+                at = self._clock() + 1.0
+                for slot in slots:
+                    self._spawn(self._free(slot, held_until, at))
+
+        return done
+
+    async def _hold(self, wanted: int) -> tuple[list[int], float, float]:
+        async with self._claiming:
+            while True:
+                now = self._clock()
+                slots, start, held_until = await self.gates.take_slots(
+                    channel=self.channel,
+                    count=self.slots,
+                    wanted=wanted,
+                    now=now,
+                    within=LOOKAHEAD,
+                    hold=HOLD,
+                )
+                if slots:
+                    return slots, start, held_until
+                self.waited_for_slot += 1
+                # Every slot is in flight, or frees later than LOOKAHEAD: look again when the
+                # first one comes within reach (or sooner: another instance may free one).
+                free = await self.gates.next_free(channel=self.channel, count=self.slots)
+                soon = free - LOOKAHEAD - self._clock()
+                await asyncio.sleep(min(max(soon, 0.001), _MAX_SLOT_WAIT))
+
+    async def _free(self, slot: int, held_until: float, at: float) -> None:
+        # Until this lands the slot stays held (at worst for HOLD): never early, so a failure
+        # here costs rate, never a 429.
+        for _ in range(5):
+            try:
+                await self.gates.free_slot(
+                    channel=self.channel, slot=slot, held_until=held_until, at=at
+                )
                 return
+            except Exception as exc:
+                log.warning("could not free %s slot %s (%r); trying again", self.channel, slot, exc)
+                await asyncio.sleep(_FREE_RETRY_SECONDS)
 
     def pause(self, seconds: float) -> None:
         """Tell every instance the platform asked for a pause (429)."""
-        task = asyncio.get_running_loop().create_task(self._pause(self._clock() + seconds))
+        self._spawn(self._pause(self._clock() + seconds))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

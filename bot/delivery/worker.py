@@ -298,6 +298,8 @@ class DeliveryWorker:
         except (PermanentError, SendError) as exc:
             metrics.outbox_row(row.channel, "failed")
             return functools.partial(outbox.finish, row_id=row.id, status="failed", reason=str(exc))
+        finally:
+            limiter.sent()  # answered or failed: its share of a rate across instances ends now
         self.sent += 1
         metrics.outbox_sent(row.channel, row.kind, row.due_at)
         return functools.partial(self._record_sent, row.id, external_id)
