@@ -6,9 +6,15 @@ person in arrival order, or, while another instance holds the turn, waits until 
 has handled it. An instance that dies leaves its updates pending; `sweep` (every few seconds on
 every instance) takes over the turns whose lease ran out.
 
+A turn is held for a lease (30 s) that the holder renews every third of it for as long as it
+holds the turn, so a handler that runs longer keeps it; only an instance that stopped renewing
+(dead, or cut off from the database for a whole lease) loses its turns.
+
 Handling is at least once, made exactly once for the person by marking the update done right
-after its handler returns; an instance killed between the two repeats at most the updates it
-was handling (one per person it held).
+after its handler returns (the replies sent), before the turn is given back or the next update
+looked at; the mark is retried until it lands. An instance killed between the platform taking
+its reply and that mark landing (a database round trip) repeats the update once its lease has
+run out: one per person it was answering at that moment (docs/deploy.md).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import asyncio
 import logging
 import os
 import random
+import secrets
 import socket
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -34,10 +41,14 @@ LEASE = timedelta(seconds=30)
 # knock in step).
 _RETRY_SECONDS = 0.01
 _WAIT_LIMIT_SECONDS = 60.0
+_DONE_RETRY_FIRST = 0.1
+_DONE_RETRY_CAP = 5.0
 
 
 def instance_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    # A restarted container keeps its hostname and pid (often 1): the random part tells this
+    # start's turns from those the previous one left, which must run out, not be renewed.
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 class InboxRunner:
@@ -50,6 +61,10 @@ class InboxRunner:
         # Within this instance a person's turn is also taken in turn: two of their updates
         # arriving here must not both hold it.
         self._turns: KeyedLocks[tuple[str, str]] = KeyedLocks()
+        # The turns this instance holds in the database: True while still its own (the renewer
+        # sets False for one lost after a lease ran out unrenewed).
+        self._held: dict[tuple[str, str], bool] = {}
+        self._renewer: asyncio.Task[None] | None = None
         self.handled = 0
 
     def register(self, channel: str, handler: Handler) -> None:
@@ -74,6 +89,8 @@ class InboxRunner:
         """Wait for every update this instance accepted to be handled (shutdown, tests)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self._renewer is not None and not self._held:
+            self._renewer.cancel()  # it would end by itself within a third of a lease
 
     async def _see_handled(self, channel: str, person: str, platform_id: str) -> None:
         loop = asyncio.get_running_loop()
@@ -93,12 +110,18 @@ class InboxRunner:
             return await self._handle_turn(channel, person)
 
     async def _handle_turn(self, channel: str, person: str) -> bool:
+        key = (channel, person)
         if not await self.inbox.take_turn(
             channel=channel, person=person, owner=self.owner, now=utcnow(), lease=self.lease
         ):
             return False
+        self._held[key] = True
+        self._renew_while_held()
         try:
-            while (item := await self.inbox.next_for(channel=channel, person=person)) is not None:
+            while self._held[key]:
+                item = await self.inbox.next_for(channel=channel, person=person)
+                if item is None:
+                    break
                 handler = self._handlers.get(channel)
                 if handler is None:
                     log.error("inbox: no handler for channel %s", channel)
@@ -109,11 +132,53 @@ class InboxRunner:
                     # The handler answers errors itself; one bad update must not block the
                     # person's next ones.
                     log.exception("inbox: handling %s update %s failed", channel, item.platform_id)
-                await self.inbox.done(item_id=item.id, now=utcnow())
+                # Answered: that must be on record before anything else happens (the turn
+                # given back, the next update), or a successor would answer it again.
+                await asyncio.shield(self._mark_done(item.id))
                 self.handled += 1
         finally:
+            del self._held[key]
             await self.inbox.give_turn_back(channel=channel, person=person, owner=self.owner)
         return True
+
+    async def _mark_done(self, item_id: int) -> None:
+        delay = _DONE_RETRY_FIRST
+        while True:
+            try:
+                await self.inbox.done(item_id=item_id, now=utcnow())
+                return
+            except Exception as exc:
+                log.warning(
+                    "inbox: could not mark update %s done (%r); again in %.1fs", item_id, exc, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _DONE_RETRY_CAP)
+
+    def _renew_while_held(self) -> None:
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.get_running_loop().create_task(self._renew(), name="turns")
+
+    async def _renew(self) -> None:
+        """Every third of a lease, while this instance holds any turn: all of them run on for
+        another lease, in one statement."""
+        every = self.lease.total_seconds() / 3
+        while self._held:
+            await asyncio.sleep(every)
+            if not self._held:
+                return
+            try:
+                kept = await self.inbox.renew_turns(
+                    owner=self.owner, now=utcnow(), lease=self.lease
+                )
+            except Exception:
+                log.exception("inbox: renewing turns failed; trying again in %.0fs", every)
+                continue
+            for key in self._held:
+                if key not in kept and self._held[key]:
+                    # Our lease ran out unrenewed and another instance took the person over:
+                    # the update in hand is finished, the next ones are theirs.
+                    log.warning("inbox: lost the turn of %s %s", *key)
+                    self._held[key] = False
 
     async def sweep(self) -> int:
         """Take over what a dead instance left: updates waiting longer than a lease."""

@@ -52,6 +52,17 @@ class Inbox:
         )
         return bool(rows)
 
+    async def renew_turns(
+        self, *, owner: str, now: datetime, lease: timedelta
+    ) -> set[tuple[str, str]]:
+        """Every turn `owner` holds runs on for another `lease`; gives the (channel, person) of
+        those it still held (one it lost to a successor after its lease ran out is not)."""
+        rows = await self._db.write(
+            "UPDATE person_turns SET until = ? WHERE owner = ? RETURNING channel, person",
+            (to_db(now + lease), owner),
+        )
+        return {(str(r[0]), str(r[1])) for r in rows}
+
     async def give_turn_back(self, *, channel: str, person: str, owner: str) -> None:
         await self._db.write(
             "DELETE FROM person_turns WHERE channel = ? AND person = ? AND owner = ?",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -91,3 +91,70 @@ async def test_a_dead_runners_updates_are_taken_over_after_its_lease(inbox: Inbo
 
     await until(taken_over, limit=30)
     assert await inbox.counts() == {"done": 1}
+
+
+async def test_a_handler_running_past_the_lease_keeps_the_turn(inbox: Inbox) -> None:
+    lease = timedelta(seconds=2)  # times are stored to the second
+    started, finish = asyncio.Event(), asyncio.Event()
+    handled: list[str] = []
+
+    async def slow(payload: str) -> None:
+        started.set()
+        await finish.wait()  # a report, a slow catalogue: longer than several leases
+        handled.append(payload)
+
+    holder = InboxRunner(inbox, owner="holder", lease=lease)
+    holder.register("telegram", slow)
+    other = InboxRunner(inbox, owner="other", lease=lease)
+    other.register("telegram", slow)
+    await holder.accept(channel="telegram", platform_id="1", person="p", payload="m1")
+    await started.wait()
+    # Over two leases long, another instance keeps asking for the person's turn and sweeping.
+    for _ in range(10):
+        await asyncio.sleep(0.5)
+        assert not await inbox.take_turn(
+            channel="telegram", person="p", owner="other", now=utcnow(), lease=lease
+        )
+        assert await other.sweep() == 0
+    finish.set()
+    await holder.drain()
+    assert handled == ["m1"]
+    assert await inbox.counts() == {"done": 1}
+    # Given back: the next update is anyone's.
+    assert await inbox.take_turn(
+        channel="telegram", person="p", owner="other", now=utcnow(), lease=lease
+    )
+
+
+class FlakyDone(Inbox):
+    """The database refuses to mark updates done while `down` (a blip)."""
+
+    def __init__(self, inbox: Inbox) -> None:
+        super().__init__(inbox._db)
+        self.down = True
+        self.refused = 0
+
+    async def done(self, *, item_id: int, now: datetime) -> None:
+        if self.down:
+            self.refused += 1
+            raise ConnectionError("database blinked")
+        await super().done(item_id=item_id, now=now)
+
+
+async def test_the_update_is_on_record_as_answered_before_the_turn_goes(inbox: Inbox) -> None:
+    flaky = FlakyDone(inbox)
+    handler = Recorder()
+    runner = InboxRunner(flaky, owner="a")
+    runner.register("telegram", handler)
+    await runner.accept(channel="telegram", platform_id="1", person="p", payload="m1")
+    await until(lambda: flaky.refused >= 2)
+    # Answered, but not yet on record: the turn is still held, so nobody answers it again.
+    assert handler.handled == ["m1"]
+    assert not await inbox.take_turn(
+        channel="telegram", person="p", owner="b", now=utcnow(), lease=timedelta(seconds=30)
+    )
+    assert await inbox.counts() == {"pending": 1}
+    flaky.down = False
+    await runner.drain()
+    assert await inbox.counts() == {"done": 1}
+    assert handler.handled == ["m1"]
