@@ -34,7 +34,9 @@ async def test_long_menu_is_paged_and_more_shows_the_rest(tmp_path: Path) -> Non
         assert [c.label for c in handled[-1].choices] == labels
         # Typing the number of "Lainnya" shows the second page, from the list in the session.
         second = await dispatcher.handle(said(dispatcher, "4"))
-        assert second[0].text == T.text("id", "paging.page", first=4, last=6, total=7)
+        assert second[0].text == T.text(
+            "id", "paging.page", first=4, last=6, total=7, page=2, pages=3
+        )
         assert len(second.shown) == 4 and second.shown[-1].label == T.text("id", "paging.more")
         # "Lainnya" again shows the last page, without a "more".
         third = await dispatcher.handle(said(dispatcher, "4"))
