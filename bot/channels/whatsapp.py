@@ -25,7 +25,6 @@ import hmac
 import json
 import logging
 import re
-import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -141,6 +140,12 @@ _PACED_CHAT: ContextVar[str] = ContextVar("whatsapp_paced_chat", default="")
 _PREPAID: ContextVar[int] = ContextVar("whatsapp_prepaid", default=0)
 
 
+def channel_limiter(settings: WhatsAppSettings) -> ChannelLimiter:
+    """Meta limits our number's throughput, not each recipient: one rate for everything."""
+    rate = settings.throughput
+    return ChannelLimiter(Limits(overall_rate=rate, chat_rate=rate, chat_burst=max(rate, 1.0)))
+
+
 class LimiterPacer:
     """The channel's one limiter, shared with the delivery worker, as the sender's pacer: every
     Graph API call takes a token, replies to someone chatting now first. The first call of an
@@ -157,48 +162,6 @@ class LimiterPacer:
         await self.limiter.acquire(
             _PACED_CHAT.get() or CHANNEL, priority=INTERACTIVE if urgent else BULK
         )
-
-
-class TokenBucket:
-    """At most `rate` sends per second from our number, with bursts up to one second's worth.
-
-    Replies to someone chatting now (`urgent`) take a free token before any outbox send does, so
-    a large announcement never makes the person using the bot wait behind it. Kept small and
-    local on purpose: the delivery branch has its own limiter for the outbox."""
-
-    def __init__(
-        self,
-        rate: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-    ) -> None:
-        self.rate = rate
-        self.capacity = max(rate, 1.0)
-        self._tokens = self.capacity
-        self._clock = clock
-        self._sleep = sleep
-        self._stamp = clock()
-        self._urgent_waiting = 0
-
-    async def acquire(self, *, urgent: bool = False) -> None:
-        if urgent:
-            self._urgent_waiting += 1
-        try:
-            while True:
-                now = self._clock()
-                self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
-                self._stamp = now
-                # The tolerance stops float rounding (0.999...) from asking for ever-tinier sleeps.
-                if self._tokens >= 1 - 1e-9 and (urgent or self._urgent_waiting == 0):
-                    self._tokens = max(self._tokens - 1, 0.0)
-                    return
-                # No await between the check above and taking the token, so no other coroutine
-                # can take it in between; a bulk sender yielding to replies waits one token's time.
-                await self._sleep(max(1 - self._tokens, 1e-3) / self.rate)
-        finally:
-            if urgent:
-                self._urgent_waiting -= 1
 
 
 class GraphApi:
@@ -312,7 +275,7 @@ class WhatsAppSender:
         translator: Translator,
         *,
         clock: Clock = utcnow,
-        bucket: TokenBucket | LimiterPacer | None = None,
+        bucket: LimiterPacer | None = None,
         photo_loader: PhotoLoader | None = None,
         combine: bool = True,
     ) -> None:
@@ -321,7 +284,9 @@ class WhatsAppSender:
         self.repo = repo
         self.translator = translator
         self.clock = clock
-        self.bucket = bucket or TokenBucket(settings.throughput)
+        # A sender built alone (tests, benchmarks) gets a limiter of its own; the channel hands
+        # in the one its delivery worker shares.
+        self.bucket = bucket or LimiterPacer(channel_limiter(settings))
         # Fetches a photo another channel received (a Telegram file id) for an announcement.
         self.photo_loader = photo_loader
         # False: the rendering before billed messages were counted (bench baseline): a file
@@ -631,11 +596,8 @@ class WhatsAppChannel:
         # Set by `pustaka run`: where replies the Graph API did not take wait (the outbox).
         self.rescue: ReplyRescue | None = None
         # The channel's one limiter: replies, outbox rows (the worker) and every Graph API call
-        # take their tokens here. Meta limits our number's throughput, not each recipient.
-        rate = settings.throughput
-        self.limiter = ChannelLimiter(
-            Limits(overall_rate=rate, chat_rate=rate, chat_burst=max(rate, 1.0))
-        )
+        # take their tokens here.
+        self.limiter = channel_limiter(settings)
 
     async def start(self) -> None:
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
