@@ -77,3 +77,18 @@ async def test_unlimited_channel_gets_the_whole_list(tmp_path: Path) -> None:
         assert T.text("id", "menu.help") in [c.label for c in handled.shown]
     finally:
         await storage.close()
+
+
+async def test_topics_before_consent_enter_the_consent_step(tmp_path: Path) -> None:
+    # Not paging, but the same door: /langganan before the privacy notice was accepted asks
+    # for consent in the onboarding flow, and "iya" typed there is the agreement.
+    storage = await Storage.open(tmp_path / "t.db")
+    dispatcher = Dispatcher(storage, T)
+    try:
+        handled = await dispatcher.handle(said(dispatcher, "/langganan"))
+        assert handled[0].text.startswith(T.text("id", "topics.need_consent"))
+        assert [c.payload for c in handled.shown] == ["consent:yes", "consent:no"]
+        agreed = await dispatcher.handle(said(dispatcher, "iya"))
+        assert "home:" in "".join(c.payload for c in agreed.shown)  # next: the regency
+    finally:
+        await storage.close()
