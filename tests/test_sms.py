@@ -11,9 +11,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.channels.gsm7 import is_gsm7, segments, to_gsm7
+from bot.channels.gsm7 import is_gsm7, segments
+from bot.channels.sms import CAPABILITIES, render
 from bot.config import Secret, Settings
 from bot.runtime import Runtime
+from handlers.types import Choice, Reply
 from storage.clock import to_db, utcnow
 from storage.outbox import PRIORITY_PERSONAL, OutboxMessage
 from tests.fakes.sms_gateway import FakeSmsGateway, received, signed_event
@@ -226,9 +228,9 @@ async def test_resident_starts_by_sms_alone_and_registers_with_numbers(
     event = await event_id(runtime, COMPUTER)
     await sms.text(phone, f"DAFTAR {event}")
     assert gateway.to(phone)[-1].startswith(t.text("id", "reg.consent_needed")[:40])
-    await sms.text(phone, "1")  # Privasi: the notice, cut to three segments
-    notice = to_gsm7(t.text("id", "privacy.notice"))
-    assert gateway.to(phone)[-1].startswith(notice[:100])
+    await sms.text(phone, "1")  # Privasi: the brief notice written for SMS, whole
+    brief = t.text("id", "privacy.notice_brief")
+    assert gateway.to(phone)[-1].startswith(brief + "\n1 ")
     await sms.text(phone, "1")  # Setuju
     regencies = gateway.to(phone)[-1]
     # 22 regencies do not fit: the core pages them, nine numbers at a time.
@@ -305,3 +307,53 @@ async def test_neighbour_consent_asks_again_and_keeps_the_number(
     assert payloads(replies) == payloads(consent) == ["smsc:y", "smsc:n"]
     saved = await tg.tap(KADER, "smsc:y")
     assert t.text("id", "sms.neighbour.saved", name="Siti", phone="0812-3456-7890") in texts(saved)
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_brief_privacy_notice_fits_three_gsm7_segments_with_its_choices(
+    runtime: Runtime, language: str
+) -> None:
+    """The brief notice is written in GSM-7 and, with the agree / decline choices and the
+    answer hint as the SMS channel sends them, takes at most three segments, uncut."""
+    t = runtime.translator
+    brief = t.text(language, "privacy.notice_brief")
+    assert is_gsm7(brief) and segments(brief) <= 3
+    consent = Reply(
+        brief,
+        (
+            Choice(t.text(language, "onboarding.agree"), "consent:yes"),
+            Choice(t.text(language, "onboarding.decline"), "consent:no"),
+        ),
+    )
+    sent = render([consent], t.text(language, "sms.reply_hint"), max_segments=3)
+    assert sent.startswith(brief + "\n1 ") and segments(sent) <= 3
+    # The whole notice would not fit one SMS: that is why the core picks the brief one.
+    assert len(t.text(language, "privacy.notice")) > CAPABILITIES.max_text
+    # It says what is kept, why, and how to see and delete it and read the whole notice.
+    words = {
+        "id": ("nomor HP", "Gunanya", "DATASAYA", "HAPUSDATA", "perpustakaan", "27/2022"),
+        "en": ("phone number", "Why", "MYDATA", "DELETEMYDATA", "library", "27/2022"),
+    }[language]
+    assert all(word in brief for word in words)
+
+
+async def test_sms_resident_sees_and_deletes_their_data_by_the_notices_keywords(
+    runtime: Runtime, sms: Sms, gateway: FakeSmsGateway
+) -> None:
+    t = runtime.translator
+    phone = "+6285244446666"
+    await sms.text(phone, "/privasi")
+    assert gateway.to(phone)[-1].startswith(t.text("id", "privacy.notice_brief"))
+    await sms.text(phone, "ya")  # agrees
+    await sms.text(phone, "Ende")
+    resident = await runtime.storage.residents.find(channel="sms", external_id=phone)
+    assert resident is not None and resident.has_consent and resident.regency_code == "ende"
+    await sms.text(phone, "DATASAYA")
+    assert phone in gateway.to(phone)[-1] and "Ende" in gateway.to(phone)[-1]
+    await sms.text(phone, "hapusdata")
+    assert gateway.to(phone)[-1].startswith(t.text("id", "privacy.delete_confirm"))
+    await sms.text(phone, "1")  # Ya, hapus
+    assert gateway.to(phone)[-1].startswith(t.text("id", "privacy.deleted"))
+    gone = await runtime.storage.residents.find(channel="sms", external_id=phone)
+    assert gone is None or not gone.has_consent
+    assert all(segments(text) <= 3 for text in gateway.to(phone))

@@ -69,6 +69,11 @@ KEYWORDS = {
     "help": "smsbantuan",
     "info": "smsbantuan",
     "menu": "menu",
+    # The brief privacy notice SMS residents get says to reply these to see or delete their data.
+    "datasaya": "datasaya",
+    "mydata": "datasaya",
+    "hapusdata": "hapusdata",
+    "deletemydata": "hapusdata",
 }
 
 Clock = Callable[[], datetime]
