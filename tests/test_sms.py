@@ -357,3 +357,21 @@ async def test_sms_resident_sees_and_deletes_their_data_by_the_notices_keywords(
     gone = await runtime.storage.residents.find(channel="sms", external_id=phone)
     assert gone is None or not gone.has_consent
     assert all(segments(text) <= 3 for text in gateway.to(phone))
+
+
+def test_numbered_choices_read_the_same_by_sms_and_in_the_terminal() -> None:
+    """One rule (bot/channels/numbered.py), each channel's layout: an event list's own "1. " is
+    not repeated after the number the person types."""
+    from bot.channels.terminal import render as terminal_render
+
+    choices = (Choice("1. Pelatihan komputer", "ev:1"), Choice("Menu", "menu"))
+    assert terminal_render(Reply("Acara:", choices)).splitlines()[1:] == [
+        "  1. Pelatihan komputer",
+        "  2. Menu",
+    ]
+    assert render([Reply("Acara:", choices)], "Balas dengan angkanya.", 3).splitlines() == [
+        "Acara:",
+        "1 Pelatihan komputer",
+        "2 Menu",
+        "Balas dengan angkanya.",
+    ]
