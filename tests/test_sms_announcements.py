@@ -180,6 +180,8 @@ async def test_scheduled_with_sms_keeps_the_choice_until_it_goes(
     assert (t.text("id", "staff.bc.yes_schedule_sms"), "bc:oks") in buttons(calls)
     calls = await tg.send(LIBRARIAN, "jadwalkan sms")  # the button's words
     assert "dijadwalkan untuk 5 penerima" in texts(calls)
+    mine = texts(await tg.send(LIBRARIAN, "/siaranku"))
+    assert "#1 · terjadwal" in mine and t.text("id", "staff.bc.summary_sms") in mine
     rows = [r for r in await outbox_rows(runtime) if r["channel"] == "sms"]
     assert len(rows) == 3 and {from_db(str(r["due_at"])) for r in rows} == {when}
     # Its time comes: the SMS go like the chat messages.

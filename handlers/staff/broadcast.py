@@ -585,7 +585,7 @@ async def _summary(ctx: Context, item: Broadcast) -> str:
 async def summary_text(
     storage: Storage, translator: Translator, language: str, item: Broadcast
 ) -> str:
-    return translator.text(
+    said = translator.text(
         language,
         "staff.bc.summary",
         id=item.id,
@@ -594,6 +594,9 @@ async def summary_text(
         audience=await audience_words(storage, translator, language, item.audience),
         text=clip(item.text, 60),
     )
+    if item.sms:
+        said += "\n" + translator.text(language, "staff.bc.summary_sms")
+    return said
 
 
 async def progress_text(
