@@ -93,6 +93,9 @@ class Choice:
     # What the button stands for beyond its words, so typed answers match it: "yes" / "no",
     # a gender, "age:LO-HI", "place:<regency>" (see handlers/understand.py). Channels ignore it.
     means: str = ""
+    # A second, quieter line where the channel has room for one (a WhatsApp list row's
+    # description): "Pilihan 10–18 dari 22" under "Lainnya ›". Channels without it show the label.
+    detail: str = ""
 
     def __post_init__(self) -> None:
         if 0 < len(self.payload) <= MAX_PAYLOAD_BYTES // 4:
