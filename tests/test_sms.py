@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.channels.gsm7 import is_gsm7, segments
+from bot.channels.gsm7 import is_gsm7, segments, to_gsm7
 from bot.channels.sms import CAPABILITIES, render
 from bot.config import Secret, Settings
 from bot.runtime import Runtime
