@@ -5,11 +5,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot import metrics
+from bot.channels import gsm7
 from bot.config import Settings
+from bot.config_sms import SmsSettings
 from bot.i18n import Translator
 from handlers.dispatch import Dispatcher
+from handlers.sms_cost import SmsCoreSettings
 from handlers.types import CoreSettings
 from storage import Storage
+
+
+@dataclass(frozen=True)
+class SmsCost:
+    """handlers/sms_cost.SmsCost from the SMS settings and the GSM-7 rules."""
+
+    daily_limit: int
+    max_segments: int
+
+    def segments(self, text: str) -> int:
+        return gsm7.segments(gsm7.to_gsm7(text))
+
+    @classmethod
+    def of(cls, settings: SmsSettings) -> SmsCost:
+        return cls(daily_limit=settings.daily_limit, max_segments=settings.max_segments)
 
 
 @dataclass
@@ -25,11 +43,16 @@ class Runtime:
         await storage.staff.seed_admins([(a.channel, a.user_id) for a in settings.admins])
         await storage.staff.queue_menus()  # staff see their commands in Telegram's menu
         translator = Translator(settings.timezone)
-        core = CoreSettings(
-            timezone=settings.timezone,
-            dashboard_url=settings.public_url,
-            sms=settings.sms is not None,
+        core: CoreSettings = CoreSettings(
+            timezone=settings.timezone, dashboard_url=settings.public_url
         )
+        if settings.sms is not None:
+            core = SmsCoreSettings(
+                timezone=settings.timezone,
+                dashboard_url=settings.public_url,
+                sms=True,
+                sms_cost=SmsCost.of(settings.sms),
+            )
         dispatcher = Dispatcher(storage, translator, core)
         dispatcher.on_handled = metrics.update
         return cls(settings, storage, translator, dispatcher)

@@ -42,6 +42,7 @@ SCHEMA: dict[str, dict[str, str]] = {
             "updated_at",
             "finished_at",
             "text",
+            "sms",
         ),
         "none",
     )  # fmt: skip
