@@ -10,14 +10,13 @@ from bot.config import Settings
 from bot.config_sms import SmsSettings
 from bot.i18n import Translator
 from handlers.dispatch import Dispatcher
-from handlers.sms_cost import SmsCoreSettings
 from handlers.types import CoreSettings
 from storage import Storage
 
 
 @dataclass(frozen=True)
 class SmsCost:
-    """handlers/sms_cost.SmsCost from the SMS settings and the GSM-7 rules."""
+    """handlers.types.SmsCost from the SMS settings and the GSM-7 rules."""
 
     daily_limit: int
     max_segments: int
@@ -43,16 +42,12 @@ class Runtime:
         await storage.staff.seed_admins([(a.channel, a.user_id) for a in settings.admins])
         await storage.staff.queue_menus()  # staff see their commands in Telegram's menu
         translator = Translator(settings.timezone)
-        core: CoreSettings = CoreSettings(
-            timezone=settings.timezone, dashboard_url=settings.public_url
+        core = CoreSettings(
+            timezone=settings.timezone,
+            dashboard_url=settings.public_url,
+            sms=settings.sms is not None,
+            sms_cost=SmsCost.of(settings.sms) if settings.sms is not None else None,
         )
-        if settings.sms is not None:
-            core = SmsCoreSettings(
-                timezone=settings.timezone,
-                dashboard_url=settings.public_url,
-                sms=True,
-                sms_cost=SmsCost.of(settings.sms),
-            )
         dispatcher = Dispatcher(storage, translator, core)
         dispatcher.on_handled = metrics.update
         return cls(settings, storage, translator, dispatcher)

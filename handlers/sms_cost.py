@@ -3,48 +3,21 @@
 An announcement's author is shown, before it goes, how many segments sending it by SMS would take
 against what is left of the day's budget (handlers/staff/broadcast.py). The rules of the GSM-7
 alphabet live with the SMS channel (bot/channels/gsm7.py); the bot layer hands the core an
-`SmsCost` through `SmsCoreSettings`, as it hands it the catalogs through `Translator`.
+`SmsCost` (handlers/types.py) in `CoreSettings.sms_cost`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from handlers.types import Context, CoreSettings
-
-
-class SmsCost(Protocol):
-    @property
-    def daily_limit(self) -> int:
-        """Segments a day (WITA), replies and outbox together."""
-        ...
-
-    @property
-    def max_segments(self) -> int:
-        """The most one SMS may take; a longer text is cut to it."""
-        ...
-
-    def segments(self, text: str) -> int:
-        """Segments `text` takes as an SMS (in GSM-7), before any cut."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class SmsCoreSettings(CoreSettings):
-    """CoreSettings of a deployment with SMS configured (`sms` True) and its costs."""
-
-    sms_cost: SmsCost | None = None
+from handlers.types import Context, SmsCost
 
 
 def sms_cost(ctx: Context) -> SmsCost | None:
     """The SMS costs when SMS is configured, else None."""
-    settings = ctx.settings
-    if isinstance(settings, SmsCoreSettings) and settings.sms:
-        return settings.sms_cost
-    return None
+    return ctx.settings.sms_cost if ctx.settings.sms else None
 
 
 @dataclass(frozen=True, slots=True)
