@@ -242,6 +242,15 @@ class SmsRepo:
         )
         return None if row is None or row[0] is None else str(row[0])
 
+    async def owner_of(self, *, phone: str) -> int | None:
+        """The resident (on a chat app) whose verified SMS number this is, if any."""
+        row = await self._db.fetchone(
+            "SELECT id FROM residents WHERE sms_phone = ? AND sms_verified_at IS NOT NULL "
+            "ORDER BY id LIMIT 1",
+            (phone,),
+        )
+        return None if row is None else int(row[0])
+
     async def remove_number(self, *, resident_id: int, now: datetime) -> None:
         """No more SMS to this resident's own number; what was queued for it is cancelled."""
         async with self._db.transaction() as conn:

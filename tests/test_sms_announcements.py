@@ -164,6 +164,14 @@ async def test_with_the_switch_sms_readers_get_it_counted_in_segments(
     assert gateway.to("+6285299990000") == []  # Alor: not in the audience
     day = await runtime.storage.sms.day(day=utcnow().astimezone(WITA).date().isoformat())
     assert day.by_kind == {"announcement": (3, _expected_segments(runtime))}
+    # The copy says "balas BERHENTI": from the chat resident's own number, that stops their
+    # announcements (the resident is on Telegram; the number has no SMS account of its own).
+    await sms.text(OWN_NUMBER, "BERHENTI")
+    assert gateway.to(OWN_NUMBER)[-1].startswith(
+        to_gsm7(runtime.translator.text("id", "privacy.stopped"))
+    )
+    owner = await runtime.storage.residents.get(resident_id=people["number"])
+    assert owner is not None and owner.announcements_off
 
 
 async def test_scheduled_with_sms_keeps_the_choice_until_it_goes(
