@@ -77,6 +77,9 @@ class BroadcastProgress:
                     limiter.pause(exc.retry_after)
                 log.info("progress of announcement %s not shown: %s", item.id, exc)
                 continue
+            finally:
+                if limiter is not None:
+                    limiter.sent()  # this pass's last send would hold its share until the next
             self._last[item.id] = text
             if item.status != "running":
                 self._last.pop(item.id, None)
