@@ -174,12 +174,13 @@ async def bench_announcement(storage: Storage) -> None:
     broadcasts.QUEUE_CHUNK = QUEUE_CHUNK
 
     # Baseline: a Python loop over the residents, one enqueue each (what INSERT … SELECT avoids).
-    async with storage.db.reader.execute(
-        "SELECT id, channel, external_id, language FROM residents "
-        "WHERE consent_at IS NOT NULL AND announcements_off = 0 LIMIT ?",
-        (LOOP_BASELINE,),
-    ) as cur:
-        targets = list(await cur.fetchall())
+    targets = list(
+        await storage.db.reader.fetchall(
+            "SELECT id, channel, external_id, language FROM residents "
+            "WHERE consent_at IS NOT NULL AND announcements_off = 0 LIMIT ?",
+            (LOOP_BASELINE,),
+        )
+    )
     tracemalloc.start()
     began = time.perf_counter()
     async with storage.db.transaction() as conn:

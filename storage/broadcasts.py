@@ -359,11 +359,13 @@ class Broadcasts:
         stamp = to_db(moment)
         touched: list[int] = []
         async with self._db.transaction() as conn:
-            async with conn.execute(
-                "SELECT id FROM broadcasts WHERE status = 'draft' AND updated_at < ?",
-                (to_db(moment - STALE_DRAFT),),
-            ) as cur:
-                stale = [int(r[0]) for r in await cur.fetchall()]
+            stale = [
+                int(r[0])
+                for r in await conn.fetchall(
+                    "SELECT id FROM broadcasts WHERE status = 'draft' AND updated_at < ?",
+                    (to_db(moment - STALE_DRAFT),),
+                )
+            ]
             for broadcast_id in stale:
                 low, high = _key_range(broadcast_id)
                 await conn.execute(
@@ -383,17 +385,18 @@ class Broadcasts:
                 "WHERE status = 'scheduled' AND due_at <= ?",
                 (stamp, stamp),
             )
-            async with conn.execute("SELECT id FROM broadcasts WHERE status = 'running'") as cur:
-                running = [int(r[0]) for r in await cur.fetchall()]
+            running = [
+                int(r[0])
+                for r in await conn.fetchall("SELECT id FROM broadcasts WHERE status = 'running'")
+            ]
             for broadcast_id in running:
                 low, high = _key_range(broadcast_id)
                 await _store_counts(conn, broadcast_id, low, high)
-                async with conn.execute(
+                row = await conn.fetchone(
                     "SELECT count(*) FROM outbox WHERE dedupe_key >= ? AND dedupe_key < ? "
                     "AND status IN ('pending', 'sending', 'held')",
                     (low, high),
-                ) as cur:
-                    row = await cur.fetchone()
+                )
                 if row is not None and row[0] == 0:
                     await conn.execute(
                         "UPDATE broadcasts SET status = 'done', finished_at = ?, updated_at = ? "
@@ -461,18 +464,16 @@ async def _chunk_end(conn: Tx, audience: Audience, after: int) -> int | None:
     """The resident id that ends the next chunk of recipients after `after`, or None when none
     is left. Walks the residents' primary key, so every chunk costs the same."""
     sql, params = _recipients_sql(audience)
-    async with conn.execute(
+    row = await conn.fetchone(
         f"SELECT max(id) FROM (SELECT r.id AS id {sql} AND r.id > ? ORDER BY r.id LIMIT ?)",
         (*params, after, QUEUE_CHUNK),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return None if row is None or row[0] is None else int(row[0])
 
 
 async def _queue_report(conn: Tx, broadcast_id: int, stamp: str) -> None:
     """The author's final report, rendered in their language at delivery time."""
-    async with conn.execute("SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,)) as cur:
-        row = await cur.fetchone()
+    row = await conn.fetchone("SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,))
     assert row is not None
     params = {
         "broadcast_id": broadcast_id,

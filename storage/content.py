@@ -156,11 +156,10 @@ ON CONFLICT (slug) DO UPDATE SET
 
 async def _ids_by_slug(conn: Tx, table: str, slugs: Iterable[str]) -> dict[str, int]:
     # json_each keeps this one statement whatever the number of slugs (no bound-variable limit).
-    async with conn.execute(
+    rows = await conn.fetchall(
         f"SELECT slug, id FROM {table} WHERE slug IN (SELECT value FROM json_each(?))",
         (json.dumps(sorted(set(slugs))),),
-    ) as cur:
-        rows = await cur.fetchall()
+    )
     return {row[0]: row[1] for row in rows}
 
 
@@ -245,10 +244,9 @@ async def _check_capacities(
     for event in events:
         if event.capacity is None or event.slug not in existing:
             continue
-        async with conn.execute(
+        row = await conn.fetchone(
             "SELECT seats_taken FROM events WHERE id = ?", (existing[event.slug],)
-        ) as cur:
-            row = await cur.fetchone()
+        )
         if row is not None and int(row[0]) > event.capacity:
             raise CapacityBelowRegistrations(event, int(row[0]))
 

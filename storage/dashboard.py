@@ -271,21 +271,21 @@ class DashboardRepo:
         session_token = new_token()
         stamp = to_db(now)
         async with self._db.transaction() as conn:
-            cur = await conn.execute(
+            row = await conn.fetchone(
                 "UPDATE dashboard_links SET used_at = ? WHERE token_hash = ? "
                 "AND used_at IS NULL AND expires_at > ? RETURNING channel, external_id, language",
                 (stamp, token_hash(token), stamp),
             )
-            row = await cur.fetchone()
-            await cur.close()
             if row is None:
                 return None
             channel, external_id, language = row[0], row[1], row[2]
-            async with conn.execute(
-                "SELECT role FROM staff_roles WHERE channel = ? AND external_id = ?",
-                (channel, external_id),
-            ) as roles:
-                found = [r[0] for r in await roles.fetchall()]
+            found = [
+                r[0]
+                for r in await conn.fetchall(
+                    "SELECT role FROM staff_roles WHERE channel = ? AND external_id = ?",
+                    (channel, external_id),
+                )
+            ]
             if not found:
                 return None
             expires = now + SESSION_ABSOLUTE

@@ -223,7 +223,7 @@ class OutboxRepo:
             # On PostgreSQL several instances claim at once: each skips rows another is taking
             # (storage/dialect.py turns the comment into FOR UPDATE SKIP LOCKED), and the lease
             # gives a dead instance's rows back (reset_sending).
-            cur = await conn.execute(
+            claimed = await conn.fetchall(
                 "UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ?, "
                 "claimed_until = ? WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' "
                 f"AND channel IN ({chans}) AND due_at <= ? "
@@ -231,8 +231,7 @@ class OutboxRepo:
                 f"RETURNING {_ROW}",
                 (stamp, to_db((now or utcnow()) + lease), *channels, stamp, limit),
             )
-            rows = [_row(r) for r in await cur.fetchall()]
-            await cur.close()
+            rows = [_row(r) for r in claimed]
         # RETURNING gives no order guarantee; the worker starts them in claim order.
         rows.sort(key=lambda r: (-r.priority, r.due_at, r.id))
         return rows

@@ -112,8 +112,7 @@ class Reminders:
         async with self._db.transaction() as conn:
             cur = await conn.execute(_STALE, {"now": stamp})
             cancelled = cur.rowcount
-            async with conn.execute(_CONFIRMED, (stamp, to_db(moment + horizon))) as found:
-                rows = list(await found.fetchall())
+            rows = list(await conn.fetchall(_CONFIRMED, (stamp, to_db(moment + horizon))))
             values = []
             superseded: list[str] = []
             for row in rows:

@@ -128,11 +128,10 @@ async def menu_changed(
     if channel not in MENU_CHANNELS:
         return
     stamp = to_db(now or utcnow())
-    async with conn.execute(
+    row = await conn.fetchone(
         "SELECT language FROM residents WHERE channel = ? AND external_id = ?",
         (channel, external_id),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     await enqueue(
         conn,
         OutboxMessage(
@@ -286,19 +285,17 @@ class Staff:
     ) -> StaffRole:
         """Remove one role. The last admin cannot be removed: nobody could grant roles again."""
         async with self._db.transaction() as conn:
-            async with conn.execute(
+            row = await conn.fetchone(
                 f"{_ROLE_SELECT} WHERE s.channel = ? AND s.external_id = ? AND s.role = ?",
                 (channel, external_id, role),
-            ) as cur:
-                row = await cur.fetchone()
+            )
             if row is None:
                 raise NotFound("staff role", f"{channel}:{external_id}")
             old = _role(row)
             if role == "admin":
-                async with conn.execute(
+                counted = await conn.fetchone(
                     "SELECT count(*) FROM staff_roles WHERE role = 'admin'"
-                ) as cur:
-                    counted = await cur.fetchone()
+                )
                 if counted is not None and int(counted[0]) <= 1:
                     raise LastAdmin(old.actor)
             await conn.execute(

@@ -210,11 +210,10 @@ class StaffEventsWrite:
         """Staff mark someone present (or undo a mistaken tap). Someone from the waitlist who
         came counts as a walk-in, as at the check-in code; a walk-in stays present."""
         async with self._db.transaction() as conn:
-            async with conn.execute(
+            row = await conn.fetchone(
                 "SELECT status FROM registrations WHERE id = ? AND event_id = ?",
                 (registration_id, event_id),
-            ) as cur:
-                row = await cur.fetchone()
+            )
             if row is None or row[0] not in ("confirmed", "waitlisted", "walk_in"):
                 raise NotFound("registration", registration_id)
             if present and row[0] == "waitlisted":
@@ -241,8 +240,7 @@ class StaffEventsWrite:
                 detail=f"registration {registration_id}",
                 now=now,
             )
-            async with conn.execute(_PEOPLE_SELECT + "WHERE g.id = ?", (registration_id,)) as cur:
-                changed = await cur.fetchone()
+            changed = await conn.fetchone(_PEOPLE_SELECT + "WHERE g.id = ?", (registration_id,))
         return _person(changed)
 
     async def create(self, event: NewEvent, *, actor: str, role: str, now: datetime) -> int:
@@ -298,10 +296,9 @@ class StaffEventsWrite:
             value = to_db(value)
         async with self._db.transaction() as conn:
             if field == "capacity":
-                async with conn.execute(
+                row = await conn.fetchone(
                     "SELECT seats_taken FROM events WHERE id = ?", (event_id,)
-                ) as cur:
-                    row = await cur.fetchone()
+                )
                 if row is None:
                     raise NotFound("event", event_id)
                 if value is not None and int(row[0]) > int(str(value)):
@@ -345,12 +342,11 @@ class StaffEventsLifecycle:
     ) -> int:
         """Cancel and tell the registrants; returns how many were told."""
         async with self._db.transaction() as conn:
-            async with conn.execute(
+            row = await conn.fetchone(
                 "SELECT status, (SELECT count(*) FROM event_cancellations c "
                 "WHERE c.event_id = e.id) FROM events e WHERE id = ?",
                 (event_id,),
-            ) as cur:
-                row = await cur.fetchone()
+            )
             if row is None:
                 raise NotFound("event", event_id)
             status, earlier = str(row[0]), int(row[1])
@@ -389,12 +385,11 @@ class StaffEventsLifecycle:
         """A new place, its registrants told (old and new place in the message), audited; returns
         how many were told."""
         async with self._db.transaction() as conn:
-            async with conn.execute(
+            row = await conn.fetchone(
                 "SELECT e.place, l.name, e.status FROM events e "
                 "JOIN libraries l ON l.id = e.library_id WHERE e.id = ?",
                 (event_id,),
-            ) as cur:
-                row = await cur.fetchone()
+            )
             if row is None:
                 raise NotFound("event", event_id)
             if row[2] in ("cancelled", "finished"):
@@ -438,14 +433,13 @@ class StaffEventsLifecycle:
         many registrants were told."""
         stamp = to_db(now)
         async with self._db.transaction() as conn:
-            async with conn.execute(
+            row = await conn.fetchone(
                 "SELECT e.status, e.starts_at, c.id, c.previous_status, "
                 "(SELECT count(*) FROM event_cancellations x WHERE x.event_id = e.id) "
                 "FROM events e LEFT JOIN event_cancellations c ON c.event_id = e.id "
                 "AND c.restored_at IS NULL WHERE e.id = ? ORDER BY c.id DESC LIMIT 1",
                 (event_id,),
-            ) as cur:
-                row = await cur.fetchone()
+            )
             if row is None:
                 raise NotFound("event", event_id)
             if row[0] != "cancelled" or row[2] is None or from_db(row[1]) <= now:

@@ -76,15 +76,14 @@ class Stats:
         reader = self._db.reader
         base = f"FROM events e JOIN libraries l ON l.id = e.library_id WHERE {_HELD}{scope}"
         events_held = await self._count(f"SELECT count(*) {base}", params)
-        async with reader.execute(
+        row = await reader.fetchone(
             "SELECT coalesce(sum(g.status = 'confirmed'), 0), "
             "coalesce(sum(g.status = 'confirmed' AND g.attended_at IS NOT NULL), 0), "
             "coalesce(sum(g.status = 'walk_in' AND g.attended_at IS NOT NULL), 0) "
             f"FROM registrations g JOIN events e ON e.id = g.event_id "
             f"JOIN libraries l ON l.id = e.library_id WHERE {_HELD}{scope}",
             params,
-        ) as cur:
-            row = await cur.fetchone()
+        )
         assert row is not None  # an aggregate always returns one row
         registered, attended_registered, walk_ins = (int(v) for v in row)
         present = (

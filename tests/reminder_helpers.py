@@ -41,10 +41,7 @@ async def set_registration(runtime: Runtime, registration_id: int, status: str) 
 async def event_at(runtime: Runtime, index: int, starts_at: datetime) -> int:
     """Move the index-th sample event to `starts_at` (open, two hours long)."""
     async with runtime.storage.db.transaction() as conn:
-        async with conn.execute(
-            "SELECT id FROM events ORDER BY id LIMIT 1 OFFSET ?", (index,)
-        ) as c:
-            row = await c.fetchone()
+        row = await conn.fetchone("SELECT id FROM events ORDER BY id LIMIT 1 OFFSET ?", (index,))
         assert row is not None
         await conn.execute(
             "UPDATE events SET starts_at = ?, ends_at = ?, status = 'open' WHERE id = ?",

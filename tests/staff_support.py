@@ -53,10 +53,12 @@ async def library_id(runtime: Runtime, slug: str) -> int:
 
 
 async def outbox_rows(runtime: Runtime, prefix: str = "broadcast:") -> list[dict[str, object]]:
-    async with runtime.storage.db.reader.execute(
-        "SELECT * FROM outbox WHERE dedupe_key LIKE ? ORDER BY id", (prefix + "%",)
-    ) as cur:
-        return [dict(r) for r in await cur.fetchall()]
+    return [
+        dict(r)
+        for r in await runtime.storage.db.reader.fetchall(
+            "SELECT * FROM outbox WHERE dedupe_key LIKE ? ORDER BY id", (prefix + "%",)
+        )
+    ]
 
 
 async def set_outbox_status(runtime: Runtime, ids: list[int], status: str) -> None:

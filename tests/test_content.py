@@ -86,8 +86,9 @@ async def db(db_target: str) -> AsyncIterator[Database]:
 async def snapshot(db: Database) -> dict[str, list[tuple[object, ...]]]:
     tables = {}
     for table in ("libraries", "events"):
-        async with db.reader.execute(f"SELECT * FROM {table} ORDER BY id") as cur:
-            tables[table] = [tuple(row) for row in await cur.fetchall()]
+        tables[table] = [
+            tuple(row) for row in await db.reader.fetchall(f"SELECT * FROM {table} ORDER BY id")
+        ]
     return tables
 
 
@@ -455,8 +456,7 @@ async def test_sample_imports_with_events_in_the_coming_weeks(db: Database) -> N
     now = utcnow()
     listed, total = await Events(db).upcoming(now=now, until=now + timedelta(days=42), limit=100)
     assert total >= 12
-    async with db.reader.execute("SELECT min(starts_at), min(is_sample) FROM events") as cur:
-        row = await cur.fetchone()
+    row = await db.reader.fetchone("SELECT min(starts_at), min(is_sample) FROM events")
     assert row is not None
     assert row[0] > now.strftime("%Y-%m-%dT%H:%M:%SZ")  # all in the future
     assert row[1] == 1
@@ -489,10 +489,12 @@ async def test_reimport_keeps_seats_taken_and_a_cancellation(db: Database) -> No
     result = await repo.import_content(changed, is_sample=False)
 
     assert (result.events_inserted, result.events_updated) == (0, 2)
-    async with db.reader.execute(
-        "SELECT slug, title, seats_taken, status FROM events ORDER BY slug"
-    ) as cur:
-        rows = [tuple(r) for r in await cur.fetchall()]
+    rows = [
+        tuple(r)
+        for r in await db.reader.fetchall(
+            "SELECT slug, title, seats_taken, status FROM events ORDER BY slug"
+        )
+    ]
     assert rows == [
         ("acara-dua", "Mendongeng", 0, "cancelled"),
         ("acara-satu", "Komputer untuk Pemula", 7, "open"),
