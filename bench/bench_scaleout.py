@@ -223,7 +223,7 @@ async def outbox_delivery() -> None:
         try:
             storage = await Storage.open(url)
             try:
-                await storage.outbox.add_many([message(n) for n in range(rows)])
+                await storage.outbox.add_many([message(n) for n in range(rows)], now=utcnow())
             finally:
                 await storage.close()
             await cluster.start(3)

@@ -33,7 +33,7 @@ from handlers.staff.stats import bar_chart, compute, rows  # noqa: E402
 from storage import Storage  # noqa: E402
 from storage.broadcasts import QUEUE_CHUNK, Audience  # noqa: E402
 from storage.checkin_codes import assign_checkin_codes  # noqa: E402
-from storage.clock import to_db  # noqa: E402
+from storage.clock import to_db, utcnow  # noqa: E402
 from storage.models import Session  # noqa: E402
 from storage.outbox import OutboxMessage, enqueue  # noqa: E402
 
@@ -129,6 +129,7 @@ async def _announce(storage: Storage, audience: Audience, body: str) -> tuple[in
         audience=audience,
         due_at=datetime.now(UTC),
         bodies={"id": body, "en": body},
+        now=datetime.now(UTC).replace(microsecond=0),
     )
     return broadcast.id, broadcast.recipients, time.perf_counter() - began
 
@@ -166,7 +167,10 @@ async def bench_announcement(storage: Storage) -> None:
         with Chatting(storage) as chatting:
             began = time.perf_counter()
             stopped = await storage.broadcasts.cancel(
-                broadcast_id=broadcast_id, actor="telegram:1", role="admin"
+                broadcast_id=broadcast_id,
+                actor="telegram:1",
+                role="admin",
+                now=datetime.now(UTC).replace(microsecond=0),
             )
             elapsed = time.perf_counter() - began
         print(f"  cancel: {stopped:,} pending rows cancelled in {elapsed:.2f} s")
@@ -196,6 +200,7 @@ async def bench_announcement(storage: Storage) -> None:
                     resident_id=row[0],
                     language=row[3],
                 ),
+                now=utcnow(),
             )
     looped = time.perf_counter() - began
     _, loop_peak = tracemalloc.get_traced_memory()

@@ -250,7 +250,7 @@ async def _outbox(settings: Settings, args: argparse.Namespace) -> int:
     storage = await Storage.open(settings.db_path)
     try:
         if args.action == "retry-failed":
-            count = await storage.outbox.retry_failed()
+            count = await storage.outbox.retry_failed(now=utcnow())
             print(f"{count} failed rows put back to pending.")
             return 0
         stats = await storage.outbox.stats()

@@ -247,14 +247,22 @@ class DashboardRepo:
     ) -> str:
         """A one-time link's token; only its hash is stored. Expired links are pruned here."""
         token = new_token()
-        await self._db.write(
-            "DELETE FROM dashboard_links WHERE expires_at < ?", (to_db(now - LINK_TTL),)
-        )
-        await self._db.write(
-            "INSERT INTO dashboard_links (token_hash, channel, external_id, language, "
-            "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (token_hash(token), channel, external_id, language, to_db(now), to_db(now + LINK_TTL)),
-        )
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "DELETE FROM dashboard_links WHERE expires_at < ?", (to_db(now - LINK_TTL),)
+            )
+            await conn.execute(
+                "INSERT INTO dashboard_links (token_hash, channel, external_id, language, "
+                "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    token_hash(token),
+                    channel,
+                    external_id,
+                    language,
+                    to_db(now),
+                    to_db(now + LINK_TTL),
+                ),
+            )
         return token
 
     async def link_usable(self, *, token: str, now: datetime) -> bool:

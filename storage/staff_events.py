@@ -5,14 +5,16 @@ Residents' listings (storage.events) hide drafts and cancelled events; staff nee
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from storage.broadcasts import Audience, Broadcasts, EmptyAudience
 from storage.checkin_codes import assign_checkin_codes
 from storage.clock import from_db, opt_from_db, opt_to_db, to_db
-from storage.db import Database
+from storage.db import Database, Tx
 from storage.errors import NotFound, StorageError
 from storage.events import _COLUMNS, _FROM, _event
 from storage.models import Event
@@ -330,6 +332,17 @@ class Cancellation:
     cancelled_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class CancelNote:
+    """Who writes the note of a cancellation, and the message registrants get in each language
+    (JSON bodies, as `Broadcasts.create` takes them)."""
+
+    author_channel: str
+    author_recipient: str
+    author_language: str
+    bodies: dict[str, str]
+
+
 class StaffEventsLifecycle:
     """Cancelling and restoring an event: the status change, the registrants' messages and the
     audit entry in one transaction. Registrations are left untouched by a cancellation, so a
@@ -338,9 +351,19 @@ class StaffEventsLifecycle:
     _db: Database
 
     async def cancel(
-        self, *, event_id: int, note: str | None, actor: str, role: str, now: datetime
+        self,
+        *,
+        event_id: int,
+        note: str | None,
+        actor: str,
+        role: str,
+        now: datetime,
+        note_message: CancelNote | None = None,
     ) -> int:
-        """Cancel and tell the registrants; returns how many were told."""
+        """Cancel and tell the registrants; returns how many were told. With a note and its
+        `note_message`, the librarian's words follow the standard notice as an event message to
+        the registrants (an announcement, so they get it even if they stopped announcements),
+        queued and audited in the cancellation's own transaction."""
         async with self._db.transaction() as conn:
             row = await conn.fetchone(
                 "SELECT status, (SELECT count(*) FROM event_cancellations c "
@@ -379,6 +402,8 @@ class StaffEventsLifecycle:
                 detail=f"{notified} told" + (f"; note: {note}" if note else ""),
                 now=now,
             )
+            if note and note_message is not None:
+                await _queue_note(conn, self._db, event_id, note, note_message, actor, role, now)
         return notified
 
     async def move(self, *, event_id: int, place: str, actor: str, role: str, now: datetime) -> int:
@@ -479,6 +504,34 @@ class StaffEventsLifecycle:
                 now=now,
             )
         return notified
+
+
+async def _queue_note(
+    conn: Tx,
+    db: Database,
+    event_id: int,
+    note: str,
+    message: CancelNote,
+    actor: str,
+    role: str,
+    now: datetime,
+) -> None:
+    # An event nobody registered for has nobody to tell: EmptyAudience is no error here.
+    with contextlib.suppress(EmptyAudience):
+        await Broadcasts(db).create(
+            author=actor,
+            author_role=role,
+            author_channel=message.author_channel,
+            author_recipient=message.author_recipient,
+            author_language=message.author_language,
+            text=note,
+            photo=None,
+            audience=Audience("registrants", event_id=event_id),
+            due_at=now,
+            bodies=message.bodies,
+            now=now,
+            within=conn,
+        )
 
 
 class StaffEvents(_Reads, StaffEventsWrite, StaffEventsLifecycle):

@@ -116,10 +116,16 @@ async def grant(runtime: Runtime, user_id: int, role: str, scope: str | None = N
             external_id=str(user_id),
             role=role,
             library_id=await library_id(runtime, scope),
+            now=utcnow(),
         )
     else:
         await runtime.storage.staff.grant(
-            by=by, channel="telegram", external_id=str(user_id), role=role, regency_code=scope
+            by=by,
+            channel="telegram",
+            external_id=str(user_id),
+            role=role,
+            regency_code=scope,
+            now=utcnow(),
         )
 
 

@@ -42,7 +42,7 @@ async def _fill(path: Path) -> None:
             await storage.registrations.register(
                 event_id=event["id"], resident_id=resident.id, name=f"Warga {n}", now=now
             )
-        await storage.outbox.add_many([message(n) for n in range(50)])
+        await storage.outbox.add_many([message(n) for n in range(50)], now=utcnow())
         await storage.db.write(
             "INSERT INTO audit_log (at, actor, role, action, target) VALUES (?, ?, ?, ?, ?)",
             (to_db(now), "telegram:1", "admin", "grant", "telegram:77"),
@@ -106,10 +106,10 @@ async def test_backup_while_open_and_restore(tmp_path: Path) -> None:
     assert (await asyncio.to_thread(run_pustaka, tmp_path, env, "init", "--sample")).returncode == 0
     storage = await Storage.open(db)  # the bot is running: the backup must still be whole
     try:
-        await storage.outbox.add_many([message(n) for n in range(20)])
+        await storage.outbox.add_many([message(n) for n in range(20)], now=utcnow())
         done = await asyncio.to_thread(run_pustaka, tmp_path, env, "backup", "copy.db")
         assert done.returncode == 0, done.stderr
-        await storage.outbox.add_many([message(n) for n in range(20, 40)])
+        await storage.outbox.add_many([message(n) for n in range(20, 40)], now=utcnow())
     finally:
         await storage.close()
     assert _counts(tmp_path / "copy.db")["outbox"] == 20

@@ -391,6 +391,7 @@ async def test_queueing_in_chunks_and_an_interrupted_draft(
         audience=Audience("all"),
         due_at=utcnow(),
         bodies={"id": body},
+        now=utcnow(),
     )
     rows = await outbox_rows(runtime)
     assert made.recipients == len(rows) == len(people["ende"]) + len(people["alor"])

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.channels.whatsapp import WhatsAppChannel
 from bot.runtime import Runtime
+from storage.clock import utcnow
 from storage.outbox import OutboxMessage, enqueue
 from storage.whatsapp import WhatsAppRepo
 from tests.conftest import whatsapp_settings
@@ -130,6 +131,7 @@ async def _outbox_row(runtime: Runtime, external_id: str) -> int:
                 recipient="+" + PHONE,
                 text="Pengumuman",
             ),
+            now=utcnow(),
         )
         await conn.execute(
             "UPDATE outbox SET status = 'sent', external_id = ? WHERE dedupe_key = ?",
@@ -247,6 +249,7 @@ async def test_a_message_from_the_person_releases_rows_held_outside_the_window(
                 recipient=phone,
                 text="Pengumuman",
             ),
+            now=utcnow(),
         )
         await conn.execute("UPDATE outbox SET status = 'held' WHERE dedupe_key = 'test:held'")
     await wa.send(phone, "halo")
