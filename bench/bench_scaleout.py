@@ -161,9 +161,9 @@ async def registrations() -> None:
             ids = []
             for n in range(1000):
                 resident = await storage.residents.ensure(
-                    channel="telegram", external_id=str(900_000 + n), language="id"
+                    channel="telegram", external_id=str(900_000 + n), language="id", now=utcnow()
                 )
-                await storage.residents.give_consent(resident_id=resident.id)
+                await storage.residents.give_consent(resident_id=resident.id, now=utcnow())
                 ids.append(resident.id)
         finally:
             await storage.close()

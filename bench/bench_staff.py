@@ -94,7 +94,7 @@ class Chatting:
         while self._running:
             session.state["n"] += 1
             began = time.perf_counter()
-            await self.storage.sessions.save(session)
+            await self.storage.sessions.save(session, now=utcnow())
             self.waits.append(time.perf_counter() - began)
             await asyncio.sleep(0.02)
 

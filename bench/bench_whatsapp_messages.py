@@ -116,7 +116,7 @@ async def measure(combine: bool, workdir: Path) -> dict[str, int]:
     text = resources.files("bot.sample").joinpath("ntt.yaml").read_text("utf-8")
     today = datetime.now(ZoneInfo(settings.timezone)).date()
     content = parse_content(text, timezone=settings.timezone, today=today)
-    await ContentRepo(runtime.storage.db).import_content(content, is_sample=True)
+    await ContentRepo(runtime.storage.db).import_content(content, is_sample=True, now=utcnow())
     api = await FakeGraphApi().start()
     clock = FakeClock()
     channel = WhatsAppChannel(

@@ -134,8 +134,9 @@ async def delete(ctx: Context, arg: str) -> None:
         resident_id=ctx.resident.id,
         username=str(ctx.session.state.get("username") or "") or None,
         keep_staff_records=role is not None,
+        now=ctx.now,
     )
-    await ctx.storage.residents.delete_personal_data(resident_id=ctx.resident.id)
+    await ctx.storage.residents.delete_personal_data(resident_id=ctx.resident.id, now=ctx.now)
     # The conversation keeps only the language chosen (the dispatcher adds the menu's choices).
     language = ctx.session.state.get("lang")
     ctx.session.state.clear()
@@ -151,7 +152,7 @@ async def stop_announcements(ctx: Context) -> None:
         ctx.say(ctx.t("privacy.stop_nothing"), ctx.choice("common.menu", "menu"))
         return
     ctx.resident = await ctx.storage.residents.set_announcements_off(
-        resident_id=ctx.resident.id, off=True
+        resident_id=ctx.resident.id, off=True, now=ctx.now
     )
     ctx.say(
         ctx.t("privacy.stopped"),
@@ -165,7 +166,7 @@ async def resume_announcements(ctx: Context, arg: str) -> None:
         expired(ctx)
         return
     ctx.resident = await ctx.storage.residents.set_announcements_off(
-        resident_id=ctx.resident.id, off=False
+        resident_id=ctx.resident.id, off=False, now=ctx.now
     )
     main_menu(ctx, "privacy.resumed")
 

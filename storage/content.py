@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Protocol
 
 from storage.checkin_codes import assign_checkin_codes
-from storage.clock import opt_to_db, to_db, utcnow
+from storage.clock import opt_to_db, to_db
 from storage.db import Database, Tx
 from storage.errors import NotFound, StorageError
 from storage.registrations import promote_waitlisted
@@ -171,7 +171,9 @@ class ContentRepo:
         rows = await self._db.fetchall("SELECT slug FROM libraries")
         return frozenset(row[0] for row in rows)
 
-    async def import_content(self, content: ContentSource, *, is_sample: bool) -> ImportResult:
+    async def import_content(
+        self, content: ContentSource, *, is_sample: bool, now: datetime
+    ) -> ImportResult:
         """Upsert every library, then every event, by slug, in one transaction: any failure
         (unknown library, a constraint) rolls the whole import back."""
         async with self._db.transaction() as conn:
@@ -210,7 +212,7 @@ class ContentRepo:
             # A raised capacity seats the waitlist, in arrival order, as it does from the chat.
             promoted = 0
             for event_id in existing.values():
-                promoted += len(await promote_waitlisted(conn, event_id, utcnow()))
+                promoted += len(await promote_waitlisted(conn, event_id, now))
             for alias in content.aliases:
                 await conn.execute(
                     "INSERT INTO place_aliases (alias, regency_codes, is_sample) VALUES (?, ?, ?) "

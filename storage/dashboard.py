@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from storage.clock import from_db, to_db, utcnow
+from storage.clock import from_db, to_db
 from storage.db import Database
 from storage.staff import audit
 from storage.stats import _HELD as HELD
@@ -589,7 +589,7 @@ class DashboardRepo:
         else:
             assert start is not None and end is not None
             when = "e.starts_at >= :start AND e.starts_at < :end"
-            params |= {"start": to_db(start), "end": to_db(end), "now": to_db(utcnow())}
+            params |= {"start": to_db(start), "end": to_db(end)}
             order = "e.starts_at DESC, e.id"
         rows = await self._db.fetchall(
             "SELECT e.id, e.title, l.name AS library_name, l.regency_code, e.starts_at, "

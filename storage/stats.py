@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from storage.clock import to_db, utcnow
+from storage.clock import to_db
 from storage.db import Database
 
 GENDERS = ("female", "male", "unsaid", "unknown")
@@ -64,13 +64,13 @@ class Stats:
         start: datetime,
         end: datetime,
         regency_code: str | None = None,
-        now: datetime | None = None,
+        now: datetime,
     ) -> MonthStats:
         params: dict[str, object] = {
             "start": to_db(start),
             "end": to_db(end),
             "regency": regency_code,
-            "now": to_db(now or utcnow()),
+            "now": to_db(now),
         }
         scope = "" if regency_code is None else " AND l.regency_code = :regency"
         reader = self._db.reader

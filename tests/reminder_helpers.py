@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.runtime import Runtime
-from storage.clock import to_db
+from storage.clock import to_db, utcnow
 
 
 async def register(
@@ -57,6 +57,6 @@ async def set_event_status(runtime: Runtime, event_id: int, status: str) -> None
 
 async def resident(runtime: Runtime, user_id: int, language: str = "id") -> int:
     found = await runtime.storage.residents.ensure(
-        channel="telegram", external_id=str(user_id), language=language
+        channel="telegram", external_id=str(user_id), language=language, now=utcnow()
     )
     return found.id

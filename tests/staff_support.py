@@ -8,6 +8,7 @@ import pytest
 
 from bot.config import Secret, Settings, StaffId
 from bot.runtime import Runtime
+from storage.clock import utcnow
 from storage.models import Resident
 from tests.fakes.telegram_api import FakeBotApi
 
@@ -36,13 +37,15 @@ async def resident(
 ) -> Resident:
     """A resident as onboarding leaves them, without going through the chat (fast)."""
     residents = runtime.storage.residents
-    made = await residents.ensure(channel="telegram", external_id=str(user_id), language=language)
+    made = await residents.ensure(
+        channel="telegram", external_id=str(user_id), language=language, now=utcnow()
+    )
     if not consent:
         return made
-    await residents.give_consent(resident_id=made.id)
-    made = await residents.set_regency(resident_id=made.id, regency_code=regency)
+    await residents.give_consent(resident_id=made.id, now=utcnow())
+    made = await residents.set_regency(resident_id=made.id, regency_code=regency, now=utcnow())
     if announcements_off:
-        made = await residents.set_announcements_off(resident_id=made.id, off=True)
+        made = await residents.set_announcements_off(resident_id=made.id, off=True, now=utcnow())
     return made
 
 

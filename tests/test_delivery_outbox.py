@@ -65,7 +65,7 @@ async def test_outcomes_retry_release_and_reset(runtime: Runtime) -> None:
 async def test_cancel_by_resident_event_and_key_prefix(runtime: Runtime) -> None:
     outbox = runtime.storage.outbox
     resident = await runtime.storage.residents.ensure(
-        channel="telegram", external_id="900", language="id"
+        channel="telegram", external_id="900", language="id", now=utcnow()
     )
     await outbox.add_many(
         [
@@ -115,7 +115,7 @@ async def test_cancel_by_resident_event_and_key_prefix(runtime: Runtime) -> None
 async def test_blocked_person_is_flagged_until_they_write(runtime: Runtime) -> None:
     outbox = runtime.storage.outbox
     resident = await runtime.storage.residents.ensure(
-        channel="telegram", external_id="901", language="id"
+        channel="telegram", external_id="901", language="id", now=utcnow()
     )
     await outbox.add_many(
         [message(n, chat=901, resident_id=resident.id) for n in range(3)], now=utcnow()

@@ -66,7 +66,9 @@ async def test_blocked_people_are_marked_and_their_rows_cancelled(
     runtime: Runtime, fake_api: FakeBotApi, tg: TelegramHarness
 ) -> None:
     residents = runtime.storage.residents
-    blocked = await residents.ensure(channel="telegram", external_id="7001", language="id")
+    blocked = await residents.ensure(
+        channel="telegram", external_id="7001", language="id", now=utcnow()
+    )
     fake_api.blocked_chats.add("7001")
     rows = [message(n, chat=7001, resident_id=blocked.id) for n in range(3)]
     rows += [message(10 + n) for n in range(5)]

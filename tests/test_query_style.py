@@ -37,3 +37,15 @@ def test_one_query_style(path: Path) -> None:
         for m in pattern.finditer(text)
     ]
     assert not found, f"{path.name}: {found}"
+
+
+# The one clock read left in storage/: OutboxRepo.mark_unreachable, whose caller in
+# bot/channels/whatsapp.py (owned by the lead) does not pass `now` yet.
+CLOCK_READS_ALLOWED = {"outbox.py": 1}
+
+
+@pytest.mark.parametrize("path", _modules(NOT_YET | ENGINES | {"clock.py"}), ids=lambda p: p.name)
+def test_repositories_do_not_read_the_clock(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    reads = len(re.findall(r"\butcnow\(\)", text))
+    assert reads == CLOCK_READS_ALLOWED.get(path.name, 0), f"{path.name}: utcnow() read {reads}x"
