@@ -120,7 +120,11 @@ async def measure(combine: bool, workdir: Path) -> dict[str, int]:
     api = await FakeGraphApi().start()
     clock = FakeClock()
     channel = WhatsAppChannel(
-        whatsapp_settings(api), runtime.dispatcher, runtime.translator, runtime.storage, clock=clock
+        whatsapp_settings(api),
+        runtime.dispatcher,
+        runtime.translator,
+        runtime.storage.whatsapp,
+        clock=clock,
     )
     await channel.start()
     channel.sender.combine = combine

@@ -1,5 +1,5 @@
 """SMS settings (docs/sms.md): the gateway's address and credentials, the webhook signing key,
-the daily budget, the send rate and which outbox kinds go by SMS.
+the daily budget, the send rate and which outbox kinds go by SMS (announcements: per announcement).
 
 SMS_GATEWAY_URL turns SMS on and requires the user, password and webhook secret: a gateway
 whose webhooks we could not verify would let anyone who finds the URL register people.
@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from bot.config_base import ConfigError, Secret, http_url, rate, whole_number
 
 # What matters enough to pay for by default: reminders, a waiting-list place that became a seat,
-# and an event that moved or was called off. Announcements only if listed in SMS_KINDS.
+# and an event that moved or was called off. Announcements are not a kind to list here: each one
+# goes by SMS only when its author includes SMS in /siaran (handlers/staff/broadcast.py).
 DEFAULT_KINDS = ("reminder", "promotion", "event_changed", "event_cancelled")
-_KNOWN_KINDS = (*DEFAULT_KINDS, "announcement")
+_KNOWN_KINDS = DEFAULT_KINDS
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,12 @@ def load_sms_settings(values: Mapping[str, str]) -> SmsSettings | None:
             raise ConfigError(name, "required for SMS (because SMS_GATEWAY_URL is set)")
     kinds_text = values.get("SMS_KINDS", "").strip()
     kinds = tuple(k.strip() for k in kinds_text.split(",") if k.strip()) or DEFAULT_KINDS
+    if "announcement" in kinds:
+        raise ConfigError(
+            "SMS_KINDS",
+            "announcements go by SMS only when their author includes SMS in /siaran; "
+            "remove 'announcement'",
+        )
     unknown = [k for k in kinds if k not in _KNOWN_KINDS]
     if unknown:
         raise ConfigError("SMS_KINDS", f"unknown kinds {unknown}; choose from {_KNOWN_KINDS}")

@@ -13,6 +13,8 @@ from typing import TextIO
 from zoneinfo import ZoneInfo
 
 from bot.channels.base import Deferred, Outbound
+from bot.channels.numbered import numbered
+from bot.channels.terminal import TERMINAL_LINE
 from bot.delivery.limits import ChannelLimiter, Limits
 from bot.delivery.service import DeliveryService, ScheduleSettings
 from bot.delivery.worker import WorkerSettings
@@ -54,7 +56,7 @@ class TerminalSender:
         lines = [heading, message.text]
         if message.document is not None:
             lines.append(f"[file: {message.document.filename}]")
-        lines += [f"  {n}. {c.label}" for n, c in enumerate(message.choices, 1)]
+        lines += numbered(message.choices, TERMINAL_LINE)
         print("\n" + "\n".join(lines), end="\n\n> ", file=self._sink, flush=True)
         return None
 

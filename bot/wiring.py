@@ -21,7 +21,9 @@ def _whatsapp(runtime: Runtime) -> Channel | None:
         return None
     from bot.channels.whatsapp_service import WhatsAppService
 
-    return WhatsAppService(settings, runtime.dispatcher, runtime.translator, runtime.storage)
+    return WhatsAppService(
+        settings, runtime.dispatcher, runtime.translator, runtime.storage.whatsapp
+    )
 
 
 def _telegram(runtime: Runtime) -> Channel | None:

@@ -347,7 +347,7 @@ async def _fuzz_webhooks(
         ),
         runtime.dispatcher,
         runtime.translator,
-        runtime.storage,
+        runtime.storage.whatsapp,
     )
     await wa.start()
     server = WebServer(build_app([*webhook.routes(), *wa.routes()], ["telegram", "whatsapp"]))

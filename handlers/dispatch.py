@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
 from typing import Generic, TypeVar
 
 from handlers import paging
-from handlers.router import route
+from handlers.router import COMMANDS, route
 from handlers.textnorm import clean_incoming
 from handlers.types import Context, CoreSettings, Handled, Incoming, Reply, Translator
 from storage import Storage
@@ -66,6 +66,7 @@ class Dispatcher:
         self.settings = settings or CoreSettings()
         self.clock = clock
         self._turns: KeyedLocks[tuple[str, str]] = KeyedLocks()
+        self._arrivals: KeyedLocks[tuple[str, str]] = KeyedLocks()
         # Told (channel, outcome: ok | busy | error) after every message; the bot layer counts.
         self.on_handled: Callable[[str, str], None] | None = None
 
@@ -80,6 +81,25 @@ class Dispatcher:
             if respond is not None and replies:
                 await respond(replies)
             return replies
+
+    def arrival_turn(self, channel: str, sender: str) -> AbstractAsyncContextManager[None]:
+        """For a channel with work of its own before `handle` (dropping a re-delivery, finding
+        who wrote): entered the moment a message arrives, before anything awaits, it keeps one
+        sender's messages in arrival order up to and through `handle`. A line of its own, so
+        `handle`'s turn inside it cannot deadlock."""
+        return self._arrivals.turn((channel, sender))
+
+    def command_menu(self, language: str) -> list[tuple[str, str]]:
+        """(command, description) of the commands a platform's menu lists, in `language`."""
+        english = language == "en"
+        return [
+            (en if english else ind, self.translator.text(language, key))
+            for ind, en, _, key in COMMANDS
+        ]
+
+    def error_text(self, language_hint: str | None) -> str:
+        """What to say when the channel itself failed before the core could answer."""
+        return self.translator.text(choose_language(None, {}, language_hint), "common.error")
 
     async def _handle(self, incoming: Incoming) -> Handled:
         """The one error handler of the core: whatever fails, the person hears it in their

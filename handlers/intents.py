@@ -178,10 +178,27 @@ def _keywords() -> tuple[tuple[str, ...], frozenset[str]]:
     return tuple(sorted(words)), frozenset(words)
 
 
+# English "book" is a thing to read or a verb ("can I book a seat?", "book me a place"): the verb
+# means registering, told apart by the words beside it.
+_BOOK_VERB_AFTER = vocabulary("to i can could we please pls lets want how")
+_BOOK_VERB_BEFORE = vocabulary("a an me us myself seat seats place places spot it into")
+_BOOK_NOUN_AFTER = vocabulary("a an the this that any some my your good new")
+
+
+def _book_verb(words: list[str], index: int) -> bool:
+    before = words[index - 1] if index > 0 else ""
+    after = words[index + 1] if index + 1 < len(words) else ""
+    if before in _BOOK_NOUN_AFTER:
+        return False
+    return before in _BOOK_VERB_AFTER or after in _BOOK_VERB_BEFORE
+
+
 def _canonical(words: list[str]) -> list[str]:
     out: list[str] = []
     keywords, known = _keywords()
-    for word in words:
+    for index, word in enumerate(words):
+        if word == "book" and _book_verb(words, index):
+            word = "daftar"
         word = CANONICAL.get(word, word)
         if len(word) >= 6 and word not in known and not word.isdigit() and " " not in word:
             hit = process.extractOne(word, keywords, scorer=fuzz.ratio, score_cutoff=86)

@@ -81,10 +81,21 @@ async def choose_language(ctx: Context, arg: str) -> None:
 
 def show_consent(ctx: Context) -> None:
     ctx.say(
-        ctx.t("privacy.notice"),
+        notice(ctx),
         ctx.choice("onboarding.agree", "consent:yes", means="yes"),
         ctx.choice("onboarding.decline", "consent:no", means="no"),
     )
+
+
+def notice(ctx: Context) -> str:
+    """The privacy notice, whole where one message of the channel holds it; else (SMS: three
+    segments, each paid for) the brief notice written to fit, which says what is kept and why
+    and how to see and delete it and where to read the whole notice. Cutting the whole one
+    would hide part of a legal notice."""
+    whole = ctx.t("privacy.notice")
+    if len(whole) <= ctx.incoming.capabilities.max_text:
+        return whole
+    return ctx.t("privacy.notice_brief")
 
 
 async def _reask_consent(ctx: Context) -> None:

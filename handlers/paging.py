@@ -49,7 +49,16 @@ def _page(ctx: Context, choices: Sequence[Choice], page: int) -> list[Choice]:
     start = page * per
     shown = list(choices[start : start + per])
     if start + per < len(choices):
-        shown.append(ctx.choice("paging.more", f"{PREFIX}{list_key(choices)}:{page + 1}"))
+        following = min(start + 2 * per, len(choices))
+        shown.append(
+            Choice(
+                ctx.t("paging.more"),
+                f"{PREFIX}{list_key(choices)}:{page + 1}",
+                detail=ctx.t(
+                    "paging.more_detail", first=start + per + 1, last=following, total=len(choices)
+                ),
+            )
+        )
     return shown
 
 
@@ -75,7 +84,14 @@ def show_page(ctx: Context) -> None:
     per = _per_page(caps)
     first, last = page * per + 1, min((page + 1) * per, len(choices))
     ctx.say(
-        ctx.t("paging.page", first=first, last=last, total=len(choices)),
+        ctx.t(
+            "paging.page",
+            first=first,
+            last=last,
+            total=len(choices),
+            page=page + 1,
+            pages=page_count(len(choices), caps),
+        ),
         *_page(ctx, choices, page),
     )
 

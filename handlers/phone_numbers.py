@@ -62,12 +62,3 @@ def normalise_phone(raw: str) -> str:
     if len(national) not in _MOBILE_DIGITS:
         raise NotAPhoneNumber(raw, "length")
     return f"+{INDONESIA}{national}"
-
-
-def from_wa_id(wa_id: str) -> str:
-    """A number as Meta sends it (wa_id: country code and number, digits only) is already in
-    international form: no Indonesian guessing, only the plus sign."""
-    digits = wa_id.strip().lstrip("+")
-    if not digits.isdigit() or len(digits) not in _E164_DIGITS:
-        raise NotAPhoneNumber(wa_id, "length")
-    return "+" + digits

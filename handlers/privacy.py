@@ -146,14 +146,31 @@ async def delete(ctx: Context, arg: str) -> None:
     main_menu(ctx, "privacy.deleted")
 
 
+async def _announcements_of(ctx: Context) -> int | None:
+    """Whose announcements this person switches: their own, or, for an SMS from a chat
+    resident's verified number (answering an announcement's SMS copy), that resident's."""
+    if ctx.resident is not None:
+        return ctx.resident.id
+    if ctx.incoming.channel == "sms":
+        return await ctx.storage.sms.owner_of(phone=ctx.incoming.user_id)
+    return None
+
+
+async def _switch_announcements(ctx: Context, resident_id: int, *, off: bool) -> None:
+    switched = await ctx.storage.residents.set_announcements_off(
+        resident_id=resident_id, off=off, now=ctx.now
+    )
+    if ctx.resident is not None:
+        ctx.resident = switched
+
+
 async def stop_announcements(ctx: Context) -> None:
     """/berhenti: no more announcements; reminders for registered events are separate."""
-    if ctx.resident is None:
+    resident_id = await _announcements_of(ctx)
+    if resident_id is None:
         ctx.say(ctx.t("privacy.stop_nothing"), ctx.choice("common.menu", "menu"))
         return
-    ctx.resident = await ctx.storage.residents.set_announcements_off(
-        resident_id=ctx.resident.id, off=True, now=ctx.now
-    )
+    await _switch_announcements(ctx, resident_id, off=True)
     ctx.say(
         ctx.t("privacy.stopped"),
         ctx.choice("privacy.resume", "ann:on"),
@@ -162,12 +179,11 @@ async def stop_announcements(ctx: Context) -> None:
 
 
 async def resume_announcements(ctx: Context, arg: str) -> None:
-    if ctx.resident is None or arg != "on":
+    resident_id = await _announcements_of(ctx)
+    if resident_id is None or arg != "on":
         expired(ctx)
         return
-    ctx.resident = await ctx.storage.residents.set_announcements_off(
-        resident_id=ctx.resident.id, off=False, now=ctx.now
-    )
+    await _switch_announcements(ctx, resident_id, off=False)
     main_menu(ctx, "privacy.resumed")
 
 

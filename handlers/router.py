@@ -187,9 +187,6 @@ PAYLOADS: dict[str, PayloadHandler] = {
     **sms_people.PAYLOADS,
 }
 
-# Text typed while a flow waits for typed input, for a flow not declared with handlers/steps.py
-# (every flow now is: steps.FLOWS); kept so a feature branch can still plug one in.
-TEXT_STEPS: dict[tuple[str, str], Command] = {}
 # No payload we make holds a number this long (SQLite's integers end at 19 digits): a crafted
 # one would overflow where it is bound as an id.
 _HUGE_NUMBER = re.compile(r"\d{19,}")
@@ -245,7 +242,7 @@ async def route(ctx: Context) -> None:
         command = COMMAND_HANDLERS.get(incoming.command)
         await (command or help.unknown_command)(ctx)
         return
-    if incoming.payload is None and flow_step not in TEXT_STEPS and not _typing_step(found):
+    if incoming.payload is None and not _typing_step(found):
         if await _typed_as_choice(ctx):
             return
         incoming = ctx.incoming
@@ -277,10 +274,6 @@ async def route(ctx: Context) -> None:
         else:
             await steps.reask(ctx, waiting)
             return
-    step = TEXT_STEPS.get(flow_step)
-    if step is not None:
-        await step(ctx)
-        return
     # A check-in code typed alone (at the venue) is tried before the free-text answers.
     if await attendance.try_code(ctx):
         return

@@ -15,7 +15,7 @@ JSON (`load_draft` / `keep`). A feature declares its flow once:
         steps={"name": steps.Step(Accepts.NAME, ask=ask_name, typed=typed_name), ...}))
 
 Staff flows use the same declarations (their `typed` and `ask` wrapped in the access check,
-`stale_minutes=None`); the router's `TEXT_STEPS` is left empty.
+`stale_minutes=None`).
 """
 
 from __future__ import annotations

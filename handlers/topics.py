@@ -7,16 +7,15 @@ from __future__ import annotations
 
 from handlers.common import expired
 from handlers.events import CATEGORIES
-from handlers.onboarding import show_consent
+from handlers.onboarding import ask_consent
 from handlers.types import Choice, Context, Reply
 
 
 async def show(ctx: Context) -> None:
     if ctx.resident is None or not ctx.has_profile:
         # Subscriptions are personal data: only after the privacy notice was accepted.
-        ctx.session.state.update(flow="onboarding", step="consent")
         ctx.say(ctx.t("topics.need_consent"))
-        show_consent(ctx)
+        ask_consent(ctx)
         return
     await _render(ctx, edit=False)
 

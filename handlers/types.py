@@ -93,6 +93,9 @@ class Choice:
     # What the button stands for beyond its words, so typed answers match it: "yes" / "no",
     # a gender, "age:LO-HI", "place:<regency>" (see handlers/understand.py). Channels ignore it.
     means: str = ""
+    # A second, quieter line where the channel has room for one (a WhatsApp list row's
+    # description): "Pilihan 10–18 dari 22" under "Lainnya ›". Channels without it show the label.
+    detail: str = ""
 
     def __post_init__(self) -> None:
         if 0 < len(self.payload) <= MAX_PAYLOAD_BYTES // 4:
@@ -133,6 +136,25 @@ class Handled(list[Reply]):
         self.shown = shown
 
 
+class SmsCost(Protocol):
+    """What the core knows of SMS costs; the GSM-7 rules live with the SMS channel and the bot
+    layer hands this in, as it hands in the catalogs through Translator."""
+
+    @property
+    def daily_limit(self) -> int:
+        """Segments a day (WITA), replies and outbox together."""
+        ...
+
+    @property
+    def max_segments(self) -> int:
+        """The most one SMS may take; a longer text is cut to it."""
+        ...
+
+    def segments(self, text: str) -> int:
+        """Segments `text` takes as an SMS (in GSM-7), before any cut."""
+        ...
+
+
 class Translator(Protocol):
     """What handlers need of the message catalogs; the bot layer provides it."""
 
@@ -154,8 +176,10 @@ class CoreSettings:
     proxy_limit: int = 5
     # Where the staff dashboard is reached (PUSTAKA_PUBLIC_URL); None: not served.
     dashboard_url: str | None = None
-    # SMS is configured: offer adding SMS numbers (handlers/sms_people.py).
+    # SMS is configured: offer adding SMS numbers (handlers/sms_people.py), and its costs, so an
+    # announcement's author sees what sending it by SMS would take (handlers/sms_cost.py).
     sms: bool = False
+    sms_cost: SmsCost | None = None
 
 
 @dataclass

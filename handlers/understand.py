@@ -30,6 +30,10 @@ NO_WORDS = vocabulary(
     "tidak tdk gak ga gk nggak ngga enggak engga ndak nda sonde son jangan jgn batal no nope "
     "nggk tida tak n skip lewati lewat"
 )
+# On a staff step that changes or sends something, a no anywhere in the answer wins ("tidak
+# jadi", "jangan dulu", "keep it"): doubt keeps things as they are. There these words say no too,
+# though to a resident's question "belum" or "kembali" mean something else.
+CAUTIOUS_NO_WORDS = NO_WORDS | vocabulary("batalkan not dont cancel keep kembali back belum bukan")
 # Words people add around an answer ("iya kak", "setuju e", "boleh sudah") that change nothing.
 FILLER_WORDS = vocabulary(
     "kak ka kk kaka pak bapak bpk bu ibu mama bapa om tanta nona nyong bro sis e eh deh dong "
@@ -100,6 +104,19 @@ def yes_or_no(text: str) -> str | None:
     if all(w in NO_WORDS for w in meant) or meant[0] in ("tidak", "sonde", "gak", "nggak", "no"):
         return "no" if not any(w in YES_WORDS for w in meant[1:]) else None
     return None
+
+
+def says_no(text: str) -> bool:
+    """A no anywhere ("tidak jadi", "jangan dulu", "sonde"): for confirmations where doubt
+    must keep things as they are."""
+    return any(word in CAUTIOUS_NO_WORDS for word in normal(text).split())
+
+
+def bare_no(text: str) -> bool:
+    """A short answer that says no ("tidak", "tidak jadi", "jangan dulu"), as opposed to a
+    sentence that happens to hold a no-word ("Pengajar tidak bisa hadir"): where free text is
+    expected (a note), only the first leaves."""
+    return says_no(text) and len(normal(text).split()) <= 3
 
 
 def _gender(text: str) -> str | None:

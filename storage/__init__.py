@@ -22,6 +22,7 @@ from storage.sms import SmsRepo
 from storage.staff import Staff
 from storage.staff_events import StaffEvents
 from storage.stats import Stats
+from storage.whatsapp import WhatsAppRepo
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Storage:
     outbox: OutboxRepo
     reminders: Reminders
     sms: SmsRepo
+    whatsapp: WhatsAppRepo
     catalogue: Catalogue
     dashboard: DashboardRepo
     privacy: Privacy
@@ -70,6 +72,7 @@ class Storage:
             outbox=OutboxRepo(db),
             reminders=Reminders(db),
             sms=SmsRepo(db),
+            whatsapp=WhatsAppRepo(db),
             catalogue=Catalogue(db),
             dashboard=DashboardRepo(db),
             privacy=Privacy(db),

@@ -31,6 +31,12 @@ OPEN_STATUSES = ("scheduled", "running")
 QUEUE_CHUNK = 5000
 # A draft not touched for this long was being queued by a process that died.
 STALE_DRAFT = timedelta(minutes=10)
+SMS_CHANNEL = "sms"
+# Who of an audience reads an announcement sent by SMS: residents who use SMS alone, and residents
+# of the chats who added a verified number for SMS (storage/sms.py).
+_BY_SMS = (
+    f"(r.channel = '{SMS_CHANNEL}' OR (r.sms_verified_at IS NOT NULL AND r.sms_phone IS NOT NULL))"
+)
 
 
 class NotCancellable(StorageError):
@@ -94,6 +100,7 @@ class Broadcast:
     progress_message: str | None
     created_at: datetime
     finished_at: datetime | None
+    sms: bool = False  # its author included SMS (migration 0021)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +134,7 @@ def _broadcast(row: Any) -> Broadcast:
         progress_message=row["progress_message"],
         created_at=from_db(row["created_at"]),
         finished_at=opt_from_db(row["finished_at"]),
+        sms=bool(row["sms"]),
     )
 
 
@@ -137,8 +145,16 @@ def _key_range(broadcast_id: int) -> tuple[str, str]:
     return f"broadcast:{broadcast_id}:", f"broadcast:{broadcast_id};"
 
 
-def _recipients_sql(audience: Audience) -> tuple[str, list[object]]:
-    """FROM ... WHERE over residents `r` (one row per resident) for an audience."""
+def _recipients_sql(audience: Audience, *, sms: bool = False) -> tuple[str, list[object]]:
+    """FROM ... WHERE over residents `r` (one row per resident) for an audience. Residents who
+    use SMS alone are in it only when the announcement goes by SMS (`sms`)."""
+    sql, params = _audience_sql(audience)
+    if not sms:
+        sql += f" AND r.channel <> '{SMS_CHANNEL}'"
+    return sql, params
+
+
+def _audience_sql(audience: Audience) -> tuple[str, list[object]]:
     params: list[object] = []
     if audience.kind == "topic":
         sql = (
@@ -175,9 +191,21 @@ class Broadcasts:
         self._db = db
 
     async def count(self, audience: Audience) -> int:
+        """Residents of the audience it reaches in the chats (not by SMS)."""
         sql, params = _recipients_sql(audience)
         row = await self._db.fetchone(f"SELECT count(*) {sql}", params)
         return int(row[0]) if row else 0
+
+    async def sms_count(self, audience: Audience) -> dict[str, int]:
+        """Residents of the audience who would get it by SMS if their author includes SMS, by
+        language ('en', else 'id': the SMS text is in one of the two)."""
+        sql, params = _recipients_sql(audience, sms=True)
+        rows = await self._db.fetchall(
+            "SELECT CASE r.language WHEN 'en' THEN 'en' ELSE 'id' END AS lang, count(*) "
+            f"{sql} AND {_BY_SMS} GROUP BY lang",
+            params,
+        )
+        return {str(r[0]): int(r[1]) for r in rows}
 
     async def create(
         self,
@@ -192,6 +220,7 @@ class Broadcasts:
         audience: Audience,
         due_at: datetime,
         bodies: dict[str, str],
+        sms_bodies: dict[str, str] | None = None,
         now: datetime,
         within: Tx | None = None,
     ) -> Broadcast:
@@ -208,9 +237,14 @@ class Broadcasts:
         cancelled and can send it again).
 
         `bodies` maps a language to the finished message body (JSON) residents of that language
-        receive; Indonesian is used for any other language."""
+        receive; Indonesian is used for any other language. `sms_bodies` (the same for an SMS)
+        given: the author included SMS, and residents who use SMS alone get it by SMS and those
+        with a verified SMS number an SMS copy too, keyed `broadcast:{id}:{resident}:sms`. Those
+        rows wait behind the day's SMS reminders like any SMS but a reminder (storage/sms.py).
+        `recipients` then counts messages, SMS included; the one-transaction limit above counts
+        residents."""
         async with AsyncExitStack() as stack:
-            if within is None and await self._fits_one_chunk(audience):
+            if within is None and await self._fits_one_chunk(audience, sms=sms_bodies is not None):
                 within = await stack.enter_async_context(self._db.transaction())
             return await self._create(
                 within,
@@ -224,12 +258,13 @@ class Broadcasts:
                 audience=audience,
                 due_at=due_at,
                 bodies=bodies,
+                sms_bodies=sms_bodies,
                 now=now,
             )
         raise AssertionError("unreachable")  # mypy: AsyncExitStack may swallow exceptions
 
-    async def _fits_one_chunk(self, audience: Audience) -> bool:
-        sql, params = _recipients_sql(audience)
+    async def _fits_one_chunk(self, audience: Audience, *, sms: bool) -> bool:
+        sql, params = _recipients_sql(audience, sms=sms)
         row = await self._db.fetchone(
             f"SELECT count(*) FROM (SELECT r.id {sql} LIMIT ?)", (*params, QUEUE_CHUNK + 1)
         )
@@ -258,6 +293,7 @@ class Broadcasts:
         audience: Audience,
         due_at: datetime,
         bodies: dict[str, str],
+        sms_bodies: dict[str, str] | None,
         now: datetime,
     ) -> Broadcast:
         stamp = now
@@ -267,7 +303,7 @@ class Broadcasts:
             cur = await conn.execute(
                 "INSERT INTO broadcasts (author, author_channel, author_recipient, "
                 "author_language, text, photo, audience, audience_arg, due_at, status, "
-                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "created_at, updated_at, sms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     author,
                     author_channel,
@@ -281,6 +317,7 @@ class Broadcasts:
                     "draft",
                     to_db(stamp),
                     to_db(stamp),
+                    0 if sms_bodies is None else 1,
                 ),
             )
             broadcast_id = cur.lastrowid
@@ -288,7 +325,7 @@ class Broadcasts:
         queued, after = 0, 0
         while True:
             async with self._step(within) as conn:
-                upto = await _chunk_end(conn, audience, after)
+                upto = await _chunk_end(conn, audience, after, sms=sms_bodies is not None)
                 if upto is None:
                     break
                 added = await _queue(
@@ -296,6 +333,7 @@ class Broadcasts:
                     broadcast_id=broadcast_id,
                     audience=audience,
                     bodies=bodies,
+                    sms_bodies=sms_bodies,
                     due=due,
                     now=to_db(stamp),
                     residents=(after, upto),
@@ -493,26 +531,34 @@ async def _queue(
     broadcast_id: int,
     audience: Audience,
     bodies: dict[str, str],
+    sms_bodies: dict[str, str] | None,
     due: str,
     now: str,
     residents: tuple[int, int],
 ) -> int:
-    """Queue the recipients whose resident id is in (after, upto]."""
-    sql, params = _recipients_sql(audience)
+    """Queue the recipients whose resident id is in (after, upto]: one row each in their own
+    channel (residents who use SMS alone only with `sms_bodies`), and with `sms_bodies` an SMS
+    copy for residents of the chats with a verified SMS number."""
+    sql, params = _recipients_sql(audience, sms=sms_bodies is not None)
     sql += " AND r.id > ? AND r.id <= ?"
     params += list(residents)
     kind = "event_message" if audience.is_event_message else "announcement"
     event_id = audience.event_id if audience.is_event_message else None
     default = bodies["id"]
+    sms = sms_bodies or bodies
     cur = await conn.execute(
         "INSERT INTO outbox (dedupe_key, kind, channel, recipient, resident_id, event_id, "
         "language, body, params, priority, due_at, created_at, updated_at) "
         f"SELECT 'broadcast:{broadcast_id}:' || r.id, ?, r.channel, r.external_id, r.id, ?, "
-        "r.language, CASE r.language WHEN 'en' THEN ? ELSE ? END, ?, ?, ?, ?, ? "
+        f"r.language, CASE WHEN r.channel = '{SMS_CHANNEL}' THEN "
+        "CASE r.language WHEN 'en' THEN ? ELSE ? END "
+        "ELSE CASE r.language WHEN 'en' THEN ? ELSE ? END END, ?, ?, ?, ?, ? "
         f"{sql} ON CONFLICT (dedupe_key) DO NOTHING",
         (
             kind,
             event_id,
+            sms.get("en", sms["id"]),
+            sms["id"],
             bodies.get("en", default),
             default,
             json.dumps({"broadcast_id": broadcast_id}),
@@ -523,13 +569,39 @@ async def _queue(
             *params,
         ),
     )
-    return cur.rowcount
+    added = cur.rowcount
+    if sms_bodies is None:
+        return added
+    # `sms: self` as on every copy for a resident's own number: removing the number (or the
+    # resident's data) cancels what is still queued for it.
+    cur = await conn.execute(
+        "INSERT INTO outbox (dedupe_key, kind, channel, recipient, resident_id, event_id, "
+        "language, body, params, priority, due_at, created_at, updated_at) "
+        f"SELECT 'broadcast:{broadcast_id}:' || r.id || ':sms', ?, '{SMS_CHANNEL}', "
+        "r.sms_phone, r.id, ?, r.language, CASE r.language WHEN 'en' THEN ? ELSE ? END, "
+        "?, ?, ?, ?, ? "
+        f"{sql} AND r.channel <> '{SMS_CHANNEL}' AND r.sms_verified_at IS NOT NULL "
+        "AND r.sms_phone IS NOT NULL ON CONFLICT (dedupe_key) DO NOTHING",
+        (
+            kind,
+            event_id,
+            sms.get("en", sms["id"]),
+            sms["id"],
+            json.dumps({"broadcast_id": broadcast_id, "sms": "self"}),
+            BROADCAST_PRIORITY,
+            due,
+            now,
+            now,
+            *params,
+        ),
+    )
+    return added + cur.rowcount
 
 
-async def _chunk_end(conn: Tx, audience: Audience, after: int) -> int | None:
+async def _chunk_end(conn: Tx, audience: Audience, after: int, *, sms: bool) -> int | None:
     """The resident id that ends the next chunk of recipients after `after`, or None when none
     is left. Walks the residents' primary key, so every chunk costs the same."""
-    sql, params = _recipients_sql(audience)
+    sql, params = _recipients_sql(audience, sms=sms)
     row = await conn.fetchone(
         f"SELECT max(id) FROM (SELECT r.id AS id {sql} AND r.id > ? ORDER BY r.id LIMIT ?)",
         (*params, after, QUEUE_CHUNK),

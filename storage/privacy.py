@@ -93,9 +93,6 @@ class Privacy:
                 )
                 await conn.execute("DELETE FROM sms_codes WHERE resident_id = ?", (resident_id,))
             if channel == "whatsapp":
-                await conn.execute(
-                    "DELETE FROM whatsapp_list_pages WHERE phone = ?", (external_id,)
-                )
                 # Still counted against the business's daily limit, but no longer theirs.
                 await conn.execute(
                     "UPDATE whatsapp_outside_reach SET phone = 'deleted:' || "

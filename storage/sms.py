@@ -138,6 +138,25 @@ class SmsRepo:
             assert cur.lastrowid is not None
             return cur.lastrowid
 
+    async def room(
+        self, *, day: str, day_starts: datetime | None, day_ends: datetime, limit: int
+    ) -> int:
+        """Segments of day `day` still open to kinds other than reminders: the budget less what
+        was spent that day and the SMS reminders still due by its end, as `reserve` counts them
+        (`day_starts` None: today, overdue reminders included; a later day: only those due
+        within it). What an announcement's author is shown."""
+        used = await self._db.fetchone(
+            "SELECT coalesce(sum(segments), 0) FROM sms_sent WHERE day = ?", (day,)
+        )
+        due = await self._db.fetchone(
+            "SELECT count(*) FROM outbox WHERE channel = ? AND kind = 'reminder' "
+            "AND status IN ('pending', 'sending') AND due_at < ? AND due_at >= ?",
+            (CHANNEL, to_db(day_ends), "" if day_starts is None else to_db(day_starts)),
+        )
+        spent = int(used[0]) if used is not None else 0
+        kept = int(due[0]) if due is not None else 0
+        return max(limit - spent - kept, 0)
+
     async def queued(self, *, ledger_id: int, message_id: str, now: datetime) -> None:
         await self._db.write(
             "UPDATE sms_sent SET status = 'queued', message_id = ?, updated_at = ? WHERE id = ?",
@@ -221,6 +240,15 @@ class SmsRepo:
             (resident_id,),
         )
         return None if row is None or row[0] is None else str(row[0])
+
+    async def owner_of(self, *, phone: str) -> int | None:
+        """The resident (on a chat app) whose verified SMS number this is, if any."""
+        row = await self._db.fetchone(
+            "SELECT id FROM residents WHERE sms_phone = ? AND sms_verified_at IS NOT NULL "
+            "ORDER BY id LIMIT 1",
+            (phone,),
+        )
+        return None if row is None else int(row[0])
 
     async def remove_number(self, *, resident_id: int, now: datetime) -> None:
         """No more SMS to this resident's own number; what was queued for it is cancelled."""

@@ -1,8 +1,9 @@
 """WhatsApp channel state: who a person is (phone and business-scoped user id), the 24-hour
-window, seen message ids, the outside-window reach limit, long-list pages, delivery receipts and
-what a late failure does to its outbox row, marketing opt-outs, the account-wide pause and its
-alert to the operators, uploaded photos. The channel builds this repository over the shared
-database; nothing here knows about HTTP or Meta's payloads.
+window, seen message ids, the outside-window reach limit, delivery receipts and what a late
+failure does to its outbox row, marketing opt-outs, the account-wide pause and its alert to the
+operators, uploaded photos. The wiring hands it to the channel, which knows it only as the
+protocol it declares (bot/channels/whatsapp_state.py); nothing here knows about HTTP or Meta's
+payloads.
 
 The `phone` parameters and columns of the older tables hold the person's identity (see
 whatsapp_identities in migration 0007): their phone number for everyone who first wrote with one.
@@ -10,14 +11,12 @@ whatsapp_identities in migration 0007): their phone number for everyone who firs
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from storage.clock import from_db, opt_from_db, to_db
 from storage.db import Database, Tx
-from storage.errors import StorageError
-from storage.outbox import PRIORITY_PERSONAL, OutboxMessage, enqueue
+from storage.outbox import PRIORITY_PERSONAL, OutboxMessage, OutboxRepo, enqueue
 
 WINDOW = timedelta(hours=24)
 # Meta retries an unacknowledged webhook for up to about a week; ids older than that cannot
@@ -33,21 +32,14 @@ UNMATCHED_KEEP = timedelta(days=2)
 UPLOAD_KEEP = timedelta(days=29)
 
 
-class DailyLimitReached(StorageError):
-    """The business already reached its limit of people outside their window in 24 hours."""
-
-    def __init__(self, limit: int, frees_at: datetime) -> None:
-        super().__init__(f"{limit} people reached outside their window in 24 hours")
-        self.limit = limit
-        self.frees_at = frees_at
-
-
 @dataclass(frozen=True, slots=True)
-class ListPages:
-    list_key: str
-    language: str
-    choices: tuple[tuple[str, str], ...]
-    page: int = 0  # the page last shown, so a typed "Lainnya" knows which one comes next
+class OutsideReach:
+    """A place among the people reached outside their window in 24 hours: `added` when this
+    took a new place (a failed send gives it back), `full_until` when none was left (the
+    oldest place frees then)."""
+
+    added: bool
+    full_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,13 +122,11 @@ class WhatsAppRepo:
         last = await self.last_inbound(phone=phone)
         return last is not None and now - last < WINDOW
 
-    async def reserve_outside_reach(self, *, phone: str, now: datetime, limit: int) -> bool:
+    async def reserve_outside_reach(self, *, phone: str, now: datetime, limit: int) -> OutsideReach:
         """Count `phone` among the people reached outside their window in the last 24 hours.
 
-        Returns True when this added a person (so a failed send can give the place back), False
-        when the person was already counted in the period. Raises DailyLimitReached when the
-        limit is full; check and insert happen in one transaction, so two senders cannot both
-        take the last place."""
+        Check and insert happen in one transaction, so two senders cannot both take the last
+        place."""
         since = to_db(now - WINDOW)
         async with self._db.transaction() as conn:
             async with conn.execute(
@@ -144,7 +134,7 @@ class WhatsAppRepo:
             ) as cur:
                 row = await cur.fetchone()
             if row is not None and row["reached_at"] >= since:
-                return False
+                return OutsideReach(added=False)
             async with conn.execute(
                 "SELECT count(*) AS n, min(reached_at) AS oldest FROM whatsapp_outside_reach "
                 "WHERE reached_at >= ?",
@@ -152,14 +142,14 @@ class WhatsAppRepo:
             ) as cur:
                 counted = await cur.fetchone()
             if counted is not None and counted["n"] >= limit:
-                raise DailyLimitReached(limit, from_db(counted["oldest"]) + WINDOW)
+                return OutsideReach(False, full_until=from_db(counted["oldest"]) + WINDOW)
             await conn.execute(
                 "INSERT INTO whatsapp_outside_reach (phone, reached_at) VALUES (?, ?) "
                 "ON CONFLICT (phone) DO UPDATE SET reached_at = excluded.reached_at",
                 (phone, to_db(now)),
             )
             await conn.execute("DELETE FROM whatsapp_outside_reach WHERE reached_at < ?", (since,))
-            return True
+            return OutsideReach(added=True)
 
     async def release_outside_reach(self, *, phone: str) -> None:
         """The message that took the place was not sent after all."""
@@ -172,61 +162,6 @@ class WhatsAppRepo:
             (to_db(now - WINDOW),),
         )
         return int(row[0]) if row else 0
-
-    async def save_pages(
-        self,
-        *,
-        phone: str,
-        list_key: str,
-        language: str,
-        choices: list[tuple[str, str]],
-        now: datetime,
-    ) -> None:
-        # The `choices` column holds {"page": n, "choices": [[label, payload], ...]}; the page
-        # rides in the JSON rather than a new column (rows written before held the bare list).
-        stored = json.dumps({"page": 0, "choices": choices}, ensure_ascii=False)
-        async with self._db.transaction() as conn:
-            await conn.execute(
-                "INSERT INTO whatsapp_list_pages (phone, list_key, language, choices, updated_at) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (phone) DO UPDATE SET "
-                "list_key = excluded.list_key, language = excluded.language, "
-                "choices = excluded.choices, updated_at = excluded.updated_at",
-                (phone, list_key, language, stored, to_db(now)),
-            )
-
-    async def show_page(self, *, phone: str, list_key: str, page: int, now: datetime) -> None:
-        """Remember that `page` of the list `list_key` is now the one on the person's screen."""
-        async with self._db.transaction() as conn:
-            await conn.execute(
-                "UPDATE whatsapp_list_pages SET choices = json_set(choices, '$.page', ?), "
-                "updated_at = ? WHERE phone = ? AND list_key = ? "
-                "AND json_type(choices) = 'object'",
-                (page, to_db(now), phone, list_key),
-            )
-
-    async def has_pages(self, *, phone: str) -> bool:
-        # A primary-key lookup, run on the loop's connection (see storage/db.py).
-        row = await self._db.fetchone(
-            "SELECT 1 FROM whatsapp_list_pages WHERE phone = ?", (phone,), inline=True
-        )
-        return row is not None
-
-    async def drop_pages(self, *, phone: str) -> None:
-        """Another reply replaced the long list: its "more" and numbers no longer apply."""
-        await self._db.write("DELETE FROM whatsapp_list_pages WHERE phone = ?", (phone,))
-
-    async def load_pages(self, *, phone: str) -> ListPages | None:
-        row = await self._db.fetchone(
-            "SELECT list_key, language, choices FROM whatsapp_list_pages WHERE phone = ?", (phone,)
-        )
-        if row is None:
-            return None
-        stored = json.loads(row["choices"])
-        page = 0
-        if isinstance(stored, dict):
-            page, stored = int(stored.get("page", 0)), stored.get("choices", [])
-        choices = tuple((str(label), str(payload)) for label, payload in stored)
-        return ListPages(row["list_key"], row["language"], choices, page)
 
     async def record_status(
         self, *, external_id: str, status: str, at: datetime, error: str | None = None
@@ -312,6 +247,18 @@ class WhatsAppRepo:
                     outbox_id,
                 ),
             )
+
+    async def late_unreachable(
+        self, *, outbox_id: int, recipient: str, resident_id: int | None, at: datetime
+    ) -> None:
+        """A sent row's late failure says the person blocked us: the row is cancelled and the
+        person flagged, with everything else waiting for them (OutboxRepo.mark_unreachable)."""
+        await self.late_failure(
+            outbox_id=outbox_id, status="cancelled", reason="unreachable", at=at
+        )
+        await OutboxRepo(self._db).mark_unreachable(
+            channel="whatsapp", recipient=recipient, resident_id=resident_id
+        )
 
     # --- who a person is ---------------------------------------------------------------------
 

@@ -141,7 +141,7 @@ async def wa(
         whatsapp_settings(wa_api),
         runtime.dispatcher,
         runtime.translator,
-        runtime.storage,
+        runtime.storage.whatsapp,
         clock=wa_clock,
     )
     await channel.start()

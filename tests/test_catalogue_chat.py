@@ -79,6 +79,7 @@ async def test_a_book_in_two_libraries_names_both(harvested: Runtime, tg: Telegr
         ("ada buku tenun?", "Tenun"),
         ("novel pramudya", "Bumi Manusia"),  # today's spelling of Pramoedya
         ("buku budidya jagng", "Budidaya Jagung"),  # one typo in each word
+        ("is there a book about tenun?", "Tenun"),  # "a book": the noun, not "to book"
     ],
 )
 async def test_free_text_asking_for_books(

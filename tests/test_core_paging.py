@@ -34,7 +34,9 @@ async def test_long_menu_is_paged_and_more_shows_the_rest(tmp_path: Path) -> Non
         assert [c.label for c in handled[-1].choices] == labels
         # Typing the number of "Lainnya" shows the second page, from the list in the session.
         second = await dispatcher.handle(said(dispatcher, "4"))
-        assert second[0].text == T.text("id", "paging.page", first=4, last=6, total=7)
+        assert second[0].text == T.text(
+            "id", "paging.page", first=4, last=6, total=7, page=2, pages=3
+        )
         assert len(second.shown) == 4 and second.shown[-1].label == T.text("id", "paging.more")
         # "Lainnya" again shows the last page, without a "more".
         third = await dispatcher.handle(said(dispatcher, "4"))
@@ -73,5 +75,20 @@ async def test_unlimited_channel_gets_the_whole_list(tmp_path: Path) -> None:
         )
         assert len(handled.shown) == 7  # the main menu, "Cari buku" included
         assert T.text("id", "menu.help") in [c.label for c in handled.shown]
+    finally:
+        await storage.close()
+
+
+async def test_topics_before_consent_enter_the_consent_step(tmp_path: Path) -> None:
+    # Not paging, but the same door: /langganan before the privacy notice was accepted asks
+    # for consent in the onboarding flow, and "iya" typed there is the agreement.
+    storage = await Storage.open(tmp_path / "t.db")
+    dispatcher = Dispatcher(storage, T)
+    try:
+        handled = await dispatcher.handle(said(dispatcher, "/langganan"))
+        assert handled[0].text.startswith(T.text("id", "topics.need_consent"))
+        assert [c.payload for c in handled.shown] == ["consent:yes", "consent:no"]
+        agreed = await dispatcher.handle(said(dispatcher, "iya"))
+        assert "home:" in "".join(c.payload for c in agreed.shown)  # next: the regency
     finally:
         await storage.close()

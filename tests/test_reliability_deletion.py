@@ -43,6 +43,7 @@ SCHEMA: dict[str, dict[str, str]] = {
             "updated_at",
             "finished_at",
             "text",
+            "sms",
         ),
         "none",
     )  # fmt: skip
@@ -152,8 +153,6 @@ SCHEMA: dict[str, dict[str, str]] = {
     | {"granted_at": "none"},
     "topic_subscriptions": {"topic": "none", "resident_id": "personal", "created_at": "none"},
     "whatsapp_contacts": {"phone": "identity", "last_inbound_at": "none"},
-    "whatsapp_list_pages": dict.fromkeys(("phone", "list_key", "choices"), "personal")
-    | {"language": "none", "updated_at": "none"},
     "whatsapp_outside_reach": {"phone": "personal", "reached_at": "none"},
     "whatsapp_receipts": dict.fromkeys(("external_id", "outbox_id", "error"), "personal")
     | {"status": "none", "updated_at": "none"},
@@ -344,20 +343,13 @@ async def test_deletion_on_telegram_leaves_no_trace(tg: TelegramHarness, runtime
 
 async def test_deletion_on_whatsapp_leaves_no_trace(wa: WhatsAppHarness, runtime: Runtime) -> None:
     phone = "6281299887766"
-    await wa.onboard(phone)  # the regency list (22 rows) is a stored paged list
+    await wa.onboard(phone)  # the regency list (22 rows) is paged from the session
     stored = f"+{phone}"
     rid = await resident_id(runtime, stored, "whatsapp")
     event = await event_id(runtime, COMPUTER)
     await wa.tap(phone, f"reg:{event}")
     await wa.send(phone, NAME)
     await runtime.storage.staff.toggle_topic(resident_id=rid, topic="weaving", now=utcnow())
-    await wa.channel.repo.save_pages(
-        phone=stored,
-        list_key="k1",
-        language="id",
-        choices=[(f"{n}. {NAME}", f"x:{n}") for n in range(12)],
-        now=wa.clock(),
-    )
     await wa.channel.repo.reserve_outside_reach(phone=stored, now=wa.clock(), limit=250)
     markers = [phone, NAME]
     assert await traces(runtime, markers, rid, staff=False)

@@ -6,25 +6,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import aiohttp
 import pytest
 
 from bot.channels.gsm7 import is_gsm7, segments, to_gsm7
-from bot.channels.sms import SmsChannel
+from bot.channels.sms import CAPABILITIES, render
 from bot.config import Secret, Settings
-from bot.config_sms import SmsSettings
-from bot.delivery.limits import ChannelLimiter, Limits
-from bot.delivery.worker import DeliveryWorker, WorkerSettings
 from bot.runtime import Runtime
-from bot.web import WebServer, build_app
+from handlers.types import Choice, Reply
 from storage.clock import to_db, utcnow
 from storage.outbox import PRIORITY_PERSONAL, OutboxMessage
-from tests.delivery_helpers import until
-from tests.fakes import sms_gateway as fake
 from tests.fakes.sms_gateway import FakeSmsGateway, received, signed_event
 from tests.fakes.telegram_api import FakeBotApi
 from tests.registration_scenarios import (
@@ -34,30 +27,14 @@ from tests.registration_scenarios import (
     register_someone_else,
     set_event,
 )
+from tests.sms_support import Sms, deliver_sms, sms_settings
+from tests.sms_support import gateway as gateway  # noqa: F401 - fixture
+from tests.sms_support import sms as sms  # noqa: F401 - fixture
 from tests.telegram_harness import TelegramHarness, buttons, payloads, texts
 
 KADER = 4101
 NEIGHBOUR = "+6281234567890"
 WITA = ZoneInfo("Asia/Makassar")
-
-
-def sms_settings(gateway: FakeSmsGateway, **changes: object) -> SmsSettings:
-    values: dict[str, object] = {
-        "gateway_url": gateway.url,
-        "user": fake.USER,
-        "password": Secret(fake.PASSWORD),
-        "webhook_secret": Secret(fake.SECRET),
-        "rate": 200.0,
-    }
-    values.update(changes)
-    return SmsSettings(**values)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-async def gateway() -> AsyncIterator[FakeSmsGateway]:
-    api = await FakeSmsGateway().start()
-    yield api
-    await api.stop()
 
 
 @pytest.fixture
@@ -69,74 +46,6 @@ def settings(fake_api: FakeBotApi, app_db: str, gateway: FakeSmsGateway) -> Sett
         db_path=app_db,
         sms=sms_settings(gateway),
     )
-
-
-class Sms:
-    """The SMS channel behind the real HTTP server, and a way to text it."""
-
-    def __init__(self, channel: SmsChannel, url: str, http: aiohttp.ClientSession) -> None:
-        self.channel = channel
-        self.url = url
-        self.http = http
-
-    async def post(self, body: bytes, headers: dict[str, str]) -> int:
-        async with self.http.post(f"{self.url}/webhooks/sms", data=body, headers=headers) as r:
-            status = r.status
-        await self.channel.drain()
-        return status
-
-    async def text(self, phone: str, words: str) -> int:
-        return await self.post(*signed_event("sms:received", received(phone, words)))
-
-
-@pytest.fixture
-async def sms(runtime: Runtime) -> AsyncIterator[Sms]:
-    assert runtime.settings.sms is not None
-    channel = SmsChannel(
-        runtime.settings.sms,
-        runtime.dispatcher,
-        runtime.translator,
-        runtime.storage.sms,
-        clock=utcnow,
-        copy_seconds=3600,  # the tests write copies when they want them
-    )
-    await channel.start()
-    server = WebServer(build_app(channel.routes(), ["sms"]))
-    port = await server.start("127.0.0.1", 0)
-    async with aiohttp.ClientSession() as http:
-        yield Sms(channel, f"http://127.0.0.1:{port}", http)
-    await server.stop()
-    await channel.stop()
-
-
-async def deliver_sms(runtime: Runtime, sms: Sms, done: int, *, sent: str | None = None) -> None:
-    """Run the real outbox worker for the SMS channel until `done` SMS rows are finished (or
-    deferred), and the row keyed `sent` is sent."""
-    worker = DeliveryWorker(
-        runtime.storage,
-        runtime.translator,
-        {"sms": sms.channel.sender},
-        {"sms": ChannelLimiter(Limits(overall_rate=200, chat_rate=200, chat_burst=10))},
-        WorkerSettings(concurrency=4),
-    )
-    await worker.start()
-    try:
-
-        async def finished() -> bool:
-            rows = await runtime.storage.db.fetchall(
-                "SELECT count(*) FROM outbox WHERE channel = 'sms' "
-                "AND (status <> 'pending' OR last_error IS NOT NULL) AND status <> 'sending'"
-            )
-            worker.wake()
-            if sent is not None:
-                status = await runtime.storage.outbox.status_of(dedupe_key=sent)
-                if status is None or status[0] != "sent":
-                    return False
-            return int(rows[0][0]) >= done
-
-        await until(finished)
-    finally:
-        await worker.stop()
 
 
 async def test_neighbour_registered_with_sms_number_gets_reminder_and_checks_in(
@@ -319,13 +228,13 @@ async def test_resident_starts_by_sms_alone_and_registers_with_numbers(
     event = await event_id(runtime, COMPUTER)
     await sms.text(phone, f"DAFTAR {event}")
     assert gateway.to(phone)[-1].startswith(t.text("id", "reg.consent_needed")[:40])
-    await sms.text(phone, "1")  # Privasi: the notice, cut to three segments
-    notice = to_gsm7(t.text("id", "privacy.notice"))
-    assert gateway.to(phone)[-1].startswith(notice[:100])
+    await sms.text(phone, "1")  # Privasi: the brief notice written for SMS, whole
+    brief = t.text("id", "privacy.notice_brief")
+    assert gateway.to(phone)[-1].startswith(brief + "\n1 ")
     await sms.text(phone, "1")  # Setuju
     regencies = gateway.to(phone)[-1]
     # 22 regencies do not fit: the core pages them, nine numbers at a time.
-    assert regencies.splitlines()[-2] == f"9 {t.text('id', 'paging.more')}"
+    assert regencies.splitlines()[-2] == "9 " + to_gsm7(t.text("id", "paging.more"))
     await sms.text(phone, "9")
     await sms.text(phone, "3")  # Ende, on the second page
     resident = await runtime.storage.residents.find(channel="sms", external_id=phone)
@@ -398,3 +307,71 @@ async def test_neighbour_consent_asks_again_and_keeps_the_number(
     assert payloads(replies) == payloads(consent) == ["smsc:y", "smsc:n"]
     saved = await tg.tap(KADER, "smsc:y")
     assert t.text("id", "sms.neighbour.saved", name="Siti", phone="0812-3456-7890") in texts(saved)
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_brief_privacy_notice_fits_three_gsm7_segments_with_its_choices(
+    runtime: Runtime, language: str
+) -> None:
+    """The brief notice is written in GSM-7 and, with the agree / decline choices and the
+    answer hint as the SMS channel sends them, takes at most three segments, uncut."""
+    t = runtime.translator
+    brief = t.text(language, "privacy.notice_brief")
+    assert is_gsm7(brief) and segments(brief) <= 3
+    consent = Reply(
+        brief,
+        (
+            Choice(t.text(language, "onboarding.agree"), "consent:yes"),
+            Choice(t.text(language, "onboarding.decline"), "consent:no"),
+        ),
+    )
+    sent = render([consent], t.text(language, "sms.reply_hint"), max_segments=3)
+    assert sent.startswith(brief + "\n1 ") and segments(sent) <= 3
+    # The whole notice would not fit one SMS: that is why the core picks the brief one.
+    assert len(t.text(language, "privacy.notice")) > CAPABILITIES.max_text
+    # It says what is kept, why, and how to see and delete it and read the whole notice.
+    words = {
+        "id": ("nomor HP", "Gunanya", "DATASAYA", "HAPUSDATA", "perpustakaan", "27/2022"),
+        "en": ("phone number", "Why", "MYDATA", "DELETEMYDATA", "library", "27/2022"),
+    }[language]
+    assert all(word in brief for word in words)
+
+
+async def test_sms_resident_sees_and_deletes_their_data_by_the_notices_keywords(
+    runtime: Runtime, sms: Sms, gateway: FakeSmsGateway
+) -> None:
+    t = runtime.translator
+    phone = "+6285244446666"
+    await sms.text(phone, "/privasi")
+    assert gateway.to(phone)[-1].startswith(t.text("id", "privacy.notice_brief"))
+    await sms.text(phone, "ya")  # agrees
+    await sms.text(phone, "Ende")
+    resident = await runtime.storage.residents.find(channel="sms", external_id=phone)
+    assert resident is not None and resident.has_consent and resident.regency_code == "ende"
+    await sms.text(phone, "DATASAYA")
+    assert phone in gateway.to(phone)[-1] and "Ende" in gateway.to(phone)[-1]
+    await sms.text(phone, "hapusdata")
+    assert gateway.to(phone)[-1].startswith(t.text("id", "privacy.delete_confirm"))
+    await sms.text(phone, "1")  # Ya, hapus
+    assert gateway.to(phone)[-1].startswith(t.text("id", "privacy.deleted"))
+    gone = await runtime.storage.residents.find(channel="sms", external_id=phone)
+    assert gone is None or not gone.has_consent
+    assert all(segments(text) <= 3 for text in gateway.to(phone))
+
+
+def test_numbered_choices_read_the_same_by_sms_and_in_the_terminal() -> None:
+    """One rule (bot/channels/numbered.py), each channel's layout: an event list's own "1. " is
+    not repeated after the number the person types."""
+    from bot.channels.terminal import render as terminal_render
+
+    choices = (Choice("1. Pelatihan komputer", "ev:1"), Choice("Menu", "menu"))
+    assert terminal_render(Reply("Acara:", choices)).splitlines()[1:] == [
+        "  1. Pelatihan komputer",
+        "  2. Menu",
+    ]
+    assert render([Reply("Acara:", choices)], "Balas dengan angkanya.", 3).splitlines() == [
+        "Acara:",
+        "1 Pelatihan komputer",
+        "2 Menu",
+        "Balas dengan angkanya.",
+    ]

@@ -127,6 +127,8 @@ def test_sms_settings() -> None:
         (sms_env("http://x", SMS_DAILY_LIMIT="many"), "SMS_DAILY_LIMIT"),
         (sms_env("http://x", SMS_RATE="0"), "SMS_RATE"),
         (sms_env("http://x", SMS_KINDS="reminder,spam"), "SMS_KINDS"),
+        # Announcements go by SMS per announcement (/siaran), never for the whole deployment.
+        (sms_env("http://x", SMS_KINDS="reminder,announcement"), "SMS_KINDS"),
     ):
         with pytest.raises(ConfigError, match=variable):
             load_settings(values, env_file=None)

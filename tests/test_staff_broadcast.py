@@ -404,3 +404,28 @@ async def test_queueing_in_chunks_and_an_interrupted_draft(
     await runtime.storage.broadcasts.refresh(now=utcnow() + timedelta(minutes=30))
     assert (await runtime.storage.broadcasts.get(broadcast_id=made.id)).status == "cancelled"
     assert {r["status"] for r in await outbox_rows(runtime)} == {"cancelled"}
+
+
+async def test_without_sms_configured_the_confirmation_is_unchanged_and_sms_residents_skipped(
+    tg: TelegramHarness, runtime: Runtime
+) -> None:
+    """A resident who once started by SMS (SMS since turned off) is not queued; the question is
+    the same two buttons as ever, and "ya" typed answers it."""
+    people = await _population(runtime)
+    by_sms = await runtime.storage.residents.ensure(
+        channel="sms", external_id="+6285233330009", language="id", now=utcnow()
+    )
+    await runtime.storage.residents.give_consent(resident_id=by_sms.id, now=utcnow())
+    await runtime.storage.residents.set_regency(
+        resident_id=by_sms.id, regency_code="ende", now=utcnow()
+    )
+    await _librarian(tg)
+    await tg.send(LIBRARIAN, "/siaran")
+    await tg.send(LIBRARIAN, "Besok ada pelatihan komputer gratis di perpustakaan.")
+    assert "Jumlah penerima: 4" in texts(await tg.tap(LIBRARIAN, "bc:a:all"))
+    calls = await tg.tap(LIBRARIAN, "bc:now")
+    assert texts(calls) == "Kirim sekarang kepada 4 penerima?"
+    assert payloads(calls) == ["bc:ok", "bc:x"]
+    assert "sedang dikirim kepada 4 penerima" in texts(await tg.send(LIBRARIAN, "ya"))
+    rows = await outbox_rows(runtime)
+    assert sorted(int(str(r["resident_id"])) for r in rows) == sorted(people["ende"])

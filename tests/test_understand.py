@@ -4,7 +4,7 @@ answer picks, and that odd digits never crash the matching."""
 from __future__ import annotations
 
 from handlers.common import typed_choice
-from handlers.understand import match_choice, typed_age, typed_number, yes_or_no
+from handlers.understand import bare_no, match_choice, says_no, typed_age, typed_number, yes_or_no
 
 YES_NO = [["✅ Setuju", "consent:yes", "yes"], ["Tidak setuju", "consent:no", "no"]]
 AGES = [
@@ -41,6 +41,17 @@ def test_yes_and_no_in_indonesian_and_kupang_malay() -> None:
     for said in ("sonde", "son", "tdk", "nggak", "ndak", "jangan", "no", "tidak setuju"):
         assert match_choice(said, YES_NO).payload == "consent:no", said
     assert yes_or_no("ya tidak") is None  # says both
+
+
+def test_on_a_staff_confirmation_a_no_anywhere_wins() -> None:
+    # Cancelling an event or revoking a role: doubt keeps things as they are.
+    for said in ("tidak jadi", "jangan dulu", "Sonde", "iya tapi belum", "keep it", "batalkan"):
+        assert says_no(said), said
+    for said in ("iya", "ya", "ok kak", "setuju"):
+        assert not says_no(said), said
+    # At the note, a sentence with a no-word in it is the note; a short no leaves.
+    assert bare_no("tidak jadi") and bare_no("jangan dulu")
+    assert not bare_no("Pengajar tidak bisa hadir karena sakit")
 
 
 def test_an_age_picks_its_band_and_a_hyphen_reads_as_an_en_dash() -> None:

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from bot.runtime import Runtime
-from storage.clock import utcnow
+from handlers import paging
 from tests import flow_scenarios
 from tests.whatsapp_harness import WhatsAppHarness, buttons, payloads, restarted, texts
 
@@ -74,7 +74,7 @@ async def test_paging_a_long_list_with_more_reaches_every_choice(wa: WhatsAppHar
     sent = await wa.tap(PHONE, "consent:yes")
     seen = [r["id"] for r in sent[-1].rows]
     pages = 1
-    while seen[-1].startswith("~more:"):
+    while seen[-1].startswith(paging.PREFIX):
         more = seen.pop()
         sent = await wa.tap(PHONE, more, "Lainnya ›")
         assert len(sent) == 1 and sent[0].interactive_type == "list"
@@ -91,7 +91,6 @@ async def test_paging_a_long_list_with_more_reaches_every_choice(wa: WhatsAppHar
 async def test_paging_survives_a_restart(
     wa: WhatsAppHarness, runtime: Runtime, wa_api, wa_clock
 ) -> None:  # type: ignore[no-untyped-def]
-    from bot.channels.whatsapp import WhatsAppChannel
     from tests.conftest import whatsapp_settings
 
     await wa.send(PHONE, "/start")
@@ -99,17 +98,9 @@ async def test_paging_survives_a_restart(
     sent = await wa.tap(PHONE, "consent:yes")
     more = sent[-1].rows[-1]["id"]
     # A new process on the same database: the list is found in storage, not in memory.
-    again = await Runtime.open(runtime.settings)
-    channel = WhatsAppChannel(
-        whatsapp_settings(wa_api), again.dispatcher, again.translator, again.storage, clock=wa_clock
-    )
-    await channel.start()
-    try:
-        await channel._more("+" + PHONE, more, "id")
-    finally:
-        await channel.close()
-        await again.close()
-    assert wa_api.sent[-1].rows[0]["id"] == "home:sikka"  # the tenth regency
+    async with restarted(runtime, whatsapp_settings(wa_api), wa_api, wa_clock) as again:
+        sent = await again.tap(PHONE, more, "Lainnya ›")
+    assert sent[-1].rows[0]["id"] == "home:sikka"  # the tenth regency
 
 
 async def test_typing_more_or_its_number_shows_the_next_page(wa: WhatsAppHarness) -> None:
@@ -169,7 +160,7 @@ async def test_typed_more_on_the_first_page_in_english_and_stale_lists(
 
 async def test_a_more_row_from_an_old_list_gets_the_expired_answer(wa: WhatsAppHarness) -> None:
     await wa.onboard(PHONE)
-    sent = await wa.tap(PHONE, "~more:0123456789:1", "Lainnya ›")
+    sent = await wa.tap(PHONE, f"{paging.PREFIX}01234567:1", "Lainnya ›")
     assert "kedaluwarsa" in texts(sent)
 
 
@@ -304,25 +295,3 @@ async def test_the_window_opened_by_a_message_closes_after_24_hours(
 
 async def test_unknown_commands_and_oversized_text(wa: WhatsAppHarness) -> None:
     await flow_scenarios.unknown_command_and_oversized_text(wa, PHONE)
-
-
-async def test_stored_pages_keep_the_page_shown_and_read_older_rows(runtime: Runtime) -> None:
-    from storage.whatsapp import WhatsAppRepo
-
-    repo = WhatsAppRepo(runtime.storage.db)
-    choices = [(f"Pilihan {n}", f"x:{n}") for n in range(12)]
-    now = utcnow()
-    await repo.save_pages(phone=USER, list_key="k1", language="id", choices=choices, now=now)
-    await repo.show_page(phone=USER, list_key="k1", page=1, now=now)
-    await repo.show_page(phone=USER, list_key="other", page=5, now=now)  # another list: ignored
-    pages = await repo.load_pages(phone=USER)
-    assert pages is not None and pages.page == 1 and list(pages.choices) == choices
-    # A row written before the page was kept holds the bare list: read as its first page.
-    async with runtime.storage.db.transaction() as conn:
-        await conn.execute(
-            "UPDATE whatsapp_list_pages SET choices = ? WHERE phone = ?",
-            ('[["Alor", "home:alor"]]', USER),
-        )
-    await repo.show_page(phone=USER, list_key="k1", page=2, now=now)
-    pages = await repo.load_pages(phone=USER)
-    assert pages is not None and pages.page == 0 and pages.choices == (("Alor", "home:alor"),)

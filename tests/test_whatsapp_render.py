@@ -1,5 +1,5 @@
 """WhatsApp rendering rules on their own: titles cut on words, long labels split into title and
-description, buttons or list or paged list by count, long texts split on paragraphs."""
+description, buttons or list by count, long texts split on paragraphs."""
 
 from __future__ import annotations
 
@@ -10,9 +10,6 @@ TEXTS = render.ListTexts(
     button="Pilih",
     section="Pilihan",
     prompt="Silakan pilih:",
-    more="Lainnya ›",
-    more_description="Pilihan 10–18 dari 25",
-    more_body="Pilihan lainnya (halaman 2/3):",
 )
 
 
@@ -55,16 +52,19 @@ def test_four_to_ten_choices_are_a_list() -> None:
         assert len(message["interactive"]["action"]["sections"][0]["rows"]) == n
 
 
-def test_more_than_ten_are_paged_with_a_more_row() -> None:
-    choices = _choices(25)
-    key = render.list_key(choices)
-    pages = [render.choices_message("x", choices, TEXTS, page=p) for p in range(3)]
-    rows = [p["interactive"]["action"]["sections"][0]["rows"] for p in pages]
-    assert [len(r) for r in rows] == [10, 10, 7]
-    assert rows[0][-1]["id"] == f"~more:{key}:1" and rows[1][-1]["id"] == f"~more:{key}:2"
-    shown = [r["id"] for page in rows for r in page if not r["id"].startswith("~")]
-    assert shown == [c.payload for c in choices]
-    assert render.page_count(25) == 3 and render.page_range(1, 25) == (10, 18)
+def test_a_choice_detail_is_its_row_description() -> None:
+    # The core's "more" choice of a paged list says which choices the next page holds.
+    more = Choice("Lainnya ›", "~pg:k:1", detail="Pilihan 10–18 dari 25")
+    message = render.choices_message("x", [*_choices(9), more], TEXTS)
+    rows = message["interactive"]["action"]["sections"][0]["rows"]
+    assert rows[-1] == {
+        "id": "~pg:k:1",
+        "title": "Lainnya ›",
+        "description": "Pilihan 10–18 dari 25",
+    }
+    long = Choice("1. Pelatihan pemasaran digital untuk UMKM desa", "ev:1", detail="Sabtu")
+    row = render.choices_message("x", [long, *_choices(3)], TEXTS)["interactive"]["action"]
+    assert row["sections"][0]["rows"][0]["description"] == "digital untuk UMKM desa Sabtu"
 
 
 def test_long_text_is_split_and_choices_follow_with_a_prompt_when_too_long() -> None:

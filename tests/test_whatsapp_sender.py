@@ -21,7 +21,6 @@ from bot.channels.base import (
 )
 from bot.channels.whatsapp import (
     GraphApi,
-    TokenBucket,
     WhatsAppDailyLimit,
     WhatsAppSender,
 )
@@ -177,54 +176,6 @@ async def test_documents_are_uploaded_then_sent_by_media_id(
         "filename": "peserta.csv",
         "caption": "Daftar peserta",
     }
-
-
-async def test_the_throughput_bucket_spaces_sends() -> None:
-    now = [0.0]
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        now[0] += seconds
-
-    bucket = TokenBucket(80.0, clock=lambda: now[0], sleep=sleep)
-    for _ in range(80):  # one second's burst goes at once
-        await bucket.acquire()
-    assert slept == []
-    for _ in range(40):
-        await bucket.acquire()
-    assert sum(slept) == pytest.approx(0.5)  # then 80 per second
-
-
-async def test_replies_to_people_chatting_take_tokens_before_outbox_sends() -> None:
-    import asyncio
-
-    now = [0.0]
-    gate = asyncio.Event()
-
-    async def sleep(seconds: float) -> None:
-        await gate.wait()  # time moves only when the test says so
-        await asyncio.sleep(0)
-
-    bucket = TokenBucket(1.0, clock=lambda: now[0], sleep=sleep)
-    await bucket.acquire()  # the one token of the burst is gone
-    order: list[str] = []
-
-    async def take(name: str, urgent: bool) -> None:
-        await bucket.acquire(urgent=urgent)
-        order.append(name)
-
-    bulk = asyncio.create_task(take("announcement", False))
-    await asyncio.sleep(0)  # the outbox send waits first
-    reply = asyncio.create_task(take("reply", True))
-    await asyncio.sleep(0)
-    now[0] = 1.0  # one new token
-    gate.set()
-    await reply
-    assert order == ["reply"]
-    now[0] = 2.0
-    await bulk
-    assert order == ["reply", "announcement"]
 
 
 @pytest.mark.parametrize(

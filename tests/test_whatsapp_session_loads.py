@@ -92,7 +92,7 @@ async def test_replies_outbox_rows_and_api_calls_share_the_channels_one_limiter(
     assert limiter.granted[BULK] == 1
     # `pustaka run` hands the delivery worker the channel's own limiter, not a second one.
     service = WhatsAppService(
-        wa.channel.settings, runtime.dispatcher, runtime.translator, runtime.storage
+        wa.channel.settings, runtime.dispatcher, runtime.translator, runtime.storage.whatsapp
     )
     assert service.limiter is service.channel.limiter
     await service.channel.limiter.close()

@@ -108,7 +108,11 @@ async def test_duplicate_deliveries_are_ignored_even_after_a_restart(
     # A new process on the same database still recognises the message id.
     again = await Runtime.open(runtime.settings)
     channel = WhatsAppChannel(
-        whatsapp_settings(wa_api), again.dispatcher, again.translator, again.storage, clock=wa_clock
+        whatsapp_settings(wa_api),
+        again.dispatcher,
+        again.translator,
+        again.storage.whatsapp,
+        clock=wa_clock,
     )
     await channel.start()
     try:

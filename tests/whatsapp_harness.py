@@ -169,7 +169,7 @@ async def restarted(
     """A new process on the same database: new Runtime, channel and webhook server."""
     again = await Runtime.open(runtime.settings)
     channel = WhatsAppChannel(
-        settings, again.dispatcher, again.translator, again.storage, clock=clock
+        settings, again.dispatcher, again.translator, again.storage.whatsapp, clock=clock
     )
     await channel.start()
     server = WebServer(build_app(channel.routes(), ["whatsapp"]))

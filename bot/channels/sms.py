@@ -23,7 +23,6 @@ import hashlib
 import hmac
 import json
 import logging
-import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -36,6 +35,7 @@ from aiohttp import web
 
 from bot.channels.base import ChannelSender, Deferred, Outbound, PermanentError, SendError
 from bot.channels.gsm7 import capacity, clip, fit, segments, septets, to_gsm7
+from bot.channels.numbered import numbered
 from bot.channels.sms_gateway import AndroidSmsGateway, SmsGateway
 from bot.config_sms import SmsSettings
 from bot.delivery.limits import INTERACTIVE, ChannelLimiter, LimiterClosed, Limits
@@ -69,10 +69,14 @@ KEYWORDS = {
     "help": "smsbantuan",
     "info": "smsbantuan",
     "menu": "menu",
+    # The brief privacy notice SMS residents get says to reply these to see or delete their data.
+    "datasaya": "datasaya",
+    "mydata": "datasaya",
+    "hapusdata": "hapusdata",
+    "deletemydata": "hapusdata",
 }
 
 Clock = Callable[[], datetime]
-_OWN_NUMBER = re.compile(r"^\d+\.\s+")
 
 
 class SmsLedger(Protocol):
@@ -160,9 +164,8 @@ def render(replies: Sequence[Reply], hint: str, max_segments: int) -> str:
     choices = [choice for reply in replies for choice in reply.choices]
     if not choices:
         return fit(text, max_segments)
-    # A label's own "1. " (event lists number their items) would read "1 1. ..." here.
-    numbered = "\n".join(f"{n} {_OWN_NUMBER.sub('', c.label)}" for n, c in enumerate(choices, 1))
-    block = to_gsm7(f"{numbered}\n{hint}")
+    lines = numbered(choices, "{number} {label}")  # "1 Daftar": one key less than "1."
+    block = to_gsm7("\n".join([*lines, hint]))
     room = capacity(max_segments) - septets(block) - 1
     if septets(text) > room:
         text = clip(text, max(room, 0))

@@ -47,8 +47,7 @@ from bot.channels.textsplit import split_text
 from bot.config import Settings
 from bot.delivery.limits import INTERACTIVE, ChannelLimiter, LimiterClosed
 from bot.delivery.replies import ReplyRescue
-from handlers.dispatch import Dispatcher, Respond, choose_language
-from handlers.router import COMMANDS
+from handlers.dispatch import Dispatcher, Respond
 from handlers.types import Choice, Incoming, Reply, Translator
 
 log = logging.getLogger(__name__)
@@ -163,10 +162,10 @@ class TelegramChannel:
         """The command menu, Indonesian by default and English for English clients."""
         try:
             await app.bot.set_my_commands(
-                [BotCommand(ind, self.translator.text("id", key)) for ind, _, _, key in COMMANDS]
+                [BotCommand(*entry) for entry in self.dispatcher.command_menu("id")]
             )
             await app.bot.set_my_commands(
-                [BotCommand(en, self.translator.text("en", key)) for _, en, _, key in COMMANDS],
+                [BotCommand(*entry) for entry in self.dispatcher.command_menu("en")],
                 language_code="en",
             )
         except TelegramError as exc:
@@ -277,11 +276,9 @@ class TelegramChannel:
         log.error("error while handling %r", update, exc_info=context.error)
         if isinstance(update, Update) and update.effective_chat is not None:
             user = update.effective_user
-            language = choose_language(None, {}, user.language_code if user else None)
+            text = self.dispatcher.error_text(user.language_code if user else None)
             try:
-                await context.bot.send_message(
-                    update.effective_chat.id, self.translator.text(language, "common.error")
-                )
+                await context.bot.send_message(update.effective_chat.id, text)
             except TelegramError:
                 log.warning("could not tell chat %s about the error", update.effective_chat.id)
 

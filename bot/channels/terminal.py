@@ -6,10 +6,13 @@ import asyncio
 import sys
 from typing import TextIO
 
+from bot.channels.numbered import numbered
 from handlers.dispatch import Dispatcher
 from handlers.types import Incoming, Reply
 
 CHANNEL = "terminal"
+# How a choice reads in the terminal chat, and in what the delivery worker prints there.
+TERMINAL_LINE = "  {number}. {label}"
 
 
 def render(reply: Reply) -> str:
@@ -18,7 +21,7 @@ def render(reply: Reply) -> str:
         lines.insert(0, f"[photo: {reply.photo}]")
     if reply.document is not None:
         lines.append(f"[file: {reply.document.filename}, {len(reply.document.content)} bytes]")
-    lines += [f"  {number}. {choice.label}" for number, choice in enumerate(reply.choices, 1)]
+    lines += numbered(reply.choices, TERMINAL_LINE)
     return "\n".join(lines)
 
 

@@ -11,7 +11,8 @@ message anything goes; outside, only an approved template (`WHATSAPP_TEMPLATES`)
 A person is known to the core by one identity (channel "whatsapp"): their phone number,
 +<country><number>, when their first message carried one, else their business-scoped user id
 (BSUID, `from_user_id`, sent by Meta since 2026 and the only identifier of people who adopted a
-username). storage.whatsapp keeps both identifiers for each identity; messages go `to` the phone
+username). The channel's state (bot/channels/whatsapp_state.py) keeps both identifiers for each
+identity; messages go `to` the phone
 number when known, else to the `recipient` user id. Errors mean the same whether the send call or
 a later status webhook reports them (bot/channels/whatsapp_errors.py).
 """
@@ -24,7 +25,6 @@ import hmac
 import json
 import logging
 import re
-import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -53,16 +53,12 @@ from bot.channels.whatsapp_errors import (
     send_error,
 )
 from bot.channels.whatsapp_inbox import split_messages
+from bot.channels.whatsapp_state import Address, WhatsAppState
 from bot.config_whatsapp import MARKETING_KINDS, WhatsAppSettings, WhatsAppTemplate
 from bot.delivery.limits import BULK, INTERACTIVE, ChannelLimiter, Limits
 from bot.delivery.replies import ReplyRescue
-from handlers.common import words_of
-from handlers.dispatch import Dispatcher, KeyedLocks, Respond
-from handlers.phone_numbers import NotAPhoneNumber, from_wa_id
-from handlers.types import Choice, Document, Handled, Incoming, Reply, Translator
-from storage import Storage
-from storage.clock import utcnow
-from storage.whatsapp import Address, DailyLimitReached, WhatsAppRepo
+from handlers.dispatch import Dispatcher, Respond
+from handlers.types import Capabilities, Choice, Document, Handled, Incoming, Reply, Translator
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +70,20 @@ _IGNORED_TYPES = {"system", "request_welcome", "reaction"}
 # Business-scoped user ids: two-letter country code, a dot, up to 128 letters and digits (a
 # parent id has "ENT." after the country: US.ENT.1181…).
 _USER_ID = re.compile(r"[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}")
+# wa_id: country code and number, digits only (ITU E.164 allows 8 to 15 digits).
+_WA_ID = re.compile(r"\+?\d{8,15}")
+# What a WhatsApp message can show; the core pages longer lists and fits labels to these. Up
+# to three choices are reply buttons, up to ten list rows. Labels may be longer than a title:
+# the rendering cuts a row's title on a word and shows the rest as its description, and turns
+# buttons whose cut titles would clash into a list (bot/channels/whatsapp_render.py).
+CAPABILITIES = Capabilities(
+    max_choices=render.MAX_ROWS,
+    max_buttons=render.MAX_BUTTONS,
+    button_label=render.MAX_ROW_TITLE + render.MAX_ROW_DESCRIPTION,
+    list_label=render.MAX_ROW_TITLE + render.MAX_ROW_DESCRIPTION,
+    can_edit=False,
+    max_text=render.MAX_TEXT,
+)
 # Retries of a failure reported later by a status webhook (the worker's own backoff, as the
 # worker would have done had the send call said so).
 _LATE_BACKOFF_BASE = 10.0
@@ -92,6 +102,16 @@ class WhatsAppDailyLimit(Deferred):
     24 hours for a new business). Retry this row after `retry_after` seconds, when the oldest
     counted person leaves the period. Rows inside a person's window are not limited, so only this
     row waits; the channel is not paused."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def phone_of(wa_id: str) -> str | None:
+    """+<digits> of a number as Meta sends it (already international: no local guessing)."""
+    wa_id = wa_id.strip()
+    return "+" + wa_id.lstrip("+") if _WA_ID.fullmatch(wa_id) else None
 
 
 def is_user_id(identity: str) -> bool:
@@ -120,6 +140,12 @@ _PACED_CHAT: ContextVar[str] = ContextVar("whatsapp_paced_chat", default="")
 _PREPAID: ContextVar[int] = ContextVar("whatsapp_prepaid", default=0)
 
 
+def channel_limiter(settings: WhatsAppSettings) -> ChannelLimiter:
+    """Meta limits our number's throughput, not each recipient: one rate for everything."""
+    rate = settings.throughput
+    return ChannelLimiter(Limits(overall_rate=rate, chat_rate=rate, chat_burst=max(rate, 1.0)))
+
+
 class LimiterPacer:
     """The channel's one limiter, shared with the delivery worker, as the sender's pacer: every
     Graph API call takes a token, replies to someone chatting now first. The first call of an
@@ -136,48 +162,6 @@ class LimiterPacer:
         await self.limiter.acquire(
             _PACED_CHAT.get() or CHANNEL, priority=INTERACTIVE if urgent else BULK
         )
-
-
-class TokenBucket:
-    """At most `rate` sends per second from our number, with bursts up to one second's worth.
-
-    Replies to someone chatting now (`urgent`) take a free token before any outbox send does, so
-    a large announcement never makes the person using the bot wait behind it. Kept small and
-    local on purpose: the delivery branch has its own limiter for the outbox."""
-
-    def __init__(
-        self,
-        rate: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
-    ) -> None:
-        self.rate = rate
-        self.capacity = max(rate, 1.0)
-        self._tokens = self.capacity
-        self._clock = clock
-        self._sleep = sleep
-        self._stamp = clock()
-        self._urgent_waiting = 0
-
-    async def acquire(self, *, urgent: bool = False) -> None:
-        if urgent:
-            self._urgent_waiting += 1
-        try:
-            while True:
-                now = self._clock()
-                self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
-                self._stamp = now
-                # The tolerance stops float rounding (0.999...) from asking for ever-tinier sleeps.
-                if self._tokens >= 1 - 1e-9 and (urgent or self._urgent_waiting == 0):
-                    self._tokens = max(self._tokens - 1, 0.0)
-                    return
-                # No await between the check above and taking the token, so no other coroutine
-                # can take it in between; a bulk sender yielding to replies waits one token's time.
-                await self._sleep(max(1 - self._tokens, 1e-3) / self.rate)
-        finally:
-            if urgent:
-                self._urgent_waiting -= 1
 
 
 class GraphApi:
@@ -287,11 +271,11 @@ class WhatsAppSender:
         self,
         settings: WhatsAppSettings,
         api: GraphApi,
-        repo: WhatsAppRepo,
+        repo: WhatsAppState,
         translator: Translator,
         *,
         clock: Clock = utcnow,
-        bucket: TokenBucket | LimiterPacer | None = None,
+        bucket: LimiterPacer | None = None,
         photo_loader: PhotoLoader | None = None,
         combine: bool = True,
     ) -> None:
@@ -300,7 +284,9 @@ class WhatsAppSender:
         self.repo = repo
         self.translator = translator
         self.clock = clock
-        self.bucket = bucket or TokenBucket(settings.throughput)
+        # A sender built alone (tests, benchmarks) gets a limiter of its own; the channel hands
+        # in the one its delivery worker shares.
+        self.bucket = bucket or LimiterPacer(channel_limiter(settings))
         # Fetches a photo another channel received (a Telegram file id) for an announcement.
         self.photo_loader = photo_loader
         # False: the rendering before billed messages were counted (bench baseline): a file
@@ -351,18 +337,18 @@ class WhatsAppSender:
             [c.payload for c in message.choices[: template.buttons]],
             template.limits,
         )
-        try:
-            added = await self.repo.reserve_outside_reach(
-                phone=identity, now=now, limit=self.settings.daily_limit
-            )
-        except DailyLimitReached as exc:
-            wait = max((exc.frees_at - now).total_seconds(), 1.0)
-            raise WhatsAppDailyLimit(wait, str(exc)) from exc
+        reach = await self.repo.reserve_outside_reach(
+            phone=identity, now=now, limit=self.settings.daily_limit
+        )
+        if reach.full_until is not None:
+            wait = max((reach.full_until - now).total_seconds(), 1.0)
+            limit = self.settings.daily_limit
+            raise WhatsAppDailyLimit(wait, f"{limit} people reached outside their window in 24 h")
         try:
             await self.bucket.acquire()
             return await self._send(address, body)
         except SendError:
-            if added:  # nobody was reached, so the place goes back to the day's allowance
+            if reach.added:  # nobody was reached, so the place goes back to the day's allowance
                 await self.repo.release_outside_reach(phone=identity)
             raise
 
@@ -452,7 +438,7 @@ class WhatsAppSender:
         photo: str | None,
         urgent: bool,
     ) -> Delivered:
-        texts = self.list_texts(language, total=len(choices))
+        texts = self.list_texts(language)
         done = Delivered()
         media: tuple[str, str, str] | None = None  # (message type, media id, file name)
         if document is not None:
@@ -470,14 +456,6 @@ class WhatsAppSender:
         elif photo is not None:
             media = await self._photo(photo, urgent=urgent)
         messages = self._messages(text, choices, media, texts)
-        if len(choices) > render.MAX_ROWS:
-            await self.repo.save_pages(
-                phone=address.identity,
-                list_key=render.list_key(choices),
-                language=language,
-                choices=[(c.label, c.payload) for c in choices],
-                now=self.clock(),
-            )
         for message in messages:
             await self.bucket.acquire(urgent=urgent)
             done.last_id = await self._send(address, message)
@@ -563,36 +541,12 @@ class WhatsAppSender:
         )
         return f"{text}\n\n{summary}" if text else summary
 
-    async def send_page(
-        self, address: Address, choices: tuple[Choice, ...], language: str, page: int
-    ) -> None:
-        texts = self.list_texts(language, total=len(choices), page=page)
-        chat = _PACED_CHAT.set(address.identity)
-        try:
-            await self.bucket.acquire(urgent=True)
-        finally:
-            _PACED_CHAT.reset(chat)
-        await self._send(
-            address, render.choices_message(texts.more_body, choices, texts, page=page)
-        )
-        await self.repo.show_page(
-            phone=address.identity, list_key=render.list_key(choices), page=page, now=self.clock()
-        )
-
-    def list_texts(self, language: str, *, total: int, page: int = 0) -> render.ListTexts:
+    def list_texts(self, language: str) -> render.ListTexts:
         t = self.translator.text
-        first, last = render.page_range(page + 1, total)
         return render.ListTexts(
             button=t(language, "whatsapp.list_button"),
             section=t(language, "whatsapp.section"),
             prompt=t(language, "whatsapp.prompt"),
-            more=t(language, "whatsapp.more"),
-            more_description=t(
-                language, "whatsapp.more_description", first=first, last=last, total=total
-            ),
-            more_body=t(
-                language, "whatsapp.more_body", page=page + 1, pages=render.page_count(total)
-            ),
         )
 
 
@@ -622,7 +576,7 @@ class WhatsAppChannel:
         settings: WhatsAppSettings,
         dispatcher: Dispatcher,
         translator: Translator,
-        storage: Storage,
+        state: WhatsAppState,
         *,
         clock: Clock = utcnow,
         photo_loader: PhotoLoader | None = None,
@@ -631,8 +585,7 @@ class WhatsAppChannel:
         self.photo_loader = photo_loader
         self.dispatcher = dispatcher
         self.translator = translator
-        self.storage = storage
-        self.repo = WhatsAppRepo(storage.db)
+        self.repo = state
         self.clock = clock
         self._http: aiohttp.ClientSession | None = None
         self._sender: WhatsAppSender | None = None
@@ -640,15 +593,11 @@ class WhatsAppChannel:
         # Set when several instances serve the number: messages are stored in the inbox before
         # the webhook is acknowledged and handled from there (bot/inbox.py).
         self.accept: Callable[..., Awaitable[bool]] | None = None
-        self._turns: KeyedLocks[str] = KeyedLocks()
         # Set by `pustaka run`: where replies the Graph API did not take wait (the outbox).
         self.rescue: ReplyRescue | None = None
         # The channel's one limiter: replies, outbox rows (the worker) and every Graph API call
-        # take their tokens here. Meta limits our number's throughput, not each recipient.
-        rate = settings.throughput
-        self.limiter = ChannelLimiter(
-            Limits(overall_rate=rate, chat_rate=rate, chat_burst=max(rate, 1.0))
-        )
+        # take their tokens here.
+        self.limiter = channel_limiter(settings)
 
     async def start(self) -> None:
         self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
@@ -801,11 +750,11 @@ class WhatsAppChannel:
         elif rule.action is Action.HOLD:
             await self.repo.late_failure(outbox_id=failed.id, status="held", reason=reason, at=now)
         elif rule.action is Action.UNREACHABLE:
-            await self.repo.late_failure(
-                outbox_id=failed.id, status="cancelled", reason="unreachable", at=now
-            )
-            await self.storage.outbox.mark_unreachable(
-                channel=CHANNEL, recipient=failed.recipient, resident_id=failed.resident_id
+            await self.repo.late_unreachable(
+                outbox_id=failed.id,
+                recipient=failed.recipient,
+                resident_id=failed.resident_id,
+                at=now,
             )
         elif rule.action is Action.TRANSIENT and failed.attempts < _LATE_MAX_ATTEMPTS:
             delay = min(_LATE_BACKOFF_BASE * 2 ** max(failed.attempts - 1, 0), _LATE_BACKOFF_CAP)
@@ -841,9 +790,8 @@ class WhatsAppChannel:
     async def _identity(self, wa_id: object, user_id: object) -> str | None:
         phone = None
         if isinstance(wa_id, str) and wa_id:
-            try:
-                phone = from_wa_id(wa_id)
-            except NotAPhoneNumber:
+            phone = phone_of(wa_id)
+            if phone is None:
                 log.warning("WhatsApp sender with an odd number %r", wa_id)
         uid = user_id if isinstance(user_id, str) and is_user_id(user_id) else None
         if phone is None and uid is None:
@@ -861,7 +809,8 @@ class WhatsAppChannel:
             log.warning("WhatsApp message without id or sender ignored")
             return
         # Taken before the first await, so one person's messages are handled in arrival order.
-        async with self._turns.turn(str(sender if isinstance(sender, str) else user_id)):
+        sender_key = str(sender if isinstance(sender, str) else user_id)
+        async with self.dispatcher.arrival_turn(CHANNEL, sender_key):
             now = self.clock()
             if not await self.repo.claim_message(message_id=message_id, now=now):
                 log.info("duplicate WhatsApp message %s ignored", message_id)
@@ -890,19 +839,9 @@ class WhatsAppChannel:
             "user_changed_user_id",
         ):
             return
-        old_phone = None
-        if isinstance(sender, str) and sender:
-            try:
-                old_phone = from_wa_id(sender)
-            except NotAPhoneNumber:
-                old_phone = None
-        new_phone = None
+        old_phone = phone_of(sender) if isinstance(sender, str) else None
         new_wa_id = system.get("wa_id") or system.get("new_wa_id")
-        if isinstance(new_wa_id, str | int) and str(new_wa_id):
-            try:
-                new_phone = from_wa_id(str(new_wa_id))
-            except NotAPhoneNumber:
-                new_phone = None
+        new_phone = phone_of(str(new_wa_id)) if isinstance(new_wa_id, str | int) else None
         previous = system.get("previous_user_id")
         old_user_id = previous if isinstance(previous, str) else user_id
         new_user_id = system.get("user_id")
@@ -918,106 +857,32 @@ class WhatsAppChannel:
         )
 
     async def _dispatch(self, identity: str, message: dict[str, Any]) -> None:
-        hint = language_hint(identity)
-        kind = message.get("type")
-        incoming: Incoming
-        if kind == "text":
-            text = str(_get(message, "text", "body") or "")
-            if await self._typed_in_list(identity, text, hint):
-                return
+        said, hint = _said(message), language_hint(identity)
+        if said.payload is None and said.media is None:
             incoming = Incoming.from_text(
-                channel=CHANNEL, user_id=identity, text=text, language_hint=hint
+                channel=CHANNEL,
+                user_id=identity,
+                text=said.text,
+                language_hint=hint,
+                capabilities=CAPABILITIES,
             )
-        elif kind == "interactive":
-            reply = _get(message, "interactive", "button_reply") or _get(
-                message, "interactive", "list_reply"
-            )
-            payload = reply.get("id") if isinstance(reply, dict) else None
-            if not isinstance(payload, str) or not payload:
-                incoming = Incoming(CHANNEL, identity, media="interactive", language_hint=hint)
-            elif payload.startswith(render.MORE_PREFIX):
-                await self._more(identity, payload, hint)
-                return
-            else:
-                incoming = Incoming(CHANNEL, identity, payload=payload, language_hint=hint)
-        elif kind == "button":  # a quick-reply button of a template
-            payload = _get(message, "button", "payload") or _get(message, "button", "text")
-            if isinstance(payload, str) and payload:
-                incoming = Incoming(CHANNEL, identity, payload=payload, language_hint=hint)
-            else:
-                incoming = Incoming(CHANNEL, identity, media="button", language_hint=hint)
-        elif kind == "image" and isinstance(_get(message, "image", "id"), str):
-            # A photo (a librarian's, for an announcement): the flows that take one get it as
-            # `wa:<media id>`; the sender fetches and re-uploads it when it goes out.
+        else:  # a tap, or a photo whose caption is not a command
             incoming = Incoming(
                 CHANNEL,
                 identity,
-                text=str(_get(message, "image", "caption") or "").strip(),
-                media="photo",
-                photo=PHOTO_PREFIX + str(_get(message, "image", "id")),
+                text=said.text,
+                payload=said.payload,
+                media=said.media,
+                photo=said.photo,
                 language_hint=hint,
+                capabilities=CAPABILITIES,
             )
-        else:
-            incoming = Incoming(CHANNEL, identity, media=str(kind or "unknown"), language_hint=hint)
-        await self.dispatcher.handle(incoming, self._responder(identity, hint))
+        await self.dispatcher.handle(incoming, self._responder(identity))
 
-    async def _more(self, identity: str, payload: str, hint: str) -> None:
-        """The "Lainnya" row of a long list: show its next page, from the stored list."""
-        key, _, page_text = payload.removeprefix(render.MORE_PREFIX).partition(":")
-        pages = await self.repo.load_pages(phone=identity)
-        choices = tuple(Choice(label, p) for label, p in pages.choices) if pages else ()
-        page = int(page_text) if page_text.isdigit() else -1
-        if (
-            pages is None
-            or pages.list_key != key
-            or render.list_key(choices) != key
-            or not 0 < page < render.page_count(len(choices))
-        ):
-            # An old list: the core gives its usual "this menu has expired" answer.
-            stale = Incoming(CHANNEL, identity, payload="~more", language_hint=hint)
-            await self.dispatcher.handle(stale, self._responder(identity, hint))
-            return
-        address = await self.repo.address(identity=identity)
-        await self.sender.send_page(address, choices, pages.language, page)
-
-    async def _typed_in_list(self, identity: str, text: str, hint: str) -> bool:
-        """Typing in a paged list acts on what is on the screen, as tapping would: "Lainnya" /
-        "More" (or the number of that row) shows the next page, and a row's number counted on
-        the page shown picks that row. Only while that list is the last thing the bot offered;
-        anything else (and numbers on the first page, which mean the same either way) is left to
-        the core's usual matching of typed choices."""
-        words = words_of(text)
-        if not words or text.lstrip().startswith("/"):
-            return False
-        # Stored pages are the last thing offered: the responder drops them when another reply
-        # replaces the list, so the session need not be read again to tell.
-        pages = await self.repo.load_pages(phone=identity)
-        if pages is None:
-            return False
-        choices = tuple(Choice(label, payload) for label, payload in pages.choices)
-        start = pages.page * render.PAGE_ROWS
-        on_page = choices[start : start + render.PAGE_ROWS]
-        more = pages.page + 1 < render.page_count(len(choices))
-        more_words = {
-            words_of(self.translator.text(lang, "whatsapp.more")) for lang in ("id", "en")
-        }
-        if more and (words in more_words or words == str(len(on_page) + 1)):
-            address = await self.repo.address(identity=identity)
-            await self.sender.send_page(address, choices, pages.language, pages.page + 1)
-            return True
-        if pages.page > 0 and words.isdigit() and 1 <= int(words) <= len(on_page):
-            payload = on_page[int(words) - 1].payload
-            tapped = Incoming(CHANNEL, identity, payload=payload, language_hint=hint)
-            await self.dispatcher.handle(tapped, self._responder(identity, hint))
-            return True
-        return False
-
-    def _responder(self, identity: str, hint: str) -> Respond:
+    def _responder(self, identity: str) -> Respond:
         async def respond(handled: Handled) -> None:
             language = handled.language  # the core says which: no second session load
             replies: list[Reply] = handled
-            if len(handled.shown) <= render.MAX_ROWS and await self.repo.has_pages(phone=identity):
-                await self.repo.drop_pages(phone=identity)  # this reply replaces the long list
             address = await self.repo.address(identity=identity)
             if self.sender.combine:
                 replies = combine_replies(replies)
@@ -1107,6 +972,41 @@ def _joined(first: Reply, then: Reply) -> Reply | None:
     ):
         return None
     return Reply(text, first.choices, then.document)
+
+
+@dataclass(frozen=True, slots=True)
+class _Said:
+    """What a message says, as the core takes it: typed text, a tapped payload, or something
+    the bot cannot read (media) — with a photo's id and caption for the flows that take one."""
+
+    text: str = ""
+    payload: str | None = None
+    media: str | None = None
+    photo: str | None = None
+
+
+def _said(message: dict[str, Any]) -> _Said:
+    kind = message.get("type")
+    if kind == "text":
+        return _Said(str(_get(message, "text", "body") or ""))
+    if kind == "interactive":
+        reply = _get(message, "interactive", "button_reply") or _get(
+            message, "interactive", "list_reply"
+        )
+        payload = reply.get("id") if isinstance(reply, dict) else None
+        return _Said(payload=payload) if isinstance(payload, str) and payload else _Said(media=kind)
+    if kind == "button":  # a quick-reply button of a template
+        payload = _get(message, "button", "payload") or _get(message, "button", "text")
+        return _Said(payload=payload) if isinstance(payload, str) and payload else _Said(media=kind)
+    if kind == "image" and isinstance(_get(message, "image", "id"), str):
+        # A photo (a librarian's, for an announcement): the flows that take one get it as
+        # `wa:<media id>`; the sender fetches and re-uploads it when it goes out.
+        return _Said(
+            str(_get(message, "image", "caption") or "").strip(),
+            media="photo",
+            photo=PHOTO_PREFIX + str(_get(message, "image", "id")),
+        )
+    return _Said(media=str(kind or "unknown"))
 
 
 def _dicts(value: object) -> list[dict[str, Any]]:

@@ -1,14 +1,13 @@
 """Channel-neutral replies as WhatsApp Cloud API message objects (without `to`).
 
-Up to 3 choices become reply buttons, 4 to 10 a list message, more than 10 a list paged with a
-"Lainnya" (more) row whose id starts with MORE_PREFIX; the channel keeps the full list so that
-row can show the next page. Button and row ids are the choices' payloads (≤ 64 bytes, within
-WhatsApp's 256 for buttons and 200 for rows), so a tap comes back as the payload the core knows.
+Up to 3 choices become reply buttons, 4 to 10 a list message; longer lists never arrive here, the
+core pages them (handlers/paging.py, from the channel's Capabilities). Button and row ids are the
+choices' payloads (≤ 64 bytes, within WhatsApp's 256 for buttons and 200 for rows), so a tap
+comes back as the payload the core knows.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,9 +44,6 @@ IMAGE_TYPES = frozenset({"image/jpeg", "image/png"})
 # Plain text under another name: uploaded as text/plain, keeping its own file name (.csv, .ics),
 # so the phone still opens it with the right app.
 PLAIN_TEXT_TYPES = frozenset({"text/csv", "text/calendar", "text/tab-separated-values"})
-# A long list shows nine choices and a tenth "more" row per page.
-PAGE_ROWS = MAX_ROWS - 1
-MORE_PREFIX = "~more:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,9 +53,6 @@ class ListTexts:
     button: str  # the list's opening button, "Pilih"
     section: str  # the list's section title, "Pilihan"
     prompt: str  # interactive body when the text went out as its own message(s)
-    more: str  # the "Lainnya" row title
-    more_description: str  # "Pilihan {start}–{end} dari {total}", already formatted per page
-    more_body: str  # body of a page after the first, already formatted
 
 
 def width(text: str) -> int:
@@ -96,12 +89,6 @@ def clip(text: str, limit: int) -> str:
     return head.rstrip(" ,.;:-—") + "…"
 
 
-def list_key(choices: Sequence[Choice]) -> str:
-    """A short fingerprint tying a "more" row to the list it belongs to (stale taps are caught)."""
-    digest = hashlib.sha256("\x1f".join(c.payload for c in choices).encode()).hexdigest()
-    return digest[:10]
-
-
 def text_message(body: str) -> dict[str, Any]:
     return {"type": "text", "text": {"body": body, "preview_url": False}}
 
@@ -115,8 +102,9 @@ def _button_titles(choices: Sequence[Choice]) -> list[str] | None:
 def _row(choice: Choice) -> dict[str, Any]:
     title, rest = split_label(choice.label, MAX_ROW_TITLE)
     row: dict[str, Any] = {"id": choice.payload, "title": title}
-    if rest:
-        row["description"] = clip(rest, MAX_ROW_DESCRIPTION)
+    description = " ".join(part for part in (rest, choice.detail) if part)
+    if description:
+        row["description"] = clip(description, MAX_ROW_DESCRIPTION)
     return row
 
 
@@ -134,10 +122,8 @@ def _list(body: str, rows: list[dict[str, Any]], texts: ListTexts) -> dict[str, 
     }
 
 
-def choices_message(
-    body: str, choices: Sequence[Choice], texts: ListTexts, *, page: int = 0
-) -> dict[str, Any]:
-    """One interactive message offering `choices` (page `page` of them when more than ten)."""
+def choices_message(body: str, choices: Sequence[Choice], texts: ListTexts) -> dict[str, Any]:
+    """One interactive message offering `choices` (at most ten: the core pages longer lists)."""
     titles = _button_titles(choices) if len(choices) <= MAX_BUTTONS else None
     if titles is not None:
         buttons = [
@@ -152,30 +138,7 @@ def choices_message(
                 "action": {"buttons": buttons},
             },
         }
-    if len(choices) <= MAX_ROWS:
-        return _list(body, [_row(c) for c in choices], texts)
-    start = page * PAGE_ROWS
-    shown = choices[start : start + PAGE_ROWS]
-    rows = [_row(c) for c in shown]
-    if start + PAGE_ROWS < len(choices):
-        rows.append(
-            {
-                "id": f"{MORE_PREFIX}{list_key(choices)}:{page + 1}",
-                "title": clip(texts.more, MAX_ROW_TITLE),
-                "description": clip(texts.more_description, MAX_ROW_DESCRIPTION),
-            }
-        )
-    return _list(body, rows, texts)
-
-
-def page_count(total: int) -> int:
-    return 1 if total <= MAX_ROWS else (total + PAGE_ROWS - 1) // PAGE_ROWS
-
-
-def page_range(page: int, total: int) -> tuple[int, int]:
-    """1-based first and last choice numbers shown on `page` of a long list."""
-    start = page * PAGE_ROWS
-    return start + 1, min(start + PAGE_ROWS, total)
+    return _list(body, [_row(c) for c in choices], texts)
 
 
 def reply_messages(text: str, choices: Sequence[Choice], texts: ListTexts) -> list[dict[str, Any]]:

@@ -7,11 +7,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING
 
 from bot.channels.base import ChannelSender
-from bot.channels.whatsapp import CHANNEL, WhatsAppChannel
+from bot.channels.whatsapp import CAPABILITIES, CHANNEL, WhatsAppChannel
+from bot.channels.whatsapp_state import WhatsAppState
 from bot.config_whatsapp import WhatsAppSettings
 from handlers.dispatch import Dispatcher
-from handlers.types import UNLIMITED, Translator
-from storage import Storage
+from handlers.types import Translator
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -19,17 +19,16 @@ if TYPE_CHECKING:
 
 class WhatsAppService:
     name = CHANNEL
-    # The channel still renders and pages its own lists (bot/channels/whatsapp_render.py).
-    capabilities = UNLIMITED
+    capabilities = CAPABILITIES
 
     def __init__(
         self,
         settings: WhatsAppSettings,
         dispatcher: Dispatcher,
         translator: Translator,
-        storage: Storage,
+        state: WhatsAppState,
     ) -> None:
-        self.channel = WhatsAppChannel(settings, dispatcher, translator, storage)
+        self.channel = WhatsAppChannel(settings, dispatcher, translator, state)
         self.limiter = self.channel.limiter  # one limiter: the worker's and the sender's
 
     def use_inbox(self, accept: Callable[..., Awaitable[bool]]) -> Callable[[str], Awaitable[None]]:

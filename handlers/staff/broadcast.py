@@ -14,6 +14,7 @@ stateDiagram-v2
     when --> confirm: a time in the future ("12-12-2026 09.00")
     send --> audience: bc:aud (change audience)
     confirm --> [*]: bc:ok -> queued | scheduled
+    confirm --> [*]: bc:oks -> queued | scheduled, also by SMS
     audience --> audience: anything else (hint, asked again)
     send --> send: anything else (hint, asked again)
     confirm --> confirm: anything else (hint, asked again)
@@ -22,15 +23,22 @@ stateDiagram-v2
 The audience offered is what the sender's role reaches: a librarian or a regency coordinator
 reaches the residents of one regency (all of them, or those following a topic) and the
 registrants of their events; admins and province coordinators reach everyone.
+
+SMS costs money per segment, so an announcement goes by SMS only when its author says so: with
+SMS configured and residents of the audience who read SMS (those who use SMS alone, and those who
+added a verified number for SMS), the confirmation offers "also by SMS" with how many they are and
+the segments it takes against what is left of that day's budget. Without that choice (typed "ya"
+included) nobody gets it by SMS.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from handlers import steps
+from handlers import sms_cost, steps
 from handlers.common import clip, expired, page_count, pager, parse_page
 from handlers.events import CATEGORIES
 from handlers.staff import access
@@ -61,6 +69,8 @@ class BroadcastDraft:
     aud: list[str | None] | None = None
     count: int = 0
     due: str | None = None  # ISO time when scheduled for later
+    # Residents of the audience who would get it by SMS, by language (SMS configured only).
+    sms_people: dict[str, int] | None = None
 
 
 def _draft(ctx: Context) -> BroadcastDraft | None:
@@ -180,12 +190,16 @@ async def audience_button(ctx: Context, role: StaffRole, arg: str) -> None:
         return
     check_audience(role, audience, event)
     count = await ctx.storage.broadcasts.count(audience)
-    if count == 0:
+    sms_people = None
+    if sms_cost.sms_cost(ctx) is not None:
+        sms_people = await ctx.storage.broadcasts.sms_count(audience)
+    if count == 0 and not sms_people:
         ctx.say(ctx.t("staff.bc.nobody"))
         await _ask_audience(ctx, role)
         return
     draft.aud = [audience.kind, audience.encode()]
     draft.count = count
+    draft.sms_people = sms_people or None
     steps.keep(ctx, draft)
     steps.goto(ctx, "send")
     language = ctx.language
@@ -200,8 +214,12 @@ async def audience_button(ctx: Context, role: StaffRole, arg: str) -> None:
 
 
 def _ask_send(ctx: Context, draft: BroadcastDraft) -> None:
+    text = ctx.t("staff.bc.count", count=ctx.translator.number(ctx.language, draft.count))
+    if draft.sms_people:
+        people = ctx.translator.number(ctx.language, sum(draft.sms_people.values()))
+        text += "\n" + ctx.t("staff.bc.count_sms", count=people)
     ctx.say(
-        ctx.t("staff.bc.count", count=ctx.translator.number(ctx.language, draft.count)),
+        text,
         ctx.choice("staff.bc.send_now", "bc:now"),
         ctx.choice("staff.bc.send_later", "bc:later"),
         ctx.choice("staff.bc.change_audience", "bc:aud"),
@@ -293,8 +311,25 @@ async def resident_text(
     return ctx.translator.text(language, "staff.bc.message", sender=sender, text=text)
 
 
+async def sms_text(
+    ctx: Context, role: StaffRole, text: str, audience: Audience, language: str
+) -> str:
+    """The announcement as an SMS reads in `language`: no emoji or chat command, one keyword to
+    stop announcements (the SMS channel makes it GSM-7 and cuts it to its longest SMS)."""
+    sender = await _sender(ctx, role, language)
+    if audience.is_event_message:
+        try:
+            title = (await ctx.storage.events.get(event_id=audience.event_id or 0)).title
+        except NotFound:
+            title = "?"
+        return ctx.translator.text(
+            language, "staff.bc.message_event_sms", sender=sender, event=title, text=text
+        )
+    return ctx.translator.text(language, "staff.bc.message_sms", sender=sender, text=text)
+
+
 async def send_button(ctx: Context, role: StaffRole, arg: str) -> None:
-    """bc:now | bc:later | bc:aud | bc:ok | bc:x"""
+    """bc:now | bc:later | bc:aud | bc:ok | bc:oks (also by SMS) | bc:x"""
     draft = _draft(ctx)
     if arg == "x":
         if ctx.session.flow == BC_FLOW.name:
@@ -313,36 +348,86 @@ async def send_button(ctx: Context, role: StaffRole, arg: str) -> None:
         draft.due = None
         steps.keep(ctx, draft)
         steps.goto(ctx, "confirm")
-        _ask_confirm(ctx, draft)
+        await _ask_confirm(ctx, role, draft)
         return
     if arg == "later":
         steps.goto(ctx, "when")
         ctx.say(ctx.t("staff.bc.ask_when", example=_example(ctx)))
         return
-    if arg == "ok" and ctx.session.step == "confirm":
-        await _create(ctx, role, draft)
+    if arg in ("ok", "oks") and ctx.session.step == "confirm":
+        by_sms = arg == "oks"
+        if by_sms and (sms_cost.sms_cost(ctx) is None or not draft.sms_people):
+            expired(ctx)  # SMS was turned off since the question, or nobody reads SMS
+            return
+        if not by_sms and draft.count == 0:
+            expired(ctx)  # only SMS reaches this audience: the question offered only that
+            return
+        await _create(ctx, role, draft, by_sms=by_sms)
         return
     expired(ctx)
 
 
-def _ask_confirm(ctx: Context, draft: BroadcastDraft) -> None:
+async def _ask_confirm(ctx: Context, role: StaffRole, draft: BroadcastDraft) -> None:
     count = ctx.translator.number(ctx.language, draft.count)
-    if draft.due is None:
-        ctx.say(
-            ctx.t("staff.bc.confirm_now", count=count),
-            ctx.choice("staff.bc.yes_send", "bc:ok"),
-            ctx.choice("staff.bc.cancel", "bc:x"),
-        )
-        return
-    ctx.say(
-        ctx.t(
-            "staff.bc.confirm_later",
-            count=count,
-            when=ctx.when(datetime.fromisoformat(draft.due)),
-        ),
-        ctx.choice("staff.bc.yes_schedule", "bc:ok"),
-        ctx.choice("staff.bc.cancel", "bc:x"),
+    due = datetime.fromisoformat(draft.due) if draft.due else None
+    if due is None:
+        text = ctx.t("staff.bc.confirm_now", count=count)
+        yes, yes_sms = "staff.bc.yes_send", "staff.bc.yes_send_sms"
+    else:
+        text = ctx.t("staff.bc.confirm_later", count=count, when=ctx.when(due))
+        yes, yes_sms = "staff.bc.yes_schedule", "staff.bc.yes_schedule_sms"
+    choices = []
+    if draft.count > 0:
+        choices.append(ctx.choice(yes, "bc:ok", means="yes"))
+    offer = await _sms_offer(ctx, role, draft, due or ctx.now)
+    if offer is not None:
+        text += "\n\n" + offer
+        # Typed "ya" sends without SMS (it costs money: only a choice of its own includes it),
+        # unless SMS is the only way this audience is reached.
+        choices.append(ctx.choice(yes_sms, "bc:oks", means="" if choices else "yes"))
+    choices.append(ctx.choice("staff.bc.cancel", "bc:x", means="no"))
+    ctx.say(text, *choices)
+
+
+async def _sms_offer(
+    ctx: Context, role: StaffRole, draft: BroadcastDraft, moment: datetime
+) -> str | None:
+    """How many would get it by SMS and what that costs against the day's budget; None when SMS
+    is not configured or nobody of the audience reads SMS."""
+    cost = sms_cost.sms_cost(ctx)
+    if cost is None or not draft.sms_people or draft.aud is None:
+        return None
+    audience = Audience.decode(
+        str(draft.aud[0]), None if draft.aud[1] is None else str(draft.aud[1])
     )
+    total, cut = 0, False
+    for language, people in draft.sms_people.items():
+        text = await sms_text(ctx, role, draft.text, audience, language)
+        raw = cost.segments(text)
+        cut = cut or raw > cost.max_segments
+        total += people * min(raw, cost.max_segments)
+    budget = await sms_cost.room(ctx, cost, moment)
+    number = functools.partial(ctx.translator.number, ctx.language)
+    day = (
+        ctx.t("staff.bc.sms_today")
+        if budget.today
+        else ctx.translator.day(ctx.language, budget.day)
+    )
+    lines = [
+        ctx.t(
+            "staff.bc.sms_offer",
+            people=number(sum(draft.sms_people.values())),
+            segments=number(total),
+            day=day,
+            left=number(budget.left),
+            limit=number(budget.limit),
+        )
+    ]
+    if total > budget.left:
+        lines.append(ctx.t("staff.bc.sms_over_budget"))
+    if cut:
+        lines.append(ctx.t("staff.bc.sms_cut", segments=number(cost.max_segments)))
+    return "\n".join(lines)
 
 
 async def _ask_again(ctx: Context, role: StaffRole) -> None:
@@ -360,7 +445,7 @@ async def _ask_again(ctx: Context, role: StaffRole) -> None:
     elif step == "when":
         ctx.say(ctx.t("staff.bc.ask_when", example=_example(ctx)))
     elif step == "confirm" and draft.aud is not None:
-        _ask_confirm(ctx, draft)
+        await _ask_confirm(ctx, role, draft)
     else:
         expired(ctx)
 
@@ -390,10 +475,10 @@ async def when_typed(ctx: Context, role: StaffRole) -> None:
     draft.due = due.isoformat()
     steps.keep(ctx, draft)
     steps.goto(ctx, "confirm")
-    _ask_confirm(ctx, draft)
+    await _ask_confirm(ctx, role, draft)
 
 
-async def _create(ctx: Context, role: StaffRole, draft: BroadcastDraft) -> None:
+async def _create(ctx: Context, role: StaffRole, draft: BroadcastDraft, *, by_sms: bool) -> None:
     aud = draft.aud
     assert aud is not None
     audience = Audience.decode(str(aud[0]), None if aud[1] is None else str(aud[1]))
@@ -417,6 +502,16 @@ async def _create(ctx: Context, role: StaffRole, draft: BroadcastDraft) -> None:
         if photo:
             body["photo"] = photo
         bodies[language] = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    sms_bodies = None
+    if by_sms:
+        sms_bodies = {
+            language: json.dumps(
+                {"text": await sms_text(ctx, role, text, audience, language), "choices": []},
+                ensure_ascii=False,
+                separators=(",", ":"),
+            )
+            for language in ("id", "en")
+        }
     due = datetime.fromisoformat(draft.due) if draft.due else ctx.now
     steps.end(ctx)
     try:
@@ -431,6 +526,7 @@ async def _create(ctx: Context, role: StaffRole, draft: BroadcastDraft) -> None:
             audience=audience,
             due_at=due,
             bodies=bodies,
+            sms_bodies=sms_bodies,
             now=ctx.now,
         )
     except EmptyAudience:
@@ -438,19 +534,14 @@ async def _create(ctx: Context, role: StaffRole, draft: BroadcastDraft) -> None:
         return
     number = ctx.translator.number(ctx.language, broadcast.recipients)
     if broadcast.status == "scheduled":
-        ctx.say(
-            ctx.t(
-                "staff.bc.scheduled", id=broadcast.id, count=number, when=ctx.when(broadcast.due_at)
-            ),
-            ctx.choice("staff.bc.view", f"bc:v:{broadcast.id}"),
-            *nav(ctx),
+        said = ctx.t(
+            "staff.bc.scheduled", id=broadcast.id, count=number, when=ctx.when(broadcast.due_at)
         )
     else:
-        ctx.say(
-            ctx.t("staff.bc.queued", id=broadcast.id, count=number),
-            ctx.choice("staff.bc.view", f"bc:v:{broadcast.id}"),
-            *nav(ctx),
-        )
+        said = ctx.t("staff.bc.queued", id=broadcast.id, count=number)
+    if broadcast.sms:
+        said += "\n" + ctx.t("staff.bc.sms_queued")
+    ctx.say(said, ctx.choice("staff.bc.view", f"bc:v:{broadcast.id}"), *nav(ctx))
 
 
 # /siaranku ---------------------------------------------------------------------------------
@@ -494,7 +585,7 @@ async def _summary(ctx: Context, item: Broadcast) -> str:
 async def summary_text(
     storage: Storage, translator: Translator, language: str, item: Broadcast
 ) -> str:
-    return translator.text(
+    said = translator.text(
         language,
         "staff.bc.summary",
         id=item.id,
@@ -503,6 +594,9 @@ async def summary_text(
         audience=await audience_words(storage, translator, language, item.audience),
         text=clip(item.text, 60),
     )
+    if item.sms:
+        said += "\n" + translator.text(language, "staff.bc.summary_sms")
+    return said
 
 
 async def progress_text(

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 from handlers import steps
 from handlers.common import clip
-from handlers.staff.answers import bare_no, yes_no
 from handlers.staff.broadcast import resident_text
 from handlers.staff.nav import nav
 from handlers.types import Choice, Context
+from handlers.understand import bare_no, says_no
 from storage.broadcasts import Audience
 from storage.models import Event
 from storage.registrations import EventCancelled, RegistrationClosed
@@ -121,7 +121,7 @@ async def typed(ctx: Context, role: StaffRole, event: Event) -> bool:
     text = " ".join(ctx.incoming.text.split())
     step = ctx.session.step
     # At the note, a sentence with "tidak" in it is the note; a short no keeps the event.
-    if bare_no(text) if step == "cancel_note" else yes_no(text) is False:
+    if bare_no(text) if step == "cancel_note" else says_no(text):
         return await keep(ctx, event)
     if step == "cancel_note":
         if not NOTE_MIN <= len(text) <= NOTE_MAX:

@@ -63,12 +63,12 @@ from handlers.common import clip, expired, page_count, pager, parse_page, typed_
 from handlers.events import CATEGORIES
 from handlers.staff import access, event_cancel
 from handlers.staff.access import event_in_reach
-from handlers.staff.answers import yes_no
 from handlers.staff.event_cancel import EditDraft, edit_draft
 from handlers.staff.nav import nav
 from handlers.staff.when import parse_local, parse_local_range
 from handlers.steps import Accepts, Step
 from handlers.types import Choice, Context
+from handlers.understand import says_no
 from storage.errors import NotFound
 from storage.models import Event
 from storage.registrations import EventCancelled, RegistrationClosed
@@ -800,7 +800,7 @@ async def edit_typed(ctx: Context, role: StaffRole) -> None:
         return
     field = draft.field
     if ctx.session.step == "confirm_change":
-        if yes_no(text) is False:
+        if says_no(text):
             _end(ctx)
             ctx.say(ctx.t("staff_safety.edit.kept"))
             await _show(ctx, role, event)

@@ -38,11 +38,11 @@ from handlers.common import clip, expired, page_count, pager, parse_page, typed_
 from handlers.phone_numbers import NotAPhoneNumber, normalise_phone
 from handlers.staff import access, audit_text
 from handlers.staff.access import OutOfScope
-from handlers.staff.answers import yes_no
 from handlers.staff.nav import nav
 from handlers.staff.when import parse_day
 from handlers.steps import Accepts, Step
 from handlers.types import Choice, Context
+from handlers.understand import says_no
 from storage.errors import NotFound
 from storage.staff import ROLES, LastAdmin, StaffRole
 
@@ -447,7 +447,7 @@ async def revoke_typed(ctx: Context, role: StaffRole) -> None:
     if picked is not None and picked.startswith("srv:"):
         await revoke_button(ctx, role, picked.removeprefix("srv:"))
         return
-    if yes_no(ctx.incoming.text) is False:
+    if says_no(ctx.incoming.text):
         await revoke_button(ctx, role, "k")
         return
     ctx.say(ctx.t("staff_safety.revoke.tap_to_confirm"))
