@@ -78,19 +78,19 @@ class Cursor:
         self.rowcount = rowcount
         self.lastrowid = lastrowid
 
+    # The aiosqlite-style reads below serve only storage/whatsapp.py until it is converted to
+    # `Tx.fetchone` / `Tx.fetchall` (tests/test_query_style.py keeps every other module off them);
+    # delete them, and `Pending`, with that conversion.
     async def fetchall(self) -> list[Row]:
         return self.rows
 
     async def fetchone(self) -> Row | None:
         return self.rows[0] if self.rows else None
 
-    async def close(self) -> None:
-        """Nothing to free: the rows were read when the statement ran."""
-
 
 class Pending:
-    """`conn.execute(...)` can be awaited for its Cursor or used as `async with`, as aiosqlite's
-    own result can, so repositories written either way run on both engines."""
+    """`conn.execute(...)`: awaited, its Cursor. The `async with` form is aiosqlite's, kept for
+    storage/whatsapp.py only (see Cursor)."""
 
     __slots__ = ("_running",)
 
@@ -111,8 +111,9 @@ class Tx:
     """One connection's way to run statements: inside `Database.transaction()` every statement is
     part of that transaction; `Database.reader` gives one whose statements stand alone.
 
-    `fetchone`, `fetchall` and `execute` are the one query style; `execute_fetchall` and
-    `executemany` are kept for the repositories written against aiosqlite before."""
+    The one query style: `fetchone` and `fetchall` for rows (of a SELECT or a RETURNING clause),
+    `execute` for a write (its Cursor gives `rowcount` and `lastrowid`), `executemany` for one
+    write over many parameter sets."""
 
     async def _run(self, sql: str, params: Params) -> Cursor:
         raise NotImplementedError
@@ -130,9 +131,6 @@ class Tx:
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         rows = (await self._run(sql, params)).rows
         return rows[0] if rows else None
-
-    async def execute_fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        return (await self._run(sql, params)).rows
 
     async def executemany(self, sql: str, seq: Iterable[Params]) -> None:
         await self._run_many(sql, seq)
