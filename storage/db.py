@@ -26,8 +26,6 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
-    Coroutine,
-    Generator,
     Iterable,
     Mapping,
     Sequence,
@@ -78,34 +76,6 @@ class Cursor:
         self.rowcount = rowcount
         self.lastrowid = lastrowid
 
-    # The aiosqlite-style reads below serve only storage/whatsapp.py until it is converted to
-    # `Tx.fetchone` / `Tx.fetchall` (tests/test_query_style.py keeps every other module off them);
-    # delete them, and `Pending`, with that conversion.
-    async def fetchall(self) -> list[Row]:
-        return self.rows
-
-    async def fetchone(self) -> Row | None:
-        return self.rows[0] if self.rows else None
-
-
-class Pending:
-    """`conn.execute(...)`: awaited, its Cursor. The `async with` form is aiosqlite's, kept for
-    storage/whatsapp.py only (see Cursor)."""
-
-    __slots__ = ("_running",)
-
-    def __init__(self, running: Coroutine[Any, Any, Cursor]) -> None:
-        self._running = running
-
-    def __await__(self) -> Generator[Any, None, Cursor]:
-        return self._running.__await__()
-
-    async def __aenter__(self) -> Cursor:
-        return await self._running
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
-
 
 class Tx:
     """One connection's way to run statements: inside `Database.transaction()` every statement is
@@ -122,8 +92,8 @@ class Tx:
         for params in seq:
             await self._run(sql, params)
 
-    def execute(self, sql: str, params: Params = ()) -> Pending:
-        return Pending(self._run(sql, params))
+    async def execute(self, sql: str, params: Params = ()) -> Cursor:
+        return await self._run(sql, params)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         return (await self._run(sql, params)).rows

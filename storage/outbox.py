@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from storage.clock import from_db, to_db, utcnow
+from storage.clock import from_db, to_db
 from storage.db import SKIP_LOCKED, Database, Tx
 
 # A claimed row not marked sent within this long is taken to be lost with its instance.
@@ -59,16 +59,10 @@ class OutboxMessage:
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-async def enqueue(conn: Tx, message: OutboxMessage, *, now: datetime | None = None) -> bool:
+async def enqueue(conn: Tx, message: OutboxMessage, *, now: datetime) -> bool:
     """Insert unless a row with the same dedupe key exists; True if a row was added. `now` is
-    when it was made (and when it is due, if the message gives no `due_at`).
-
-    `now` may be left out only where the message gives `due_at` (storage/whatsapp.py, until the
-    lead's rewrite passes it); that moment then stands for both."""
-    moment = now if now is not None else message.due_at
-    if moment is None:
-        raise ValueError("enqueue needs `now` (or a message with its due_at)")
-    stamp = to_db(moment)
+    when it was made (and when it is due, if the message gives no `due_at`)."""
+    stamp = to_db(now)
     cur = await conn.execute(
         "INSERT INTO outbox (dedupe_key, kind, channel, recipient, resident_id, event_id, "
         "language, body, params, priority, due_at, created_at, updated_at) "
@@ -336,14 +330,11 @@ class OutboxRepo:
         channel: str,
         recipient: str,
         resident_id: int | None,
-        now: datetime | None = None,
+        now: datetime,
     ) -> int:
         """The platform says this person blocked the bot: flag them and cancel what waits for
-        them. Returns how many rows were cancelled.
-
-        `now` may still be left out by bot/channels/whatsapp.py (owned by the lead), the one
-        caller that does; then, and only then, the clock is read here."""
-        stamp = to_db(now if now is not None else utcnow())
+        them. Returns how many rows were cancelled."""
+        stamp = to_db(now)
         async with self._db.transaction() as conn:
             await conn.execute(
                 "UPDATE residents SET unreachable_at = ?, updated_at = ? "

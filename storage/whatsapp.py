@@ -253,7 +253,7 @@ class WhatsAppRepo:
             outbox_id=outbox_id, status="cancelled", reason="unreachable", at=at
         )
         await OutboxRepo(self._db).mark_unreachable(
-            channel="whatsapp", recipient=recipient, resident_id=resident_id
+            channel="whatsapp", recipient=recipient, resident_id=resident_id, now=at
         )
 
     # --- who a person is ---------------------------------------------------------------------
@@ -414,6 +414,7 @@ class WhatsAppRepo:
                         priority=PRIORITY_PERSONAL,
                         due_at=now,
                     ),
+                    now=now,
                 )
         return added
 

@@ -11,9 +11,6 @@ from pathlib import Path
 import pytest
 
 STORAGE = Path(__file__).resolve().parent.parent / "storage"
-# Being rewritten by the lead; converted with that rewrite (then drop it from here and remove
-# Pending / Cursor.fetchone from storage/db.py).
-NOT_YET = {"whatsapp.py"}
 # The engines themselves, and the clock's own module.
 ENGINES = {"db.py", "postgres.py"}
 
@@ -28,7 +25,7 @@ def _modules(skip: set[str]) -> list[Path]:
     return sorted(p for p in STORAGE.glob("*.py") if p.name not in skip)
 
 
-@pytest.mark.parametrize("path", _modules(NOT_YET | ENGINES), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", _modules(ENGINES), ids=lambda p: p.name)
 def test_one_query_style(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     found = [
@@ -39,13 +36,8 @@ def test_one_query_style(path: Path) -> None:
     assert not found, f"{path.name}: {found}"
 
 
-# The one clock read left in storage/: OutboxRepo.mark_unreachable, whose caller in
-# bot/channels/whatsapp.py (owned by the lead) does not pass `now` yet.
-CLOCK_READS_ALLOWED = {"outbox.py": 1}
-
-
-@pytest.mark.parametrize("path", _modules(NOT_YET | ENGINES | {"clock.py"}), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", _modules(ENGINES | {"clock.py"}), ids=lambda p: p.name)
 def test_repositories_do_not_read_the_clock(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     reads = len(re.findall(r"\butcnow\(\)", text))
-    assert reads == CLOCK_READS_ALLOWED.get(path.name, 0), f"{path.name}: utcnow() read {reads}x"
+    assert reads == 0, f"{path.name}: utcnow() read {reads}x"
