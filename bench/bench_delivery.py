@@ -43,6 +43,7 @@ from bot.delivery.limits import ChannelLimiter, Limits  # noqa: E402
 from bot.delivery.service import DeliveryService  # noqa: E402
 from bot.delivery.worker import WorkerSettings  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
+from storage.clock import utcnow  # noqa: E402
 from storage.outbox import OutboxMessage  # noqa: E402
 from tests.fakes.telegram_api import FakeBotApi  # noqa: E402
 from tests.telegram_harness import TelegramHarness  # noqa: E402
@@ -139,14 +140,17 @@ async def pustaka(rows: int, rate: float, folder: Path, api: Fake) -> Figures:
     runtime = await Runtime.open(settings)
     try:
         await runtime.storage.outbox.add_many(
-            OutboxMessage(
-                dedupe_key=f"announcement:bench:{n}",
-                kind="announcement",
-                channel=CHANNEL,
-                recipient=str(FIRST_CHAT + n),
-                text=f"Pengumuman perpustakaan nomor {n}",
-            )
-            for n in range(rows)
+            (
+                OutboxMessage(
+                    dedupe_key=f"announcement:bench:{n}",
+                    kind="announcement",
+                    channel=CHANNEL,
+                    recipient=str(FIRST_CHAT + n),
+                    text=f"Pengumuman perpustakaan nomor {n}",
+                )
+                for n in range(rows)
+            ),
+            now=utcnow(),
         )
         limiter = ChannelLimiter(Limits(overall_rate=rate))
         channel = TelegramChannel(settings, runtime.dispatcher, runtime.translator, limiter)

@@ -79,13 +79,13 @@ async def _setup(storage: Storage) -> tuple[int, list[int]]:
             )
         ],
     )
-    await ContentRepo(storage.db).import_content(content, is_sample=False)
+    await ContentRepo(storage.db).import_content(content, is_sample=False, now=utcnow())
     residents = []
     for n in range(PEOPLE):
         resident = await storage.residents.ensure(
-            channel="telegram", external_id=str(100000 + n), language="id"
+            channel="telegram", external_id=str(100000 + n), language="id", now=utcnow()
         )
-        await storage.residents.give_consent(resident_id=resident.id)
+        await storage.residents.give_consent(resident_id=resident.id, now=utcnow())
         residents.append(resident.id)
     event_id = (await storage.events.upcoming(now=utcnow(), until=start + timedelta(days=1)))[0][
         0
@@ -149,7 +149,8 @@ async def bench_application(folder: Path) -> None:
                             "pending": [],
                         },
                     },
-                )
+                ),
+                now=utcnow(),
             )
         api = InstantBotApi()
         channel = TelegramChannel(settings, runtime.dispatcher, runtime.translator)

@@ -164,9 +164,9 @@ async def registrations() -> None:
             ids = []
             for n in range(1000):
                 resident = await storage.residents.ensure(
-                    channel="telegram", external_id=str(900_000 + n), language="id"
+                    channel="telegram", external_id=str(900_000 + n), language="id", now=utcnow()
                 )
-                await storage.residents.give_consent(resident_id=resident.id)
+                await storage.residents.give_consent(resident_id=resident.id, now=utcnow())
                 ids.append(resident.id)
         finally:
             await storage.close()
@@ -228,7 +228,7 @@ async def outbox_delivery() -> None:
         try:
             storage = await Storage.open(url)
             try:
-                await storage.outbox.add_many([message(n) for n in range(rows)])
+                await storage.outbox.add_many([message(n) for n in range(rows)], now=utcnow())
             finally:
                 await storage.close()
             await cluster.start(3)

@@ -33,7 +33,7 @@ from handlers.staff.stats import bar_chart, compute, rows  # noqa: E402
 from storage import Storage  # noqa: E402
 from storage.broadcasts import QUEUE_CHUNK, Audience  # noqa: E402
 from storage.checkin_codes import assign_checkin_codes  # noqa: E402
-from storage.clock import to_db  # noqa: E402
+from storage.clock import to_db, utcnow  # noqa: E402
 from storage.models import Session  # noqa: E402
 from storage.outbox import OutboxMessage, enqueue  # noqa: E402
 
@@ -94,7 +94,7 @@ class Chatting:
         while self._running:
             session.state["n"] += 1
             began = time.perf_counter()
-            await self.storage.sessions.save(session)
+            await self.storage.sessions.save(session, now=utcnow())
             self.waits.append(time.perf_counter() - began)
             await asyncio.sleep(0.02)
 
@@ -129,6 +129,7 @@ async def _announce(storage: Storage, audience: Audience, body: str) -> tuple[in
         audience=audience,
         due_at=datetime.now(UTC),
         bodies={"id": body, "en": body},
+        now=datetime.now(UTC).replace(microsecond=0),
     )
     return broadcast.id, broadcast.recipients, time.perf_counter() - began
 
@@ -166,7 +167,10 @@ async def bench_announcement(storage: Storage) -> None:
         with Chatting(storage) as chatting:
             began = time.perf_counter()
             stopped = await storage.broadcasts.cancel(
-                broadcast_id=broadcast_id, actor="telegram:1", role="admin"
+                broadcast_id=broadcast_id,
+                actor="telegram:1",
+                role="admin",
+                now=datetime.now(UTC).replace(microsecond=0),
             )
             elapsed = time.perf_counter() - began
         print(f"  cancel: {stopped:,} pending rows cancelled in {elapsed:.2f} s")
@@ -174,12 +178,13 @@ async def bench_announcement(storage: Storage) -> None:
     broadcasts.QUEUE_CHUNK = QUEUE_CHUNK
 
     # Baseline: a Python loop over the residents, one enqueue each (what INSERT … SELECT avoids).
-    async with storage.db.reader.execute(
-        "SELECT id, channel, external_id, language FROM residents "
-        "WHERE consent_at IS NOT NULL AND announcements_off = 0 LIMIT ?",
-        (LOOP_BASELINE,),
-    ) as cur:
-        targets = list(await cur.fetchall())
+    targets = list(
+        await storage.db.reader.fetchall(
+            "SELECT id, channel, external_id, language FROM residents "
+            "WHERE consent_at IS NOT NULL AND announcements_off = 0 LIMIT ?",
+            (LOOP_BASELINE,),
+        )
+    )
     tracemalloc.start()
     began = time.perf_counter()
     async with storage.db.transaction() as conn:
@@ -195,6 +200,7 @@ async def bench_announcement(storage: Storage) -> None:
                     resident_id=row[0],
                     language=row[3],
                 ),
+                now=utcnow(),
             )
     looped = time.perf_counter() - began
     _, loop_peak = tracemalloc.get_traced_memory()

@@ -33,6 +33,7 @@ from bot.config import Settings  # noqa: E402
 from bot.content import REGENCY_CODES, parse_content  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from handlers.types import Incoming, Reply  # noqa: E402
+from storage.clock import utcnow
 from storage.content import ContentRepo, EventRecord, LibraryRecord  # noqa: E402
 from tests import phrasebook  # noqa: E402
 
@@ -82,9 +83,9 @@ async def _open(db: Path, large: bool) -> Runtime:
     today = datetime.now(ZoneInfo(runtime.settings.timezone)).date()
     content = parse_content(text, timezone=runtime.settings.timezone, today=today)
     repo = ContentRepo(runtime.storage.db)
-    await repo.import_content(content, is_sample=True)
+    await repo.import_content(content, is_sample=True, now=utcnow())
     if large:
-        await repo.import_content(_large(content.events[0].starts_at), is_sample=True)
+        await repo.import_content(_large(content.events[0].starts_at), is_sample=True, now=utcnow())
     return runtime
 
 

@@ -40,6 +40,7 @@ from bot.channels.telegram import TelegramChannel  # noqa: E402
 from bot.config import Secret, Settings  # noqa: E402
 from bot.content import parse_content  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
+from storage.clock import utcnow
 from storage.content import ContentRepo  # noqa: E402
 
 TOKEN = "123456:BENCH"
@@ -175,7 +176,7 @@ async def _pustaka_rate(
     text = resources.files("bot.sample").joinpath("ntt.yaml").read_text("utf-8")
     today = datetime.now(ZoneInfo(settings.timezone)).date()
     await ContentRepo(runtime.storage.db).import_content(
-        parse_content(text, timezone=settings.timezone, today=today), is_sample=True
+        parse_content(text, timezone=settings.timezone, today=today), is_sample=True, now=utcnow()
     )
     rows = await runtime.storage.db.fetchall("SELECT id FROM events WHERE status = 'open'")
     event_ids = [row[0] for row in rows]

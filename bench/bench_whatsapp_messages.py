@@ -39,6 +39,7 @@ from bot.content import parse_content  # noqa: E402
 from bot.notifications import render  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.web import WebServer, build_app  # noqa: E402
+from storage.clock import utcnow  # noqa: E402
 from storage.content import ContentRepo  # noqa: E402
 from tests.conftest import whatsapp_settings  # noqa: E402
 from tests.fakes.whatsapp_api import FakeGraphApi  # noqa: E402
@@ -97,7 +98,7 @@ async def reminder_answer(wa: WhatsAppHarness, runtime: Runtime, phone: str) -> 
 async def export(wa: WhatsAppHarness, runtime: Runtime, phone: str) -> None:
     """A librarian's export of an event's list: the CSV, and the spreadsheet with its Back and
     Menu buttons."""
-    await runtime.storage.staff.seed_admins([("whatsapp", "+" + phone)])
+    await runtime.storage.staff.seed_admins([("whatsapp", "+" + phone)], now=utcnow())
     await wa.tap(phone, f"sex:e:{await _event(runtime)}")
 
 
@@ -115,7 +116,7 @@ async def measure(combine: bool, workdir: Path) -> dict[str, int]:
     text = resources.files("bot.sample").joinpath("ntt.yaml").read_text("utf-8")
     today = datetime.now(ZoneInfo(settings.timezone)).date()
     content = parse_content(text, timezone=settings.timezone, today=today)
-    await ContentRepo(runtime.storage.db).import_content(content, is_sample=True)
+    await ContentRepo(runtime.storage.db).import_content(content, is_sample=True, now=utcnow())
     api = await FakeGraphApi().start()
     clock = FakeClock()
     channel = WhatsAppChannel(

@@ -250,7 +250,7 @@ async def _outbox(settings: Settings, args: argparse.Namespace) -> int:
     storage = await Storage.open(settings.db_path)
     try:
         if args.action == "retry-failed":
-            count = await storage.outbox.retry_failed()
+            count = await storage.outbox.retry_failed(now=utcnow())
             print(f"{count} failed rows put back to pending.")
             return 0
         stats = await storage.outbox.stats()
@@ -307,7 +307,9 @@ async def _init(settings: Settings, args: argparse.Namespace) -> int:
             content = parse_content(
                 sample, timezone=settings.timezone, today=_today(settings).date()
             )
-            result = await ContentRepo(storage.db).import_content(content, is_sample=True)
+            result = await ContentRepo(storage.db).import_content(
+                content, is_sample=True, now=utcnow()
+            )
             print(f"{settings.db_path}: sample content loaded ({result}).")
             # The sample libraries' book catalogue, from the bundled OAI-PMH responses.
             await catalogue_cli.harvest(storage, None, quiet=True)
@@ -337,7 +339,7 @@ async def _import(settings: Settings, args: argparse.Namespace) -> int:
             return 1
         content = _close_past_events(content, args.file)
         try:
-            result = await repo.import_content(content, is_sample=False)
+            result = await repo.import_content(content, is_sample=False, now=utcnow())
         except CapacityBelowRegistrations as exc:
             where = f"line {exc.event.line}: " if exc.event.line else ""
             print(

@@ -12,6 +12,7 @@ from bot.i18n import Translator
 from handlers.dispatch import Dispatcher
 from handlers.types import CoreSettings
 from storage import Storage
+from storage.clock import utcnow
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,9 @@ class Runtime:
     @classmethod
     async def open(cls, settings: Settings) -> Runtime:
         storage = await Storage.open(settings.db_path)
-        await storage.staff.seed_admins([(a.channel, a.user_id) for a in settings.admins])
-        await storage.staff.queue_menus()  # staff see their commands in Telegram's menu
+        now = utcnow()
+        await storage.staff.seed_admins([(a.channel, a.user_id) for a in settings.admins], now=now)
+        await storage.staff.queue_menus(now=now)  # staff see their commands in Telegram's menu
         translator = Translator(settings.timezone)
         core = CoreSettings(
             timezone=settings.timezone,

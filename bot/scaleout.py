@@ -103,7 +103,9 @@ class ScaleOut:
     async def sweep(self) -> None:
         """Every instance, every few seconds: what a dead instance left behind."""
         try:
-            requeued = await self.storage.outbox.reset_sending(lease_expired_at=utcnow())
+            requeued = await self.storage.outbox.reset_sending(
+                lease_expired_at=utcnow(), now=utcnow()
+            )
             if requeued:
                 log.warning("%d outbox rows of a lost instance are pending again", requeued)
             if self.inbox is not None:

@@ -19,6 +19,7 @@ from bot.delivery.limits import BULK, ChannelLimiter, LimiterClosed
 from handlers.staff.broadcast import progress_text
 from handlers.types import Translator
 from storage import Storage
+from storage.clock import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class BroadcastProgress:
     async def run(self, now: datetime | None = None) -> int:
         """One pass; returns how many progress messages were sent or edited."""
         touched = 0
-        for item in await self.storage.broadcasts.refresh(now=now):
+        for item in await self.storage.broadcasts.refresh(now=now or utcnow()):
             sender = self.senders.get(item.author_channel)
             if sender is None:
                 continue

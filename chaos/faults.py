@@ -25,6 +25,7 @@ from typing import Any
 from aiohttp import ClientSession, web
 
 from storage import Storage
+from storage.clock import utcnow
 from storage.outbox import OutboxMessage
 from tests.fakes.telegram_api import FakeBotApi
 from tests.pustaka_process import free_port, pustaka_env
@@ -161,7 +162,7 @@ def rows(n: int, key: str) -> list[OutboxMessage]:
 async def prepared_db(path: Path, messages: list[OutboxMessage]) -> None:
     storage = await Storage.open(path)
     try:
-        await storage.outbox.add_many(messages)
+        await storage.outbox.add_many(messages, now=utcnow())
     finally:
         await storage.close()
 

@@ -40,6 +40,7 @@ from bot.runtime import Runtime  # noqa: E402
 from bot.web import WebServer, build_app  # noqa: E402
 from handlers.router import COMMAND_HANDLERS, PAYLOADS  # noqa: E402
 from handlers.types import Incoming  # noqa: E402
+from storage.clock import utcnow
 from storage.content import ContentRepo  # noqa: E402
 from tests.fakes import whatsapp_api as wa_fake  # noqa: E402
 from tests.fakes.telegram_api import FakeBotApi  # noqa: E402
@@ -184,7 +185,7 @@ async def _runtime(folder: Path, api: FakeBotApi) -> Runtime:
     text = resources.files("bot.sample").joinpath("ntt.yaml").read_text("utf-8")
     today = datetime.now(ZoneInfo(settings_.timezone)).date()
     content = parse_content(text, timezone=settings_.timezone, today=today)
-    await ContentRepo(runtime.storage.db).import_content(content, is_sample=True)
+    await ContentRepo(runtime.storage.db).import_content(content, is_sample=True, now=utcnow())
     # Onboard most users, and leave a few in the middle of a flow.
     for user in USERS[:8]:
         for step in ("/start",):

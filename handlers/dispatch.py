@@ -112,7 +112,7 @@ class Dispatcher:
             if resident is not None and resident.unreachable:
                 # Someone the platform reported as unreachable (blocked the bot) wrote again.
                 await self.storage.outbox.reachable_again(
-                    channel=incoming.channel, external_id=incoming.user_id
+                    channel=incoming.channel, external_id=incoming.user_id, now=self.clock()
                 )
             language = choose_language(
                 resident.language if resident else None, session.state, incoming.language_hint

@@ -69,7 +69,7 @@ async def choose_language(ctx: Context, arg: str) -> None:
     ctx.session.state["lang"] = arg
     if ctx.resident is not None:
         ctx.resident = await ctx.storage.residents.set_language(
-            resident_id=ctx.resident.id, language=arg
+            resident_id=ctx.resident.id, language=arg, now=ctx.now
         )
     if ctx.session.flow != FLOW.name or ctx.has_profile:
         steps.end(ctx)
@@ -117,7 +117,10 @@ async def consent(ctx: Context, arg: str) -> None:
         main_menu(ctx, "onboarding.declined")
         return
     resident = await ctx.storage.residents.ensure(
-        channel=ctx.incoming.channel, external_id=ctx.incoming.user_id, language=ctx.language
+        channel=ctx.incoming.channel,
+        external_id=ctx.incoming.user_id,
+        language=ctx.language,
+        now=ctx.now,
     )
     ctx.resident = await ctx.storage.residents.give_consent(resident_id=resident.id, now=ctx.now)
     steps.goto(ctx, "regency")
@@ -145,7 +148,7 @@ async def choose_regency(ctx: Context, arg: str) -> None:
         expired(ctx)
         return
     ctx.resident = await ctx.storage.residents.set_regency(
-        resident_id=ctx.resident.id, regency_code=arg
+        resident_id=ctx.resident.id, regency_code=arg, now=ctx.now
     )
     draft = steps.load_draft(ctx, FLOW, OnboardingDraft)
     steps.end(ctx)

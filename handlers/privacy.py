@@ -134,8 +134,9 @@ async def delete(ctx: Context, arg: str) -> None:
         resident_id=ctx.resident.id,
         username=str(ctx.session.state.get("username") or "") or None,
         keep_staff_records=role is not None,
+        now=ctx.now,
     )
-    await ctx.storage.residents.delete_personal_data(resident_id=ctx.resident.id)
+    await ctx.storage.residents.delete_personal_data(resident_id=ctx.resident.id, now=ctx.now)
     # The conversation keeps only the language chosen (the dispatcher adds the menu's choices).
     language = ctx.session.state.get("lang")
     ctx.session.state.clear()
@@ -156,7 +157,9 @@ async def _announcements_of(ctx: Context) -> int | None:
 
 
 async def _switch_announcements(ctx: Context, resident_id: int, *, off: bool) -> None:
-    switched = await ctx.storage.residents.set_announcements_off(resident_id=resident_id, off=off)
+    switched = await ctx.storage.residents.set_announcements_off(
+        resident_id=resident_id, off=off, now=ctx.now
+    )
     if ctx.resident is not None:
         ctx.resident = switched
 

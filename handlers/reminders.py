@@ -47,7 +47,7 @@ async def _ask(ctx: Context) -> None:
 
 async def _set(ctx: Context, off: bool) -> None:
     assert ctx.resident is not None
-    await ctx.storage.reminders.set_reminders_off(resident_id=ctx.resident.id, off=off)
+    await ctx.storage.reminders.set_reminders_off(resident_id=ctx.resident.id, off=off, now=ctx.now)
     if off:
         ctx.say(
             ctx.t("reminders.turned_off"),

@@ -120,7 +120,8 @@ async def own_typed(ctx: Context) -> None:
                 language=ctx.language,
                 params={"code": code, "sms": "self"},
                 priority=PRIORITY_PERSONAL + 5,
-            )
+            ),
+            now=ctx.now,
         )
         steps.goto(ctx, "code")
         ctx.say(ctx.t("sms.number.sent", phone=shown(phone)), _cancel_choice(ctx))

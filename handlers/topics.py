@@ -24,7 +24,7 @@ async def toggle(ctx: Context, arg: str) -> None:
     if ctx.resident is None or not ctx.has_profile or arg not in CATEGORIES:
         expired(ctx)
         return
-    await ctx.storage.staff.toggle_topic(resident_id=ctx.resident.id, topic=arg)
+    await ctx.storage.staff.toggle_topic(resident_id=ctx.resident.id, topic=arg, now=ctx.now)
     await _render(ctx, edit=True)
 
 

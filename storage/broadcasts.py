@@ -12,11 +12,13 @@ pending rows cancelled by triggers (migration 0006).
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from storage.clock import from_db, opt_from_db, to_db, utcnow
+from storage.clock import from_db, opt_from_db, to_db
 from storage.db import Database, Tx
 from storage.errors import NotFound, StorageError
 from storage.staff import audit
@@ -219,11 +221,15 @@ class Broadcasts:
         due_at: datetime,
         bodies: dict[str, str],
         sms_bodies: dict[str, str] | None = None,
-        now: datetime | None = None,
+        now: datetime,
+        within: Tx | None = None,
     ) -> Broadcast:
         """Create the announcement and queue one outbox row per recipient.
 
-        The rows are queued in chunks of `QUEUE_CHUNK` residents, each in its own short
+        An audience of at most `QUEUE_CHUNK` residents is created, queued and audited in one
+        transaction; so is any announcement made `within` a caller's transaction (the note of an
+        event's cancellation goes with the cancellation), and then nothing is committed here.
+        Bigger audiences are queued in chunks of `QUEUE_CHUNK` residents, each in its own short
         transaction, so that a 100,000-person announcement does not hold the database's write
         lock for a second and keep people chatting now waiting. While it is being queued the
         announcement is a 'draft'; rows already queued may start going out. A process that dies
@@ -235,11 +241,65 @@ class Broadcasts:
         given: the author included SMS, and residents who use SMS alone get it by SMS and those
         with a verified SMS number an SMS copy too, keyed `broadcast:{id}:{resident}:sms`. Those
         rows wait behind the day's SMS reminders like any SMS but a reminder (storage/sms.py).
-        `recipients` then counts messages, SMS included."""
-        stamp = now or utcnow()
+        `recipients` then counts messages, SMS included; the one-transaction limit above counts
+        residents."""
+        async with AsyncExitStack() as stack:
+            if within is None and await self._fits_one_chunk(audience, sms=sms_bodies is not None):
+                within = await stack.enter_async_context(self._db.transaction())
+            return await self._create(
+                within,
+                author=author,
+                author_role=author_role,
+                author_channel=author_channel,
+                author_recipient=author_recipient,
+                author_language=author_language,
+                text=text,
+                photo=photo,
+                audience=audience,
+                due_at=due_at,
+                bodies=bodies,
+                sms_bodies=sms_bodies,
+                now=now,
+            )
+        raise AssertionError("unreachable")  # mypy: AsyncExitStack may swallow exceptions
+
+    async def _fits_one_chunk(self, audience: Audience, *, sms: bool) -> bool:
+        sql, params = _recipients_sql(audience, sms=sms)
+        row = await self._db.fetchone(
+            f"SELECT count(*) FROM (SELECT r.id {sql} LIMIT ?)", (*params, QUEUE_CHUNK + 1)
+        )
+        return row is not None and int(row[0]) <= QUEUE_CHUNK
+
+    @asynccontextmanager
+    async def _step(self, within: Tx | None) -> AsyncIterator[Tx]:
+        """A step of the caller's transaction, or a transaction of its own."""
+        if within is not None:
+            yield within
+        else:
+            async with self._db.transaction() as conn:
+                yield conn
+
+    async def _create(
+        self,
+        within: Tx | None,
+        *,
+        author: str,
+        author_role: str,
+        author_channel: str,
+        author_recipient: str,
+        author_language: str,
+        text: str,
+        photo: str | None,
+        audience: Audience,
+        due_at: datetime,
+        bodies: dict[str, str],
+        sms_bodies: dict[str, str] | None,
+        now: datetime,
+    ) -> Broadcast:
+        stamp = now
         status = "scheduled" if due_at > stamp else "running"
         due = to_db(max(due_at, stamp))
-        async with self._db.transaction() as conn:
+        async with self._step(within) as conn:
             cur = await conn.execute(
                 "INSERT INTO broadcasts (author, author_channel, author_recipient, "
                 "author_language, text, photo, audience, audience_arg, due_at, status, "
@@ -264,7 +324,7 @@ class Broadcasts:
             assert broadcast_id is not None
         queued, after = 0, 0
         while True:
-            async with self._db.transaction() as conn:
+            async with self._step(within) as conn:
                 upto = await _chunk_end(conn, audience, after, sms=sms_bodies is not None)
                 if upto is None:
                     break
@@ -282,26 +342,34 @@ class Broadcasts:
                 await conn.execute(
                     "UPDATE broadcasts SET recipients = recipients + ?, updated_at = ? "
                     "WHERE id = ?",
-                    (added, to_db(utcnow()), broadcast_id),
+                    (added, to_db(stamp), broadcast_id),
                 )
             after = upto
-        async with self._db.transaction() as conn:
+        async with self._step(within) as conn:
             if queued == 0:
                 await conn.execute("DELETE FROM broadcasts WHERE id = ?", (broadcast_id,))
-                raise EmptyAudience(audience)
-            await conn.execute(
-                "UPDATE broadcasts SET status = ? WHERE id = ?", (status, broadcast_id)
-            )
-            await audit(
-                conn,
-                actor=author,
-                role=author_role,
-                action="broadcast.create",
-                target=f"broadcast:{broadcast_id}",
-                detail=f"{audience.kind} {audience.encode() or ''} {queued} recipients {status}",
-                now=stamp,
-            )
-        return await self.get(broadcast_id=broadcast_id)
+            else:
+                await conn.execute(
+                    "UPDATE broadcasts SET status = ? WHERE id = ?", (status, broadcast_id)
+                )
+                scope = f"{audience.kind} {audience.encode() or ''}"
+                await audit(
+                    conn,
+                    actor=author,
+                    role=author_role,
+                    action="broadcast.create",
+                    target=f"broadcast:{broadcast_id}",
+                    detail=f"{scope} {queued} recipients {status}",
+                    now=stamp,
+                )
+        if queued == 0:
+            # Raised once the DELETE is done: a caller's transaction it ran in may go on.
+            raise EmptyAudience(audience)
+        # Read through the transaction that wrote it: it may not be committed yet.
+        row = await (within or self._db.reader).fetchone(
+            "SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,)
+        )
+        return _broadcast(row)
 
     async def get(self, *, broadcast_id: int) -> Broadcast:
         row = await self._db.fetchone("SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,))
@@ -335,27 +403,30 @@ class Broadcasts:
             cancelled=counts.get("cancelled", 0),
         )
 
-    async def cancel(
-        self, *, broadcast_id: int, actor: str, role: str, now: datetime | None = None
-    ) -> int:
+    async def cancel(self, *, broadcast_id: int, actor: str, role: str, now: datetime) -> int:
         """Cancel a scheduled or running announcement and its rows not yet handed to a channel;
         returns how many rows were cancelled. Rows already being sent finish.
 
-        Rows are cancelled `QUEUE_CHUNK` at a time, each chunk in its own transaction, for the
-        same reason they were queued that way; the worker may send a few more in between."""
-        stamp = to_db(now or utcnow())
+        The status change, the rows and the audit entry are one transaction when at most
+        `QUEUE_CHUNK` rows wait. More are cancelled `QUEUE_CHUNK` at a time, each chunk in its
+        own transaction, for the same reason they were queued that way (the announcement is
+        already cancelled in the first, so no chunk is sent after it; the worker may send a few
+        rows it had claimed)."""
+        stamp = to_db(now)
         low, high = _key_range(broadcast_id)
-        async with self._db.transaction() as conn:
-            cur = await conn.execute(
-                "UPDATE broadcasts SET status = 'cancelled', updated_at = ?, finished_at = ? "
-                "WHERE id = ? AND status IN ('scheduled', 'running')",
-                (stamp, stamp, broadcast_id),
-            )
-            if cur.rowcount == 0:
-                raise NotCancellable(broadcast_id)
         stopped = 0
+        first = True
         while True:
             async with self._db.transaction() as conn:
+                if first:
+                    cur = await conn.execute(
+                        "UPDATE broadcasts SET status = 'cancelled', updated_at = ?, "
+                        "finished_at = ? WHERE id = ? AND status IN ('scheduled', 'running')",
+                        (stamp, stamp, broadcast_id),
+                    )
+                    if cur.rowcount == 0:
+                        raise NotCancellable(broadcast_id)
+                    first = False
                 cur = await conn.execute(
                     "UPDATE outbox SET status = 'cancelled', "
                     "last_error = 'announcement cancelled', updated_at = ? WHERE id IN ("
@@ -364,20 +435,18 @@ class Broadcasts:
                     (stamp, low, high, QUEUE_CHUNK),
                 )
                 stopped += cur.rowcount
-            if cur.rowcount < QUEUE_CHUNK:
-                break
-        async with self._db.transaction() as conn:
-            await _store_counts(conn, broadcast_id, low, high)
-            await audit(
-                conn,
-                actor=actor,
-                role=role,
-                action="broadcast.cancel",
-                target=f"broadcast:{broadcast_id}",
-                detail=f"{stopped} rows cancelled",
-                now=from_db(stamp),
-            )
-        return stopped
+                if cur.rowcount < QUEUE_CHUNK:
+                    await _store_counts(conn, broadcast_id, low, high)
+                    await audit(
+                        conn,
+                        actor=actor,
+                        role=role,
+                        action="broadcast.cancel",
+                        target=f"broadcast:{broadcast_id}",
+                        detail=f"{stopped} rows cancelled",
+                        now=now,
+                    )
+                    return stopped
 
     async def set_progress_message(self, *, broadcast_id: int, message_id: str) -> None:
         async with self._db.transaction() as conn:
@@ -386,19 +455,21 @@ class Broadcasts:
                 (message_id, broadcast_id),
             )
 
-    async def refresh(self, *, now: datetime | None = None) -> list[Broadcast]:
+    async def refresh(self, *, now: datetime) -> list[Broadcast]:
         """Move scheduled announcements whose time came to running, and running ones with
         nothing left to send to done (queueing the author's final report). Returns the
         announcements still running or just finished, for progress messages."""
-        moment = now or utcnow()
+        moment = now
         stamp = to_db(moment)
         touched: list[int] = []
         async with self._db.transaction() as conn:
-            async with conn.execute(
-                "SELECT id FROM broadcasts WHERE status = 'draft' AND updated_at < ?",
-                (to_db(moment - STALE_DRAFT),),
-            ) as cur:
-                stale = [int(r[0]) for r in await cur.fetchall()]
+            stale = [
+                int(r[0])
+                for r in await conn.fetchall(
+                    "SELECT id FROM broadcasts WHERE status = 'draft' AND updated_at < ?",
+                    (to_db(moment - STALE_DRAFT),),
+                )
+            ]
             for broadcast_id in stale:
                 low, high = _key_range(broadcast_id)
                 await conn.execute(
@@ -418,17 +489,18 @@ class Broadcasts:
                 "WHERE status = 'scheduled' AND due_at <= ?",
                 (stamp, stamp),
             )
-            async with conn.execute("SELECT id FROM broadcasts WHERE status = 'running'") as cur:
-                running = [int(r[0]) for r in await cur.fetchall()]
+            running = [
+                int(r[0])
+                for r in await conn.fetchall("SELECT id FROM broadcasts WHERE status = 'running'")
+            ]
             for broadcast_id in running:
                 low, high = _key_range(broadcast_id)
                 await _store_counts(conn, broadcast_id, low, high)
-                async with conn.execute(
+                row = await conn.fetchone(
                     "SELECT count(*) FROM outbox WHERE dedupe_key >= ? AND dedupe_key < ? "
                     "AND status IN ('pending', 'sending', 'held')",
                     (low, high),
-                ) as cur:
-                    row = await cur.fetchone()
+                )
                 if row is not None and row[0] == 0:
                     await conn.execute(
                         "UPDATE broadcasts SET status = 'done', finished_at = ?, updated_at = ? "
@@ -530,18 +602,16 @@ async def _chunk_end(conn: Tx, audience: Audience, after: int, *, sms: bool) -> 
     """The resident id that ends the next chunk of recipients after `after`, or None when none
     is left. Walks the residents' primary key, so every chunk costs the same."""
     sql, params = _recipients_sql(audience, sms=sms)
-    async with conn.execute(
+    row = await conn.fetchone(
         f"SELECT max(id) FROM (SELECT r.id AS id {sql} AND r.id > ? ORDER BY r.id LIMIT ?)",
         (*params, after, QUEUE_CHUNK),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     return None if row is None or row[0] is None else int(row[0])
 
 
 async def _queue_report(conn: Tx, broadcast_id: int, stamp: str) -> None:
     """The author's final report, rendered in their language at delivery time."""
-    async with conn.execute("SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,)) as cur:
-        row = await cur.fetchone()
+    row = await conn.fetchone("SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,))
     assert row is not None
     params = {
         "broadcast_id": broadcast_id,

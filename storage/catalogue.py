@@ -400,10 +400,9 @@ class Catalogue:
             written = max(cur.rowcount, 0)
             await conn.execute(_NEW_TERMS if self._db.engine == "sqlite" else _NEW_TERMS_PG, params)
             await conn.execute("DELETE FROM catalogue_staging WHERE library_id = ?", (library_id,))
-            async with conn.execute(
+            row = await conn.fetchone(
                 "SELECT count(*) FROM catalogue_records WHERE library_id = ?", (library_id,)
-            ) as count_cur:
-                row = await count_cur.fetchone()
+            )
             total = int(row[0]) if row else 0
             await conn.execute(
                 "UPDATE catalogue_sources SET records = ?, last_success_at = ?, "

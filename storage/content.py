@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Protocol
 
 from storage.checkin_codes import assign_checkin_codes
-from storage.clock import opt_to_db, to_db, utcnow
+from storage.clock import opt_to_db, to_db
 from storage.db import Database, Tx
 from storage.errors import NotFound, StorageError
 from storage.registrations import promote_waitlisted
@@ -156,11 +156,10 @@ ON CONFLICT (slug) DO UPDATE SET
 
 async def _ids_by_slug(conn: Tx, table: str, slugs: Iterable[str]) -> dict[str, int]:
     # json_each keeps this one statement whatever the number of slugs (no bound-variable limit).
-    async with conn.execute(
+    rows = await conn.fetchall(
         f"SELECT slug, id FROM {table} WHERE slug IN (SELECT value FROM json_each(?))",
         (json.dumps(sorted(set(slugs))),),
-    ) as cur:
-        rows = await cur.fetchall()
+    )
     return {row[0]: row[1] for row in rows}
 
 
@@ -172,7 +171,9 @@ class ContentRepo:
         rows = await self._db.fetchall("SELECT slug FROM libraries")
         return frozenset(row[0] for row in rows)
 
-    async def import_content(self, content: ContentSource, *, is_sample: bool) -> ImportResult:
+    async def import_content(
+        self, content: ContentSource, *, is_sample: bool, now: datetime
+    ) -> ImportResult:
         """Upsert every library, then every event, by slug, in one transaction: any failure
         (unknown library, a constraint) rolls the whole import back."""
         async with self._db.transaction() as conn:
@@ -211,7 +212,7 @@ class ContentRepo:
             # A raised capacity seats the waitlist, in arrival order, as it does from the chat.
             promoted = 0
             for event_id in existing.values():
-                promoted += len(await promote_waitlisted(conn, event_id, utcnow()))
+                promoted += len(await promote_waitlisted(conn, event_id, now))
             for alias in content.aliases:
                 await conn.execute(
                     "INSERT INTO place_aliases (alias, regency_codes, is_sample) VALUES (?, ?, ?) "
@@ -245,10 +246,9 @@ async def _check_capacities(
     for event in events:
         if event.capacity is None or event.slug not in existing:
             continue
-        async with conn.execute(
+        row = await conn.fetchone(
             "SELECT seats_taken FROM events WHERE id = ?", (existing[event.slug],)
-        ) as cur:
-            row = await cur.fetchone()
+        )
         if row is not None and int(row[0]) > event.capacity:
             raise CapacityBelowRegistrations(event, int(row[0]))
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from storage.clock import from_db, to_db, utcnow
+from storage.clock import from_db, to_db
 from storage.db import Database
 from storage.staff import audit
 from storage.stats import _HELD as HELD
@@ -247,14 +247,22 @@ class DashboardRepo:
     ) -> str:
         """A one-time link's token; only its hash is stored. Expired links are pruned here."""
         token = new_token()
-        await self._db.write(
-            "DELETE FROM dashboard_links WHERE expires_at < ?", (to_db(now - LINK_TTL),)
-        )
-        await self._db.write(
-            "INSERT INTO dashboard_links (token_hash, channel, external_id, language, "
-            "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (token_hash(token), channel, external_id, language, to_db(now), to_db(now + LINK_TTL)),
-        )
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "DELETE FROM dashboard_links WHERE expires_at < ?", (to_db(now - LINK_TTL),)
+            )
+            await conn.execute(
+                "INSERT INTO dashboard_links (token_hash, channel, external_id, language, "
+                "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    token_hash(token),
+                    channel,
+                    external_id,
+                    language,
+                    to_db(now),
+                    to_db(now + LINK_TTL),
+                ),
+            )
         return token
 
     async def link_usable(self, *, token: str, now: datetime) -> bool:
@@ -271,21 +279,21 @@ class DashboardRepo:
         session_token = new_token()
         stamp = to_db(now)
         async with self._db.transaction() as conn:
-            cur = await conn.execute(
+            row = await conn.fetchone(
                 "UPDATE dashboard_links SET used_at = ? WHERE token_hash = ? "
                 "AND used_at IS NULL AND expires_at > ? RETURNING channel, external_id, language",
                 (stamp, token_hash(token), stamp),
             )
-            row = await cur.fetchone()
-            await cur.close()
             if row is None:
                 return None
             channel, external_id, language = row[0], row[1], row[2]
-            async with conn.execute(
-                "SELECT role FROM staff_roles WHERE channel = ? AND external_id = ?",
-                (channel, external_id),
-            ) as roles:
-                found = [r[0] for r in await roles.fetchall()]
+            found = [
+                r[0]
+                for r in await conn.fetchall(
+                    "SELECT role FROM staff_roles WHERE channel = ? AND external_id = ?",
+                    (channel, external_id),
+                )
+            ]
             if not found:
                 return None
             expires = now + SESSION_ABSOLUTE
@@ -581,7 +589,7 @@ class DashboardRepo:
         else:
             assert start is not None and end is not None
             when = "e.starts_at >= :start AND e.starts_at < :end"
-            params |= {"start": to_db(start), "end": to_db(end), "now": to_db(utcnow())}
+            params |= {"start": to_db(start), "end": to_db(end)}
             order = "e.starts_at DESC, e.id"
         rows = await self._db.fetchall(
             "SELECT e.id, e.title, l.name AS library_name, l.regency_code, e.starts_at, "

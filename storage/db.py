@@ -26,8 +26,6 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
-    Coroutine,
-    Generator,
     Iterable,
     Mapping,
     Sequence,
@@ -78,41 +76,14 @@ class Cursor:
         self.rowcount = rowcount
         self.lastrowid = lastrowid
 
-    async def fetchall(self) -> list[Row]:
-        return self.rows
-
-    async def fetchone(self) -> Row | None:
-        return self.rows[0] if self.rows else None
-
-    async def close(self) -> None:
-        """Nothing to free: the rows were read when the statement ran."""
-
-
-class Pending:
-    """`conn.execute(...)` can be awaited for its Cursor or used as `async with`, as aiosqlite's
-    own result can, so repositories written either way run on both engines."""
-
-    __slots__ = ("_running",)
-
-    def __init__(self, running: Coroutine[Any, Any, Cursor]) -> None:
-        self._running = running
-
-    def __await__(self) -> Generator[Any, None, Cursor]:
-        return self._running.__await__()
-
-    async def __aenter__(self) -> Cursor:
-        return await self._running
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
-
 
 class Tx:
     """One connection's way to run statements: inside `Database.transaction()` every statement is
     part of that transaction; `Database.reader` gives one whose statements stand alone.
 
-    `fetchone`, `fetchall` and `execute` are the one query style; `execute_fetchall` and
-    `executemany` are kept for the repositories written against aiosqlite before."""
+    The one query style: `fetchone` and `fetchall` for rows (of a SELECT or a RETURNING clause),
+    `execute` for a write (its Cursor gives `rowcount` and `lastrowid`), `executemany` for one
+    write over many parameter sets."""
 
     async def _run(self, sql: str, params: Params) -> Cursor:
         raise NotImplementedError
@@ -121,8 +92,8 @@ class Tx:
         for params in seq:
             await self._run(sql, params)
 
-    def execute(self, sql: str, params: Params = ()) -> Pending:
-        return Pending(self._run(sql, params))
+    async def execute(self, sql: str, params: Params = ()) -> Cursor:
+        return await self._run(sql, params)
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         return (await self._run(sql, params)).rows
@@ -130,9 +101,6 @@ class Tx:
     async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         rows = (await self._run(sql, params)).rows
         return rows[0] if rows else None
-
-    async def execute_fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        return (await self._run(sql, params)).rows
 
     async def executemany(self, sql: str, seq: Iterable[Params]) -> None:
         await self._run_many(sql, seq)

@@ -1,12 +1,13 @@
 """An event's lifecycle as registrants must hear about it: opening, closing, finishing,
-cancelling and rescheduling, each in one transaction with its outbox rows."""
+cancelling and rescheduling, each in one transaction with its outbox rows and, when staff do it
+(`actor` given), its audit entry."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from storage.clock import opt_to_db, to_db
-from storage.db import Database
+from storage.clock import from_db, opt_to_db, to_db
+from storage.db import Database, Tx
 from storage.registration_sql import (
     _event_row,
     _notify_registrants,
@@ -16,6 +17,34 @@ from storage.registration_types import (
     LifecycleResult,
     RegistrationClosed,
 )
+from storage.staff import audit
+
+
+async def _audit(
+    conn: Tx,
+    event_id: int,
+    action: str,
+    *,
+    actor: str | None,
+    role: str | None,
+    now: datetime | None,
+    detail: str = "",
+) -> None:
+    """The staff member's audit entry, in the change's own transaction (none without an actor:
+    the content loader and tests change events too)."""
+    if actor is None:
+        return
+    if now is None:
+        raise ValueError("an audited change needs its moment")
+    await audit(
+        conn,
+        actor=actor,
+        role=role,
+        action=action,
+        target=f"event:{event_id}",
+        detail=detail,
+        now=now,
+    )
 
 
 class EventLifecycle:
@@ -27,6 +56,9 @@ class EventLifecycle:
         event_id: int,
         opens_at: datetime | None = None,
         closes_at: datetime | None = None,
+        actor: str | None = None,
+        role: str | None = None,
+        now: datetime | None = None,
     ) -> LifecycleResult:
         """Draft or closed → open, optionally only from/until a moment."""
         return await self._set_status(
@@ -35,14 +67,33 @@ class EventLifecycle:
             allowed=("draft", "open", "closed"),
             extra="registration_opens_at = ?, registration_closes_at = ?",
             params=(opt_to_db(opens_at), opt_to_db(closes_at)),
+            by=(actor, role, now),
         )
 
-    async def close_event(self, *, event_id: int) -> LifecycleResult:
+    async def close_event(
+        self,
+        *,
+        event_id: int,
+        actor: str | None = None,
+        role: str | None = None,
+        now: datetime | None = None,
+    ) -> LifecycleResult:
         """Registration closed; registrants keep their seats."""
-        return await self._set_status(event_id, "closed", allowed=("open", "closed"))
+        return await self._set_status(
+            event_id, "closed", allowed=("open", "closed"), by=(actor, role, now)
+        )
 
-    async def finish_event(self, *, event_id: int) -> LifecycleResult:
-        return await self._set_status(event_id, "finished", allowed=("open", "closed", "finished"))
+    async def finish_event(
+        self,
+        *,
+        event_id: int,
+        actor: str | None = None,
+        role: str | None = None,
+        now: datetime | None = None,
+    ) -> LifecycleResult:
+        return await self._set_status(
+            event_id, "finished", allowed=("open", "closed", "finished"), by=(actor, role, now)
+        )
 
     async def cancel_event(self, *, event_id: int, now: datetime) -> LifecycleResult:
         """Cancel the event and tell every registrant through the outbox, in one transaction.
@@ -65,7 +116,14 @@ class EventLifecycle:
             return LifecycleResult(event_id, "cancelled", notified)
 
     async def reschedule_event(
-        self, *, event_id: int, starts_at: datetime, ends_at: datetime, now: datetime
+        self,
+        *,
+        event_id: int,
+        starts_at: datetime,
+        ends_at: datetime,
+        now: datetime,
+        actor: str | None = None,
+        role: str | None = None,
     ) -> LifecycleResult:
         """Move the event and tell every registrant (one message per new time)."""
         if ends_at <= starts_at:
@@ -89,6 +147,15 @@ class EventLifecycle:
                     params={"event_id": event_id, "old_starts_at": old},
                     now=now,
                 )
+            await _audit(
+                conn,
+                event_id,
+                "event.time",
+                actor=actor,
+                role=role,
+                now=now,
+                detail=f"{from_db(old).isoformat()} -> {starts_at.isoformat()}; {notified} told",
+            )
             return LifecycleResult(event_id, event["status"], notified)
 
     async def _set_status(
@@ -99,6 +166,7 @@ class EventLifecycle:
         allowed: tuple[str, ...],
         extra: str = "",
         params: tuple[object, ...] = (),
+        by: tuple[str | None, str | None, datetime | None] = (None, None, None),
     ) -> LifecycleResult:
         async with self._db.transaction() as conn:
             event = await _event_row(conn, event_id)
@@ -110,4 +178,7 @@ class EventLifecycle:
             await conn.execute(
                 f"UPDATE events SET {assignments} WHERE id = ?", (status, *params, event_id)
             )
+            actor, role, now = by
+            action = {"open": "event.open", "closed": "event.close"}.get(status, "event.finish")
+            await _audit(conn, event_id, action, actor=actor, role=role, now=now)
             return LifecycleResult(event_id, status, 0)

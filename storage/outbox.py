@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from storage.clock import from_db, to_db, utcnow
+from storage.clock import from_db, to_db
 from storage.db import SKIP_LOCKED, Database, Tx
 
 # A claimed row not marked sent within this long is taken to be lost with its instance.
@@ -59,9 +59,10 @@ class OutboxMessage:
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-async def enqueue(conn: Tx, message: OutboxMessage) -> bool:
-    """Insert unless a row with the same dedupe key exists; True if a row was added."""
-    now = to_db(utcnow())
+async def enqueue(conn: Tx, message: OutboxMessage, *, now: datetime) -> bool:
+    """Insert unless a row with the same dedupe key exists; True if a row was added. `now` is
+    when it was made (and when it is due, if the message gives no `due_at`)."""
+    stamp = to_db(now)
     cur = await conn.execute(
         "INSERT INTO outbox (dedupe_key, kind, channel, recipient, resident_id, event_id, "
         "language, body, params, priority, due_at, created_at, updated_at) "
@@ -77,9 +78,9 @@ async def enqueue(conn: Tx, message: OutboxMessage) -> bool:
             message.body(),
             json.dumps(message.params, ensure_ascii=False),
             message.priority,
-            to_db(message.due_at) if message.due_at else now,
-            now,
-            now,
+            to_db(message.due_at) if message.due_at else stamp,
+            stamp,
+            stamp,
         ),
     )
     return cur.rowcount == 1
@@ -93,6 +94,7 @@ async def cancel_pending(
     event_id: int | None = None,
     key_prefix: str | None = None,
     kinds: Sequence[str] = (),
+    now: datetime,
 ) -> int:
     """Cancel rows not yet sent that match every given filter (at least one of resident, event
     or key prefix); the reason is kept in `last_error`. Rows already claimed (`sending`) are left
@@ -117,7 +119,7 @@ async def cancel_pending(
     cur = await conn.execute(
         "UPDATE outbox SET status = 'cancelled', last_error = ?, updated_at = ? "
         f"WHERE {' AND '.join(where)}",
-        (reason, to_db(utcnow()), *params),
+        (reason, to_db(now), *params),
     )
     return cur.rowcount
 
@@ -190,7 +192,7 @@ class OutboxRepo:
         *,
         channels: Sequence[str],
         limit: int,
-        now: datetime | None = None,
+        now: datetime,
         lease: timedelta = CLAIM_LEASE,
     ) -> list[OutboxRow]:
         """Move up to `limit` due rows of these channels from pending to sending, in one write
@@ -198,7 +200,7 @@ class OutboxRepo:
         longest overdue. Rows that must not go out any more are cancelled on the way."""
         if limit <= 0 or not channels:
             return []
-        stamp = to_db(now or utcnow())
+        stamp = to_db(now)
         chans = _marks(channels)
         async with self._db.transaction() as conn:
             # A person who blocked the bot is not written to until they write again.
@@ -223,22 +225,23 @@ class OutboxRepo:
             # On PostgreSQL several instances claim at once: each skips rows another is taking
             # (storage/dialect.py turns the comment into FOR UPDATE SKIP LOCKED), and the lease
             # gives a dead instance's rows back (reset_sending).
-            cur = await conn.execute(
+            claimed = await conn.fetchall(
                 "UPDATE outbox SET status = 'sending', attempts = attempts + 1, updated_at = ?, "
                 "claimed_until = ? WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' "
                 f"AND channel IN ({chans}) AND due_at <= ? "
                 f"ORDER BY priority DESC, due_at, id LIMIT ? {SKIP_LOCKED}) "
                 f"RETURNING {_ROW}",
-                (stamp, to_db((now or utcnow()) + lease), *channels, stamp, limit),
+                (stamp, to_db(now + lease), *channels, stamp, limit),
             )
-            rows = [_row(r) for r in await cur.fetchall()]
-            await cur.close()
+            rows = [_row(r) for r in claimed]
         # RETURNING gives no order guarantee; the worker starts them in claim order.
         rows.sort(key=lambda r: (-r.priority, r.due_at, r.id))
         return rows
 
-    async def mark_sent(self, *, row_id: int, external_id: str | None = None) -> None:
-        stamp = to_db(utcnow())
+    async def mark_sent(
+        self, *, row_id: int, external_id: str | None = None, now: datetime
+    ) -> None:
+        stamp = to_db(now)
         async with self._db.transaction() as conn:
             await conn.execute(
                 "UPDATE outbox SET status = 'sent', external_id = ?, last_error = NULL, "
@@ -246,12 +249,14 @@ class OutboxRepo:
                 (external_id, stamp, stamp, row_id),
             )
 
-    async def mark_sent_many(self, *, sent: Sequence[tuple[int, str | None]]) -> None:
+    async def mark_sent_many(
+        self, *, sent: Sequence[tuple[int, str | None]], now: datetime
+    ) -> None:
         """Record many sends in one transaction (the worker's group commit): at full speed a
         transaction per message would cost more than the message."""
         if not sent:
             return
-        stamp = to_db(utcnow())
+        stamp = to_db(now)
         async with self._db.transaction() as conn:
             await conn.executemany(
                 "UPDATE outbox SET status = 'sent', external_id = ?, last_error = NULL, "
@@ -260,7 +265,13 @@ class OutboxRepo:
             )
 
     async def retry(
-        self, *, row_id: int, due_at: datetime, error: str, count_attempt: bool = True
+        self,
+        *,
+        row_id: int,
+        due_at: datetime,
+        error: str,
+        count_attempt: bool = True,
+        now: datetime,
     ) -> None:
         """Back to pending, due at `due_at`. A rate-limited send does not count as an attempt:
         the message was refused because of others, not because of itself."""
@@ -268,20 +279,20 @@ class OutboxRepo:
             await conn.execute(
                 "UPDATE outbox SET status = 'pending', due_at = ?, last_error = ?, "
                 "attempts = attempts - ?, updated_at = ? WHERE id = ? AND status = 'sending'",
-                (to_db(due_at), error[:500], 0 if count_attempt else 1, to_db(utcnow()), row_id),
+                (to_db(due_at), error[:500], 0 if count_attempt else 1, to_db(now), row_id),
             )
 
-    async def finish(self, *, row_id: int, status: str, reason: str) -> None:
+    async def finish(self, *, row_id: int, status: str, reason: str, now: datetime) -> None:
         """Give up on one row: failed (retries used up or refused), cancelled, or held."""
         if status not in ("failed", "cancelled", "held"):
             raise ValueError(status)
         async with self._db.transaction() as conn:
             await conn.execute(
                 "UPDATE outbox SET status = ?, last_error = ?, updated_at = ? WHERE id = ?",
-                (status, reason[:500], to_db(utcnow()), row_id),
+                (status, reason[:500], to_db(now), row_id),
             )
 
-    async def release(self, *, row_ids: Iterable[int]) -> int:
+    async def release(self, *, row_ids: Iterable[int], now: datetime) -> int:
         """Graceful shutdown: claimed rows that were not sent go back to pending; the claim's
         attempt is given back because nothing was tried."""
         ids = list(row_ids)
@@ -291,18 +302,20 @@ class OutboxRepo:
             cur = await conn.execute(
                 "UPDATE outbox SET status = 'pending', attempts = max(attempts - 1, 0), "
                 f"updated_at = ? WHERE status = 'sending' AND id IN ({_marks(ids)})",
-                (to_db(utcnow()), *ids),
+                (to_db(now), *ids),
             )
             return cur.rowcount
 
-    async def reset_sending(self, *, lease_expired_at: datetime | None = None) -> int:
+    async def reset_sending(
+        self, *, lease_expired_at: datetime | None = None, now: datetime
+    ) -> int:
         """Start-up after a crash: rows left in `sending` may or may not have reached the
         person; sending them again is the price of losing none. With one instance (SQLite) all
         of them; with several, only rows whose claim lease ran out before `lease_expired_at`
         (their instance died; docs/deploy.md)."""
-        now = to_db(utcnow())
+        stamp = to_db(now)
         expired = "" if lease_expired_at is None else "AND coalesce(claimed_until, '') < ?"
-        args = (now,) if lease_expired_at is None else (now, to_db(lease_expired_at))
+        args = (stamp,) if lease_expired_at is None else (stamp, to_db(lease_expired_at))
         async with self._db.transaction() as conn:
             cur = await conn.execute(
                 "UPDATE outbox SET status = 'pending', last_error = 'interrupted', "
@@ -312,11 +325,16 @@ class OutboxRepo:
             return cur.rowcount
 
     async def mark_unreachable(
-        self, *, channel: str, recipient: str, resident_id: int | None
+        self,
+        *,
+        channel: str,
+        recipient: str,
+        resident_id: int | None,
+        now: datetime,
     ) -> int:
         """The platform says this person blocked the bot: flag them and cancel what waits for
         them. Returns how many rows were cancelled."""
-        stamp = to_db(utcnow())
+        stamp = to_db(now)
         async with self._db.transaction() as conn:
             await conn.execute(
                 "UPDATE residents SET unreachable_at = ?, updated_at = ? "
@@ -331,13 +349,13 @@ class OutboxRepo:
             )
             return cur.rowcount
 
-    async def reachable_again(self, *, channel: str, external_id: str) -> bool:
+    async def reachable_again(self, *, channel: str, external_id: str, now: datetime) -> bool:
         """Someone flagged unreachable wrote to us: they can be written to again. False if they
         were not flagged (the dispatcher calls this only for those it saw flagged)."""
         rows = await self._db.write(
             "UPDATE residents SET unreachable_at = NULL, updated_at = ? "
             "WHERE channel = ? AND external_id = ? AND unreachable_at IS NOT NULL RETURNING id",
-            (to_db(utcnow()), channel, external_id),
+            (to_db(now), channel, external_id),
         )
         return bool(rows)
 
@@ -356,6 +374,7 @@ class OutboxRepo:
         event_id: int | None = None,
         key_prefix: str | None = None,
         kinds: Sequence[str] = (),
+        now: datetime,
     ) -> int:
         """`cancel_pending` in a transaction of its own."""
         async with self._db.transaction() as conn:
@@ -366,23 +385,24 @@ class OutboxRepo:
                 event_id=event_id,
                 key_prefix=key_prefix,
                 kinds=kinds,
+                now=now,
             )
 
-    async def add(self, message: OutboxMessage) -> bool:
+    async def add(self, message: OutboxMessage, *, now: datetime) -> bool:
         """`enqueue` in a transaction of its own (for producers with nothing else to write)."""
         async with self._db.transaction() as conn:
-            return await enqueue(conn, message)
+            return await enqueue(conn, message, now=now)
 
-    async def add_many(self, messages: Iterable[OutboxMessage]) -> int:
+    async def add_many(self, messages: Iterable[OutboxMessage], *, now: datetime) -> int:
         async with self._db.transaction() as conn:
             added = 0
             for message in messages:
-                added += await enqueue(conn, message)
+                added += await enqueue(conn, message, now=now)
             return added
 
-    async def retry_failed(self) -> int:
+    async def retry_failed(self, *, now: datetime) -> int:
         """`pustaka outbox retry-failed`: failed rows get a fresh set of attempts, due now."""
-        stamp = to_db(utcnow())
+        stamp = to_db(now)
         async with self._db.transaction() as conn:
             cur = await conn.execute(
                 "UPDATE outbox SET status = 'pending', attempts = 0, due_at = ?, updated_at = ? "

@@ -19,8 +19,9 @@ event, text, parameters and the platform's message id go, and rows not yet sent 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
-from storage.clock import to_db, utcnow
+from storage.clock import to_db
 from storage.db import Database
 
 
@@ -46,9 +47,10 @@ class Privacy:
         resident_id: int | None,
         username: str | None,
         keep_staff_records: bool,
+        now: datetime,
     ) -> None:
         identity = f"{channel}:{external_id}"
-        stamp = to_db(utcnow())
+        stamp = to_db(now)
         async with self._db.transaction() as conn:
             mine = "(resident_id = ? OR (channel = ? AND recipient = ?))"
             who = (resident_id, channel, external_id)

@@ -205,6 +205,7 @@ async def _promote_first(conn: Tx, event_id: int, now: datetime) -> Registration
                     priority=10,
                     due_at=now,
                 ),
+                now=now,
             )
     return promoted
 
@@ -255,6 +256,7 @@ async def _notify_registrants(
                 priority=10,
                 due_at=now,
             ),
+            now=now,
         )
     return added
 

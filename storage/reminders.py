@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from storage.clock import from_db, to_db, utcnow
+from storage.clock import from_db, to_db
 from storage.db import Database, Tx
 from storage.outbox import PRIORITY_PERSONAL, cancel_pending
 
@@ -98,7 +98,7 @@ class Reminders:
         self,
         *,
         default_offsets: Sequence[int],
-        now: datetime | None = None,
+        now: datetime,
         horizon: timedelta = timedelta(days=60),
     ) -> SyncResult:
         """Make the outbox hold exactly the reminders the registrations call for: one row per
@@ -106,14 +106,13 @@ class Reminders:
         before the person registered is skipped (their confirmation just told them); one whose
         moment passed while the bot was down is due now and still goes out, because the event
         has not started. Runs in one transaction so a half-done sync is never visible."""
-        moment = now or utcnow()
+        moment = now
         stamp = to_db(moment)
         written = cancelled = 0
         async with self._db.transaction() as conn:
             cur = await conn.execute(_STALE, {"now": stamp})
             cancelled = cur.rowcount
-            async with conn.execute(_CONFIRMED, (stamp, to_db(moment + horizon))) as found:
-                rows = list(await found.fetchall())
+            rows = list(await conn.fetchall(_CONFIRMED, (stamp, to_db(moment + horizon))))
             values = []
             superseded: list[str] = []
             for row in rows:
@@ -167,15 +166,21 @@ class Reminders:
                 cancelled += cur.rowcount
         return SyncResult(written, cancelled)
 
-    async def cancel_for_registration(self, conn: Tx, *, registration_id: int, reason: str) -> int:
+    async def cancel_for_registration(
+        self, conn: Tx, *, registration_id: int, reason: str, now: datetime
+    ) -> int:
         """Call inside the registration's cancel transaction: its pending reminders go with it."""
         return await cancel_pending(
-            conn, reason=reason, key_prefix=f"reminder:{registration_id}:", kinds=(KIND,)
+            conn,
+            reason=reason,
+            key_prefix=f"reminder:{registration_id}:",
+            kinds=(KIND,),
+            now=now,
         )
 
-    async def cancel_for_event(self, conn: Tx, *, event_id: int, reason: str) -> int:
+    async def cancel_for_event(self, conn: Tx, *, event_id: int, reason: str, now: datetime) -> int:
         """Call inside the event's cancel transaction."""
-        return await cancel_pending(conn, reason=reason, event_id=event_id, kinds=(KIND,))
+        return await cancel_pending(conn, reason=reason, event_id=event_id, kinds=(KIND,), now=now)
 
     async def set_event_offsets(self, *, event_id: int, offsets: Sequence[int] | None) -> None:
         """Per-event reminder moments in minutes before the start; None: the deployment's."""
@@ -191,10 +196,10 @@ class Reminders:
         )
         return bool(row and row[0])
 
-    async def set_reminders_off(self, *, resident_id: int, off: bool) -> None:
+    async def set_reminders_off(self, *, resident_id: int, off: bool, now: datetime) -> None:
         """/pengingat. Off cancels what is queued; on brings back what off cancelled, if its
         event has not started (the next sync would too; doing it here makes it immediate)."""
-        stamp = to_db(utcnow())
+        stamp = to_db(now)
         async with self._db.transaction() as conn:
             await conn.execute(
                 "UPDATE residents SET reminders_off = ?, updated_at = ? WHERE id = ?",
@@ -202,7 +207,7 @@ class Reminders:
             )
             if off:
                 await cancel_pending(
-                    conn, reason="reminders off", resident_id=resident_id, kinds=(KIND,)
+                    conn, reason="reminders off", resident_id=resident_id, kinds=(KIND,), now=now
                 )
                 return
             await conn.execute(

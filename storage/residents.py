@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from storage.clock import from_db, opt_from_db, to_db, utcnow
+from storage.clock import from_db, opt_from_db, to_db
 from storage.db import Database
 from storage.errors import ConsentRequired, NotFound
 from storage.models import Resident
@@ -53,10 +53,10 @@ class Residents:
         return resident_from_row(row)
 
     async def ensure(
-        self, *, channel: str, external_id: str, language: str, now: datetime | None = None
+        self, *, channel: str, external_id: str, language: str, now: datetime
     ) -> Resident:
         """Create the bare identity row (chat id and interface language only) or update language."""
-        stamp = to_db(now or utcnow())
+        stamp = to_db(now)
         rows = await self._db.write(
             "INSERT INTO residents (channel, external_id, language, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?) "
@@ -67,26 +67,29 @@ class Residents:
         )
         return resident_from_row(rows[0])
 
-    async def give_consent(self, *, resident_id: int, now: datetime | None = None) -> Resident:
-        return await self._update(resident_id, consent_at=to_db(now or utcnow()))
+    async def give_consent(self, *, resident_id: int, now: datetime) -> Resident:
+        return await self._update(resident_id, now, consent_at=to_db(now))
 
-    async def set_regency(self, *, resident_id: int, regency_code: str) -> Resident:
-        return await self._update(resident_id, personal=True, regency_code=regency_code)
+    async def set_regency(self, *, resident_id: int, regency_code: str, now: datetime) -> Resident:
+        return await self._update(resident_id, now, personal=True, regency_code=regency_code)
 
-    async def set_name(self, *, resident_id: int, name: str) -> Resident:
-        return await self._update(resident_id, personal=True, name=name)
+    async def set_name(self, *, resident_id: int, name: str, now: datetime) -> Resident:
+        return await self._update(resident_id, now, personal=True, name=name)
 
-    async def set_announcements_off(self, *, resident_id: int, off: bool) -> Resident:
-        return await self._update(resident_id, announcements_off=int(off))
+    async def set_announcements_off(
+        self, *, resident_id: int, off: bool, now: datetime
+    ) -> Resident:
+        return await self._update(resident_id, now, announcements_off=int(off))
 
-    async def set_language(self, *, resident_id: int, language: str) -> Resident:
-        return await self._update(resident_id, language=language)
+    async def set_language(self, *, resident_id: int, language: str, now: datetime) -> Resident:
+        return await self._update(resident_id, now, language=language)
 
-    async def delete_personal_data(self, *, resident_id: int) -> None:
+    async def delete_personal_data(self, *, resident_id: int, now: datetime) -> None:
         """Withdraw consent: the profile goes; only the bare identity row (chat id, language) stays
         so the bot can still answer this chat."""
         await self._update(
             resident_id,
+            now,
             consent_at=None,
             name=None,
             regency_code=None,
@@ -96,7 +99,7 @@ class Residents:
         )
 
     async def _update(
-        self, resident_id: int, *, personal: bool = False, **values: object
+        self, resident_id: int, now: datetime, *, personal: bool = False, **values: object
     ) -> Resident:
         """One UPDATE ... RETURNING; `personal` values are refused without consent, checked by
         the same statement so no read-then-write gap exists."""
@@ -105,7 +108,7 @@ class Residents:
         rows = await self._db.write(
             f"UPDATE residents SET {assignments}, updated_at = ? WHERE id = ?{guard} "
             f"RETURNING {RESIDENT_COLUMNS}",
-            (*values.values(), to_db(utcnow()), resident_id),
+            (*values.values(), to_db(now), resident_id),
         )
         if rows:
             return resident_from_row(rows[0])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from storage.clock import to_db, utcnow
+from storage.clock import to_db
 from storage.db import Database
 from storage.models import Resident, Session
 from storage.residents import RESIDENT_COLUMNS, resident_from_row
@@ -38,7 +38,7 @@ class Sessions:
         resident = resident_from_row(row) if row["id"] is not None else None
         return Session(channel, external_id, json.loads(stored) if stored else {}, stored), resident
 
-    async def save(self, session: Session, *, now: datetime | None = None) -> None:
+    async def save(self, session: Session, *, now: datetime) -> None:
         """Writes the state if it changed since it was loaded; returns once it is committed
         (almost every message changes its session: such writes are committed in groups, see
         `Database.write`)."""
@@ -49,9 +49,9 @@ class Sessions:
             "INSERT INTO sessions (channel, external_id, state, updated_at) "
             "VALUES (?, ?, ?, ?) ON CONFLICT (channel, external_id) "
             "DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
-            # The time comes from the caller (or this process), not the database's clock: the
-            # same on both engines, and under test control.
-            (session.channel, session.external_id, state, to_db(now or utcnow())),
+            # The time comes from the caller, not the database's clock: the same on both
+            # engines, and under test control.
+            (session.channel, session.external_id, state, to_db(now)),
         )
         session.stored = state
 

@@ -212,11 +212,10 @@ class SmsRepo:
     async def verify(self, *, resident_id: int, code: str, now: datetime) -> str:
         """The verified number, now the resident's SMS number. Raises CodeRefused."""
         async with self._db.transaction() as conn:
-            async with conn.execute(
+            row = await conn.fetchone(
                 "SELECT phone, code, tries, expires_at FROM sms_codes WHERE resident_id = ?",
                 (resident_id,),
-            ) as cur:
-                row = await cur.fetchone()
+            )
             if row is None:
                 raise CodeRefused("none")
             if row["expires_at"] <= to_db(now) or row["tries"] >= CODE_TRIES:
@@ -289,20 +288,18 @@ class SmsRepo:
         Raises WrongCode (no such event, or no registration of this number for it),
         CheckInClosed, EventCancelled."""
         async with self._db.transaction() as conn:
-            async with conn.execute(
+            event = await conn.fetchone(
                 "SELECT id, title, status, starts_at, ends_at FROM events WHERE checkin_code = ?",
                 (normalise_code(code),),
-            ) as cur:
-                event = await cur.fetchone()
+            )
             if event is None:
                 raise WrongCode(code)
-            async with conn.execute(
+            registration = await conn.fetchone(
                 "SELECT id, name, status, attended_at FROM registrations WHERE event_id = ? "
                 "AND sms_phone = ? AND sms_consent_at IS NOT NULL "
                 "AND status IN ('confirmed', 'waitlisted', 'walk_in') ORDER BY id LIMIT 1",
                 (event["id"], phone),
-            ) as cur:
-                registration = await cur.fetchone()
+            )
             if registration is None:
                 raise WrongCode(code)
             _check_window(event, now)
@@ -326,16 +323,18 @@ class SmsRepo:
         marks = ", ".join("?" * len(kinds))
         written = 0
         async with self._db.transaction() as conn:
-            async with conn.execute(
-                "SELECT o.dedupe_key, o.kind, o.resident_id, o.event_id, o.language, o.params, "
-                "o.due_at, o.status FROM outbox o "
-                f"WHERE o.kind IN ({marks}) AND o.updated_at >= ? AND o.channel <> ? "
-                "AND o.status <> 'cancelled' AND (o.resident_id IN "
-                "(SELECT id FROM residents WHERE sms_verified_at IS NOT NULL) OR o.resident_id IN "
-                "(SELECT resident_id FROM registrations WHERE sms_consent_at IS NOT NULL))",
-                (*kinds, to_db(since), CHANNEL),
-            ) as cur:
-                rows = list(await cur.fetchall())
+            rows = list(
+                await conn.fetchall(
+                    "SELECT o.dedupe_key, o.kind, o.resident_id, o.event_id, o.language, o.params, "
+                    "o.due_at, o.status FROM outbox o "
+                    f"WHERE o.kind IN ({marks}) AND o.updated_at >= ? AND o.channel <> ? "
+                    "AND o.status <> 'cancelled' AND (o.resident_id IN "
+                    "(SELECT id FROM residents WHERE sms_verified_at IS NOT NULL) "
+                    "OR o.resident_id IN "
+                    "(SELECT resident_id FROM registrations WHERE sms_consent_at IS NOT NULL))",
+                    (*kinds, to_db(since), CHANNEL),
+                )
+            )
             for row in rows:
                 for key, phone, language, extra in await _targets(conn, row):
                     params = {**json.loads(row["params"] or "{}"), **extra}
@@ -375,18 +374,16 @@ async def _targets(conn: Tx, row: Any) -> list[tuple[str, str, str, dict[str, An
     registration_id = params.get("registration_id")
     own = None
     if row["resident_id"] is not None:
-        async with conn.execute(
+        own = await conn.fetchone(
             "SELECT sms_phone, language FROM residents "
             "WHERE id = ? AND sms_verified_at IS NOT NULL",
             (row["resident_id"],),
-        ) as cur:
-            own = await cur.fetchone()
+        )
     if registration_id is not None:
-        async with conn.execute(
+        registration = await conn.fetchone(
             "SELECT is_proxy, sms_phone, sms_consent_at, name FROM registrations WHERE id = ?",
             (int(registration_id),),
-        ) as cur:
-            registration = await cur.fetchone()
+        )
         if registration is None:
             return []
         if registration["is_proxy"]:
@@ -399,26 +396,24 @@ async def _targets(conn: Tx, row: Any) -> list[tuple[str, str, str, dict[str, An
     if own is not None:
         targets.append((f"{key}:sms", own["sms_phone"], own["language"], {"sms": "self"}))
     if row["event_id"] is not None and row["resident_id"] is not None:
-        async with conn.execute(
+        for neighbour in await conn.fetchall(
             "SELECT id, sms_phone FROM registrations WHERE event_id = ? AND resident_id = ? "
             "AND is_proxy = 1 AND sms_consent_at IS NOT NULL AND sms_phone IS NOT NULL",
             (row["event_id"], row["resident_id"]),
-        ) as cur:
-            for neighbour in await cur.fetchall():
-                targets.append(
-                    (
-                        f"{key}:sms:{neighbour['id']}",
-                        neighbour["sms_phone"],
-                        "id",
-                        {"sms": "neighbour", "registration_id": neighbour["id"]},
-                    )
+        ):
+            targets.append(
+                (
+                    f"{key}:sms:{neighbour['id']}",
+                    neighbour["sms_phone"],
+                    "id",
+                    {"sms": "neighbour", "registration_id": neighbour["id"]},
                 )
+            )
     return targets
 
 
 async def _scalar(conn: Tx, sql: str, params: tuple[Any, ...]) -> int:
-    async with conn.execute(sql, params) as cur:
-        row = await cur.fetchone()
+    row = await conn.fetchone(sql, params)
     return int(row[0]) if row is not None and row[0] is not None else 0
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from storage.clock import from_db, to_db, utcnow
+from storage.clock import from_db, to_db
 from storage.db import Database, Tx
 from storage.errors import NotFound, StorageError
 from storage.models import Event
@@ -105,13 +105,13 @@ async def audit(
     action: str,
     target: str | None = None,
     detail: str = "",
-    now: datetime | None = None,
+    now: datetime,
 ) -> None:
     """Record one staff action inside the caller's transaction, so the change and its trace
     commit or roll back together."""
     await conn.execute(
         "INSERT INTO audit_log (at, actor, role, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)",
-        (to_db(now or utcnow()), actor, role, action, target, detail[:500]),
+        (to_db(now), actor, role, action, target, detail[:500]),
     )
 
 
@@ -120,19 +120,16 @@ MENU_CHANNELS = ("telegram",)
 MENU_KIND = "staff_menu"
 
 
-async def menu_changed(
-    conn: Tx, *, channel: str, external_id: str, now: datetime | None = None
-) -> None:
+async def menu_changed(conn: Tx, *, channel: str, external_id: str, now: datetime) -> None:
     """Queue an update of the person's command menu (their staff commands, or none), inside
     the transaction that changed their roles; rendered from the roles held at delivery."""
     if channel not in MENU_CHANNELS:
         return
-    stamp = to_db(now or utcnow())
-    async with conn.execute(
+    stamp = to_db(now)
+    row = await conn.fetchone(
         "SELECT language FROM residents WHERE channel = ? AND external_id = ?",
         (channel, external_id),
-    ) as cur:
-        row = await cur.fetchone()
+    )
     await enqueue(
         conn,
         OutboxMessage(
@@ -147,6 +144,7 @@ async def menu_changed(
             priority=10,
             due_at=now,
         ),
+        now=now,
     )
 
 
@@ -176,11 +174,11 @@ class Staff:
         total = rows[0]["total"] if rows else 0
         return [_role(r) for r in rows], total
 
-    async def seed_admins(self, admins: Sequence[tuple[str, str]]) -> int:
+    async def seed_admins(self, admins: Sequence[tuple[str, str]], *, now: datetime) -> int:
         """Make the configured ids admins. Only adds: an admin no longer configured keeps the
         role until someone revokes it with /cabutperan (audited), so an empty PUSTAKA_ADMINS
         on some start never removes anyone. Returns how many admins were added."""
-        now = to_db(utcnow())
+        stamp = to_db(now)
         added = 0
         async with self._db.transaction() as conn:
             for channel, user_id in admins:
@@ -188,11 +186,11 @@ class Staff:
                     "INSERT INTO staff_roles (channel, external_id, role, regency_code, "
                     "library_id, granted_by, granted_at) VALUES (?, ?, 'admin', NULL, NULL, ?, ?) "
                     "ON CONFLICT (channel, external_id, role) DO NOTHING",
-                    (channel, user_id, CONFIG, now),
+                    (channel, user_id, CONFIG, stamp),
                 )
                 if cur.rowcount:
                     added += 1
-                    await menu_changed(conn, channel=channel, external_id=user_id)
+                    await menu_changed(conn, channel=channel, external_id=user_id, now=now)
                     await audit(
                         conn,
                         actor=CONFIG,
@@ -200,10 +198,11 @@ class Staff:
                         action="role.grant",
                         target=f"{channel}:{user_id}",
                         detail="admin province",
+                        now=now,
                     )
         return added
 
-    async def queue_menus(self) -> int:
+    async def queue_menus(self, *, now: datetime) -> int:
         """One command-menu update for every staff identity whose set of roles has not had one
         yet (staff from before menus existed; a database copied to a new bot). The key names
         the roles, so a restart queues nothing new. Returns how many were queued."""
@@ -229,6 +228,7 @@ class Staff:
                         params={"channel": row["channel"], "external_id": row["external_id"]},
                         priority=10,
                     ),
+                    now=now,
                 )
         return added
 
@@ -241,13 +241,13 @@ class Staff:
         role: str,
         regency_code: str | None = None,
         library_id: int | None = None,
-        now: datetime | None = None,
+        now: datetime,
     ) -> StaffRole:
         """Add a role, or change the scope of one the person already holds; other roles they
         hold stay."""
         if role not in ROLES:
             raise ValueError(role)
-        stamp = to_db(now or utcnow())
+        stamp = to_db(now)
         async with self._db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO staff_roles (channel, external_id, role, regency_code, library_id, "
@@ -282,23 +282,21 @@ class Staff:
         channel: str,
         external_id: str,
         role: str,
-        now: datetime | None = None,
+        now: datetime,
     ) -> StaffRole:
         """Remove one role. The last admin cannot be removed: nobody could grant roles again."""
         async with self._db.transaction() as conn:
-            async with conn.execute(
+            row = await conn.fetchone(
                 f"{_ROLE_SELECT} WHERE s.channel = ? AND s.external_id = ? AND s.role = ?",
                 (channel, external_id, role),
-            ) as cur:
-                row = await cur.fetchone()
+            )
             if row is None:
                 raise NotFound("staff role", f"{channel}:{external_id}")
             old = _role(row)
             if role == "admin":
-                async with conn.execute(
+                counted = await conn.fetchone(
                     "SELECT count(*) FROM staff_roles WHERE role = 'admin'"
-                ) as cur:
-                    counted = await cur.fetchone()
+                )
                 if counted is not None and int(counted[0]) <= 1:
                     raise LastAdmin(old.actor)
             await conn.execute(
@@ -325,7 +323,7 @@ class Staff:
         action: str,
         target: str | None = None,
         detail: str = "",
-        now: datetime | None = None,
+        now: datetime,
     ) -> None:
         """An audit entry on its own (a read, or a refusal), in its own short transaction."""
         async with self._db.transaction() as conn:
@@ -415,7 +413,7 @@ class Staff:
         )
         return {r[0] for r in rows}
 
-    async def toggle_topic(self, *, resident_id: int, topic: str) -> bool:
+    async def toggle_topic(self, *, resident_id: int, topic: str, now: datetime) -> bool:
         """Subscribe if not subscribed, else unsubscribe; True when now subscribed."""
         async with self._db.transaction() as conn:
             cur = await conn.execute(
@@ -426,6 +424,6 @@ class Staff:
                 return False
             await conn.execute(
                 "INSERT INTO topic_subscriptions (topic, resident_id, created_at) VALUES (?, ?, ?)",
-                (topic, resident_id, to_db(utcnow())),
+                (topic, resident_id, to_db(now)),
             )
             return True

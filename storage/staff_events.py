@@ -5,14 +5,16 @@ Residents' listings (storage.events) hide drafts and cancelled events; staff nee
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from storage.broadcasts import Audience, Broadcasts, EmptyAudience
 from storage.checkin_codes import assign_checkin_codes
 from storage.clock import from_db, opt_from_db, opt_to_db, to_db
-from storage.db import Database
+from storage.db import Database, Tx
 from storage.errors import NotFound, StorageError
 from storage.events import _COLUMNS, _FROM, _event
 from storage.models import Event
@@ -210,11 +212,10 @@ class StaffEventsWrite:
         """Staff mark someone present (or undo a mistaken tap). Someone from the waitlist who
         came counts as a walk-in, as at the check-in code; a walk-in stays present."""
         async with self._db.transaction() as conn:
-            async with conn.execute(
+            row = await conn.fetchone(
                 "SELECT status FROM registrations WHERE id = ? AND event_id = ?",
                 (registration_id, event_id),
-            ) as cur:
-                row = await cur.fetchone()
+            )
             if row is None or row[0] not in ("confirmed", "waitlisted", "walk_in"):
                 raise NotFound("registration", registration_id)
             if present and row[0] == "waitlisted":
@@ -241,8 +242,7 @@ class StaffEventsWrite:
                 detail=f"registration {registration_id}",
                 now=now,
             )
-            async with conn.execute(_PEOPLE_SELECT + "WHERE g.id = ?", (registration_id,)) as cur:
-                changed = await cur.fetchone()
+            changed = await conn.fetchone(_PEOPLE_SELECT + "WHERE g.id = ?", (registration_id,))
         return _person(changed)
 
     async def create(self, event: NewEvent, *, actor: str, role: str, now: datetime) -> int:
@@ -298,10 +298,9 @@ class StaffEventsWrite:
             value = to_db(value)
         async with self._db.transaction() as conn:
             if field == "capacity":
-                async with conn.execute(
+                row = await conn.fetchone(
                     "SELECT seats_taken FROM events WHERE id = ?", (event_id,)
-                ) as cur:
-                    row = await cur.fetchone()
+                )
                 if row is None:
                     raise NotFound("event", event_id)
                 if value is not None and int(row[0]) > int(str(value)):
@@ -333,6 +332,17 @@ class Cancellation:
     cancelled_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class CancelNote:
+    """Who writes the note of a cancellation, and the message registrants get in each language
+    (JSON bodies, as `Broadcasts.create` takes them)."""
+
+    author_channel: str
+    author_recipient: str
+    author_language: str
+    bodies: dict[str, str]
+
+
 class StaffEventsLifecycle:
     """Cancelling and restoring an event: the status change, the registrants' messages and the
     audit entry in one transaction. Registrations are left untouched by a cancellation, so a
@@ -341,16 +351,25 @@ class StaffEventsLifecycle:
     _db: Database
 
     async def cancel(
-        self, *, event_id: int, note: str | None, actor: str, role: str, now: datetime
+        self,
+        *,
+        event_id: int,
+        note: str | None,
+        actor: str,
+        role: str,
+        now: datetime,
+        note_message: CancelNote | None = None,
     ) -> int:
-        """Cancel and tell the registrants; returns how many were told."""
+        """Cancel and tell the registrants; returns how many were told. With a note and its
+        `note_message`, the librarian's words follow the standard notice as an event message to
+        the registrants (an announcement, so they get it even if they stopped announcements),
+        queued and audited in the cancellation's own transaction."""
         async with self._db.transaction() as conn:
-            async with conn.execute(
+            row = await conn.fetchone(
                 "SELECT status, (SELECT count(*) FROM event_cancellations c "
                 "WHERE c.event_id = e.id) FROM events e WHERE id = ?",
                 (event_id,),
-            ) as cur:
-                row = await cur.fetchone()
+            )
             if row is None:
                 raise NotFound("event", event_id)
             status, earlier = str(row[0]), int(row[1])
@@ -383,18 +402,19 @@ class StaffEventsLifecycle:
                 detail=f"{notified} told" + (f"; note: {note}" if note else ""),
                 now=now,
             )
+            if note and note_message is not None:
+                await _queue_note(conn, self._db, event_id, note, note_message, actor, role, now)
         return notified
 
     async def move(self, *, event_id: int, place: str, actor: str, role: str, now: datetime) -> int:
         """A new place, its registrants told (old and new place in the message), audited; returns
         how many were told."""
         async with self._db.transaction() as conn:
-            async with conn.execute(
+            row = await conn.fetchone(
                 "SELECT e.place, l.name, e.status FROM events e "
                 "JOIN libraries l ON l.id = e.library_id WHERE e.id = ?",
                 (event_id,),
-            ) as cur:
-                row = await cur.fetchone()
+            )
             if row is None:
                 raise NotFound("event", event_id)
             if row[2] in ("cancelled", "finished"):
@@ -438,14 +458,13 @@ class StaffEventsLifecycle:
         many registrants were told."""
         stamp = to_db(now)
         async with self._db.transaction() as conn:
-            async with conn.execute(
+            row = await conn.fetchone(
                 "SELECT e.status, e.starts_at, c.id, c.previous_status, "
                 "(SELECT count(*) FROM event_cancellations x WHERE x.event_id = e.id) "
                 "FROM events e LEFT JOIN event_cancellations c ON c.event_id = e.id "
                 "AND c.restored_at IS NULL WHERE e.id = ? ORDER BY c.id DESC LIMIT 1",
                 (event_id,),
-            ) as cur:
-                row = await cur.fetchone()
+            )
             if row is None:
                 raise NotFound("event", event_id)
             if row[0] != "cancelled" or row[2] is None or from_db(row[1]) <= now:
@@ -485,6 +504,34 @@ class StaffEventsLifecycle:
                 now=now,
             )
         return notified
+
+
+async def _queue_note(
+    conn: Tx,
+    db: Database,
+    event_id: int,
+    note: str,
+    message: CancelNote,
+    actor: str,
+    role: str,
+    now: datetime,
+) -> None:
+    # An event nobody registered for has nobody to tell: EmptyAudience is no error here.
+    with contextlib.suppress(EmptyAudience):
+        await Broadcasts(db).create(
+            author=actor,
+            author_role=role,
+            author_channel=message.author_channel,
+            author_recipient=message.author_recipient,
+            author_language=message.author_language,
+            text=note,
+            photo=None,
+            audience=Audience("registrants", event_id=event_id),
+            due_at=now,
+            bodies=message.bodies,
+            now=now,
+            within=conn,
+        )
 
 
 class StaffEvents(_Reads, StaffEventsWrite, StaffEventsLifecycle):

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from storage.clock import to_db, utcnow
+from storage.clock import to_db
 from storage.db import Database
 
 GENDERS = ("female", "male", "unsaid", "unknown")
@@ -64,27 +64,26 @@ class Stats:
         start: datetime,
         end: datetime,
         regency_code: str | None = None,
-        now: datetime | None = None,
+        now: datetime,
     ) -> MonthStats:
         params: dict[str, object] = {
             "start": to_db(start),
             "end": to_db(end),
             "regency": regency_code,
-            "now": to_db(now or utcnow()),
+            "now": to_db(now),
         }
         scope = "" if regency_code is None else " AND l.regency_code = :regency"
         reader = self._db.reader
         base = f"FROM events e JOIN libraries l ON l.id = e.library_id WHERE {_HELD}{scope}"
         events_held = await self._count(f"SELECT count(*) {base}", params)
-        async with reader.execute(
+        row = await reader.fetchone(
             "SELECT coalesce(sum(g.status = 'confirmed'), 0), "
             "coalesce(sum(g.status = 'confirmed' AND g.attended_at IS NOT NULL), 0), "
             "coalesce(sum(g.status = 'walk_in' AND g.attended_at IS NOT NULL), 0) "
             f"FROM registrations g JOIN events e ON e.id = g.event_id "
             f"JOIN libraries l ON l.id = e.library_id WHERE {_HELD}{scope}",
             params,
-        ) as cur:
-            row = await cur.fetchone()
+        )
         assert row is not None  # an aggregate always returns one row
         registered, attended_registered, walk_ins = (int(v) for v in row)
         present = (

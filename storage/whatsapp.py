@@ -129,18 +129,16 @@ class WhatsAppRepo:
         place."""
         since = to_db(now - WINDOW)
         async with self._db.transaction() as conn:
-            async with conn.execute(
+            row = await conn.fetchone(
                 "SELECT reached_at FROM whatsapp_outside_reach WHERE phone = ?", (phone,)
-            ) as cur:
-                row = await cur.fetchone()
+            )
             if row is not None and row["reached_at"] >= since:
                 return OutsideReach(added=False)
-            async with conn.execute(
+            counted = await conn.fetchone(
                 "SELECT count(*) AS n, min(reached_at) AS oldest FROM whatsapp_outside_reach "
                 "WHERE reached_at >= ?",
                 (since,),
-            ) as cur:
-                counted = await cur.fetchone()
+            )
             if counted is not None and counted["n"] >= limit:
                 return OutsideReach(False, full_until=from_db(counted["oldest"]) + WINDOW)
             await conn.execute(
@@ -181,17 +179,15 @@ class WhatsAppRepo:
                 "DELETE FROM whatsapp_receipts WHERE outbox_id IS NULL AND updated_at < ?",
                 (to_db(at - UNMATCHED_KEEP),),
             )
-            async with conn.execute(
+            row = await conn.fetchone(
                 "SELECT id, recipient, resident_id, kind, attempts FROM outbox "
                 "WHERE external_id = ? AND channel = 'whatsapp'",
                 (external_id,),
-            ) as cur:
-                row = await cur.fetchone()
+            )
             outbox_id = int(row["id"]) if row is not None else None
-            async with conn.execute(
+            known = await conn.fetchone(
                 "SELECT status FROM whatsapp_receipts WHERE external_id = ?", (external_id,)
-            ) as cur:
-                known = await cur.fetchone()
+            )
             if known is None or _STATUS_RANK[known["status"]] < _STATUS_RANK[status]:
                 await conn.execute(
                     "INSERT INTO whatsapp_receipts "
@@ -257,7 +253,7 @@ class WhatsAppRepo:
             outbox_id=outbox_id, status="cancelled", reason="unreachable", at=at
         )
         await OutboxRepo(self._db).mark_unreachable(
-            channel="whatsapp", recipient=recipient, resident_id=resident_id
+            channel="whatsapp", recipient=recipient, resident_id=resident_id, now=at
         )
 
     # --- who a person is ---------------------------------------------------------------------
@@ -278,11 +274,10 @@ class WhatsAppRepo:
             for column, value in (("user_id", user_id), ("phone", phone)):
                 if value is None:
                     continue
-                async with conn.execute(
+                found = await conn.fetchone(
                     f"SELECT identity, phone, user_id FROM whatsapp_identities WHERE {column} = ?",
                     (value,),
-                ) as cur:
-                    found = await cur.fetchone()
+                )
                 if found is not None:
                     break
             identity = found["identity"] if found is not None else (phone or user_id)
@@ -306,18 +301,16 @@ class WhatsAppRepo:
             for column, value in (("user_id", old_user_id), ("phone", old_phone)):
                 if value is None:
                     continue
-                async with conn.execute(
+                found = await conn.fetchone(
                     f"SELECT identity FROM whatsapp_identities WHERE {column} = ?", (value,)
-                ) as cur:
-                    found = await cur.fetchone()
+                )
                 if found is not None:
                     break
             if found is None and old_phone is not None:
                 # Wrote before identities were recorded: their identity is their old number.
-                async with conn.execute(
+                found = await conn.fetchone(
                     "SELECT phone AS identity FROM whatsapp_contacts WHERE phone = ?", (old_phone,)
-                ) as cur:
-                    found = await cur.fetchone()
+                )
             if found is None:
                 return None
             identity = str(found["identity"])
@@ -368,10 +361,9 @@ class WhatsAppRepo:
         """Pause every WhatsApp send until `until`. True when this starts a pause (nothing was
         paused at `now`): the caller alerts the operators once per pause."""
         async with self._db.transaction() as conn:
-            async with conn.execute(
+            row = await conn.fetchone(
                 "SELECT paused_until FROM whatsapp_account_pause WHERE id = 1"
-            ) as cur:
-                row = await cur.fetchone()
+            )
             fresh = row is None or from_db(row["paused_until"]) <= now
             await conn.execute(
                 "INSERT INTO whatsapp_account_pause (id, paused_until, code, reason, since) "
@@ -422,6 +414,7 @@ class WhatsAppRepo:
                         priority=PRIORITY_PERSONAL,
                         due_at=now,
                     ),
+                    now=now,
                 )
         return added
 

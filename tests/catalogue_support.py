@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot.content import parse_content
 from storage import Storage
+from storage.clock import utcnow
 from storage.content import ContentRepo
 from tests.fakes.oai_pmh import FakeBook
 
@@ -70,5 +71,5 @@ async def load_sample_into(storage: Storage) -> None:
     text = resources.files("bot.sample").joinpath("ntt.yaml").read_text("utf-8")
     today = datetime.now(ZoneInfo("Asia/Makassar")).date()
     content = parse_content(text, timezone="Asia/Makassar", today=today)
-    await ContentRepo(storage.db).import_content(content, is_sample=True)
+    await ContentRepo(storage.db).import_content(content, is_sample=True, now=utcnow())
     await storage.db.write("DELETE FROM catalogue_sources")

@@ -18,6 +18,7 @@ from bot.config_whatsapp import WhatsAppSettings, WhatsAppTemplate
 from bot.content import parse_content
 from bot.runtime import Runtime
 from bot.web import WebServer, build_app
+from storage.clock import utcnow
 from storage.content import ContentRepo
 from tests import pg_support
 from tests.fakes import whatsapp_api as wa_fake
@@ -80,7 +81,7 @@ async def load_sample(runtime: Runtime) -> None:
     text = resources.files("bot.sample").joinpath("ntt.yaml").read_text("utf-8")
     today = datetime.now(ZoneInfo(runtime.settings.timezone)).date()
     content = parse_content(text, timezone=runtime.settings.timezone, today=today)
-    await ContentRepo(runtime.storage.db).import_content(content, is_sample=True)
+    await ContentRepo(runtime.storage.db).import_content(content, is_sample=True, now=utcnow())
 
 
 @pytest.fixture

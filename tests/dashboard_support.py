@@ -116,10 +116,16 @@ async def grant(runtime: Runtime, user_id: int, role: str, scope: str | None = N
             external_id=str(user_id),
             role=role,
             library_id=await library_id(runtime, scope),
+            now=utcnow(),
         )
     else:
         await runtime.storage.staff.grant(
-            by=by, channel="telegram", external_id=str(user_id), role=role, regency_code=scope
+            by=by,
+            channel="telegram",
+            external_id=str(user_id),
+            role=role,
+            regency_code=scope,
+            now=utcnow(),
         )
 
 
@@ -175,7 +181,9 @@ async def dataset(runtime: Runtime, *, odd_name: str = "Orang 0") -> Dataset:
             channel="telegram", external_id=ext, language="id", now=created
         )
         await runtime.storage.residents.give_consent(resident_id=made.id, now=created)
-        await runtime.storage.residents.set_regency(resident_id=made.id, regency_code=regency)
+        await runtime.storage.residents.set_regency(
+            resident_id=made.id, regency_code=regency, now=utcnow()
+        )
         people[ext] = made.id
     present = to_db(day + timedelta(minutes=30))
     rows = [

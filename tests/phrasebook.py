@@ -117,7 +117,7 @@ class Runner:
 
     async def event(self) -> int:
         if self._event is None:
-            rows = await self.runtime.storage.db.reader.execute_fetchall(
+            rows = await self.runtime.storage.db.reader.fetchall(
                 "SELECT id FROM events WHERE slug = ?", (EVENT,)
             )
             self._event = int(rows[0][0])

@@ -39,9 +39,7 @@ OwnRegistration = Callable[[Any, int], Awaitable[int]]
 
 
 async def event_id(runtime: Runtime, slug: str) -> int:
-    rows = await runtime.storage.db.reader.execute_fetchall(
-        "SELECT id FROM events WHERE slug = ?", (slug,)
-    )
+    rows = await runtime.storage.db.reader.fetchall("SELECT id FROM events WHERE slug = ?", (slug,))
     return int(rows[0][0])
 
 
@@ -95,7 +93,7 @@ async def register_someone_else(harness: Harness, user: object, event: int, name
 
 
 async def outbox_rows(runtime: Runtime, kind: str) -> list[dict[str, object]]:
-    rows = await runtime.storage.db.reader.execute_fetchall(
+    rows = await runtime.storage.db.reader.fetchall(
         "SELECT dedupe_key, recipient, language, params FROM outbox WHERE kind = ? ORDER BY id",
         (kind,),
     )

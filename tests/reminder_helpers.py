@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.runtime import Runtime
-from storage.clock import to_db
+from storage.clock import to_db, utcnow
 
 
 async def register(
@@ -41,10 +41,7 @@ async def set_registration(runtime: Runtime, registration_id: int, status: str) 
 async def event_at(runtime: Runtime, index: int, starts_at: datetime) -> int:
     """Move the index-th sample event to `starts_at` (open, two hours long)."""
     async with runtime.storage.db.transaction() as conn:
-        async with conn.execute(
-            "SELECT id FROM events ORDER BY id LIMIT 1 OFFSET ?", (index,)
-        ) as c:
-            row = await c.fetchone()
+        row = await conn.fetchone("SELECT id FROM events ORDER BY id LIMIT 1 OFFSET ?", (index,))
         assert row is not None
         await conn.execute(
             "UPDATE events SET starts_at = ?, ends_at = ?, status = 'open' WHERE id = ?",
@@ -60,6 +57,6 @@ async def set_event_status(runtime: Runtime, event_id: int, status: str) -> None
 
 async def resident(runtime: Runtime, user_id: int, language: str = "id") -> int:
     found = await runtime.storage.residents.ensure(
-        channel="telegram", external_id=str(user_id), language=language
+        channel="telegram", external_id=str(user_id), language=language, now=utcnow()
     )
     return found.id

@@ -8,6 +8,7 @@ import pytest
 
 from bot.config import Secret, Settings, StaffId
 from bot.runtime import Runtime
+from storage.clock import utcnow
 from storage.models import Resident
 from tests.fakes.telegram_api import FakeBotApi
 
@@ -36,13 +37,15 @@ async def resident(
 ) -> Resident:
     """A resident as onboarding leaves them, without going through the chat (fast)."""
     residents = runtime.storage.residents
-    made = await residents.ensure(channel="telegram", external_id=str(user_id), language=language)
+    made = await residents.ensure(
+        channel="telegram", external_id=str(user_id), language=language, now=utcnow()
+    )
     if not consent:
         return made
-    await residents.give_consent(resident_id=made.id)
-    made = await residents.set_regency(resident_id=made.id, regency_code=regency)
+    await residents.give_consent(resident_id=made.id, now=utcnow())
+    made = await residents.set_regency(resident_id=made.id, regency_code=regency, now=utcnow())
     if announcements_off:
-        made = await residents.set_announcements_off(resident_id=made.id, off=True)
+        made = await residents.set_announcements_off(resident_id=made.id, off=True, now=utcnow())
     return made
 
 
@@ -53,10 +56,12 @@ async def library_id(runtime: Runtime, slug: str) -> int:
 
 
 async def outbox_rows(runtime: Runtime, prefix: str = "broadcast:") -> list[dict[str, object]]:
-    async with runtime.storage.db.reader.execute(
-        "SELECT * FROM outbox WHERE dedupe_key LIKE ? ORDER BY id", (prefix + "%",)
-    ) as cur:
-        return [dict(r) for r in await cur.fetchall()]
+    return [
+        dict(r)
+        for r in await runtime.storage.db.reader.fetchall(
+            "SELECT * FROM outbox WHERE dedupe_key LIKE ? ORDER BY id", (prefix + "%",)
+        )
+    ]
 
 
 async def set_outbox_status(runtime: Runtime, ids: list[int], status: str) -> None:

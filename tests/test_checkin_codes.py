@@ -93,7 +93,9 @@ def _readable(code: str | None) -> bool:
 async def test_codes_of_consecutive_events_cannot_be_computed_from_the_id(
     storage: Storage,
 ) -> None:
-    await ContentRepo(storage.db).import_content(_Content(_events(200)), is_sample=False)
+    await ContentRepo(storage.db).import_content(
+        _Content(_events(200)), is_sample=False, now=utcnow()
+    )
     codes = await _codes(storage)
     assert len(codes) == 200 and all(_readable(code) for code in codes.values())
     assert all(code != _formula_of_0019(event_id) for event_id, code in codes.items())
@@ -107,7 +109,7 @@ async def test_codes_of_consecutive_events_cannot_be_computed_from_the_id(
 
 async def test_a_20000_event_import_gets_20000_distinct_readable_codes(storage: Storage) -> None:
     result = await ContentRepo(storage.db).import_content(
-        _Content(_events(20_000)), is_sample=False
+        _Content(_events(20_000)), is_sample=False, now=utcnow()
     )
     assert result.events_inserted == 20_000
     codes = list((await _codes(storage)).values())
@@ -120,29 +122,31 @@ async def test_a_taken_code_is_drawn_again_and_never_fails_the_insert(
     storage: Storage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     repo = ContentRepo(storage.db)
-    await repo.import_content(_Content(_events(1, "first")), is_sample=False)
+    await repo.import_content(_Content(_events(1, "first")), is_sample=False, now=utcnow())
     (taken,) = (await _codes(storage)).values()
     # The random source draws the existing event's code first, then one code twice in a row:
     # the first new event may not take the existing code, the second not the first one's.
     draws: Iterator[str] = iter([taken, "CCCCCC", "CCCCCC", "DDDDDD", "EEEEEE", "FFFFFF"])
     monkeypatch.setattr(checkin_codes, "random_code", lambda: next(draws))
-    await repo.import_content(_Content(_events(1, "first") + _events(2, "new")), is_sample=False)
+    await repo.import_content(
+        _Content(_events(1, "first") + _events(2, "new")), is_sample=False, now=utcnow()
+    )
     codes = await _codes(storage)
     assert sorted(codes.values()) == sorted([taken, "CCCCCC", "DDDDDD"])
 
 
 async def test_codes_once_given_stay_through_reimports_and_new_events(storage: Storage) -> None:
     repo = ContentRepo(storage.db)
-    await repo.import_content(_Content(_events(30)), is_sample=False)
+    await repo.import_content(_Content(_events(30)), is_sample=False, now=utcnow())
     before = await _codes(storage)
-    await repo.import_content(_Content(_events(40)), is_sample=False)
+    await repo.import_content(_Content(_events(40)), is_sample=False, now=utcnow())
     after = await _codes(storage)
     assert {i: after[i] for i in before} == before
     assert len(set(after.values())) == 40 and all(_readable(c) for c in after.values())
 
 
 async def test_an_event_staff_create_gets_a_random_code(storage: Storage) -> None:
-    await ContentRepo(storage.db).import_content(_Content([]), is_sample=False)
+    await ContentRepo(storage.db).import_content(_Content([]), is_sample=False, now=utcnow())
     library = await storage.staff.library_id(slug=LIBRARY.slug)
     assert library is not None
     new = NewEvent(

@@ -86,8 +86,9 @@ async def db(db_target: str) -> AsyncIterator[Database]:
 async def snapshot(db: Database) -> dict[str, list[tuple[object, ...]]]:
     tables = {}
     for table in ("libraries", "events"):
-        async with db.reader.execute(f"SELECT * FROM {table} ORDER BY id") as cur:
-            tables[table] = [tuple(row) for row in await cur.fetchall()]
+        tables[table] = [
+            tuple(row) for row in await db.reader.fetchall(f"SELECT * FROM {table} ORDER BY id")
+        ]
     return tables
 
 
@@ -445,7 +446,7 @@ async def test_sample_imports_with_events_in_the_coming_weeks(db: Database) -> N
     content = load_sample()
     repo = ContentRepo(db)
 
-    result = await repo.import_content(content, is_sample=True)
+    result = await repo.import_content(content, is_sample=True, now=utcnow())
 
     assert (result.libraries_inserted, result.libraries_updated) == (len(content.libraries), 0)
     assert (result.events_inserted, result.events_updated) == (len(content.events), 0)
@@ -455,8 +456,7 @@ async def test_sample_imports_with_events_in_the_coming_weeks(db: Database) -> N
     now = utcnow()
     listed, total = await Events(db).upcoming(now=now, until=now + timedelta(days=42), limit=100)
     assert total >= 12
-    async with db.reader.execute("SELECT min(starts_at), min(is_sample) FROM events") as cur:
-        row = await cur.fetchone()
+    row = await db.reader.fetchone("SELECT min(starts_at), min(is_sample) FROM events")
     assert row is not None
     assert row[0] > now.strftime("%Y-%m-%dT%H:%M:%SZ")  # all in the future
     assert row[1] == 1
@@ -465,10 +465,10 @@ async def test_sample_imports_with_events_in_the_coming_weeks(db: Database) -> N
 
 async def test_reimport_updates_in_place(db: Database) -> None:
     repo = ContentRepo(db)
-    await repo.import_content(load_sample(), is_sample=True)
+    await repo.import_content(load_sample(), is_sample=True, now=utcnow())
     before = await snapshot(db)
 
-    again = await repo.import_content(load_sample(), is_sample=True)
+    again = await repo.import_content(load_sample(), is_sample=True, now=utcnow())
 
     assert (again.libraries_inserted, again.events_inserted) == (0, 0)
     assert again.libraries_updated == len(before["libraries"])
@@ -480,19 +480,21 @@ async def test_reimport_updates_in_place(db: Database) -> None:
 async def test_reimport_keeps_seats_taken_and_a_cancellation(db: Database) -> None:
     repo = ContentRepo(db)
     content = parse(BASE)
-    await repo.import_content(content, is_sample=False)
+    await repo.import_content(content, is_sample=False, now=utcnow())
     async with db.transaction() as conn:
         await conn.execute("UPDATE events SET seats_taken = 7 WHERE slug = 'acara-satu'")
         await conn.execute("UPDATE events SET status = 'cancelled' WHERE slug = 'acara-dua'")
 
     changed = parse(edit(("title: Pelatihan Komputer Dasar", "title: Komputer untuk Pemula")))
-    result = await repo.import_content(changed, is_sample=False)
+    result = await repo.import_content(changed, is_sample=False, now=utcnow())
 
     assert (result.events_inserted, result.events_updated) == (0, 2)
-    async with db.reader.execute(
-        "SELECT slug, title, seats_taken, status FROM events ORDER BY slug"
-    ) as cur:
-        rows = [tuple(r) for r in await cur.fetchall()]
+    rows = [
+        tuple(r)
+        for r in await db.reader.fetchall(
+            "SELECT slug, title, seats_taken, status FROM events ORDER BY slug"
+        )
+    ]
     assert rows == [
         ("acara-dua", "Mendongeng", 0, "cancelled"),
         ("acara-satu", "Komputer untuk Pemula", 7, "open"),
@@ -501,11 +503,11 @@ async def test_reimport_keeps_seats_taken_and_a_cancellation(db: Database) -> No
 
 async def test_events_can_be_added_to_libraries_imported_earlier(db: Database) -> None:
     repo = ContentRepo(db)
-    await repo.import_content(parse(BASE), is_sample=False)
+    await repo.import_content(parse(BASE), is_sample=False, now=utcnow())
     events_only = "events:\n" + BASE.split("events:\n", 1)[1].replace("acara-", "lagi-")
 
     content = parse(events_only, known_library_slugs=await repo.library_slugs())
-    result = await repo.import_content(content, is_sample=False)
+    result = await repo.import_content(content, is_sample=False, now=utcnow())
 
     assert (result.libraries_inserted, result.events_inserted) == (0, 2)
 
@@ -515,7 +517,7 @@ async def test_events_can_be_added_to_libraries_imported_earlier(db: Database) -
 
 async def test_broken_file_leaves_the_database_unchanged(db: Database, tmp_path: Path) -> None:
     repo = ContentRepo(db)
-    await repo.import_content(parse(BASE), is_sample=False)
+    await repo.import_content(parse(BASE), is_sample=False, now=utcnow())
     before = await snapshot(db)
     path = tmp_path / "content.yaml"
     path.write_text(
@@ -527,14 +529,14 @@ async def test_broken_file_leaves_the_database_unchanged(db: Database, tmp_path:
         content = load_content_file(
             path, timezone=TZ, today=TODAY, known_library_slugs=await repo.library_slugs()
         )
-        await repo.import_content(content, is_sample=False)
+        await repo.import_content(content, is_sample=False, now=utcnow())
 
     assert await snapshot(db) == before
 
 
 async def test_failure_inside_the_transaction_rolls_everything_back(db: Database) -> None:
     repo = ContentRepo(db)
-    await repo.import_content(parse(BASE), is_sample=False)
+    await repo.import_content(parse(BASE), is_sample=False, now=utcnow())
     before = await snapshot(db)
     good = parse(BASE.replace("Perpustakaan Uji", "Nama Baru"))
     new_library = dataclasses.replace(good.libraries[0], slug="perpus-baru")
@@ -544,21 +546,21 @@ async def test_failure_inside_the_transaction_rolls_everything_back(db: Database
     content = Content((good.libraries[0], new_library), (first, broken))
 
     with pytest.raises(ContentImportError, match="event 'acara-baru' could not be saved"):
-        await repo.import_content(content, is_sample=False)
+        await repo.import_content(content, is_sample=False, now=utcnow())
 
     assert await snapshot(db) == before
 
 
 async def test_capacity_below_seats_taken_is_refused(db: Database) -> None:
     repo = ContentRepo(db)
-    await repo.import_content(parse(BASE), is_sample=False)
+    await repo.import_content(parse(BASE), is_sample=False, now=utcnow())
     async with db.transaction() as conn:
         await conn.execute("UPDATE events SET seats_taken = 20 WHERE slug = 'acara-satu'")
     before = await snapshot(db)
 
     with pytest.raises(ContentImportError, match="event 'acara-satu'"):
         await repo.import_content(
-            parse(BASE.replace("capacity: 25", "capacity: 10")), is_sample=False
+            parse(BASE.replace("capacity: 25", "capacity: 10")), is_sample=False, now=utcnow()
         )
 
     assert await snapshot(db) == before
@@ -575,12 +577,14 @@ async def test_a_raised_capacity_in_a_reimport_seats_the_waitlist(tmp_path: Path
             )
             return parse_content(text, timezone=TZ, today=wita_today())
 
-        await repo.import_content(with_capacity(1), is_sample=False)
+        await repo.import_content(with_capacity(1), is_sample=False, now=utcnow())
         event_id = (await _ids(storage.db))["acara-dua"]
         registrations = []
         for user in ("1", "2", "3"):
-            person = await storage.residents.ensure(channel="t", external_id=user, language="id")
-            await storage.residents.give_consent(resident_id=person.id)
+            person = await storage.residents.ensure(
+                channel="t", external_id=user, language="id", now=utcnow()
+            )
+            await storage.residents.give_consent(resident_id=person.id, now=utcnow())
             registrations.append(
                 await storage.registrations.register(
                     event_id=event_id, resident_id=person.id, name=f"Warga {user}", now=utcnow()
@@ -588,7 +592,7 @@ async def test_a_raised_capacity_in_a_reimport_seats_the_waitlist(tmp_path: Path
             )
         assert [r.status for r in registrations] == ["confirmed", "waitlisted", "waitlisted"]
 
-        result = await repo.import_content(with_capacity(2), is_sample=False)
+        result = await repo.import_content(with_capacity(2), is_sample=False, now=utcnow())
 
         assert result.promoted == 1 and "1 waitlisted people got a seat" in str(result)
         now = [await storage.registrations.get(registration_id=r.id) for r in registrations]
@@ -610,7 +614,7 @@ async def test_event_of_a_library_nobody_imported_is_refused(db: Database) -> No
 
     with pytest.raises(NotFound):
         await repo.import_content(
-            Content(content.libraries, (content.events[0], orphan)), is_sample=False
+            Content(content.libraries, (content.events[0], orphan)), is_sample=False, now=utcnow()
         )
 
     assert await snapshot(db) == {"libraries": [], "events": []}

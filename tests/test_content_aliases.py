@@ -9,6 +9,7 @@ import pytest
 
 from bot.content import ContentError
 from storage import Storage
+from storage.clock import utcnow
 from storage.content import ContentRepo
 from tests.test_content import BASE, parse
 
@@ -32,12 +33,14 @@ async def test_an_import_loads_the_aliases(tmp_path: Path) -> None:
     storage = await Storage.open(tmp_path / "a.db")
     try:
         await ContentRepo(storage.db).import_content(
-            parse(BASE + "aliases:\n  mabar: manggarai-barat\n"), is_sample=False
+            parse(BASE + "aliases:\n  mabar: manggarai-barat\n"), is_sample=False, now=utcnow()
         )
         assert (await storage.libraries.aliases()) == {"mabar": ("manggarai-barat",)}
         # A second import updates an alias without a restart of the process.
         await ContentRepo(storage.db).import_content(
-            parse(BASE + "aliases:\n  mabar: [manggarai-barat, manggarai]\n"), is_sample=False
+            parse(BASE + "aliases:\n  mabar: [manggarai-barat, manggarai]\n"),
+            is_sample=False,
+            now=utcnow(),
         )
         assert (await storage.libraries.aliases())["mabar"] == ("manggarai-barat", "manggarai")
     finally:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.runtime import Runtime
+from storage.clock import utcnow
 from tests.dashboard_support import LINK, browser, sign_in
 from tests.dashboard_support import clock as clock  # noqa: F401 - fixtures
 from tests.dashboard_support import dashboard as dashboard  # noqa: F401
@@ -30,7 +31,12 @@ async def test_whatsapp_staff_get_a_link_that_signs_them_in(
     by = await runtime.storage.staff.role_of(channel="telegram", external_id=str(ADMIN))
     assert by is not None
     await runtime.storage.staff.grant(
-        by=by, channel="whatsapp", external_id="+" + PHONE, role="coordinator", regency_code="alor"
+        by=by,
+        channel="whatsapp",
+        external_id="+" + PHONE,
+        role="coordinator",
+        regency_code="alor",
+        now=utcnow(),
     )
     found = LINK.search(wa_texts(await wa.send(PHONE, "/dasbor")))
     assert found is not None

@@ -9,6 +9,7 @@ import pytest
 
 from bot.config import ConfigError, load_settings
 from storage import Storage
+from storage.clock import utcnow
 from storage.outbox import OutboxMessage
 from tests.delivery_helpers import message
 from tests.test_cli import _pustaka
@@ -18,11 +19,13 @@ async def _fill(path: Path) -> None:
     storage = await Storage.open(path)
     try:
         outbox = storage.outbox
-        await outbox.add_many([message(n) for n in range(3)])
-        await outbox.add(OutboxMessage("reminder:1:2h", "reminder", "telegram", "5", ""))
-        rows = await outbox.claim(channels=["telegram"], limit=2)
-        await outbox.mark_sent(row_id=rows[0].id)
-        await outbox.finish(row_id=rows[1].id, status="failed", reason="Bad Gateway")
+        await outbox.add_many([message(n) for n in range(3)], now=utcnow())
+        await outbox.add(
+            OutboxMessage("reminder:1:2h", "reminder", "telegram", "5", ""), now=utcnow()
+        )
+        rows = await outbox.claim(channels=["telegram"], limit=2, now=utcnow())
+        await outbox.mark_sent(row_id=rows[0].id, now=utcnow())
+        await outbox.finish(row_id=rows[1].id, status="failed", reason="Bad Gateway", now=utcnow())
     finally:
         await storage.close()
 

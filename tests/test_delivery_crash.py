@@ -19,6 +19,7 @@ from typing import BinaryIO
 import pytest
 
 from storage import Storage
+from storage.clock import utcnow
 from tests.delivery_helpers import message, until
 from tests.fakes.telegram_api import FakeBotApi
 
@@ -29,7 +30,7 @@ CONCURRENCY = 8
 @pytest.fixture
 async def outbox_db(tmp_path: Path) -> AsyncIterator[Storage]:
     storage = await Storage.open(tmp_path / "crash.db")
-    await storage.outbox.add_many([message(n) for n in range(ROWS)])
+    await storage.outbox.add_many([message(n) for n in range(ROWS)], now=utcnow())
     yield storage
     await storage.close()
 

@@ -14,8 +14,8 @@ from tests.delivery_helpers import message
 
 async def test_enqueue_keeps_its_signature_and_dedupes(runtime: Runtime) -> None:
     async with runtime.storage.db.transaction() as conn:
-        assert await enqueue(conn, message(1))
-        assert not await enqueue(conn, message(1))
+        assert await enqueue(conn, message(1), now=utcnow())
+        assert not await enqueue(conn, message(1), now=utcnow())
     assert (await runtime.storage.outbox.stats()).by_status == {"pending": 1}
 
 
@@ -29,7 +29,7 @@ async def test_claim_takes_priority_then_due_time_and_never_twice(runtime: Runti
         OutboxMessage("d", "announcement", "telegram", "4", "d", due_at=now + timedelta(hours=1)),
         OutboxMessage("e", "announcement", "whatsapp", "+62", "e", due_at=now),
     ]
-    await outbox.add_many(rows)
+    await outbox.add_many(rows, now=utcnow())
     first = await outbox.claim(channels=["telegram"], limit=2, now=now)
     assert [r.dedupe_key for r in first] == ["c", "b"]
     assert all(r.attempts == 1 for r in first)
@@ -40,30 +40,32 @@ async def test_claim_takes_priority_then_due_time_and_never_twice(runtime: Runti
 
 async def test_outcomes_retry_release_and_reset(runtime: Runtime) -> None:
     outbox = runtime.storage.outbox
-    await outbox.add_many([message(n) for n in range(4)])
-    a, b, c, d = await outbox.claim(channels=["telegram"], limit=4)
-    await outbox.mark_sent(row_id=a.id, external_id="77")
+    await outbox.add_many([message(n) for n in range(4)], now=utcnow())
+    a, b, c, d = await outbox.claim(channels=["telegram"], limit=4, now=utcnow())
+    await outbox.mark_sent(row_id=a.id, external_id="77", now=utcnow())
     later = utcnow() + timedelta(minutes=1)
-    await outbox.retry(row_id=b.id, due_at=later, error="Bad Gateway")
-    await outbox.finish(row_id=c.id, status="failed", reason="Bad Request: chat not found")
-    assert await outbox.release(row_ids=[d.id]) == 1
+    await outbox.retry(row_id=b.id, due_at=later, error="Bad Gateway", now=utcnow())
+    await outbox.finish(
+        row_id=c.id, status="failed", reason="Bad Request: chat not found", now=utcnow()
+    )
+    assert await outbox.release(row_ids=[d.id], now=utcnow()) == 1
     assert await outbox.status_of(dedupe_key=b.dedupe_key) == ("pending", "Bad Gateway", later)
-    again = await outbox.claim(channels=["telegram"], limit=5)
+    again = await outbox.claim(channels=["telegram"], limit=5, now=utcnow())
     assert [r.dedupe_key for r in again] == [d.dedupe_key]
     assert again[0].attempts == 1  # the released claim was given back
     # A crash now leaves d in `sending`; the next start-up makes it pending again.
-    assert await outbox.reset_sending() == 1
+    assert await outbox.reset_sending(now=utcnow()) == 1
     stats = await outbox.stats()
     assert stats.by_status == {"sent": 1, "pending": 2, "failed": 1}
     assert stats.oldest_pending is not None and stats.oldest_pending[2] == d.dedupe_key
-    assert await outbox.retry_failed() == 1
+    assert await outbox.retry_failed(now=utcnow()) == 1
     assert (await outbox.status_of(dedupe_key=c.dedupe_key) or ("",))[0] == "pending"
 
 
 async def test_cancel_by_resident_event_and_key_prefix(runtime: Runtime) -> None:
     outbox = runtime.storage.outbox
     resident = await runtime.storage.residents.ensure(
-        channel="telegram", external_id="900", language="id"
+        channel="telegram", external_id="900", language="id", now=utcnow()
     )
     await outbox.add_many(
         [
@@ -84,42 +86,54 @@ async def test_cancel_by_resident_event_and_key_prefix(runtime: Runtime) -> None
                 "x",
                 resident_id=resident.id,
             ),
-        ]
+        ],
+        now=utcnow(),
     )
     async with runtime.storage.db.transaction() as conn:
         # "reminder:7:" must not catch "reminder:70:".
         assert (
-            await cancel_pending(conn, reason="registration cancelled", key_prefix="reminder:7:")
+            await cancel_pending(
+                conn, reason="registration cancelled", key_prefix="reminder:7:", now=utcnow()
+            )
             == 2
         )
-    assert await outbox.cancel(reason="stop", resident_id=resident.id, kinds=["announcement"]) == 1
+    assert (
+        await outbox.cancel(
+            reason="stop", resident_id=resident.id, kinds=["announcement"], now=utcnow()
+        )
+        == 1
+    )
     assert (await outbox.status_of(dedupe_key="reminder:70:2h") or ("",))[0] == "pending"
     assert (await outbox.status_of(dedupe_key="reminder:7:2h") or ("", ""))[:2] == (
         "cancelled",
         "registration cancelled",
     )
     with pytest.raises(ValueError):
-        await outbox.cancel(reason="everything")
+        await outbox.cancel(reason="everything", now=utcnow())
 
 
 async def test_blocked_person_is_flagged_until_they_write(runtime: Runtime) -> None:
     outbox = runtime.storage.outbox
     resident = await runtime.storage.residents.ensure(
-        channel="telegram", external_id="901", language="id"
+        channel="telegram", external_id="901", language="id", now=utcnow()
     )
-    await outbox.add_many([message(n, chat=901, resident_id=resident.id) for n in range(3)])
+    await outbox.add_many(
+        [message(n, chat=901, resident_id=resident.id) for n in range(3)], now=utcnow()
+    )
     assert (
-        await outbox.mark_unreachable(channel="telegram", recipient="901", resident_id=resident.id)
+        await outbox.mark_unreachable(
+            channel="telegram", recipient="901", resident_id=resident.id, now=utcnow()
+        )
         == 3
     )
     assert await outbox.is_unreachable(channel="telegram", external_id="901")
     # Something queued for them later is cancelled when it falls due, not sent.
-    await outbox.add(message(9, chat=901, resident_id=resident.id))
-    assert await outbox.claim(channels=["telegram"], limit=5) == []
+    await outbox.add(message(9, chat=901, resident_id=resident.id), now=utcnow())
+    assert await outbox.claim(channels=["telegram"], limit=5, now=utcnow()) == []
     assert (await outbox.status_of(dedupe_key="announcement:test:9") or ("", ""))[:2] == (
         "cancelled",
         "unreachable",
     )
-    assert await outbox.reachable_again(channel="telegram", external_id="901")
-    assert not await outbox.reachable_again(channel="telegram", external_id="901")
+    assert await outbox.reachable_again(channel="telegram", external_id="901", now=utcnow())
+    assert not await outbox.reachable_again(channel="telegram", external_id="901", now=utcnow())
     assert not await outbox.is_unreachable(channel="telegram", external_id="901")

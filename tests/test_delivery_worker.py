@@ -10,6 +10,7 @@ from bot.channels.telegram import TelegramChannel
 from bot.delivery.limits import BULK, INTERACTIVE, ChannelLimiter, Limits
 from bot.delivery.worker import WorkerSettings, backoff
 from bot.runtime import Runtime
+from storage.clock import utcnow
 from tests.delivery_helpers import counts, done, message, running_worker, until
 from tests.fakes.telegram_api import FakeBotApi
 from tests.telegram_harness import TelegramHarness
@@ -20,7 +21,7 @@ def received(api: FakeBotApi) -> Counter[str]:
 
 
 async def test_every_row_is_delivered_once(runtime: Runtime, fake_api: FakeBotApi) -> None:
-    await runtime.storage.outbox.add_many([message(n) for n in range(60)])
+    await runtime.storage.outbox.add_many([message(n) for n in range(60)], now=utcnow())
     async with running_worker(runtime, fake_api):
         await until(done(runtime, 60))
     assert await counts(runtime) == {"sent": 60}
@@ -34,7 +35,7 @@ async def test_a_429_storm_pauses_the_channel_and_loses_nothing(
 ) -> None:
     fake_api.storm = 12
     fake_api.retry_after = 1
-    await runtime.storage.outbox.add_many([message(n) for n in range(40)])
+    await runtime.storage.outbox.add_many([message(n) for n in range(40)], now=utcnow())
     async with running_worker(runtime, fake_api) as run:
         await until(done(runtime, 40))
         assert run.limiter.pauses >= 1
@@ -52,7 +53,7 @@ async def test_sending_past_the_platform_rate_is_paced_back(
     # The bot believes it may send 400/s; the platform allows 50/s and answers 429 past it.
     fake_api.rate_limit = 50
     fake_api.retry_after = 1
-    await runtime.storage.outbox.add_many([message(n) for n in range(120)])
+    await runtime.storage.outbox.add_many([message(n) for n in range(120)], now=utcnow())
     async with running_worker(runtime, fake_api, limits=Limits(overall_rate=400)) as run:
         await until(done(runtime, 120))
         assert run.limiter.pauses >= 1
@@ -65,12 +66,14 @@ async def test_blocked_people_are_marked_and_their_rows_cancelled(
     runtime: Runtime, fake_api: FakeBotApi, tg: TelegramHarness
 ) -> None:
     residents = runtime.storage.residents
-    blocked = await residents.ensure(channel="telegram", external_id="7001", language="id")
+    blocked = await residents.ensure(
+        channel="telegram", external_id="7001", language="id", now=utcnow()
+    )
     fake_api.blocked_chats.add("7001")
     rows = [message(n, chat=7001, resident_id=blocked.id) for n in range(3)]
     rows += [message(10 + n) for n in range(5)]
     # Later rows for the blocked person should not even be tried once the first one failed.
-    await runtime.storage.outbox.add_many(rows)
+    await runtime.storage.outbox.add_many(rows, now=utcnow())
     async with running_worker(runtime, fake_api, settings=WorkerSettings(concurrency=1)):
         await until(done(runtime, 8))
     assert await counts(runtime) == {"sent": 5, "cancelled": 3}
@@ -80,7 +83,7 @@ async def test_blocked_people_are_marked_and_their_rows_cancelled(
     fake_api.blocked_chats.clear()
     await tg.send(7001, "/menu")
     assert not await runtime.storage.outbox.is_unreachable(channel="telegram", external_id="7001")
-    await runtime.storage.outbox.add(message(99, chat=7001, resident_id=blocked.id))
+    await runtime.storage.outbox.add(message(99, chat=7001, resident_id=blocked.id), now=utcnow())
     async with running_worker(runtime, fake_api):
         await until(done(runtime, 9))
     assert (await counts(runtime))["sent"] == 6
@@ -91,7 +94,9 @@ async def test_server_errors_back_off_then_fail_with_the_reason(
 ) -> None:
     fake_api.fail_chats["8001"] = 502
     fake_api.flaky = 2  # the first two sends get a 500, then the platform recovers
-    await runtime.storage.outbox.add_many([message(1, chat=8001), message(2, chat=8002)])
+    await runtime.storage.outbox.add_many(
+        [message(1, chat=8001), message(2, chat=8002)], now=utcnow()
+    )
     # No waiting between retries in this test; the backoff curve itself is checked below.
     quick = WorkerSettings(concurrency=1, max_attempts=3, backoff_base=0.0)
     async with running_worker(runtime, fake_api, settings=quick):
@@ -110,7 +115,7 @@ async def test_slow_platform_and_graceful_stop_send_nothing_twice(
     runtime: Runtime, fake_api: FakeBotApi
 ) -> None:
     fake_api.delay = 0.05
-    await runtime.storage.outbox.add_many([message(n) for n in range(40)])
+    await runtime.storage.outbox.add_many([message(n) for n in range(40)], now=utcnow())
     async with running_worker(
         runtime, fake_api, limits=Limits(overall_rate=40, chat_rate=40)
     ) as run:
@@ -150,7 +155,7 @@ async def test_replies_to_people_chatting_now_go_ahead_of_a_big_announcement(
         runtime.settings, runtime.dispatcher, runtime.translator, limiter=limiter
     )
     app = channel.build()
-    await runtime.storage.outbox.add_many([message(n) for n in range(300)])
+    await runtime.storage.outbox.add_many([message(n) for n in range(300)], now=utcnow())
     async with app, running_worker(runtime, fake_api, limiter=limiter):
         harness = TelegramHarness(app, fake_api)
         await until(lambda: len(fake_api.sent()) >= 20)

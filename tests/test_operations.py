@@ -35,14 +35,16 @@ async def _fill(path: Path) -> None:
         assert event is not None
         for n in range(30):
             resident = await storage.residents.ensure(
-                channel="telegram", external_id=str(9000 + n), language="id"
+                channel="telegram", external_id=str(9000 + n), language="id", now=utcnow()
             )
             await storage.residents.give_consent(resident_id=resident.id, now=now)
-            await storage.sessions.save(Session("telegram", str(9000 + n), {"flow": "menu"}))
+            await storage.sessions.save(
+                Session("telegram", str(9000 + n), {"flow": "menu"}), now=utcnow()
+            )
             await storage.registrations.register(
                 event_id=event["id"], resident_id=resident.id, name=f"Warga {n}", now=now
             )
-        await storage.outbox.add_many([message(n) for n in range(50)])
+        await storage.outbox.add_many([message(n) for n in range(50)], now=utcnow())
         await storage.db.write(
             "INSERT INTO audit_log (at, actor, role, action, target) VALUES (?, ?, ?, ?, ?)",
             (to_db(now), "telegram:1", "admin", "grant", "telegram:77"),
@@ -86,7 +88,7 @@ async def test_copy_to_postgresql_keeps_every_row_and_the_bot_works_there(
             assert row is not None and row[0] == count, table
         # New rows continue after the copied ids, and the data reads back through the repos.
         resident = await target.residents.ensure(
-            channel="telegram", external_id="new-person", language="en"
+            channel="telegram", external_id="new-person", language="en", now=utcnow()
         )
         assert resident.id > max(before["residents"], 0)
         session = await target.sessions.load(channel="telegram", external_id="9003")
@@ -106,10 +108,10 @@ async def test_backup_while_open_and_restore(tmp_path: Path) -> None:
     assert (await asyncio.to_thread(run_pustaka, tmp_path, env, "init", "--sample")).returncode == 0
     storage = await Storage.open(db)  # the bot is running: the backup must still be whole
     try:
-        await storage.outbox.add_many([message(n) for n in range(20)])
+        await storage.outbox.add_many([message(n) for n in range(20)], now=utcnow())
         done = await asyncio.to_thread(run_pustaka, tmp_path, env, "backup", "copy.db")
         assert done.returncode == 0, done.stderr
-        await storage.outbox.add_many([message(n) for n in range(20, 40)])
+        await storage.outbox.add_many([message(n) for n in range(20, 40)], now=utcnow())
     finally:
         await storage.close()
     assert _counts(tmp_path / "copy.db")["outbox"] == 20

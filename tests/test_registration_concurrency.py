@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.runtime import Runtime
+from storage.clock import utcnow
 from storage.models import Session
 from tests.telegram_harness import TelegramHarness
 from tests.test_registration import COMPUTER, event_id, register_first_time, set_event
@@ -16,12 +17,13 @@ FIRST_USER = 8500
 async def _on_summary(runtime: Runtime, user: int, event: int) -> None:
     """Put a consenting resident on the summary screen, as if they had answered everything."""
     resident = await runtime.storage.residents.ensure(
-        channel="telegram", external_id=str(user), language="id"
+        channel="telegram", external_id=str(user), language="id", now=utcnow()
     )
-    await runtime.storage.residents.give_consent(resident_id=resident.id)
+    await runtime.storage.residents.give_consent(resident_id=resident.id, now=utcnow())
     draft = {"event": event, "proxy": False, "name": f"Warga {user}", "pending": []}
     await runtime.storage.sessions.save(
-        Session("telegram", str(user), {"flow": "reg", "step": "confirm", "draft": draft})
+        Session("telegram", str(user), {"flow": "reg", "step": "confirm", "draft": draft}),
+        now=utcnow(),
     )
 
 

@@ -44,8 +44,7 @@ async def make_event(
     slug: str | None = None,
 ) -> int:
     async with storage.db.transaction() as conn:
-        async with conn.execute("SELECT id FROM libraries LIMIT 1") as cur:
-            row = await cur.fetchone()
+        row = await conn.fetchone("SELECT id FROM libraries LIMIT 1")
         if row is None:
             await conn.execute(
                 "INSERT INTO libraries (slug, name, level, regency_code, address, opening_hours)"
@@ -75,8 +74,7 @@ async def make_event(
 
 async def make_residents(storage: Storage, count: int, *, consent: bool = True) -> list[int]:
     async with storage.db.transaction() as conn:
-        async with conn.execute("SELECT coalesce(max(id), 0) FROM residents") as cur:
-            (start,) = await cur.fetchone()  # type: ignore[misc]
+        (start,) = await conn.fetchone("SELECT coalesce(max(id), 0) FROM residents")  # type: ignore[misc]
         ids = []
         for n in range(count):
             cur = await conn.execute(
@@ -101,7 +99,7 @@ async def seats_taken(storage: Storage, event_id: int) -> int:
 
 
 async def outbox(storage: Storage, kind: str) -> list[dict[str, object]]:
-    rows = await storage.db.reader.execute_fetchall(
+    rows = await storage.db.reader.fetchall(
         "SELECT dedupe_key, kind, recipient, resident_id, event_id, params FROM outbox "
         "WHERE kind = ? ORDER BY id",
         (kind,),

@@ -9,6 +9,7 @@ from datetime import timedelta
 from bot.delivery.replies import ReplyRescue
 from bot.runtime import Runtime
 from handlers.types import Reply
+from storage.clock import utcnow
 from storage.outbox import OutboxMessage
 from tests.registration_scenarios import COMPUTER, event_id, resident_id
 from tests.staff_support import ADMIN
@@ -281,9 +282,9 @@ async def test_deletion_on_telegram_leaves_no_trace(tg: TelegramHarness, runtime
     for _ in range(3):
         await tg.tap(USER, "rq:-")
     await tg.tap(USER, f"reg!:{event}")
-    await runtime.storage.staff.toggle_topic(resident_id=rid, topic="weaving")
+    await runtime.storage.staff.toggle_topic(resident_id=rid, topic="weaving", now=utcnow())
     # Reminders and an announcement queued and sent to them, a reply kept for later.
-    await runtime.storage.reminders.sync(default_offsets=(24 * 60, 2 * 60))
+    await runtime.storage.reminders.sync(default_offsets=(24 * 60, 2 * 60), now=utcnow())
     await runtime.storage.outbox.add(
         OutboxMessage(
             dedupe_key=f"broadcast:77:{rid}",
@@ -292,11 +293,12 @@ async def test_deletion_on_telegram_leaves_no_trace(tg: TelegramHarness, runtime
             recipient=str(USER),
             text=f"Halo {NAME}",
             resident_id=rid,
-        )
+        ),
+        now=utcnow(),
     )
-    claimed = await runtime.storage.outbox.claim(channels=["telegram"], limit=100)
+    claimed = await runtime.storage.outbox.claim(channels=["telegram"], limit=100, now=utcnow())
     (announcement,) = [r for r in claimed if r.kind == "announcement"]
-    await runtime.storage.outbox.mark_sent(row_id=announcement.id, external_id="555")
+    await runtime.storage.outbox.mark_sent(row_id=announcement.id, external_id="555", now=utcnow())
     await ReplyRescue(runtime.storage).keep(
         channel="telegram", recipient=str(USER), reply=Reply(f"Terima kasih {NAME}"), language="id"
     )
@@ -348,7 +350,7 @@ async def test_deletion_on_whatsapp_leaves_no_trace(wa: WhatsAppHarness, runtime
     event = await event_id(runtime, COMPUTER)
     await wa.tap(phone, f"reg:{event}")
     await wa.send(phone, NAME)
-    await runtime.storage.staff.toggle_topic(resident_id=rid, topic="weaving")
+    await runtime.storage.staff.toggle_topic(resident_id=rid, topic="weaving", now=utcnow())
     await wa.channel.repo.reserve_outside_reach(phone=stored, now=wa.clock(), limit=250)
     markers = [phone, NAME]
     assert await traces(runtime, markers, rid, staff=False)

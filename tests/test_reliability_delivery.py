@@ -17,6 +17,7 @@ from bot.delivery.replies import ReplyRescue
 from bot.delivery.worker import WorkerSettings
 from bot.runtime import Runtime
 from storage import Storage
+from storage.clock import utcnow
 from tests.delivery_helpers import counts, message, running_worker, until
 from tests.fakes.telegram_api import FakeBotApi
 from tests.telegram_harness import TelegramHarness
@@ -31,7 +32,7 @@ async def test_a_lock_longer_than_the_busy_timeout_then_a_stop_sends_nothing_twi
     await runtime.close()
     storage = await Storage.open(tmp_path / "lock.db", busy_timeout_ms=100)
     runtime.storage = storage
-    await storage.outbox.add_many([message(n) for n in range(ROWS)])
+    await storage.outbox.add_many([message(n) for n in range(ROWS)], now=utcnow())
     other = sqlite3.connect(tmp_path / "lock.db", isolation_level=None, check_same_thread=False)
     fake_api.delay = 0.05
     try:

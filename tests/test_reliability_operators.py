@@ -16,6 +16,7 @@ from bot.config import load_settings
 from bot.ops import OpsAlerts
 from bot.runtime import Runtime
 from bot.web import WebServer, build_app
+from storage.clock import utcnow
 from tests.delivery_helpers import message, running_worker, until
 from tests.fakes.telegram_api import FakeBotApi
 from tests.telegram_harness import TelegramHarness, texts
@@ -86,7 +87,7 @@ async def test_metrics_in_prometheus_text_format(
     port = await server.start("127.0.0.1", 0)
     try:
         await tg.onboard(USER)
-        await runtime.storage.outbox.add_many([message(n) for n in range(3)])
+        await runtime.storage.outbox.add_many([message(n) for n in range(3)], now=utcnow())
         fake_api.storm = 1  # one 429 on the way
         async with running_worker(runtime, fake_api):
             await until(lambda: len(fake_api.sent()) >= 7)

@@ -83,7 +83,7 @@ async def test_rescheduling_moves_pending_reminders_and_repeats_a_sent_one(
     )
     [row] = claimed
     assert row.dedupe_key == reminder_key(reg, 1440)
-    await outbox.mark_sent(row_id=row.id)
+    await outbox.mark_sent(row_id=row.id, now=utcnow())
     new_start = now + timedelta(days=5)
     await event_at(runtime, 0, new_start)
     result = await reminders.sync(default_offsets=DEFAULT, now=now)
@@ -110,7 +110,7 @@ async def test_cancelled_registration_or_event_cancels_its_reminders(runtime: Ru
     async with runtime.storage.db.transaction() as conn:
         assert (
             await reminders.cancel_for_registration(
-                conn, registration_id=a, reason="registration cancelled"
+                conn, registration_id=a, reason="registration cancelled", now=utcnow()
             )
             == 2
         )

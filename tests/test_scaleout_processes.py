@@ -20,6 +20,7 @@ import aiohttp
 import pytest
 
 from storage import Storage
+from storage.clock import utcnow
 from tests import pg_support
 from tests.delivery_helpers import message, until
 from tests.fakes.telegram_api import FakeBotApi
@@ -121,7 +122,7 @@ async def test_killing_the_leader_mid_announcement_loses_nobody(
 
         storage = await Storage.open(db_url)
         try:
-            await storage.outbox.add_many([message(n) for n in range(recipients)])
+            await storage.outbox.add_many([message(n) for n in range(recipients)], now=utcnow())
         finally:
             await storage.close()
         await until(lambda: len(api.sent()) >= recipients // 4, limit=120)

@@ -158,7 +158,7 @@ async def test_daily_budget_sends_reminders_first_and_defers_the_rest(
             due_at=reminder_due,
         )
     )
-    await runtime.storage.outbox.add_many(messages)
+    await runtime.storage.outbox.add_many(messages, now=utcnow())
     await deliver_sms(runtime, sms, done=3)
     statuses = {
         n: await runtime.storage.outbox.status_of(dedupe_key=f"promotion:{n}:sms") for n in range(3)

@@ -49,9 +49,9 @@ def settings(fake_api: FakeBotApi, app_db: str, gateway: FakeSmsGateway) -> Sett
 
 async def _sms_resident(runtime: Runtime, phone: str, language: str) -> int:
     residents = runtime.storage.residents
-    made = await residents.ensure(channel="sms", external_id=phone, language=language)
-    await residents.give_consent(resident_id=made.id)
-    await residents.set_regency(resident_id=made.id, regency_code="ende")
+    made = await residents.ensure(channel="sms", external_id=phone, language=language, now=utcnow())
+    await residents.give_consent(resident_id=made.id, now=utcnow())
+    await residents.set_regency(resident_id=made.id, regency_code="ende", now=utcnow())
     return made.id
 
 
@@ -67,10 +67,12 @@ async def _population(runtime: Runtime) -> dict[str, int]:
     )
     await sms.verify(resident_id=with_number.id, code="123456", now=now)
     alor = await runtime.storage.residents.ensure(
-        channel="sms", external_id="+6285299990000", language="id"
+        channel="sms", external_id="+6285299990000", language="id", now=utcnow()
     )
-    await runtime.storage.residents.give_consent(resident_id=alor.id)
-    await runtime.storage.residents.set_regency(resident_id=alor.id, regency_code="alor")
+    await runtime.storage.residents.give_consent(resident_id=alor.id, now=utcnow())
+    await runtime.storage.residents.set_regency(
+        resident_id=alor.id, regency_code="alor", now=utcnow()
+    )
     return {
         "chat": chat_only.id,
         "number": with_number.id,
@@ -237,7 +239,8 @@ async def test_budget_nearly_spent_defers_it_behind_the_reminders(
                 priority=PRIORITY_SMS_REMINDER,
                 due_at=reminder_due,
             )
-        ]
+        ],
+        now=utcnow(),
     )
     await _to_confirmation(tg)
     calls = await tg.tap(LIBRARIAN, "bc:now")

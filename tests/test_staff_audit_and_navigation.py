@@ -42,7 +42,9 @@ async def test_the_audit_log_reads_as_sentences_and_filters(
     tg: TelegramHarness, runtime: Runtime
 ) -> None:
     librarian = await resident(runtime, LIBRARIAN, "ende")
-    await runtime.storage.residents.set_name(resident_id=librarian.id, name="Maria Bunga")
+    await runtime.storage.residents.set_name(
+        resident_id=librarian.id, name="Maria Bunga", now=utcnow()
+    )
     await tg.send(ADMIN, f"/beriperan {LIBRARIAN} pustakawan perpus-ende")
     event_id = await _event(runtime, "Pelatihan Komputer Dasar")
     other = await _event(runtime, "Kelas Menjahit")

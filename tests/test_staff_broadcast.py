@@ -391,6 +391,7 @@ async def test_queueing_in_chunks_and_an_interrupted_draft(
         audience=Audience("all"),
         due_at=utcnow(),
         bodies={"id": body},
+        now=utcnow(),
     )
     rows = await outbox_rows(runtime)
     assert made.recipients == len(rows) == len(people["ende"]) + len(people["alor"])
@@ -412,10 +413,12 @@ async def test_without_sms_configured_the_confirmation_is_unchanged_and_sms_resi
     the same two buttons as ever, and "ya" typed answers it."""
     people = await _population(runtime)
     by_sms = await runtime.storage.residents.ensure(
-        channel="sms", external_id="+6285233330009", language="id"
+        channel="sms", external_id="+6285233330009", language="id", now=utcnow()
     )
-    await runtime.storage.residents.give_consent(resident_id=by_sms.id)
-    await runtime.storage.residents.set_regency(resident_id=by_sms.id, regency_code="ende")
+    await runtime.storage.residents.give_consent(resident_id=by_sms.id, now=utcnow())
+    await runtime.storage.residents.set_regency(
+        resident_id=by_sms.id, regency_code="ende", now=utcnow()
+    )
     await _librarian(tg)
     await tg.send(LIBRARIAN, "/siaran")
     await tg.send(LIBRARIAN, "Besok ada pelatihan komputer gratis di perpustakaan.")

@@ -37,10 +37,9 @@ async def _create(tg: TelegramHarness, user: int, title: str, *, save: str = "op
 
 
 async def _event_id(runtime: Runtime, title: str) -> int:
-    async with runtime.storage.db.reader.execute(
+    row = await runtime.storage.db.reader.fetchone(
         "SELECT id FROM events WHERE title = ?", (title,)
-    ) as cur:
-        row = await cur.fetchone()
+    )
     assert row is not None
     return int(row[0])
 

@@ -49,7 +49,7 @@ async def _event(runtime: Runtime) -> tuple[int, dict[str, int]]:
     a = await resident(runtime, 8701, "ende")
     b = await resident(runtime, 8702, "ende")
     c = await resident(runtime, 8703, "ende")
-    await runtime.storage.residents.set_name(resident_id=b.id, name="Bapak Yosef")
+    await runtime.storage.residents.set_name(resident_id=b.id, name="Bapak Yosef", now=utcnow())
     register = runtime.storage.registrations.register
     ra = await register(
         event_id=event_id,

@@ -14,6 +14,7 @@ from bot.config import Settings
 from bot.delivery.limits import ChannelLimiter, Limits
 from bot.delivery.worker import DeliveryWorker
 from bot.runtime import Runtime
+from storage.clock import utcnow
 from tests.fakes.telegram_api import Call, FakeBotApi
 from tests.pustaka_process import pustaka_env, run_pustaka
 from tests.staff_support import ADMIN, library_id, resident
@@ -209,9 +210,9 @@ async def test_configuration_only_adds_admins(runtime: Runtime) -> None:
     created, without a trace. Now the configuration only adds, and says so in the audit log."""
     staff = runtime.storage.staff
     assert (await staff.role_of(channel="telegram", external_id=str(ADMIN))) is not None
-    assert await staff.seed_admins([]) == 0
-    assert await staff.seed_admins([("telegram", "42")]) == 1
-    assert await staff.seed_admins([("telegram", "42")]) == 0
+    assert await staff.seed_admins([], now=utcnow()) == 0
+    assert await staff.seed_admins([("telegram", "42")], now=utcnow()) == 1
+    assert await staff.seed_admins([("telegram", "42")], now=utcnow()) == 0
     kept = await staff.role_of(channel="telegram", external_id=str(ADMIN))
     assert kept is not None and kept.role == "admin"
     role = await staff.role_of(channel="telegram", external_id="42")
@@ -319,8 +320,10 @@ async def test_staff_see_their_commands_in_their_chat_menu(
             "granted_by, granted_at) VALUES ('telegram', '7108', 'coordinator', NULL, NULL, "
             "'telegram:9001', '2026-01-01T00:00:00Z')"
         )
-    assert await runtime.storage.staff.queue_menus() == 1  # the admin's was queued at start
-    assert await runtime.storage.staff.queue_menus() == 0
+    assert (
+        await runtime.storage.staff.queue_menus(now=utcnow()) == 1
+    )  # the admin's was queued at start
+    assert await runtime.storage.staff.queue_menus(now=utcnow()) == 0
     calls = await deliver()
     assert [_json(c.params["scope"])["chat_id"] for c in calls] == [7108]
 

@@ -74,7 +74,9 @@ async def _dataset(runtime: Runtime) -> str:
             channel="telegram", external_id=ext, language="id", now=created
         )
         await runtime.storage.residents.give_consent(resident_id=made.id, now=created)
-        await runtime.storage.residents.set_regency(resident_id=made.id, regency_code=regency)
+        await runtime.storage.residents.set_regency(
+            resident_id=made.id, regency_code=regency, now=utcnow()
+        )
         people[ext] = made.id
     present = to_db(day + timedelta(minutes=30))
     rows = [

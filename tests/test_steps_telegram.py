@@ -85,10 +85,9 @@ async def test_new_event_asks_again_and_keeps_the_title(
     assert _t(runtime, "steps.hint_choice") in texts(replies)
     assert title in texts(replies) and "nev:save:open" in payloads(replies)
     await tg.tap(librarian, "nev:save:open")
-    async with runtime.storage.db.reader.execute(
+    row = await runtime.storage.db.reader.fetchone(
         "SELECT category, capacity FROM events WHERE title = ?", (title,)
-    ) as cur:
-        row = await cur.fetchone()
+    )
     assert row is not None and tuple(row) == ("computer", 20)
 
 
@@ -161,10 +160,9 @@ async def test_event_edits_ask_again_and_keep_the_change(
         await tg.send(librarian, said)
     await tg.tap(librarian, "nev:q:done")
     await tg.tap(librarian, "nev:save:open")
-    async with runtime.storage.db.reader.execute(
+    row = await runtime.storage.db.reader.fetchone(
         "SELECT id FROM events WHERE title = ?", (title,)
-    ) as cur:
-        row = await cur.fetchone()
+    )
     assert row is not None
     event = int(row[0])
 

@@ -50,9 +50,9 @@ async def test_the_terminal_prints_its_reminders_and_counts_others(runtime: Runt
     registered_at = utcnow() - timedelta(hours=1)  # before the reminder's moment
     for user in ("local", "other"):
         made = await runtime.storage.residents.ensure(
-            channel="terminal", external_id=user, language="id"
+            channel="terminal", external_id=user, language="id", now=utcnow()
         )
-        await runtime.storage.residents.give_consent(resident_id=made.id)
+        await runtime.storage.residents.give_consent(resident_id=made.id, now=utcnow())
         await runtime.storage.registrations.register(
             event_id=event_id, resident_id=made.id, name=f"Warga {user}", now=registered_at
         )
@@ -89,9 +89,9 @@ async def test_demo_reminder_makes_a_reminder_due_within_a_minute(
     """The README's way to see the scheduler work: register in the terminal chat, then
     `pustaka demo-reminder`; the chat prints the new time, then the reminder."""
     made = await runtime.storage.residents.ensure(
-        channel="terminal", external_id="local", language="id"
+        channel="terminal", external_id="local", language="id", now=utcnow()
     )
-    await runtime.storage.residents.give_consent(resident_id=made.id)
+    await runtime.storage.residents.give_consent(resident_id=made.id, now=utcnow())
     upcoming, _ = await runtime.storage.events.upcoming(
         now=utcnow(), until=utcnow() + timedelta(days=40), limit=20
     )

@@ -243,7 +243,7 @@ async def test_announcement_templates_are_marketing_and_parameters_are_capped(
 
 
 async def _admin(wa: WhatsAppHarness, runtime: Runtime, phone: str = PHONE) -> None:
-    await runtime.storage.staff.seed_admins([(CHANNEL, "+" + phone)])
+    await runtime.storage.staff.seed_admins([(CHANNEL, "+" + phone)], now=utcnow())
     await wa.onboard(phone)
 
 
@@ -350,6 +350,7 @@ async def _sent_row(runtime: Runtime, identity: str, external_id: str, kind: str
                 recipient=identity,
                 text="Pesan",
             ),
+            now=utcnow(),
         )
         await conn.execute(
             "UPDATE outbox SET status = 'sent', attempts = 1, external_id = ? WHERE dedupe_key = ?",
@@ -383,7 +384,7 @@ async def test_each_error_code_means_the_same_from_the_send_call_and_a_status_we
     wa: WhatsAppHarness, runtime: Runtime, wa_api: FakeGraphApi, wa_clock: FakeClock, code: int
 ) -> None:
     rule = CODES[code]
-    await runtime.storage.staff.seed_admins([("telegram", "9001")])
+    await runtime.storage.staff.seed_admins([("telegram", "9001")], now=utcnow())
     await wa.onboard(PHONE)
     identity = "+" + PHONE
     sender = wa.channel.sender
@@ -576,7 +577,9 @@ async def test_documented_templates_fit_meta_limits_with_a_long_announcement(
 async def test_an_account_error_reported_for_a_reply_still_pauses_and_alerts_once(
     wa: WhatsAppHarness, runtime: Runtime, wa_api: FakeGraphApi, wa_clock: FakeClock
 ) -> None:
-    await runtime.storage.staff.seed_admins([("telegram", "9001"), ("whatsapp", "+" + PHONE)])
+    await runtime.storage.staff.seed_admins(
+        [("telegram", "9001"), ("whatsapp", "+" + PHONE)], now=utcnow()
+    )
     await wa.onboard(PHONE)
     reply_id = "wamid.TEST000004"  # an answer to the person, not an outbox row
     for _ in range(2):  # Meta may report it for several messages: one alert per pause

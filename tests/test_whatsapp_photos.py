@@ -9,6 +9,7 @@ import json
 from bot.channels.base import Outbound
 from bot.runtime import Runtime
 from handlers.types import Document
+from storage.clock import utcnow
 from tests.fakes.whatsapp_api import FakeGraphApi
 from tests.whatsapp_harness import WhatsAppHarness, texts
 
@@ -24,7 +25,7 @@ PNG = bytes.fromhex(
 async def test_an_announcement_photo_is_uploaded_once_and_sent_by_media_id(
     wa: WhatsAppHarness, runtime: Runtime, wa_api: FakeGraphApi
 ) -> None:
-    await runtime.storage.staff.seed_admins([("whatsapp", "+" + LIBRARIAN)])
+    await runtime.storage.staff.seed_admins([("whatsapp", "+" + LIBRARIAN)], now=utcnow())
     for phone in (LIBRARIAN, ANA, BUDI):
         await wa.onboard(phone, regency="kupang")
     wa_api.received_media["photo-lomba"] = (PNG, "image/png")

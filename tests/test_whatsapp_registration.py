@@ -497,7 +497,7 @@ async def test_registration_messages_outside_the_window_go_as_the_documented_tem
     )
     await runtime.storage.registrations.cancel_event(event_id=event, now=utcnow())
 
-    rows = await runtime.storage.db.reader.execute_fetchall(
+    rows = await runtime.storage.db.reader.fetchall(
         "SELECT kind, recipient, language, params FROM outbox WHERE recipient = ? ORDER BY id",
         (user(BUDI),),
     )

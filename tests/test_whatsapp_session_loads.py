@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from bot.runtime import Runtime
+from storage.clock import utcnow
 from storage.sessions import Sessions
 from tests.whatsapp_harness import WhatsAppHarness
 
@@ -67,7 +68,8 @@ async def test_replies_outbox_rows_and_api_calls_share_the_channels_one_limiter(
     # An outbox row: the worker takes its token from the same limiter, and the sender's one
     # Graph API call for it uses that token instead of taking a second.
     await runtime.storage.outbox.add(
-        OutboxMessage("announcement:1:+" + PHONE, "announcement", "whatsapp", "+" + PHONE, "Halo")
+        OutboxMessage("announcement:1:+" + PHONE, "announcement", "whatsapp", "+" + PHONE, "Halo"),
+        now=utcnow(),
     )
     worker = DeliveryWorker(
         runtime.storage,

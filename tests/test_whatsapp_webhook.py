@@ -8,6 +8,7 @@ from typing import Any
 
 from bot.channels.whatsapp import WhatsAppChannel
 from bot.runtime import Runtime
+from storage.clock import utcnow
 from storage.outbox import OutboxMessage, enqueue
 from storage.whatsapp import WhatsAppRepo
 from tests.conftest import whatsapp_settings
@@ -134,15 +135,13 @@ async def _outbox_row(runtime: Runtime, external_id: str) -> int:
                 recipient="+" + PHONE,
                 text="Pengumuman",
             ),
+            now=utcnow(),
         )
         await conn.execute(
             "UPDATE outbox SET status = 'sent', external_id = ? WHERE dedupe_key = ?",
             (external_id, f"announcement:test:{external_id}"),
         )
-        async with conn.execute(
-            "SELECT id FROM outbox WHERE external_id = ?", (external_id,)
-        ) as cur:
-            row = await cur.fetchone()
+        row = await conn.fetchone("SELECT id FROM outbox WHERE external_id = ?", (external_id,))
     return int(row["id"])
 
 
@@ -180,10 +179,9 @@ async def test_delivery_statuses_are_recorded_against_outbox_rows(
     await wa.post(_status("wamid.OUT-2", "failed", errors=[error]))
     receipt = await repo.receipt(external_id="wamid.OUT-2")
     assert receipt is not None and receipt.status == "failed" and "131009" in (receipt.error or "")
-    async with runtime.storage.db.reader.execute(
+    outbox = await runtime.storage.db.reader.fetchone(
         "SELECT status, last_error FROM outbox WHERE id = ?", (failed,)
-    ) as cur:
-        outbox = await cur.fetchone()
+    )
     assert outbox["status"] == "failed" and "131009" in outbox["last_error"]
 
     # An unknown status is ignored.
@@ -255,6 +253,7 @@ async def test_a_message_from_the_person_releases_rows_held_outside_the_window(
                 recipient=phone,
                 text="Pengumuman",
             ),
+            now=utcnow(),
         )
         await conn.execute("UPDATE outbox SET status = 'held' WHERE dedupe_key = 'test:held'")
     await wa.send(phone, "halo")

@@ -12,6 +12,7 @@ from bot.config import Settings
 from bot.dashboard.web import PREFIX, Dashboard
 from bot.runtime import Runtime
 from bot.web import WebServer, build_app
+from storage.clock import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ async def start_terminal_dashboard(runtime: Runtime) -> WebServer | None:
     """Serve the dashboard beside the terminal chat; None (and a line saying why) when the port
     is taken, since the chat works without it."""
     admins = [(a.channel, a.user_id) for a in runtime.settings.admins]
-    await runtime.storage.staff.seed_admins([*admins, TERMINAL_ADMIN])
+    await runtime.storage.staff.seed_admins([*admins, TERMINAL_ADMIN], now=utcnow())
     server = WebServer(build_app([], ["terminal"], dashboard_apps(runtime)))
     try:
         await server.start(runtime.settings.http_host, runtime.settings.http_port)

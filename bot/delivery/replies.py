@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from handlers.types import Reply
 from storage import Storage
+from storage.clock import utcnow
 from storage.outbox import PRIORITY_REPLY, REPLY_KIND, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ class ReplyRescue:
             document=document,
         )
         try:
-            await self.storage.outbox.add(message)
+            await self.storage.outbox.add(message, now=utcnow())
         except Exception:
             log.exception(
                 "a reply to %s %s could not be kept for later; it is lost", channel, recipient

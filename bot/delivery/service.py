@@ -22,6 +22,7 @@ from bot.delivery.worker import DeliveryWorker, WorkerSettings
 from bot.staff_progress import BroadcastProgress
 from handlers.types import Translator
 from storage import Storage
+from storage.clock import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ class DeliveryService:
         async with self._sync_lock:
             try:
                 result = await self.storage.reminders.sync(
-                    default_offsets=self.schedule.reminder_offsets
+                    default_offsets=self.schedule.reminder_offsets, now=utcnow()
                 )
             except Exception:
                 log.exception("reminder sync failed; the next run tries again")

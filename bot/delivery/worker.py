@@ -102,7 +102,7 @@ class DeliveryWorker:
         # leftovers; the rest are being sent by live instances.
         several = self.storage.db.engine == "postgresql"
         reset = await self.storage.outbox.reset_sending(
-            lease_expired_at=utcnow() if several else None
+            lease_expired_at=utcnow() if several else None, now=utcnow()
         )
         if reset:
             log.warning("%d outbox rows were in flight at the last stop; sending them again", reset)
@@ -150,7 +150,7 @@ class DeliveryWorker:
         deadline = asyncio.get_running_loop().time() + self.settings.record_grace
         while unsent:
             try:
-                returned = await self.storage.outbox.release(row_ids=unsent)
+                returned = await self.storage.outbox.release(row_ids=unsent, now=utcnow())
             except Exception as exc:
                 if asyncio.get_running_loop().time() > deadline:
                     # Left `sending`: the next start-up sends them (they were never sent).
@@ -185,6 +185,7 @@ class DeliveryWorker:
                         channels=channels,
                         limit=free,
                         lease=timedelta(seconds=self.settings.claim_lease),
+                        now=utcnow(),
                     )
                 except Exception:
                     log.exception("could not claim outbox rows")
@@ -248,7 +249,11 @@ class DeliveryWorker:
         except Exception as exc:
             log.exception("could not render outbox row %s (%s)", row.id, row.kind)
             return functools.partial(
-                outbox.finish, row_id=row.id, status="failed", reason=f"render: {exc!r}"
+                outbox.finish,
+                row_id=row.id,
+                status="failed",
+                reason=f"render: {exc!r}",
+                now=utcnow(),
             )
         limiter = self.limiters[row.channel]
         sender = self.senders[row.channel]
@@ -258,7 +263,7 @@ class DeliveryWorker:
         try:
             await limiter.acquire(row.recipient, priority=priority)
         except LimiterClosed:
-            return functools.partial(outbox.release, row_ids=[row.id])
+            return functools.partial(outbox.release, row_ids=[row.id], now=utcnow())
         self._on_wire.add(row.id)
         try:
             external_id = await sender.send(message)
@@ -267,7 +272,12 @@ class DeliveryWorker:
             log.warning("%s rate limited for %ss", row.channel, exc.retry_after)
             metrics.rate_limited(row.channel)
             return functools.partial(
-                outbox.retry, row_id=row.id, due_at=utcnow(), error=str(exc), count_attempt=False
+                outbox.retry,
+                row_id=row.id,
+                due_at=utcnow(),
+                error=str(exc),
+                count_attempt=False,
+                now=utcnow(),
             )
         except Unreachable as exc:
             log.info("%s %s unreachable (%s)", row.channel, row.recipient, exc)
@@ -277,7 +287,7 @@ class DeliveryWorker:
             if row.attempts >= self._max_attempts(row):
                 metrics.outbox_row(row.channel, "failed")
                 return functools.partial(
-                    outbox.finish, row_id=row.id, status="failed", reason=str(exc)
+                    outbox.finish, row_id=row.id, status="failed", reason=str(exc), now=utcnow()
                 )
             delay = self._backoff(row)
             metrics.outbox_row(row.channel, "retry")
@@ -286,18 +296,28 @@ class DeliveryWorker:
                 row_id=row.id,
                 due_at=utcnow() + timedelta(seconds=delay),
                 error=str(exc),
+                now=utcnow(),
             )
         except Deferred as exc:
             due = utcnow() + timedelta(seconds=exc.retry_after)
             return functools.partial(
-                outbox.retry, row_id=row.id, due_at=due, error=str(exc), count_attempt=False
+                outbox.retry,
+                row_id=row.id,
+                due_at=due,
+                error=str(exc),
+                count_attempt=False,
+                now=utcnow(),
             )
         except OutsideWindow as exc:
             metrics.outbox_row(row.channel, "held")
-            return functools.partial(outbox.finish, row_id=row.id, status="held", reason=str(exc))
+            return functools.partial(
+                outbox.finish, row_id=row.id, status="held", reason=str(exc), now=utcnow()
+            )
         except (PermanentError, SendError) as exc:
             metrics.outbox_row(row.channel, "failed")
-            return functools.partial(outbox.finish, row_id=row.id, status="failed", reason=str(exc))
+            return functools.partial(
+                outbox.finish, row_id=row.id, status="failed", reason=str(exc), now=utcnow()
+            )
         finally:
             limiter.sent()  # answered or failed: its share of a rate across instances ends now
         self.sent += 1
@@ -315,11 +335,12 @@ class DeliveryWorker:
 
     async def _unreachable(self, row: OutboxRow) -> None:
         outbox = self.storage.outbox
+        now = utcnow()
         cancelled = await outbox.mark_unreachable(
-            channel=row.channel, recipient=row.recipient, resident_id=row.resident_id
+            channel=row.channel, recipient=row.recipient, resident_id=row.resident_id, now=now
         )
         # Plain "unreachable", the reason the reminder sync revives once they write again.
-        await outbox.finish(row_id=row.id, status="cancelled", reason="unreachable")
+        await outbox.finish(row_id=row.id, status="cancelled", reason="unreachable", now=now)
         log.info("%s %s: %d rows cancelled", row.channel, row.recipient, cancelled)
 
     async def _record_sent(self, row_id: int, external_id: str | None) -> None:
@@ -337,7 +358,7 @@ class DeliveryWorker:
             batch, self._sent_batch = self._sent_batch, []
             try:
                 await self.storage.outbox.mark_sent_many(
-                    sent=[(row_id, external_id) for row_id, external_id, _ in batch]
+                    sent=[(row_id, external_id) for row_id, external_id, _ in batch], now=utcnow()
                 )
             except Exception as exc:
                 for *_, future in batch:

@@ -12,7 +12,6 @@ confirmation re-asks it; only the button (or its exact words) cancels.
 
 from __future__ import annotations
 
-import contextlib
 import json
 from dataclasses import dataclass
 
@@ -22,11 +21,11 @@ from handlers.staff.broadcast import resident_text
 from handlers.staff.nav import nav
 from handlers.types import Choice, Context
 from handlers.understand import bare_no, says_no
-from storage.broadcasts import Audience, EmptyAudience
+from storage.broadcasts import Audience
 from storage.models import Event
 from storage.registrations import EventCancelled, RegistrationClosed
 from storage.staff import StaffRole
-from storage.staff_events import NotRestorable
+from storage.staff_events import CancelNote, NotRestorable
 
 FLOW = "sev"
 NOTE_MIN, NOTE_MAX = 5, 500
@@ -151,21 +150,24 @@ async def do_cancel(ctx: Context, role: StaffRole, event: Event) -> bool:
     note = draft.note or None
     _end(ctx)
     try:
+        # The cancellation, the registrants' notices, the note and the audit: one transaction.
         told = await ctx.storage.staff_events.cancel(
-            event_id=event.id, note=note, actor=role.actor, role=role.role, now=ctx.now
+            event_id=event.id,
+            note=note,
+            actor=role.actor,
+            role=role.role,
+            now=ctx.now,
+            note_message=await _note_message(ctx, role, event, note) if note else None,
         )
     except (RegistrationClosed, EventCancelled):
         ctx.say(ctx.t("staff.ev.not_now", status=ctx.t(f"staff.ev.status.{event.status}")))
         return True
-    if note:
-        await _send_note(ctx, role, event, note)
     ctx.say(ctx.t("staff.ev.cancelled", title=event.title, count=told))
     return True
 
 
-async def _send_note(ctx: Context, role: StaffRole, event: Event, note: str) -> None:
-    # The librarian's own words follow the standard cancellation notice, as an event message
-    # to the registrants (they get it even if they stopped announcements).
+async def _note_message(ctx: Context, role: StaffRole, event: Event, note: str) -> CancelNote:
+    """The librarian's own words as registrants will read them, in each language."""
     audience = Audience("registrants", event_id=event.id)
     bodies = {
         language: json.dumps(
@@ -174,21 +176,12 @@ async def _send_note(ctx: Context, role: StaffRole, event: Event, note: str) -> 
         )
         for language in ("id", "en")
     }
-    # An event nobody registered for has nobody to tell: EmptyAudience is no error here.
-    with contextlib.suppress(EmptyAudience):
-        await ctx.storage.broadcasts.create(
-            author=role.actor,
-            author_role=role.role,
-            author_channel=ctx.incoming.channel,
-            author_recipient=ctx.incoming.user_id,
-            author_language=ctx.language,
-            text=note,
-            photo=None,
-            audience=audience,
-            due_at=ctx.now,
-            bodies=bodies,
-            now=ctx.now,
-        )
+    return CancelNote(
+        author_channel=ctx.incoming.channel,
+        author_recipient=ctx.incoming.user_id,
+        author_language=ctx.language,
+        bodies=bodies,
+    )
 
 
 def restorable(ctx: Context, event: Event) -> bool:

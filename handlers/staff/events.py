@@ -634,9 +634,13 @@ async def _lifecycle(ctx: Context, role: StaffRole, event: Event, action: str) -
         await _show(ctx, role, event)
     elif action == "o":
         await ctx.storage.registrations.open_event(
-            event_id=event.id, closes_at=event.registration_closes_at
+            event_id=event.id,
+            closes_at=event.registration_closes_at,
+            actor=role.actor,
+            role=role.role,
+            now=ctx.now,
         )
-        await _changed(ctx, role, event, "event.open")
+        await _show(ctx, role, await ctx.storage.events.get(event_id=event.id))
     elif action == "c" and event.status == "open":
         # Residents who wanted to register are turned away: ask first.
         ctx.say(
@@ -645,11 +649,15 @@ async def _lifecycle(ctx: Context, role: StaffRole, event: Event, action: str) -
             *nav(ctx, f"sev:e:{event.id}"),
         )
     elif action == "cc":
-        await ctx.storage.registrations.close_event(event_id=event.id)
-        await _changed(ctx, role, event, "event.close")
+        await ctx.storage.registrations.close_event(
+            event_id=event.id, actor=role.actor, role=role.role, now=ctx.now
+        )
+        await _show(ctx, role, await ctx.storage.events.get(event_id=event.id))
     elif action == "f" and ctx.now >= event.starts_at:
-        await ctx.storage.registrations.finish_event(event_id=event.id)
-        await _changed(ctx, role, event, "event.finish")
+        await ctx.storage.registrations.finish_event(
+            event_id=event.id, actor=role.actor, role=role.role, now=ctx.now
+        )
+        await _show(ctx, role, await ctx.storage.events.get(event_id=event.id))
     elif action == "x" and event.status not in ("cancelled", "finished"):
         await event_cancel.ask(ctx, event)
     elif action == "xm" and event.status not in ("cancelled", "finished"):
@@ -671,13 +679,6 @@ async def _lifecycle(ctx: Context, role: StaffRole, event: Event, action: str) -
     else:
         return False
     return True
-
-
-async def _changed(ctx: Context, role: StaffRole, event: Event, action: str) -> None:
-    await ctx.storage.staff.record(
-        actor=role.actor, role=role.role, action=action, target=f"event:{event.id}", now=ctx.now
-    )
-    await _show(ctx, role, await ctx.storage.events.get(event_id=event.id))
 
 
 def _edit_prompt(ctx: Context, event: Event, field: str) -> None:
@@ -743,15 +744,12 @@ async def _apply_change(ctx: Context, role: StaffRole, event: Event) -> None:
             ctx.say(ctx.t("staff.ev.when_past", example=_example(ctx)))
             return
         result = await ctx.storage.registrations.reschedule_event(
-            event_id=event.id, starts_at=starts, ends_at=ends, now=ctx.now
-        )
-        await ctx.storage.staff.record(
+            event_id=event.id,
+            starts_at=starts,
+            ends_at=ends,
+            now=ctx.now,
             actor=role.actor,
             role=role.role,
-            action="event.time",
-            target=f"event:{event.id}",
-            detail=f"{event.starts_at.isoformat()} -> {starts.isoformat()}; {result.notified} told",
-            now=ctx.now,
         )
         ctx.say(ctx.t("staff.ev.rescheduled", count=result.notified))
     elif field == "place" and isinstance(new, str):

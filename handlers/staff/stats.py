@@ -13,6 +13,7 @@ from handlers.staff.access import OutOfScope
 from handlers.staff.nav import nav
 from handlers.types import Context, Document, Reply, Translator
 from storage import Storage
+from storage.clock import utcnow
 from storage.models import Regency
 from storage.staff import StaffRole
 from storage.stats import MonthStats
@@ -84,7 +85,9 @@ async def compute(
 ) -> MonthStats:
     """The month's figures as of `now`: only events that have ended by then count as held."""
     start, end = month_bounds(year, month, timezone)
-    return await storage.stats.month(start=start, end=end, regency_code=regency_code, now=now)
+    return await storage.stats.month(
+        start=start, end=end, regency_code=regency_code, now=now or utcnow()
+    )
 
 
 async def figures(
