@@ -17,8 +17,9 @@ import logging
 import sqlite3
 import zlib
 from collections import deque
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TypeVar
 
 import asyncpg
 
@@ -27,6 +28,7 @@ from storage.dialect import Translated, translate
 from storage.errors import DatabaseBusy
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 POOL_MIN = 2
 POOL_MAX = 10
@@ -178,10 +180,11 @@ class _Lanes:
             self._count -= 1
             await self._pool.release(self._idle.pop())
 
-    async def fetch(self, sql: str, *args: object) -> list[asyncpg.Record]:
+    async def _on_lane(self, run: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """`run` on a borrowed connection, given back (or dropped) however it ends."""
         conn = await self.take()
         try:
-            rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+            result = await run(conn)
         except Exception:
             self.give(conn)  # an error the server or asyncpg reported; `give` checks the rest
             raise
@@ -189,32 +192,16 @@ class _Lanes:
             self.drop(conn)  # cancelled: asyncpg may still be cancelling the query
             raise
         self.give(conn)
-        return rows
+        return result
+
+    async def fetch(self, sql: str, *args: object) -> list[asyncpg.Record]:
+        return await self._on_lane(lambda conn: conn.fetch(sql, *args))
 
     async def execute(self, sql: str, *args: object) -> str:
-        conn = await self.take()
-        try:
-            status: str = await conn.execute(sql, *args)
-        except Exception:
-            self.give(conn)  # an error the server or asyncpg reported; `give` checks the rest
-            raise
-        except BaseException:
-            self.drop(conn)  # cancelled: asyncpg may still be cancelling the query
-            raise
-        self.give(conn)
-        return status
+        return await self._on_lane(lambda conn: conn.execute(sql, *args))
 
     async def executemany(self, sql: str, args: list[list[object]]) -> None:
-        conn = await self.take()
-        try:
-            await conn.executemany(sql, args)
-        except Exception:
-            self.give(conn)  # an error the server or asyncpg reported; `give` checks the rest
-            raise
-        except BaseException:
-            self.drop(conn)  # cancelled: asyncpg may still be cancelling the query
-            raise
-        self.give(conn)
+        await self._on_lane(lambda conn: conn.executemany(sql, args))
 
 
 def _log_release_error(task: asyncio.Task[None]) -> None:
