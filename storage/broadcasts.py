@@ -246,21 +246,79 @@ class Broadcasts:
         async with AsyncExitStack() as stack:
             if within is None and await self._fits_one_chunk(audience, sms=sms_bodies is not None):
                 within = await stack.enter_async_context(self._db.transaction())
-            return await self._create(
-                within,
-                author=author,
-                author_role=author_role,
-                author_channel=author_channel,
-                author_recipient=author_recipient,
-                author_language=author_language,
-                text=text,
-                photo=photo,
-                audience=audience,
-                due_at=due_at,
-                bodies=bodies,
-                sms_bodies=sms_bodies,
-                now=now,
+            status = "scheduled" if due_at > now else "running"
+            due = to_db(max(due_at, now))
+            async with self._step(within) as conn:
+                cur = await conn.execute(
+                    "INSERT INTO broadcasts (author, author_channel, author_recipient, "
+                    "author_language, text, photo, audience, audience_arg, due_at, status, "
+                    "created_at, updated_at, sms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        author,
+                        author_channel,
+                        author_recipient,
+                        author_language,
+                        text,
+                        photo,
+                        audience.kind,
+                        audience.encode(),
+                        due,
+                        "draft",
+                        to_db(now),
+                        to_db(now),
+                        0 if sms_bodies is None else 1,
+                    ),
+                )
+                broadcast_id = cur.lastrowid
+                assert broadcast_id is not None
+            queued, after = 0, 0
+            while True:
+                async with self._step(within) as conn:
+                    upto = await _chunk_end(conn, audience, after, sms=sms_bodies is not None)
+                    if upto is None:
+                        break
+                    added = await _queue(
+                        conn,
+                        broadcast_id=broadcast_id,
+                        audience=audience,
+                        bodies=bodies,
+                        sms_bodies=sms_bodies,
+                        due=due,
+                        now=to_db(now),
+                        residents=(after, upto),
+                    )
+                    queued += added
+                    await conn.execute(
+                        "UPDATE broadcasts SET recipients = recipients + ?, updated_at = ? "
+                        "WHERE id = ?",
+                        (added, to_db(now), broadcast_id),
+                    )
+                after = upto
+            async with self._step(within) as conn:
+                if queued == 0:
+                    await conn.execute("DELETE FROM broadcasts WHERE id = ?", (broadcast_id,))
+                else:
+                    await conn.execute(
+                        "UPDATE broadcasts SET status = ? WHERE id = ?", (status, broadcast_id)
+                    )
+                    scope = f"{audience.kind} {audience.encode() or ''}"
+                    await audit(
+                        conn,
+                        actor=author,
+                        role=author_role,
+                        action="broadcast.create",
+                        target=f"broadcast:{broadcast_id}",
+                        detail=f"{scope} {queued} recipients {status}",
+                        now=now,
+                    )
+            if queued == 0:
+                # Raised once the DELETE is done: a caller's transaction it ran in may go on.
+                raise EmptyAudience(audience)
+            # Read through the transaction that wrote it: it may not be committed yet.
+            row = await (within or self._db.reader).fetchone(
+                "SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,)
             )
+            return _broadcast(row)
         raise AssertionError("unreachable")  # mypy: AsyncExitStack may swallow exceptions
 
     async def _fits_one_chunk(self, audience: Audience, *, sms: bool) -> bool:
@@ -278,98 +336,6 @@ class Broadcasts:
         else:
             async with self._db.transaction() as conn:
                 yield conn
-
-    async def _create(
-        self,
-        within: Tx | None,
-        *,
-        author: str,
-        author_role: str,
-        author_channel: str,
-        author_recipient: str,
-        author_language: str,
-        text: str,
-        photo: str | None,
-        audience: Audience,
-        due_at: datetime,
-        bodies: dict[str, str],
-        sms_bodies: dict[str, str] | None,
-        now: datetime,
-    ) -> Broadcast:
-        stamp = now
-        status = "scheduled" if due_at > stamp else "running"
-        due = to_db(max(due_at, stamp))
-        async with self._step(within) as conn:
-            cur = await conn.execute(
-                "INSERT INTO broadcasts (author, author_channel, author_recipient, "
-                "author_language, text, photo, audience, audience_arg, due_at, status, "
-                "created_at, updated_at, sms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    author,
-                    author_channel,
-                    author_recipient,
-                    author_language,
-                    text,
-                    photo,
-                    audience.kind,
-                    audience.encode(),
-                    due,
-                    "draft",
-                    to_db(stamp),
-                    to_db(stamp),
-                    0 if sms_bodies is None else 1,
-                ),
-            )
-            broadcast_id = cur.lastrowid
-            assert broadcast_id is not None
-        queued, after = 0, 0
-        while True:
-            async with self._step(within) as conn:
-                upto = await _chunk_end(conn, audience, after, sms=sms_bodies is not None)
-                if upto is None:
-                    break
-                added = await _queue(
-                    conn,
-                    broadcast_id=broadcast_id,
-                    audience=audience,
-                    bodies=bodies,
-                    sms_bodies=sms_bodies,
-                    due=due,
-                    now=to_db(stamp),
-                    residents=(after, upto),
-                )
-                queued += added
-                await conn.execute(
-                    "UPDATE broadcasts SET recipients = recipients + ?, updated_at = ? "
-                    "WHERE id = ?",
-                    (added, to_db(stamp), broadcast_id),
-                )
-            after = upto
-        async with self._step(within) as conn:
-            if queued == 0:
-                await conn.execute("DELETE FROM broadcasts WHERE id = ?", (broadcast_id,))
-            else:
-                await conn.execute(
-                    "UPDATE broadcasts SET status = ? WHERE id = ?", (status, broadcast_id)
-                )
-                scope = f"{audience.kind} {audience.encode() or ''}"
-                await audit(
-                    conn,
-                    actor=author,
-                    role=author_role,
-                    action="broadcast.create",
-                    target=f"broadcast:{broadcast_id}",
-                    detail=f"{scope} {queued} recipients {status}",
-                    now=stamp,
-                )
-        if queued == 0:
-            # Raised once the DELETE is done: a caller's transaction it ran in may go on.
-            raise EmptyAudience(audience)
-        # Read through the transaction that wrote it: it may not be committed yet.
-        row = await (within or self._db.reader).fetchone(
-            "SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,)
-        )
-        return _broadcast(row)
 
     async def get(self, *, broadcast_id: int) -> Broadcast:
         row = await self._db.fetchone("SELECT * FROM broadcasts WHERE id = ?", (broadcast_id,))
