@@ -104,10 +104,6 @@ class WhatsAppDailyLimit(Deferred):
     row waits; the channel is not paused."""
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
 def phone_of(wa_id: str) -> str | None:
     """+<digits> of a number as Meta sends it (already international: no local guessing)."""
     wa_id = wa_id.strip()
@@ -274,7 +270,7 @@ class WhatsAppSender:
         repo: WhatsAppState,
         translator: Translator,
         *,
-        clock: Clock = utcnow,
+        clock: Clock,
         bucket: LimiterPacer | None = None,
         photo_loader: PhotoLoader | None = None,
         combine: bool = True,
@@ -578,7 +574,7 @@ class WhatsAppChannel:
         translator: Translator,
         state: WhatsAppState,
         *,
-        clock: Clock = utcnow,
+        clock: Clock | None = None,
         photo_loader: PhotoLoader | None = None,
     ) -> None:
         self.settings = settings
@@ -586,7 +582,7 @@ class WhatsAppChannel:
         self.dispatcher = dispatcher
         self.translator = translator
         self.repo = state
-        self.clock = clock
+        self.clock = clock or dispatcher.clock  # the core's clock unless a test sets one
         self._http: aiohttp.ClientSession | None = None
         self._sender: WhatsAppSender | None = None
         self._tasks: set[asyncio.Task[None]] = set()
