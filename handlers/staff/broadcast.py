@@ -296,36 +296,28 @@ async def _sender(ctx: Context, role: StaffRole, language: str) -> str:
 
 
 async def resident_text(
-    ctx: Context, role: StaffRole, text: str, audience: Audience, language: str
+    ctx: Context,
+    role: StaffRole,
+    text: str,
+    audience: Audience,
+    language: str,
+    *,
+    sms: bool = False,
 ) -> str:
-    """The announcement exactly as a resident reading `language` receives it."""
+    """The announcement exactly as a resident reading `language` receives it. `sms`: as an SMS
+    reads, with no emoji or chat command and one keyword to stop announcements (the SMS channel
+    makes it GSM-7 and cuts it to its longest SMS)."""
     sender = await _sender(ctx, role, language)
+    suffix = "_sms" if sms else ""
     if audience.is_event_message:
         try:
             title = (await ctx.storage.events.get(event_id=audience.event_id or 0)).title
         except NotFound:
             title = "?"
         return ctx.translator.text(
-            language, "staff.bc.message_event", sender=sender, event=title, text=text
+            language, f"staff.bc.message_event{suffix}", sender=sender, event=title, text=text
         )
-    return ctx.translator.text(language, "staff.bc.message", sender=sender, text=text)
-
-
-async def sms_text(
-    ctx: Context, role: StaffRole, text: str, audience: Audience, language: str
-) -> str:
-    """The announcement as an SMS reads in `language`: no emoji or chat command, one keyword to
-    stop announcements (the SMS channel makes it GSM-7 and cuts it to its longest SMS)."""
-    sender = await _sender(ctx, role, language)
-    if audience.is_event_message:
-        try:
-            title = (await ctx.storage.events.get(event_id=audience.event_id or 0)).title
-        except NotFound:
-            title = "?"
-        return ctx.translator.text(
-            language, "staff.bc.message_event_sms", sender=sender, event=title, text=text
-        )
-    return ctx.translator.text(language, "staff.bc.message_sms", sender=sender, text=text)
+    return ctx.translator.text(language, f"staff.bc.message{suffix}", sender=sender, text=text)
 
 
 async def send_button(ctx: Context, role: StaffRole, arg: str) -> None:
@@ -402,7 +394,7 @@ async def _sms_offer(
     )
     total, cut = 0, False
     for language, people in draft.sms_people.items():
-        text = await sms_text(ctx, role, draft.text, audience, language)
+        text = await resident_text(ctx, role, draft.text, audience, language, sms=True)
         raw = cost.segments(text)
         cut = cut or raw > cost.max_segments
         total += people * min(raw, cost.max_segments)
@@ -506,7 +498,10 @@ async def _create(ctx: Context, role: StaffRole, draft: BroadcastDraft, *, by_sm
     if by_sms:
         sms_bodies = {
             language: json.dumps(
-                {"text": await sms_text(ctx, role, text, audience, language), "choices": []},
+                {
+                    "text": await resident_text(ctx, role, text, audience, language, sms=True),
+                    "choices": [],
+                },
                 ensure_ascii=False,
                 separators=(",", ":"),
             )
