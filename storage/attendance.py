@@ -16,7 +16,7 @@ from storage.registration_sql import (
     _one_locked,
     _registration,
     _seat_from_waitlist,
-    normalise_code,
+    event_by_code,
 )
 from storage.registration_types import (
     CheckIn,
@@ -36,12 +36,7 @@ class Attendance:
         from the waitlist) they count as a walk-in. Raises WrongCode, CheckInClosed,
         EventCancelled, ConsentRequired."""
         async with self._db.transaction() as conn:
-            event = await conn.fetchone(
-                "SELECT id, title, status, starts_at, ends_at FROM events WHERE checkin_code = ?",
-                (normalise_code(code),),
-            )
-            if event is None:
-                raise WrongCode(code)
+            event = await event_by_code(conn, code)
             try:
                 _check_window(event, now)
             except (CheckInClosed, EventCancelled):

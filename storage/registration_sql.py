@@ -30,6 +30,7 @@ from storage.registration_types import (
     EventCancelled,
     Registration,
     RegistrationClosed,
+    WrongCode,
 )
 
 # --- SQL ------------------------------------------------------------------------------------
@@ -310,6 +311,17 @@ async def _seat_from_waitlist(conn: Tx, event_id: int, registration_id: int, sta
         "attended_at = coalesce(attended_at, ?) WHERE id = ?",
         (stamp, registration_id),
     )
+
+
+async def event_by_code(conn: Tx, code: str) -> Any:
+    """The event a typed check-in code names (what its window check reads). Raises WrongCode."""
+    event = await conn.fetchone(
+        "SELECT id, title, status, starts_at, ends_at FROM events WHERE checkin_code = ?",
+        (normalise_code(code),),
+    )
+    if event is None:
+        raise WrongCode(code)
+    return event
 
 
 def normalise_code(text: str) -> str:

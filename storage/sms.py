@@ -24,8 +24,8 @@ from storage.clock import to_db
 from storage.db import Database, Tx
 from storage.errors import NotFound
 from storage.outbox import PRIORITY_PERSONAL
-from storage.registration_sql import _check_window
-from storage.registrations import CheckInClosed, WrongCode, normalise_code
+from storage.registration_sql import _check_window, event_by_code
+from storage.registrations import CheckInClosed, WrongCode
 
 CHANNEL = "sms"
 # Reminders are claimed (and so spend the budget) before every other SMS row.
@@ -288,12 +288,7 @@ class SmsRepo:
         Raises WrongCode (no such event, or no registration of this number for it),
         CheckInClosed, EventCancelled."""
         async with self._db.transaction() as conn:
-            event = await conn.fetchone(
-                "SELECT id, title, status, starts_at, ends_at FROM events WHERE checkin_code = ?",
-                (normalise_code(code),),
-            )
-            if event is None:
-                raise WrongCode(code)
+            event = await event_by_code(conn, code)
             registration = await conn.fetchone(
                 "SELECT id, name, status, attended_at FROM registrations WHERE event_id = ? "
                 "AND sms_phone = ? AND sms_consent_at IS NOT NULL "
